@@ -1,0 +1,230 @@
+"""The config file: connections, tasks and where state lives.
+
+A config is TOML::
+
+    [state]
+    path = "connex.db"                 # relative to this file; SQLite
+
+    [connections.shipstation]
+    type = "shipstation"
+    api_key = { env = "SHIPSTATION_API_KEY" }       # secrets by reference:
+    api_secret = { file = "secrets/ss_secret" }     # an environment variable or a file
+
+    [tasks.orders-to-quickbooks]
+    source = "shipstation"             # a connection name
+    target = "quickbooks"
+    kind = "orders"                    # orders | tracking | daily_summary
+    rules = ["rules/shipstation-to-quickbooks.rules"]
+
+Every connection table is validated against its connector's settings model; an error names the
+file, the key and what was expected. Secret values resolved here are remembered by
+:data:`REDACTOR`, which scrubs them from logs, messages and JSON output.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .errors import ConfigurationError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+class Redactor:
+    """Remembers secret values and replaces them with ``***`` wherever text leaves the process."""
+
+    MASK = "***"
+
+    def __init__(self) -> None:
+        self._secrets: set[str] = set()
+        self._pattern: Optional[re.Pattern] = None
+        self._lock = threading.Lock()
+
+    def add(self, secret: Optional[str]) -> None:
+        if secret and len(secret) >= 4:
+            with self._lock:
+                if secret not in self._secrets:
+                    self._secrets.add(secret)
+                    alts = sorted(self._secrets, key=len, reverse=True)
+                    self._pattern = re.compile("|".join(re.escape(s) for s in alts))
+
+    def __call__(self, text: str) -> str:
+        pattern = self._pattern
+        if pattern is None or not text:
+            return text
+        return pattern.sub(self.MASK, text)
+
+
+REDACTOR = Redactor()
+
+
+class RedactingFilter(logging.Filter):
+    """A logging filter that runs every record's final message through :data:`REDACTOR`."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        redacted = REDACTOR(message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
+class StateConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = "connex.db"
+    """SQLite file for the ledger, cursors, runs and transaction log; relative to the config file."""
+
+
+class TaskConfig(BaseModel):
+    """One task: move orders (or shipments) from a source connection to a target connection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str = Field(description="The connection orders are read from.")
+    target: str = Field(description="The connection orders are written to.")
+    kind: Literal["orders", "tracking", "daily_summary"] = Field(
+        "orders", description="orders: one document per order; tracking: shipments written back; "
+        "daily_summary: one document per Pacific day.")
+    rules: list[str] = Field(default_factory=list, description="Rule files applied to every order, in order (relative to the config file).")
+    every_minutes: float = Field(15, description="How often `connex serve` runs the task.")
+    overlap_minutes: float = Field(60, description="How far before the cursor each run re-reads, to catch late edits (the ledger drops repeats).")
+    initial_days: float = Field(7, description="On the first run (no cursor), how many days back to read.")
+    enabled: bool = True
+    source_options: dict[str, Any] = Field(default_factory=dict, description="Options for the source (filters such as status, date_field).")
+    target_options: dict[str, Any] = Field(default_factory=dict, description="Options for the target (document type, customer and item matching).")
+
+
+class Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    state: StateConfig = Field(default_factory=StateConfig)
+    connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    tasks: dict[str, TaskConfig] = Field(default_factory=dict)
+
+    path: Optional[Path] = Field(None, exclude=True)
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent if self.path else Path.cwd()
+
+    def resolve(self, relative: str) -> Path:
+        p = Path(relative).expanduser()
+        return p if p.is_absolute() else self.folder / p
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve(self.state.path)
+
+    def task(self, name: str) -> TaskConfig:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            known = ", ".join(sorted(self.tasks)) or "none"
+            raise ConfigurationError(f"no task named {name!r} (tasks: {known})", file=str(self.path or "")) from None
+
+    def connection_settings(self, name: str, manager) -> BaseModel:
+        """Validate ``[connections.NAME]`` against its connector's settings model."""
+        where = str(self.path) if self.path else None
+        try:
+            raw = self.connections[name]
+        except KeyError:
+            known = ", ".join(sorted(self.connections)) or "none"
+            raise ConfigurationError(f"no connection named {name!r} (connections: {known})", file=where,
+                                     key="connections") from None
+        ctype = raw.get("type")
+        if not ctype:
+            raise ConfigurationError("missing 'type' (the connector's name, such as \"shipstation\")",
+                                     file=where, key=f"connections.{name}.type")
+        from .errors import PluginError
+
+        try:
+            cls = manager.connector(ctype)
+        except PluginError as exc:
+            raise ConfigurationError(str(exc), file=where, key=f"connections.{name}.type") from None
+        resolved = _resolve_secrets(raw, self.folder, where, f"connections.{name}")
+        try:
+            return cls.settings_model.model_validate(resolved)
+        except ValidationError as exc:
+            raise ConfigurationError(_describe_validation(exc, f"connections.{name}"), file=where) from None
+
+
+def _resolve_secrets(value: Any, folder: Path, file: Optional[str], key: str) -> Any:
+    """Replace ``{ env = "NAME" }`` and ``{ file = "path" }`` tables by the secret they point at."""
+    if isinstance(value, dict):
+        if set(value) == {"env"}:
+            name = value["env"]
+            secret = os.environ.get(name)
+            if secret is None:
+                raise ConfigurationError(f"environment variable {name} is not set (expected the secret here)",
+                                         file=file, key=key)
+            REDACTOR.add(secret)
+            return secret
+        if set(value) == {"file"}:
+            p = Path(value["file"]).expanduser()
+            p = p if p.is_absolute() else folder / p
+            try:
+                secret = p.read_text().strip()
+            except OSError as exc:
+                raise ConfigurationError(f"cannot read secret file {p}: {exc.strerror}", file=file, key=key) from None
+            REDACTOR.add(secret)
+            return secret
+        return {k: _resolve_secrets(v, folder, file, f"{key}.{k}") for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve_secrets(v, folder, file, f"{key}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _describe_validation(exc: ValidationError, prefix: str) -> str:
+    parts = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        key = f"{prefix}.{loc}" if loc else prefix
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        elif err["type"] == "missing":
+            msg = "required key is missing"
+        parts.append(f"{key}: {msg}")
+    return "; ".join(parts)
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate a config file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ConfigurationError("config file not found (create one, or pass --config)", file=str(path)) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigurationError(f"not valid TOML: {exc}", file=str(path)) from None
+    try:
+        cfg = Config.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigurationError(_describe_validation(exc, "").lstrip("."), file=str(path)) from None
+    cfg.path = path.resolve()
+    # Secrets held inline are still secrets: remember them so they are redacted everywhere.
+    for conn in cfg.connections.values():
+        for k, v in conn.items():
+            if isinstance(v, str) and any(w in k.lower() for w in ("secret", "token", "password", "key")) and k != "type":
+                REDACTOR.add(v)
+    return cfg
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("CONNEX_CONFIG", "connex.toml"))

@@ -1,0 +1,243 @@
+"""The connector contract: what a plugin implements so the engine can read from and write to an API.
+
+A connector is a class registered through the ``register_connectors`` hook. It declares:
+
+* ``name``: the name users write in the config (``type = "shipstation"``);
+* ``settings_model``: a pydantic model the connection's config table is validated against;
+* ``capabilities``: which of read orders / write orders / read shipments / write tracking it has;
+
+and implements the methods for its capabilities. The engine calls them in batches and records
+every outcome in the ledger; a connector never talks to the state store except through the
+:class:`ConnectorContext` it is given (token storage, dry-run flag, progress).
+
+Dry-run is enforced here: every method whose name starts with ``write_`` raises
+:class:`~connex_core.errors.DryRunWriteError` when the context says ``dry_run``, whatever the
+subclass does.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional
+
+from pydantic import BaseModel, ConfigDict
+
+from .errors import DryRunWriteError
+from .models import Order, Shipment
+
+if TYPE_CHECKING:
+    from .tokens import TokenStore
+
+
+class Capability(str, Enum):
+    """What a connector can do."""
+
+    READ_ORDERS = "read_orders"
+    WRITE_ORDERS = "write_orders"
+    READ_SHIPMENTS = "read_shipments"
+    WRITE_TRACKING = "write_tracking"
+
+
+class ConnectorSettings(BaseModel):
+    """Base of every connector's settings model: one ``[connections.NAME]`` table of the config.
+
+    Secrets are declared as :class:`pydantic.SecretStr`; the config gives them by reference
+    (``{ env = "NAME" }`` or ``{ file = "path" }``), and they never appear in repr or logs.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str
+    timeout: float = 30.0
+    """Seconds before any single HTTP request gives up."""
+
+
+@dataclass
+class ConnectorContext:
+    """What the engine hands a connector when it builds one."""
+
+    connection: str
+    """The connection's name in the config (``[connections.NAME]``)."""
+    state_dir: Path
+    """Folder for the connector's own files (tokens live here, mode 0600)."""
+    dry_run: bool = False
+    tokens: Optional["TokenStore"] = None
+    """Where OAuth tokens are kept (rotated refresh tokens are written here before use)."""
+    logger: logging.Logger = field(default_factory=lambda: logging.getLogger("connex.connector"))
+    options: dict[str, Any] = field(default_factory=dict)
+    """Extra process-wide options (the sandbox clock, for example)."""
+
+
+@dataclass
+class FetchQuery:
+    """What to read from a source.
+
+    ``modified_since`` is the incremental cursor (minus the task's overlap); ``since``/``until``
+    are the user's window on the date the task selects by (``date_field``), already timezone-aware.
+    ``options`` is the task's ``[tasks.NAME.source]`` table (filters such as ``status``).
+    """
+
+    modified_since: Optional[datetime] = None
+    since: Optional[datetime] = None
+    until: Optional[datetime] = None
+    date_field: str = "created"
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class OrderWrite:
+    """One order to write to a target, with the idempotency key the ledger recorded for it."""
+
+    order: Order
+    idempotency_key: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.order.key
+
+
+@dataclass
+class TrackingWrite:
+    """One shipment to write back onto the target document ``target_ref``."""
+
+    shipment: Shipment
+    target_ref: str
+    """The target's own id of the document (for example the QuickBooks invoice id)."""
+    idempotency_key: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        return self.shipment.key
+
+
+@dataclass
+class WriteResult:
+    """What happened to one write.
+
+    ``ok`` with ``target_id`` when written; ``duplicate`` when the target already had it (nothing
+    written); ``error`` with ``retriable`` when it failed. ``note`` is shown in the transaction log
+    (for example "shipping cost not added: invoice is paid").
+    """
+
+    key: str
+    ok: bool
+    target_id: Optional[str] = None
+    target_number: Optional[str] = None
+    duplicate: bool = False
+    error: Optional[str] = None
+    retriable: bool = False
+    note: Optional[str] = None
+
+
+@dataclass
+class Found:
+    """A document found in the target by :meth:`Connector.find_orders` (duplicate detection and reconciliation)."""
+
+    target_id: str
+    target_number: Optional[str] = None
+    description: Optional[str] = None
+
+
+def _guard_write(method):
+    @functools.wraps(method)
+    def guarded(self, *args, **kwargs):
+        if getattr(self.ctx, "dry_run", False):
+            raise DryRunWriteError(f"{type(self).__name__}.{method.__name__} called in dry-run mode")
+        return method(self, *args, **kwargs)
+
+    guarded.__connex_write_guard__ = True
+    return guarded
+
+
+class Connector:
+    """Base class of every connector. Override the methods for the capabilities you declare."""
+
+    name: ClassVar[str] = ""
+    title: ClassVar[str] = ""
+    settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    write_batch_size: ClassVar[int] = 50
+    """How many orders the engine hands :meth:`write_orders` at once (the API's batch limit)."""
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for attr, value in list(vars(cls).items()):
+            if attr.startswith("write_") and callable(value) and not getattr(value, "__connex_write_guard__", False):
+                setattr(cls, attr, _guard_write(value))
+
+    def __init__(self, settings: ConnectorSettings, ctx: ConnectorContext):
+        self.settings = settings
+        self.ctx = ctx
+
+    # -- reading ---------------------------------------------------------------------------------
+    def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:
+        """Yield the source's orders in the query's window, as canonical orders, streaming (never all in memory)."""
+        raise NotImplementedError(f"{self.name} cannot read orders")
+
+    def fetch_shipments(self, query: FetchQuery) -> Iterator[Shipment]:
+        """Yield shipments (voided ones left out) in the query's window."""
+        raise NotImplementedError(f"{self.name} cannot read shipments")
+
+    def parse_orders(self, payload: Any) -> Iterator[Order]:
+        """Map a saved API payload (for example a saved ``GET /orders`` response) to canonical orders.
+
+        Used by ``connex rules dry-run --source NAME``; needs no network.
+        """
+        raise NotImplementedError(f"{self.name} cannot parse saved payloads")
+
+    # -- writing ---------------------------------------------------------------------------------
+    def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        """Look the orders up in the target (batched): returns ``{order key: Found}`` for those it has.
+
+        The engine calls this before writing, for duplicate detection (DocNumber, InvoiceNumber,
+        orderKey) and to reconcile writes whose answer was lost.
+        """
+        return {}
+
+    def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Create the orders in the target; one result per write, in any order, keyed by ``write.key``."""
+        raise NotImplementedError(f"{self.name} cannot write orders")
+
+    def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
+        """Which of these shipments are already on their target documents (for reconciliation)."""
+        return {}
+
+    def write_tracking(self, writes: list[TrackingWrite]) -> list[WriteResult]:
+        """Write tracking number, ship date, carrier (and cost where supported) onto the target documents."""
+        raise NotImplementedError(f"{self.name} cannot write tracking")
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def check(self) -> str:
+        """Make one cheap authenticated call and describe the account ('connected to Acme Ltd')."""
+        return "ok"
+
+    def close(self) -> None:
+        """Release sessions and files."""
+
+    @classmethod
+    def describe(cls) -> dict[str, Any]:
+        return {
+            "name": cls.name,
+            "title": cls.title or cls.name,
+            "capabilities": sorted(c.value for c in cls.capabilities),
+            "settings": sorted(cls.settings_model.model_fields),
+        }
+
+
+def batched(items: Iterable, size: int) -> Iterator[list]:
+    """Split an iterable into lists of at most ``size`` items."""
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -1,0 +1,148 @@
+"""Hook specifications: what a Connex plugin can implement.
+
+A plugin is a module (or object) with functions marked ``@connex_core.hookimpl`` whose names are
+the hooks below. It is found through the ``connex`` entry-point group of its distribution::
+
+    [project.entry-points.connex]
+    shipstation = "connex_shipstation"
+
+Every hook here is documented in ``docs/plugin_hooks.md``; a test fails when one is not.
+Hook implementations must not give their arguments default values (pluggy does not pass them).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+import pluggy
+
+if TYPE_CHECKING:
+    import typer
+
+    from .connector import Connector
+    from .models import Order
+
+PROJECT = "connex"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+# ================================================================================================
+# Registration: called once at startup, after all plugins are loaded
+# ================================================================================================
+
+
+@hookspec
+def register_connectors(register: Callable[[type["Connector"]], None]) -> None:
+    """Register connector classes.
+
+    :param register: call ``register(ConnectorClass)`` once per connector. A name already taken
+        by another plugin is an error (:class:`~connex_core.errors.PluginError`), not a silent rename.
+
+    Called when the plugin manager builds its connector registry, once per process.
+    """
+
+
+@hookspec
+def register_rule_actions(register: Callable[..., None]) -> None:
+    """Register actions for the rule language (``then notify 'ops'``).
+
+    :param register: call ``register(name, function, params=[...], doc="...")``; ``function``
+        receives the order being changed and the action's typed arguments and returns the
+        changed order. ``params`` is a list of ``(name, type)`` pairs the checker enforces.
+
+    Called when a rule file is checked or compiled, once per process.
+    """
+
+
+@hookspec
+def register_rule_functions(register: Callable[..., None]) -> None:
+    """Register functions for rule expressions (``when lower(customer.email) == ...``).
+
+    :param register: call ``register(name, function, params=[...], returns=type, doc="...")``.
+        Functions must be pure: no I/O, no change to the order.
+
+    Called when a rule file is checked or compiled, once per process.
+    """
+
+
+@hookspec
+def register_sandbox(register: Callable[..., None]) -> None:
+    """Register a simulated API for ``connex sandbox`` and ``connex demo``.
+
+    :param register: call ``register(name, factory)``; ``factory(clock=..., seed=...)`` returns a
+        :class:`connex_core.sandbox.SimulatedService` that is mounted at ``/<name>`` on the
+        sandbox's loopback server.
+
+    Called when the sandbox starts.
+    """
+
+
+@hookspec
+def register_commands(app: "typer.Typer") -> None:
+    """Add sub-commands to the ``connex`` command line.
+
+    :param app: the root :class:`typer.Typer`; add commands with ``app.command()`` or groups
+        with ``app.add_typer()``.
+
+    Called when the command line is built, before arguments are parsed.
+    """
+
+
+@hookspec
+def register_demo(register: Callable[..., None]) -> None:
+    """Contribute seed data and tasks to ``connex demo``.
+
+    :param register: call ``register(name, seed)``; ``seed(sandbox, config)`` seeds the sandbox's
+        services and returns the config tables (connections and tasks) the demo should run.
+
+    Called when the demo starts, after the sandbox is up.
+    """
+
+
+# ================================================================================================
+# Per order: called by the sync engine for every order of a run
+# ================================================================================================
+
+
+@hookspec
+def before_rules(order: "Order", task: str) -> "Order | None":
+    """Adjust an order after the source mapped it and before the rules see it.
+
+    :param order: the canonical order as the source mapped it.
+    :param task: the task's name.
+    :return: a changed copy of the order, or ``None`` to leave it as it is.
+
+    Called for every order of every run, in plugin registration order; each plugin sees the
+    previous plugin's result.
+    """
+
+
+@hookspec
+def after_dispatch(order: "Order", task: str, outcome: str, target_id: "str | None") -> None:
+    """Be told what happened to an order (for notifications, metrics, audit trails).
+
+    :param order: the order as the rules left it.
+    :param task: the task's name.
+    :param outcome: ``created``, ``duplicate``, ``skipped``, ``held`` or ``failed``.
+    :param target_id: the target's document id when one was created or found.
+
+    Called after the ledger has recorded the outcome; an exception here is logged, never fatal.
+    """
+
+
+# ================================================================================================
+# Shutdown
+# ================================================================================================
+
+
+@hookspec
+def run_finished(task: str, summary: dict[str, Any]) -> None:
+    """Be told that a task run ended.
+
+    :param task: the task's name.
+    :param summary: the run summary (counts by outcome, cursor, duration) as ``connex run --json`` prints it.
+
+    Called once per task run, after its state is committed.
+    """

@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""Run Connex from a fresh clone with nothing but Python 3.10+.
+
+    python3 dev.py demo          # the demo: simulated APIs on loopback, SQLite state
+    python3 dev.py test          # the whole test suite (what CI runs)
+    python3 dev.py connex ARGS   # any connex command, in the project's environment
+    python3 dev.py bench [NAME]  # the benchmarks (benchmarks/README.md)
+
+The first call creates ``.venv/`` and installs the core and the three plugins into it (editable,
+with their test extras). Later calls reinstall only when a ``pyproject.toml`` changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = Path(os.environ.get("CONNEX_VENV", ROOT / ".venv"))
+PACKAGES = [ROOT, ROOT / "plugins" / "shipstation", ROOT / "plugins" / "quickbooks", ROOT / "plugins" / "xero"]
+
+
+def _bin(name: str) -> Path:
+    return VENV / ("Scripts" if os.name == "nt" else "bin") / name
+
+
+def _stamp() -> str:
+    h = hashlib.sha256()
+    for pkg in PACKAGES:
+        h.update((pkg / "pyproject.toml").read_bytes())
+    return h.hexdigest()
+
+
+def ensure_env() -> None:
+    if sys.version_info < (3, 10):
+        sys.exit(f"Connex needs Python 3.10 or newer (this is {sys.version.split()[0]})")
+    stamp_file = VENV / ".connex-stamp"
+    if stamp_file.exists() and stamp_file.read_text() == _stamp() and _bin("connex").exists():
+        return
+    if not _bin("python").exists():
+        print(f"creating virtual environment {VENV} ...", file=sys.stderr)
+        venv.EnvBuilder(with_pip=True, clear=False).create(VENV)
+    py = str(_bin("python"))
+    print("installing connex-core and the plugins (first run only) ...", file=sys.stderr)
+    subprocess.check_call([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--upgrade", "pip"])
+    args = [py, "-m", "pip", "install", "-q", "--disable-pip-version-check"]
+    for pkg in PACKAGES:
+        args += ["-e", f"{pkg}[test]"]
+    subprocess.check_call(args)
+    stamp_file.write_text(_stamp())
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(__doc__)
+        return 0
+    ensure_env()
+    cmd, rest = argv[0], argv[1:]
+    env = dict(os.environ)
+    if cmd == "demo":
+        return subprocess.call([str(_bin("connex")), "demo", *rest], env=env)
+    if cmd == "test":
+        return subprocess.call([str(_bin("python")), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    if cmd == "connex":
+        return subprocess.call([str(_bin("connex")), *rest], env=env)
+    if cmd == "bench":
+        return subprocess.call([str(_bin("python")), str(ROOT / "benchmarks" / "run.py"), *rest], cwd=ROOT, env=env)
+    print(f"unknown command {cmd!r}; try: demo, test, connex, bench", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
