@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Optional
 
 from pydantic import BaseModel, ConfigDict
 
@@ -145,6 +146,18 @@ class Found:
     description: Optional[str] = None
 
 
+class _RealClock:
+    def now(self) -> float:
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+_REAL_CLOCK = _RealClock()
+
+
 def _guard_write(method):
     @functools.wraps(method)
     def guarded(self, *args, **kwargs):
@@ -214,6 +227,23 @@ class Connector:
         raise NotImplementedError(f"{self.name} cannot write tracking")
 
     # -- lifecycle -------------------------------------------------------------------------------
+    def connect(self, *, port: int = 0, open_browser: bool = False, echo: Callable[[str], None] = print,
+                input_fn: Callable[[str], str] = input) -> str:
+        """Run the interactive connection flow (``connex connect NAME``) and store what it obtains.
+
+        OAuth connectors run the authorization-code flow: print the authorize URL, receive the
+        redirect on a loopback ``port`` (0: any free port), exchange the code, and save the tokens
+        with ``self.ctx.tokens``. Returns a one-line description ('connected to Acme Ltd').
+        API-key connectors need nothing here: the default checks the credential.
+        """
+        return self.check()
+
+    @property
+    def clock(self) -> Any:
+        """The clock to wait on: ``ctx.options["clock"]`` (a sandbox :class:`~connex_core.sandbox.SimClock`
+        in tests and benchmarks, with ``now()`` and ``sleep(seconds)``), else real time."""
+        return self.ctx.options.get("clock") or _REAL_CLOCK
+
     def check(self) -> str:
         """Make one cheap authenticated call and describe the account ('connected to Acme Ltd')."""
         return "ok"
