@@ -176,6 +176,8 @@ class Connector:
     title: ClassVar[str] = ""
     settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    timezone: ClassVar[str] = "UTC"
+    """The time zone the API's dates are in; ``--since 2026-09-15`` means that day in this zone."""
     write_batch_size: ClassVar[int] = 50
     """How many orders the engine hands :meth:`write_orders` at once (the API's batch limit)."""
 

@@ -1,0 +1,35 @@
+"""``connex connect``: store credentials / run the OAuth flow for a connection."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..engine import SyncEngine
+from ..plugins import get_manager
+from ..state import SQLiteStore
+from .common import ConfigOption, emit, err, handle_errors
+
+
+@handle_errors
+def connect(
+    name: Annotated[str, typer.Argument(help="The connection's name in the config ([connections.NAME]).")],
+    config: ConfigOption = None,
+    port: Annotated[int, typer.Option(help="Loopback port for the OAuth redirect (0: any free port).")] = 0,
+) -> None:
+    """Connect a connection: runs the OAuth authorization-code flow (QuickBooks, Xero) and stores the tokens
+    (mode 0600, next to the state file), or checks an API key (ShipStation)."""
+    from .common import config_from
+
+    cfg = config_from(config)
+    store = SQLiteStore(cfg.state_path)
+    engine = SyncEngine(cfg, get_manager(), store)
+    try:
+        connector = engine.connector(name)
+        result = connector.connect(port=port, echo=err, input_fn=lambda prompt: typer.prompt(prompt, err=True))
+    finally:
+        engine.close()
+        store.close()
+    emit(result)

@@ -1,0 +1,76 @@
+"""``connex run``: run tasks once ("save and sync")."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ..engine import SyncEngine
+from ..errors import ConnexError, ExitCode, FatalAPIError
+from ..plugins import get_manager
+from ..state import SQLiteStore
+from .common import ConfigOption, JsonOption, config_from, emit, emit_json, err, handle_errors, parse_when
+
+
+def format_summary(s: dict) -> str:
+    parts = [f"{k.replace('_', ' ')} {s[k]}" for k in
+             ("would_create", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed")
+             if s.get(k)]
+    head = f"{s['task']}: read {s['read']}"
+    tail = f" [{s['status']}: {s['error']}]" if s.get("error") else ""
+    return head + (", " + ", ".join(parts) if parts else ", nothing to do") + tail
+
+
+@handle_errors
+def run(
+    config: ConfigOption = None,
+    task: Annotated[Optional[list[str]], typer.Option("--task", "-t", help="Run only this task (repeatable). Default: every enabled task.")] = None,
+    since: Annotated[Optional[str], typer.Option(help="Read orders from this date (YYYY-MM-DD, in the source's own time zone: US Pacific for ShipStation) instead of the cursor.")] = None,
+    until: Annotated[Optional[str], typer.Option(help="Read orders up to the end of this date (YYYY-MM-DD, same time zone as --since).")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and apply rules, report what would be written, write nothing.")] = False,
+    json_out: JsonOption = False,
+) -> None:
+    """Run tasks once: read new orders, apply the rules, write them to the target, record every outcome.
+
+    Exit codes: 0 all done, 3 rule error, 4 configuration error, 5 some orders failed or were held,
+    6 fatal API or authentication error.
+    """
+    cfg = config_from(config)
+    manager = get_manager()
+    names = task or [n for n, t in cfg.tasks.items() if t.enabled]
+    if not names:
+        err("no tasks in the config; add a [tasks.NAME] table")
+        raise typer.Exit(int(ExitCode.CONFIG_ERROR))
+    for n in names:
+        cfg.task(n)
+    store = SQLiteStore(cfg.state_path)
+    engine = SyncEngine(cfg, manager, store, dry_run=dry_run, show_progress=sys.stderr.isatty() and not json_out)
+    summaries, exit_code, fatal = [], ExitCode.OK, None
+    try:
+        for n in names:
+            source_tz = engine.connector(cfg.task(n).source).timezone
+            try:
+                result = engine.run_task(n, since=parse_when(since, source_tz), until=parse_when(until, source_tz, end=True))
+            except FatalAPIError as exc:
+                fatal = exc
+                summaries.append({"task": n, "status": "error", "error": str(exc)})
+                err(f"error: task {n}: {exc}")
+                continue
+            summaries.append(result.as_dict())
+            if result.problems:
+                exit_code = max(exit_code, ExitCode.ORDERS_FAILED)
+    finally:
+        engine.close()
+        store.close()
+    if json_out:
+        emit_json(summaries)
+    else:
+        for s in summaries:
+            emit(format_summary(s) if "read" in s else f"{s['task']}: error: {s['error']}")
+        if any(s.get("held") or s.get("failed") for s in summaries):
+            err("see why with: connex log --outcome held   (or --outcome failed)")
+    if fatal is not None:
+        raise typer.Exit(int(fatal.exit_code))
+    raise typer.Exit(int(exit_code))

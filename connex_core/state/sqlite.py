@@ -1,0 +1,266 @@
+"""The SQLite state store: one file, WAL, versioned migrations, mode 0600."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterable, Iterator, Optional
+
+from . import LedgerEntry, LogEntry, LogQuery
+
+#: Each migration moves the schema from version i to i + 1 (``PRAGMA user_version``). Append only.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        task TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running',
+        options TEXT,
+        summary TEXT
+    );
+    CREATE TABLE cursors (
+        task TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE ledger (
+        task TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        idempotency_key TEXT,
+        target_id TEXT,
+        target_number TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        content_hash TEXT,
+        snapshot TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (task, source_key)
+    );
+    CREATE INDEX ledger_retry ON ledger (task, state);
+    CREATE INDEX ledger_source ON ledger (source_key);
+    CREATE TABLE log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER,
+        task TEXT NOT NULL,
+        time TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        order_number TEXT,
+        order_date TEXT,
+        outcome TEXT NOT NULL,
+        target_id TEXT,
+        target_number TEXT,
+        reason TEXT,
+        rule TEXT,
+        line INTEGER,
+        rule_file TEXT,
+        message TEXT,
+        fired TEXT,
+        changes TEXT
+    );
+    CREATE INDEX log_task_time ON log (task, time);
+    CREATE INDEX log_number ON log (order_number);
+    """,
+]
+
+_LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
+                "last_error", "content_hash", "snapshot", "updated_at")
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class SQLiteStore:
+    """The default :class:`~connex_core.state.StateStore`."""
+
+    def __init__(self, path: Path | str):
+        self.path = Path(path)
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                # Created owner-only: the log holds customer names and addresses.
+                os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+        self._lock = threading.RLock()
+        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=30000")
+        self._migrate()
+
+    # -- schema ------------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            if version > len(MIGRATIONS):
+                raise RuntimeError(f"{self.path} was written by a newer Connex (schema {version}); upgrade Connex")
+            for i in range(version, len(MIGRATIONS)):
+                self.db.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in MIGRATIONS[i].split(";"):
+                        if statement.strip():
+                            self.db.execute(statement)
+                    self.db.execute(f"PRAGMA user_version = {i + 1}")
+                    self.db.execute("COMMIT")
+                except BaseException:
+                    self.db.execute("ROLLBACK")
+                    raise
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _tx(self):
+        store = self
+
+        class _Tx:
+            def __enter__(self_inner):
+                store._lock.acquire()
+                store.db.execute("BEGIN IMMEDIATE")
+                return store.db
+
+            def __exit__(self_inner, exc_type, exc, tb):
+                try:
+                    store.db.execute("ROLLBACK" if exc_type else "COMMIT")
+                finally:
+                    store._lock.release()
+
+        return _Tx()
+
+    # -- runs --------------------------------------------------------------------------------------
+    def begin_run(self, task: str, options: dict[str, Any]) -> int:
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO runs (task, started_at, options) VALUES (?, ?, ?)",
+                             (task, _now(), json.dumps(options, default=str)))
+            return int(cur.lastrowid)
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
+                       (_now(), status, json.dumps(summary, default=str), run_id))
+
+    def runs(self, task: Optional[str] = None, limit: int = 20) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM runs" + (" WHERE task = ?" if task else "") + " ORDER BY id DESC LIMIT ?"
+        args: tuple = (task, limit) if task else (limit,)
+        with self._lock:
+            rows = self.db.execute(sql, args).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["summary"] = json.loads(d["summary"]) if d["summary"] else None
+            d["options"] = json.loads(d["options"]) if d["options"] else None
+            out.append(d)
+        return out
+
+    # -- cursors -----------------------------------------------------------------------------------
+    def get_cursor(self, task: str) -> Optional[str]:
+        with self._lock:
+            row = self.db.execute("SELECT value FROM cursors WHERE task = ?", (task,)).fetchone()
+        return row[0] if row else None
+
+    def set_cursor(self, task: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT INTO cursors (task, value, updated_at) VALUES (?, ?, ?) "
+                       "ON CONFLICT(task) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                       (task, value, _now()))
+
+    # -- ledger ------------------------------------------------------------------------------------
+    def ledger_get(self, task: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
+        keys = list(keys)
+        out: dict[str, LedgerEntry] = {}
+        with self._lock:
+            for i in range(0, len(keys), 500):
+                chunk = keys[i:i + 500]
+                marks = ",".join("?" * len(chunk))
+                for row in self.db.execute(f"SELECT * FROM ledger WHERE task = ? AND source_key IN ({marks})",
+                                           (task, *chunk)):
+                    out[row["source_key"]] = LedgerEntry(**dict(row))
+        return out
+
+    def ledger_put(self, entries: Iterable[LedgerEntry]) -> None:
+        rows = []
+        for e in entries:
+            e.updated_at = _now()
+            rows.append(tuple(getattr(e, c) for c in _LEDGER_COLS))
+        if not rows:
+            return
+        marks = ",".join("?" * len(_LEDGER_COLS))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in _LEDGER_COLS[2:])
+        with self._tx() as db:
+            db.executemany(f"INSERT INTO ledger ({', '.join(_LEDGER_COLS)}) VALUES ({marks}) "
+                           f"ON CONFLICT(task, source_key) DO UPDATE SET {updates}", rows)
+
+    def ledger_retry_queue(self, task: str) -> Iterator[LedgerEntry]:
+        with self._lock:
+            rows = self.db.execute("SELECT * FROM ledger WHERE task = ? AND state IN ('pending', 'failed', 'held') "
+                                   "ORDER BY updated_at", (task,)).fetchall()
+        for row in rows:
+            yield LedgerEntry(**dict(row))
+
+    def ledger_find_target(self, source_key: str, tasks: Iterable[str]) -> Optional[LedgerEntry]:
+        tasks = list(tasks)
+        if not tasks:
+            return None
+        marks = ",".join("?" * len(tasks))
+        with self._lock:
+            row = self.db.execute(f"SELECT * FROM ledger WHERE source_key = ? AND state = 'done' "
+                                  f"AND task IN ({marks}) LIMIT 1", (source_key, *tasks)).fetchone()
+        return LedgerEntry(**dict(row)) if row else None
+
+    def ledger_counts(self, task: str) -> dict[str, int]:
+        with self._lock:
+            return {r[0]: r[1] for r in self.db.execute(
+                "SELECT state, COUNT(*) FROM ledger WHERE task = ? GROUP BY state", (task,))}
+
+    # -- transaction log ---------------------------------------------------------------------------
+    def log(self, entries: Iterable[LogEntry]) -> None:
+        rows = []
+        for e in entries:
+            rows.append((e.run_id, e.task, e.time or _now(), e.source_key, e.order_number, e.order_date, e.outcome,
+                         e.target_id, e.target_number, e.reason, e.rule, e.line, e.rule_file, e.message,
+                         json.dumps(e.fired), json.dumps(e.changes, default=str)))
+        if not rows:
+            return
+        with self._tx() as db:
+            db.executemany("INSERT INTO log (run_id, task, time, source_key, order_number, order_date, outcome, "
+                           "target_id, target_number, reason, rule, line, rule_file, message, fired, changes) "
+                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def query_log(self, query: LogQuery) -> list[LogEntry]:
+        where, args = [], []
+        if query.task:
+            where.append("task = ?"); args.append(query.task)
+        if query.outcome:
+            where.append("outcome = ?"); args.append(query.outcome)
+        if query.order_number:
+            where.append("order_number = ?"); args.append(query.order_number)
+        if query.run_id is not None:
+            where.append("run_id = ?"); args.append(query.run_id)
+        if query.since:
+            where.append("time >= ?"); args.append(query.since.astimezone(timezone.utc).isoformat())
+        if query.until:
+            where.append("time < ?"); args.append(query.until.astimezone(timezone.utc).isoformat())
+        sql = "SELECT * FROM log" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY id DESC" if query.newest_first else " ORDER BY id"
+        if query.limit:
+            sql += f" LIMIT {int(query.limit)}"
+        with self._lock:
+            rows = self.db.execute(sql, args).fetchall()
+        out = []
+        for r in rows:
+            d = dict(r)
+            d["fired"] = json.loads(d["fired"] or "[]")
+            d["changes"] = json.loads(d["changes"] or "[]")
+            out.append(LogEntry(**d))
+        return out
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()

@@ -1,0 +1,147 @@
+"""A connector plugin over an in-memory stand-in for a remote API, for the core's tests.
+
+The "API" (:class:`MemoryAPI`) is not the code under test: it holds orders and documents in a
+process-wide dict keyed by the connection's ``space`` setting, and can be told to fail in the ways
+real APIs fail (a write committed whose answer is lost, a crash mid-batch, a rejected order).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Iterator, Optional
+
+from connex_core import hookimpl
+from connex_core.connector import (Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite,
+                                   TrackingWrite, WriteResult)
+from connex_core.errors import AuthenticationError, RetriableAPIError
+from connex_core.models import Order, Shipment
+from connex_core.testing import make_order
+
+
+class Crash(BaseException):
+    """Stands for the process dying (kill -9) in the middle of a write."""
+
+
+@dataclass
+class MemoryAPI:
+    orders: list[Order] = field(default_factory=list)
+    shipments: list[Shipment] = field(default_factory=list)
+    documents: dict[str, dict] = field(default_factory=dict)  # target id -> {"number", "order", "tracking"}
+    list_calls: int = 0
+    write_calls: int = 0
+    find_calls: int = 0
+    lose_response_on_write: set[int] = field(default_factory=set)  # write call numbers
+    crash_on_write: set[int] = field(default_factory=set)
+    reject_numbers: set[str] = field(default_factory=set)
+    revoked: bool = False
+
+    def numbers(self) -> list[str]:
+        return [d["number"] for d in self.documents.values()]
+
+
+SPACES: dict[str, MemoryAPI] = {}
+
+
+def api(space: str) -> MemoryAPI:
+    return SPACES.setdefault(space, MemoryAPI())
+
+
+def seed(space: str, n: int, start: Optional[datetime] = None, **overrides) -> list[Order]:
+    start = start or datetime.now(timezone.utc) - timedelta(hours=n / 60 + 1)
+    orders = []
+    for i in range(n):
+        t = start + timedelta(minutes=i)
+        o = make_order(source="memory", source_id=f"m{i + 1}", number=str(1000 + i + 1), created_at=t,
+                       modified_at=t, order_date=t, **overrides)
+        orders.append(o)
+    api(space).orders.extend(orders)
+    return orders
+
+
+class MemorySettings(ConnectorSettings):
+    type: str = "memory"
+    space: str = "default"
+    token: Optional[str] = None
+
+
+class MemoryConnector(Connector):
+    name = "memory"
+    title = "In-memory test API"
+    settings_model = MemorySettings
+    capabilities = frozenset(Capability)
+    write_batch_size = 25
+
+    @property
+    def api(self) -> MemoryAPI:
+        a = api(self.settings.space)
+        if a.revoked:
+            raise AuthenticationError("the memory API refused the token; reconnect with `connex connect memory`")
+        return a
+
+    def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:
+        a = self.api
+        a.list_calls += 1
+        for o in list(a.orders):
+            if query.modified_since and o.modified_at and o.modified_at < query.modified_since:
+                continue
+            when = o.created_at
+            if query.since and when < query.since:
+                continue
+            if query.until and when >= query.until:
+                continue
+            status = query.options.get("status")
+            if status and (o.status is None or o.status.value != status):
+                continue
+            yield o
+
+    def fetch_shipments(self, query: FetchQuery) -> Iterator[Shipment]:
+        self.api.list_calls += 1
+        yield from self.api.shipments
+
+    def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        a = self.api
+        a.find_calls += 1
+        by_number = {d["number"]: tid for tid, d in a.documents.items()}
+        return {w.key: Found(target_id=by_number[w.order.number], target_number=w.order.number)
+                for w in writes if w.order.number in by_number}
+
+    def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        a = self.api
+        a.write_calls += 1
+        call = a.write_calls
+        results = []
+        for i, w in enumerate(writes):
+            if call in a.crash_on_write and i == len(writes) // 2:
+                raise Crash(f"process killed during write call {call}")
+            if w.order.number in a.reject_numbers:
+                results.append(WriteResult(key=w.key, ok=False, error=f"order {w.order.number}: item not found"))
+                continue
+            tid = f"doc-{len(a.documents) + 1}"
+            a.documents[tid] = {"number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key}
+            results.append(WriteResult(key=w.key, ok=True, target_id=tid, target_number=w.order.number))
+        if call in a.lose_response_on_write:
+            raise RetriableAPIError("connection dropped before the answer arrived", connector="memory")
+        return results
+
+    def write_tracking(self, writes: list[TrackingWrite]) -> list[WriteResult]:
+        a = self.api
+        a.write_calls += 1
+        out = []
+        for w in writes:
+            doc = a.documents.get(w.target_ref)
+            if doc is None:
+                out.append(WriteResult(key=w.key, ok=False, error=f"no document {w.target_ref}"))
+                continue
+            doc["tracking"].append(w.shipment.tracking_number)
+            out.append(WriteResult(key=w.key, ok=True, target_id=w.target_ref))
+        return out
+
+    def check(self) -> str:
+        return f"memory space {self.settings.space}: {len(self.api.orders)} orders"
+
+
+@hookimpl
+def register_connectors(register):
+    register(MemoryConnector)

@@ -1,0 +1,196 @@
+"""The sync engine: exactly once, nothing lost, every outcome recorded."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+
+import pytest
+
+from connex_core.config import load_config
+from connex_core.engine import SyncEngine
+from connex_core.errors import AuthenticationError
+from connex_core.models import OrderStatus, Shipment
+from connex_core.state import LogQuery, SQLiteStore
+from tests.support import memory_plugin
+from tests.support.memory_plugin import Crash, api, seed
+
+
+def engine_for(path, manager, **kw):
+    cfg = load_config(path)
+    return SyncEngine(cfg, manager, SQLiteStore(cfg.state_path), **kw)
+
+
+def test_1000_orders_twice_creates_each_once(manager, memory_config):
+    seed("src", 1000)
+    first = engine_for(memory_config, manager).run_task("orders")
+    assert first.counts["created"] == 1000
+    assert len(api("dst").documents) == 1000
+    second = engine_for(memory_config, manager).run_task("orders", since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    assert second.counts["already_synced"] == 1000
+    assert second.counts["created"] == 0
+    assert len(api("dst").documents) == 1000
+    assert sorted(api("dst").numbers()) == sorted(str(1001 + i) for i in range(1000))
+
+
+def test_a_run_killed_mid_write_then_rerun_creates_none_twice_and_loses_none(manager, memory_config):
+    seed("src", 200)
+    api("dst").crash_on_write = {3}  # dies half-way through the third batch, after committing half of it
+    with pytest.raises(Crash):
+        engine_for(memory_config, manager).run_task("orders")
+    written_before_crash = len(api("dst").documents)
+    assert 0 < written_before_crash < 200
+    api("dst").crash_on_write = set()
+    summary = engine_for(memory_config, manager).run_task("orders")
+    numbers = api("dst").numbers()
+    assert len(numbers) == len(set(numbers)) == 200
+    # the half-written batch was reconciled from the target, not written again
+    log = SQLiteStore(load_config(memory_config).state_path).query_log(LogQuery(task="orders"))
+    reconciled = [e for e in log if e.message and "interrupted write" in e.message]
+    assert len(reconciled) == written_before_crash - 50
+    assert summary.counts["created"] + summary.counts["already_synced"] == 200
+
+
+def test_a_lost_response_is_reconciled_not_written_twice(manager, memory_config):
+    seed("src", 60)
+    api("dst").lose_response_on_write = {1}
+    summary = engine_for(memory_config, manager).run_task("orders")
+    numbers = api("dst").numbers()
+    assert len(numbers) == len(set(numbers)) == 60
+    assert summary.counts["created"] == 60
+    assert summary.counts["failed"] == 0
+
+
+def test_cursor_moves_and_an_incremental_run_reads_only_what_is_new(manager, memory_config):
+    now = datetime.now(timezone.utc)
+    seed("src", 10, start=now - timedelta(days=3))
+    engine_for(memory_config, manager).run_task("orders")
+
+    def add(number, when):
+        api("src").orders.append(memory_plugin.make_order(source="memory", source_id=number, number=number,
+                                                          created_at=when, modified_at=when))
+
+    add("NEW-1", now - timedelta(minutes=5))
+    second = engine_for(memory_config, manager).run_task("orders")
+    # the window starts an hour (the overlap) before the newest order seen: the old orders near it are
+    # re-read and dropped by the ledger, nothing is written twice
+    assert second.counts["created"] == 1 and second.counts["already_synced"] == 10
+    add("NEW-2", now)
+    third = engine_for(memory_config, manager).run_task("orders")
+    # now the cursor is minutes ago: only the two recent orders are in the window
+    assert third.counts["read"] == 2
+    assert third.counts["created"] == 1 and third.counts["already_synced"] == 1
+    assert sorted(api("dst").numbers())[-2:] == ["NEW-1", "NEW-2"]
+
+
+def test_a_rejected_order_is_recorded_and_the_run_goes_on_then_retried(manager, memory_config):
+    seed("src", 30)
+    api("dst").reject_numbers = {"1005"}
+    summary = engine_for(memory_config, manager).run_task("orders")
+    assert summary.counts["created"] == 29 and summary.counts["failed"] == 1
+    failed = SQLiteStore(load_config(memory_config).state_path).query_log(LogQuery(outcome="failed"))
+    assert [e.order_number for e in failed] == ["1005"]
+    assert "item not found" in failed[0].reason
+    # fixed in the target: the next run retries it from the ledger, even though the window moved on
+    api("dst").reject_numbers = set()
+    api("src").orders = []
+    again = engine_for(memory_config, manager).run_task("orders")
+    assert again.counts["created"] == 1
+    assert sorted(api("dst").numbers()).count("1005") == 1
+
+
+def test_an_order_already_in_the_target_is_a_duplicate_not_posted_again(manager, memory_config):
+    seed("src", 5)
+    api("dst").documents["pre-1"] = {"number": "1003", "order": None, "tracking": []}
+    summary = engine_for(memory_config, manager).run_task("orders")
+    assert summary.counts["duplicate"] == 1 and summary.counts["created"] == 4
+    assert api("dst").numbers().count("1003") == 1
+    dup = SQLiteStore(load_config(memory_config).state_path).query_log(LogQuery(outcome="duplicate"))
+    assert dup[0].target_id == "pre-1" and "already in memory" in dup[0].message
+
+
+def test_dry_run_writes_nothing_and_records_nothing(manager, memory_config):
+    seed("src", 40)
+    summary = engine_for(memory_config, manager, dry_run=True).run_task("orders")
+    assert summary.counts["would_create"] == 40
+    assert api("dst").documents == {} and api("dst").write_calls == 0
+    store = SQLiteStore(load_config(memory_config).state_path)
+    assert store.query_log(LogQuery()) == [] and store.get_cursor("orders") is None
+
+
+def test_a_revoked_credential_stops_the_task_with_a_reconnect_message(manager, memory_config):
+    seed("src", 3)
+    api("dst").revoked = True
+    with pytest.raises(AuthenticationError, match="reconnect"):
+        engine_for(memory_config, manager).run_task("orders")
+
+
+def test_daily_summary_posts_one_document_per_closed_day_and_never_twice(manager, write_config):
+    path = write_config("""
+        [connections.src]
+        type = "memory"
+        space = "src"
+        [connections.dst]
+        type = "memory"
+        space = "dst"
+        [tasks.daily]
+        source = "src"
+        target = "dst"
+        kind = "daily_summary"
+        initial_days = 3
+        [tasks.daily.target_options]
+        summary_date = "created"
+    """)
+    from zoneinfo import ZoneInfo
+
+    pacific = ZoneInfo("America/Los_Angeles")
+    now = datetime(2026, 9, 17, 12, 0, tzinfo=pacific)
+    # 23:30 Pacific on the 15th is already the 16th in UTC: it belongs to the 15th
+    late = datetime(2026, 9, 15, 23, 30, tzinfo=pacific)
+    early = datetime(2026, 9, 16, 0, 30, tzinfo=pacific)
+    today = datetime(2026, 9, 17, 9, 0, tzinfo=pacific)
+    for i, t in enumerate([late, late, early, today]):
+        api("src").orders.append(memory_plugin.make_order(source="memory", source_id=f"d{i}", number=f"D{i}",
+                                                          created_at=t, modified_at=t))
+    cfg = load_config(path)
+    run = lambda: SyncEngine(cfg, manager, SQLiteStore(cfg.state_path), now=lambda: now).run_task("daily")
+    first = run()
+    docs = sorted(api("dst").documents.values(), key=lambda d: d["number"])
+    assert [d["number"] for d in docs] == ["DS-20260915", "DS-20260916"]  # today is not closed yet
+    d15 = docs[0]["order"]
+    assert "D0" in d15.memo and "D1" in d15.memo and "D2" not in d15.memo
+    assert d15.total == 2 * api("src").orders[0].total
+    assert {l.sku: l.quantity for l in d15.lines} == {"MUG-BLU": Decimal("4"), "TEE-L": Decimal("2")}
+    assert first.counts["created"] == 2
+    second = run()
+    assert second.counts["created"] == 0 and len(api("dst").documents) == 2
+
+
+def test_tracking_is_written_back_to_the_document_the_order_came_from(manager, write_config):
+    path = write_config("""
+        [connections.acct]
+        type = "memory"
+        space = "acct"
+        [connections.ship]
+        type = "memory"
+        space = "ship"
+        [tasks.tracking]
+        source = "ship"
+        target = "acct"
+        kind = "tracking"
+    """)
+    api("acct").documents["INV-9"] = {"number": "9", "order": None, "tracking": []}
+    api("ship").shipments = [
+        Shipment(source="memory", source_id="s1", order_number="9", origin="memory:INV-9", tracking_number="1Z999",
+                 carrier="ups", created_at=datetime.now(timezone.utc)),
+        Shipment(source="memory", source_id="s2", order_number="7", origin="othersys:77", tracking_number="1Z777"),
+        Shipment(source="memory", source_id="s3", order_number="9", origin="memory:INV-9", tracking_number="VOID",
+                 voided=True),
+    ]
+    cfg = load_config(path)
+    first = SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task("tracking")
+    assert api("acct").documents["INV-9"]["tracking"] == ["1Z999"]
+    assert first.counts["updated"] == 1 and first.counts["not_ours"] == 1
+    second = SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task("tracking")
+    assert second.counts["already_synced"] == 1
+    assert api("acct").documents["INV-9"]["tracking"] == ["1Z999"]
