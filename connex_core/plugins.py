@@ -117,7 +117,7 @@ class PluginManager:
         """Call a registrar hook once per plugin, telling each call which plugin registers."""
         self.load()
         caller = getattr(self.pm.hook, hookname)
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in caller.get_hookimpls():  # in registration order: the first plugin owns a name
             plugin_name = self.pm.get_name(impl.plugin) or "?"
             impl.function(make_register(plugin_name))
 
