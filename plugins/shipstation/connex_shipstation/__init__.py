@@ -4,11 +4,17 @@ from __future__ import annotations
 
 from connex_core import hookimpl
 
-from .connector import ShipStationConnector
+from .connector import ShipStationConnector, ShipStationSettings
+from .simulator import ShipStationSimulator
 
-__all__ = ["ShipStationConnector"]
+__all__ = ["ShipStationConnector", "ShipStationSettings", "ShipStationSimulator"]
 
 
 @hookimpl
 def register_connectors(register):
     register(ShipStationConnector)
+
+
+@hookimpl
+def register_sandbox(register):
+    register("shipstation", ShipStationSimulator)

@@ -1,16 +1,310 @@
-"""ShipStation connector (the real contents come with its issue)."""
+"""The ShipStation connector: orders and shipments out, orders (from QuickBooks or Xero) in.
+
+Reading streams ``GET /orders`` page by page; the user's date window is sent in US Pacific time,
+ShipStation's own (a user asking for 15 September gets 15 September in Pacific time). Writing
+upserts through ``POST /orders/createorders`` with the deterministic ``orderKey``
+``connex:<source>:<id>``, so a repeated write updates instead of duplicating, and an order that
+has already shipped (or was cancelled) in ShipStation is never written over.
+"""
 
 from __future__ import annotations
 
-from connex_core.connector import Capability, Connector, ConnectorSettings
+import os
+from typing import Any, Iterator, Optional
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator
+
+from connex_core.connector import (
+    Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, WriteResult, batched,
+)
+from connex_core.errors import ConfigurationError, RetriableAPIError
+from connex_core.models import Order, OrderStatus, Shipment
+
+from .client import DEFAULT_BASE_URL, MAX_BATCH, ShipStationClient, ShipStationRequestError
+from .mapping import (
+    order_from_shipstation, order_key_for, order_to_shipstation, shipment_from_fulfillment,
+    shipment_from_shipstation,
+)
+from .timezone import format_filter, parse_date
+
+#: ``FetchQuery.date_field`` -> the prefix of ShipStation's ``*DateStart`` / ``*DateEnd`` filters.
+ORDER_DATE_FILTERS = {"created": "createDate", "order": "orderDate", "modified": "modifyDate", "paid": "paymentDate"}
+#: Shipments: the user's window is on the ship date, the incremental cursor on the create date.
+SHIPMENT_DATE_FILTERS = {"created": "createDate", "modified": "createDate", "shipped": "shipDate", "ship": "shipDate"}
+#: Statuses ShipStation lets createorder(s) change; anything else (shipped, cancelled) is left alone.
+UPDATABLE = frozenset({"awaiting_payment", "awaiting_shipment", "pending_fulfillment", "on_hold"})
+#: How many pages of ``orderNumber`` prefix matches a duplicate lookup reads before narrowing the prefix.
+LOOKUP_PAGES = 1
 
 
 class ShipStationSettings(ConnectorSettings):
+    """``[connections.NAME]`` for ``type = "shipstation"``."""
+
     type: str = "shipstation"
+    api_key: SecretStr = Field(description="ShipStation API key (Settings > Account > API Settings).")
+    api_secret: SecretStr = Field(description="ShipStation API secret.")
+    base_url: str = Field(DEFAULT_BASE_URL, description="API root; the sandbox's is http://127.0.0.1:PORT/shipstation.")
+    page_size: int = Field(500, ge=1, le=500, description="Orders per page when listing (ShipStation allows 500).")
+    store_id: Optional[int] = Field(None, description="Read only this store's orders, and create orders in it.")
+    currency: str = Field("USD", description="Currency of the account's orders (ShipStation v1 orders carry none).")
+    attach_shipments: bool = Field(True, description="Attach tracking number, carrier and cost to shipped orders "
+                                   "(one /shipments call, and a /fulfillments call when needed, per page).")
+
+    @field_validator("base_url")
+    @classmethod
+    def _https_unless_loopback(cls, value: str) -> str:
+        parts = urlsplit(value)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("must be an https:// URL (plain http only for the loopback sandbox)")
+        return value.rstrip("/")
 
 
 class ShipStationConnector(Connector):
+    """ShipStation API v1. Dates are US Pacific time both ways (see :mod:`connex_shipstation.timezone`)."""
+
     name = "shipstation"
     title = "ShipStation"
     settings_model = ShipStationSettings
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.READ_SHIPMENTS})
+    write_batch_size = MAX_BATCH
+    settings: ShipStationSettings
+
+    def __init__(self, settings: ShipStationSettings, ctx):
+        super().__init__(settings, ctx)
+        self._client: Optional[ShipStationClient] = None
+        self._names: Optional[tuple[dict[str, str], dict[str, str]]] = None
+        self._looked_up: dict[str, Optional[dict]] = {}
+        """orderKey -> the ShipStation order (None: not there), from the last find_orders, for write_orders."""
+
+    @property
+    def client(self) -> ShipStationClient:
+        if self._client is None:
+            s = self.settings
+            self._client = ShipStationClient(s.api_key.get_secret_value(), s.api_secret.get_secret_value(),
+                                             base_url=s.base_url, timeout=s.timeout, clock=self.clock,
+                                             page_size=s.page_size)
+        return self._client
+
+    def check(self) -> str:
+        stores = self.client.list_stores()
+        return f"connected to ShipStation ({len(stores)} store{'s' if len(stores) != 1 else ''})"
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+
+    # -- reading orders --------------------------------------------------------------------------
+    def order_params(self, query: FetchQuery) -> dict[str, Any]:
+        """The ``GET /orders`` filters for a query, dates in Pacific time."""
+        prefix = ORDER_DATE_FILTERS.get(query.date_field)
+        if prefix is None:
+            raise ConfigurationError(f"unknown date_field {query.date_field!r} for ShipStation "
+                                     f"(one of: {', '.join(ORDER_DATE_FILTERS)})", key="date_field")
+        params: dict[str, Any] = {}
+        if query.since:
+            params[f"{prefix}Start"] = format_filter(query.since)
+        if query.until:
+            params[f"{prefix}End"] = format_filter(query.until)
+        if query.modified_since:
+            since = query.modified_since
+            if prefix == "modifyDate" and query.since and query.since > since:
+                since = query.since
+            params["modifyDateStart"] = format_filter(since)
+            params.update(sortBy="ModifyDate", sortDir="ASC")
+        else:
+            params.update(sortBy="CreateDate", sortDir="ASC")
+        status = query.options.get("status")
+        if status:
+            params["orderStatus"] = OrderStatus(status).value
+        store_id = query.options.get("store_id", self.settings.store_id)
+        if store_id is not None:
+            params["storeId"] = store_id
+        return params
+
+    def _lookups(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Store and tag names by id (two calls, once per connector)."""
+        if self._names is None:
+            stores = {str(s["storeId"]): s.get("storeName") for s in self.client.list_stores()}
+            tags = {str(t["tagId"]): t.get("name") for t in self.client.list_tags()}
+            self._names = (stores, tags)
+        return self._names
+
+    def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:
+        """Stream the orders of the window, page by page (500 a page), sorted by ModifyDate when incremental."""
+        params = self.order_params(query)
+        stores, tags = self._lookups()
+        for page in self.client.list_orders(**params):
+            shipments = self._shipments_for(page) if self.settings.attach_shipments else {}
+            for raw in page:
+                yield order_from_shipstation(raw, stores=stores, tags=tags, currency=self.settings.currency,
+                                             shipment=shipments.get(str(raw.get("orderId"))))
+
+    def _shipments_for(self, page: list[dict]) -> dict[str, Shipment]:
+        """Shipment facts of the page's shipped orders: labels first, then fulfillments for the rest.
+
+        One ``/shipments`` listing over the page's range of ship dates (a shipped order's
+        ``shipDate`` is the day it shipped), and one ``/fulfillments`` listing if some are left.
+        """
+        shipped = {str(o["orderId"]): o for o in page if o.get("orderStatus") == "shipped" and o.get("shipDate")}
+        if not shipped:
+            return {}
+        days = sorted(parse_date(o["shipDate"]) for o in shipped.values())
+        window = {"shipDateStart": f"{days[0]:%Y-%m-%d} 00:00:00", "shipDateEnd": f"{days[-1]:%Y-%m-%d} 23:59:59"}
+        found: dict[str, Shipment] = {}
+        sources = ((self.client.list_shipments, lambda record, order: shipment_from_shipstation(record)),
+                   (self.client.list_fulfillments,
+                    lambda record, order: shipment_from_fulfillment(record, order.get("orderKey"))))
+        for listing, convert in sources:
+            if len(found) == len(shipped):
+                break
+            for records in listing(**window):
+                for record in records:
+                    order_id = str(record.get("orderId"))
+                    if order_id in shipped and order_id not in found and not record.get("voided"):
+                        found[order_id] = convert(record, shipped[order_id])
+        return found
+
+    def parse_orders(self, payload: Any) -> Iterator[Order]:
+        """Map a saved ``GET /orders`` response, a list of orders or one order; no network.
+
+        Store names and tag names are not looked up: the store falls back to ``advancedOptions.source``.
+        """
+        if isinstance(payload, dict):
+            payload = payload["orders"] if "orders" in payload else [payload]
+        for raw in payload:
+            yield order_from_shipstation(raw, currency=self.settings.currency)
+
+    # -- reading shipments -----------------------------------------------------------------------
+    def fetch_shipments(self, query: FetchQuery) -> Iterator[Shipment]:
+        """Labels (``/shipments``), then orders shipped outside ShipStation (``/fulfillments``); voided left out.
+
+        ``modified_since`` selects by the record's create date; ``since``/``until`` by ship date
+        (``date_field`` "shipped"; "created" selects by create date), in Pacific time. A fulfillment
+        carries no orderKey: for those, the order is read (once per order) to learn where it came from.
+        """
+        prefix = SHIPMENT_DATE_FILTERS.get(query.date_field, "shipDate")
+        params: dict[str, Any] = {}
+        if query.modified_since:
+            params["createDateStart"] = format_filter(query.modified_since)
+        if query.since:
+            params[f"{prefix}Start"] = format_filter(query.since)
+        if query.until:
+            params[f"{prefix}End"] = format_filter(query.until)
+        store_id = query.options.get("store_id", self.settings.store_id)
+        for page in self.client.list_shipments(**params, storeId=store_id, sortBy="CreateDate", sortDir="ASC"):
+            for record in page:
+                if not record.get("voided"):
+                    yield shipment_from_shipstation(record)
+        order_keys: dict[str, Optional[str]] = {}
+        for page in self.client.list_fulfillments(**params, sortBy="CreateDate", sortDir="ASC"):
+            for record in page:
+                if record.get("voided") or record.get("voidRequested"):
+                    continue
+                order_id = str(record.get("orderId"))
+                if order_id not in order_keys:
+                    order = self.client.get_order(order_id)
+                    order_keys[order_id] = order.get("orderKey") if order else None
+                yield shipment_from_fulfillment(record, order_keys[order_id])
+
+    # -- writing orders --------------------------------------------------------------------------
+    def _lookup(self, writes: list[OrderWrite]) -> dict[str, Optional[dict]]:
+        """The ShipStation orders with these writes' orderKeys (None where there is none).
+
+        ShipStation cannot list by orderKey; its ``orderNumber`` filter is a prefix match. So the
+        batch's numbers, sorted, are searched by their longest common prefix: one call when the
+        prefix matches at most one page (500 orders), else the numbers are halved and each half
+        searched the same way. A batch of consecutive numbers (INV-0101..INV-0200) takes one or two
+        calls; unrelated numbers take at most one call per order.
+        """
+        wanted = {order_key_for(w.order): w.order.number for w in writes}
+        result: dict[str, Optional[dict]] = {k: self._looked_up.pop(k) for k in list(wanted) if k in self._looked_up}
+        pending = {k: n for k, n in wanted.items() if k not in result}
+        found: dict[str, dict] = {}
+        self._search(sorted(set(pending.values())), set(pending), found)
+        result.update({k: found.get(k) for k in pending})
+        return result
+
+    def _search(self, numbers: list[str], keys: set[str], found: dict[str, dict]) -> None:
+        if not numbers:
+            return
+        prefix = os.path.commonprefix(numbers)
+        orders = self.client.orders_by_number(prefix, None if len(numbers) == 1 else LOOKUP_PAGES) if prefix else None
+        if orders is None:
+            middle = len(numbers) // 2
+            self._search(numbers[:middle], keys, found)
+            self._search(numbers[middle:], keys, found)
+            return
+        for order in orders:
+            if order.get("orderKey") in keys:
+                found[order["orderKey"]] = order
+
+    def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        """Which of these orders ShipStation already has, by orderKey (see :meth:`_lookup` for the calls)."""
+        looked_up = self._lookup(writes)
+        self._looked_up.update(looked_up)
+        result = {}
+        for w in writes:
+            order = looked_up.get(order_key_for(w.order))
+            if order:
+                result[w.key] = Found(target_id=str(order["orderId"]), target_number=order.get("orderNumber"),
+                                      description=f"ShipStation order {order.get('orderNumber')} ({order.get('orderStatus')})")
+        return result
+
+    def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Upsert the orders (100 per ``createorders`` call), one result per order.
+
+        An order ShipStation already has in a status it will not change (shipped, cancelled) is
+        left alone and reported as a duplicate with a note, never downgraded to awaiting_*.
+        """
+        existing = self._lookup(writes)
+        results: list[WriteResult] = []
+        to_send: list[tuple[OrderWrite, dict]] = []
+        for w in writes:
+            current = existing.get(order_key_for(w.order))
+            if current and current.get("orderStatus") not in UPDATABLE:
+                results.append(WriteResult(key=w.key, ok=True, duplicate=True, target_id=str(current["orderId"]),
+                                           target_number=current.get("orderNumber"),
+                                           note=f"already {current.get('orderStatus')} in ShipStation; left unchanged"))
+                continue
+            payload = order_to_shipstation(w.order, store_id=self.settings.store_id)
+            if current and (current.get("advancedOptions") or {}).get("mergedOrSplit"):
+                payload["orderId"] = current["orderId"]  # ShipStation needs it to update a split/merged order
+            to_send.append((w, payload))
+        for batch in batched(to_send, MAX_BATCH):
+            results.extend(self._send(batch))
+        return results
+
+    def _send(self, batch: list[tuple[OrderWrite, dict]]) -> list[WriteResult]:
+        """One createorders call; a 400 is pinned on the order its ModelState names (or found by halving)."""
+        if not batch:
+            return []
+        try:
+            answer = self.client.create_orders([payload for _, payload in batch])
+        except RetriableAPIError as exc:
+            return [WriteResult(key=w.key, ok=False, error=str(exc), retriable=True) for w, _ in batch]
+        except ShipStationRequestError as exc:
+            bad = {i for i in exc.order_indexes() if i < len(batch)}
+            if not bad and len(batch) > 1:
+                middle = len(batch) // 2
+                return self._send(batch[:middle]) + self._send(batch[middle:])
+            bad = bad or {0}
+            failed = [WriteResult(key=batch[i][0].key, ok=False, error=f"ShipStation refused order "
+                                  f"{batch[i][0].order.number}: {exc}") for i in sorted(bad)]
+            return failed + self._send([item for i, item in enumerate(batch) if i not in bad])
+        by_key = {r.get("orderKey"): r for r in (answer or {}).get("results") or []}
+        results = []
+        for w, payload in batch:
+            r = by_key.get(payload["orderKey"])
+            if r is None:
+                results.append(WriteResult(key=w.key, ok=False, retriable=True,
+                                           error="ShipStation gave no result for this order"))
+            elif r.get("success"):
+                results.append(WriteResult(key=w.key, ok=True, target_id=str(r.get("orderId")),
+                                           target_number=r.get("orderNumber")))
+            else:
+                results.append(WriteResult(key=w.key, ok=False, error=f"ShipStation refused order "
+                                           f"{w.order.number}: {r.get('errorMessage') or 'no reason given'}"))
+        return results
+

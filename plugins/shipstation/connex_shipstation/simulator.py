@@ -1,0 +1,516 @@
+"""A stateful simulation of ShipStation API v1, for tests, the demo and benchmarks.
+
+Served by :class:`connex_core.sandbox.SandboxServer` at ``/shipstation``; the real client talks to
+it over HTTP exactly as to ``https://ssapi.shipstation.com``. What it does as ShipStation does:
+
+* Basic auth with an API key and secret (401 otherwise);
+* 40 requests per minute per key, on the sandbox clock, with ``X-Rate-Limit-Limit/Remaining/Reset``
+  on every answer and a 429 when the window is used up;
+* ``GET /orders`` with its filters (create, modify, order and payment date ranges in Pacific time,
+  ``orderStatus``, ``storeId``, ``customerName``, ``itemKeyword``, and ``orderNumber`` as a
+  *starts with* match), ``sortBy``/``sortDir``, ``page``/``pageSize`` (at most 500);
+* ``GET /orders/{id}`` (404 with an empty body when unknown), ``DELETE /orders/{id}`` (soft delete);
+* ``POST /orders/createorder`` and ``/createorders`` (at most 100): upsert by ``orderKey``, a full
+  replace; shipped and cancelled orders are refused per order; per-order results; the ASP.NET 400
+  ``ModelState`` body when an object is sent instead of an array (or the reverse) or a value cannot
+  be read (``apiOrders[3].items[0].quantity``);
+* ``POST /orders/markasshipped`` (recorded under ``GET /fulfillments``), and labels created with
+  :meth:`ShipStationSimulator.ship_order` (under ``GET /shipments``), voidable;
+* ``GET /stores``, ``GET /accounts/listtags``, webhooks subscribe / list / unsubscribe;
+* every timestamp as Pacific wall-clock time with no offset (``2026-09-15T23:30:00.0000000``).
+
+Fault injection (errors, slow and dropped responses, a write committed whose response is lost)
+comes from the base class: ``simulator.faults.add(Fault(...))``.
+
+Where the real behaviour is not documented, the simulator's choice is stated in the method's
+docstring (the default sort order, the wording of per-order error messages).
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hmac
+import json
+import math
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from itertools import count
+from typing import Any, Callable, Optional
+
+from connex_core.sandbox import Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route
+
+from .generator import STORES, TAGS, OrderGenerator
+from .mapping import is_adjustment, money
+from .timezone import format_timestamp, parse_timestamp
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 100
+MAX_BATCH = 100
+STATUSES = ("awaiting_payment", "awaiting_shipment", "pending_fulfillment", "shipped", "on_hold", "cancelled",
+            "rejected_fulfillment")
+UPDATABLE = ("awaiting_payment", "awaiting_shipment", "pending_fulfillment", "on_hold")
+WEBHOOK_EVENTS = ("ORDER_NOTIFY", "ITEM_ORDER_NOTIFY", "SHIP_NOTIFY", "ITEM_SHIP_NOTIFY", "FULFILLMENT_SHIPPED",
+                  "FULFILLMENT_REJECTED")
+INVALID = "The request is invalid."
+
+ADDRESS_TEMPLATE: dict[str, Any] = {
+    "name": None, "company": None, "street1": None, "street2": None, "street3": None, "city": None, "state": None,
+    "postalCode": None, "country": None, "phone": None, "residential": None, "addressVerified": None,
+}
+ITEM_TEMPLATE: dict[str, Any] = {
+    "orderItemId": None, "lineItemKey": None, "sku": None, "name": None, "imageUrl": None,
+    "weight": {"value": 0, "units": "ounces"}, "quantity": 1, "unitPrice": 0.0, "taxAmount": None,
+    "shippingAmount": None, "warehouseLocation": None, "options": [], "productId": None, "fulfillmentSku": None,
+    "adjustment": False, "upc": None, "createDate": None, "modifyDate": None,
+}
+ADVANCED_TEMPLATE: dict[str, Any] = {
+    "warehouseId": 98765, "nonMachinable": False, "saturdayDelivery": False, "containsAlcohol": False,
+    "mergedOrSplit": False, "mergedIds": [], "parentId": None, "storeId": STORES[0]["storeId"], "customField1": None,
+    "customField2": None, "customField3": None, "source": None, "billToParty": None, "billToAccount": None,
+    "billToPostalCode": None, "billToCountryCode": None, "billToMyOtherAccount": None,
+}
+ORDER_TEMPLATE: dict[str, Any] = {
+    "orderId": None, "orderNumber": None, "orderKey": None, "orderDate": None, "createDate": None,
+    "modifyDate": None, "paymentDate": None, "shipByDate": None, "orderStatus": None, "customerId": None,
+    "customerUsername": None, "customerEmail": None, "billTo": ADDRESS_TEMPLATE, "shipTo": ADDRESS_TEMPLATE,
+    "items": [], "orderTotal": 0.0, "amountPaid": 0.0, "taxAmount": 0.0, "shippingAmount": 0.0,
+    "customerNotes": None, "internalNotes": None, "gift": False, "giftMessage": None, "paymentMethod": None,
+    "requestedShippingService": None, "carrierCode": None, "serviceCode": None, "packageCode": None,
+    "confirmation": None, "shipDate": None, "holdUntilDate": None, "weight": {"value": 0, "units": "ounces"},
+    "dimensions": None, "insuranceOptions": {"provider": None, "insureShipment": False, "insuredValue": 0.0},
+    "internationalOptions": {"contents": None, "customsItems": None, "nonDelivery": None},
+    "advancedOptions": ADVANCED_TEMPLATE, "tagIds": None, "userId": None, "externallyFulfilled": False,
+    "externallyFulfilledBy": None, "externallyFulfilledById": None, "externallyFulfilledByName": None,
+    "labelMessages": None,
+}
+STORE_TEMPLATE: dict[str, Any] = {
+    "accountName": None, "active": True, "autoRefresh": True, "companyName": "", "createDate": "2024-01-02T09:00:00.000",
+    "email": "", "integrationUrl": "", "lastRefreshAttempt": None, "marketplaceId": 0, "marketplaceName": "",
+    "modifyDate": "2024-01-02T09:00:00.000", "phone": "", "publicEmail": "", "refreshDate": None,
+    "statusMappings": "", "storeId": 0, "storeName": "", "website": "",
+}
+
+
+def _merge(template: dict[str, Any], given: Any) -> dict[str, Any]:
+    """A copy of ``template`` with the known keys of ``given`` (a full replace: omitted keys reset)."""
+    result = copy.deepcopy(template)
+    if isinstance(given, dict):
+        result.update({k: v for k, v in given.items() if k in template})
+    return result
+
+
+def _in_range(value: Optional[str], start: Optional[str], end: Optional[str]) -> bool:
+    """Whether a stored Pacific timestamp lies in [start, end] (filters are Pacific too; absent ends are open)."""
+    if not start and not end:
+        return True
+    moment = parse_timestamp(value)
+    if moment is None:
+        return False
+    return (not start or moment >= parse_timestamp(start)) and (not end or moment <= parse_timestamp(end))
+
+
+def _model_state(key: str, message: str) -> Response:
+    return json_response({"Message": INVALID, "ModelState": {key: [message]}}, 400)
+
+
+def _not_array_message(type_name: str) -> str:
+    return (f"Cannot deserialize the current JSON object (e.g. {{\"name\":\"value\"}}) into type '{type_name}' "
+            "because the type requires a JSON array (e.g. [1,2,3]) to deserialize correctly.")
+
+
+class ShipStationSimulator(SimulatedService):
+    """The simulated ShipStation API. State: :attr:`orders` (by id), :attr:`shipments`, :attr:`fulfillments`,
+    :attr:`webhooks`; :attr:`write_calls` counts the write requests answered."""
+
+    name = "shipstation"
+
+    def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, api_key: str = "ss-sandbox-key",
+                 api_secret: str = "ss-sandbox-secret", rate_limit: int = 40):
+        super().__init__(clock=clock, seed=seed)
+        self.api_key, self.api_secret = api_key, api_secret
+        self.limiter = WindowLimiter(rate_limit, 60.0, self.clock)
+        self.generator = OrderGenerator(seed)
+        self.orders: dict[int, dict[str, Any]] = {}
+        self.deleted: set[int] = set()
+        self.shipments: list[dict[str, Any]] = []
+        self.fulfillments: list[dict[str, Any]] = []
+        self.webhooks: dict[int, dict[str, Any]] = {}
+        self.stores = [_merge(STORE_TEMPLATE, dict(s, accountName=f"ACCT{s['storeId']}")) for s in STORES]
+        self.tags = copy.deepcopy(TAGS)
+        self.write_calls = 0
+        self._order_ids = count(100_000_001)
+        self._item_ids = count(500_000_001)
+        self._shipment_ids = count(700_000_001)
+        self._webhook_ids = count(1001)
+
+    # -- base hooks ------------------------------------------------------------------------------
+    def client_config(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "api_key": self.api_key, "api_secret": self.api_secret}
+
+    def authenticate(self, request: Request) -> Optional[Response]:
+        expected = base64.b64encode(f"{self.api_key}:{self.api_secret}".encode()).decode()
+        given = request.headers.get("authorization", "")
+        if given.startswith("Basic ") and hmac.compare_digest(given[6:].strip(), expected):
+            return None
+        return Response(401, b"", {"WWW-Authenticate": 'Basic realm="ShipStation"'})
+
+    def rate_limit(self, request: Request) -> tuple[Optional[Response], dict[str, str]]:
+        allowed, remaining, reset = self.limiter.hit(self.api_key)
+        headers = {"X-Rate-Limit-Limit": str(self.limiter.limit), "X-Rate-Limit-Remaining": str(remaining),
+                   "X-Rate-Limit-Reset": str(max(1, math.ceil(reset)))}
+        if allowed:
+            return None, headers
+        return json_response({"message": "Too Many Requests"}, 429, headers), {}
+
+    def not_found(self, request: Request) -> Response:
+        return json_response({"Message": f"No HTTP resource was found that matches the request URI '{request.path}'."},
+                             404)
+
+    # -- state helpers (also the Python API for tests and the demo) ------------------------------
+    def _now(self) -> str:
+        return format_timestamp(self.clock.utcnow())
+
+    def _by_key(self, order_key: Optional[str]) -> Optional[dict[str, Any]]:
+        if not order_key:
+            return None
+        for order_id, order in self.orders.items():
+            if order["orderKey"] == order_key and order_id not in self.deleted:
+                return order
+        return None
+
+    def _materialise(self, payload: dict[str, Any], existing: Optional[dict[str, Any]]) -> dict[str, Any]:
+        """The stored order for a create/upsert payload: defaults filled, read-only fields computed."""
+        now = self._now()
+        order = _merge(ORDER_TEMPLATE, payload)
+        order["billTo"] = _merge(ADDRESS_TEMPLATE, payload.get("billTo"))
+        order["shipTo"] = _merge(ADDRESS_TEMPLATE, payload.get("shipTo"))
+        order["advancedOptions"] = _merge(ADVANCED_TEMPLATE, payload.get("advancedOptions"))
+        order["orderId"] = existing["orderId"] if existing else payload.get("orderId") or next(self._order_ids)
+        order["createDate"] = existing["createDate"] if existing else payload.get("createDate") or now
+        order["modifyDate"] = payload.get("createDate") if not existing and payload.get("createDate") else now
+        if existing:  # set at creation only
+            order["orderKey"] = existing["orderKey"]
+            order["advancedOptions"]["storeId"] = existing["advancedOptions"]["storeId"]
+        elif not order["orderKey"]:
+            order["orderKey"] = "%032x" % self.generator.rng.getrandbits(128)
+        items = []
+        for given in payload.get("items") or []:
+            item = _merge(ITEM_TEMPLATE, given)
+            item["orderItemId"] = next(self._item_ids)
+            item["createDate"] = item["modifyDate"] = order["createDate"][:23]
+            items.append(item)
+        order["items"] = items
+        products = sum((money(i["unitPrice"]) * i["quantity"] for i in items), Decimal(0))
+        tax = money(order["taxAmount"]) or sum((money(i["taxAmount"]) for i in items), Decimal(0))
+        shipping = money(order["shippingAmount"]) or sum((money(i["shippingAmount"]) for i in items), Decimal(0))
+        order["taxAmount"], order["shippingAmount"] = money(order["taxAmount"]), money(order["shippingAmount"])
+        order["orderTotal"] = products + tax + shipping
+        order["amountPaid"] = money(order["amountPaid"])
+        return order
+
+    def _validate(self, payload: Any) -> Optional[str]:
+        """Why ShipStation would refuse this order (per order), or None."""
+        if not isinstance(payload, dict):
+            return "The order must be an object."
+        for field in ("orderNumber", "orderDate", "orderStatus", "billTo", "shipTo"):
+            if not payload.get(field):
+                return f"{field} is required."
+        if payload["orderStatus"] not in STATUSES:
+            return f"Invalid orderStatus '{payload['orderStatus']}'."
+        existing = self._by_key(payload.get("orderKey"))
+        if existing and existing["orderStatus"] not in UPDATABLE:
+            return f"The order cannot be updated: its status is {existing['orderStatus']}."
+        if existing and existing["advancedOptions"]["mergedOrSplit"] and payload.get("orderId") != existing["orderId"]:
+            return "The orderId is required to update a split or merged order."
+        return None
+
+    @staticmethod
+    def _unreadable(orders: list[Any], prefix: str) -> Optional[Response]:
+        """The 400 ModelState ShipStation gives when a value cannot be deserialised (a non-integer quantity)."""
+        for i, order in enumerate(orders):
+            for j, item in enumerate((order or {}).get("items") or [] if isinstance(order, dict) else []):
+                quantity = item.get("quantity") if isinstance(item, dict) else None
+                if quantity is not None and not (isinstance(quantity, int) and not isinstance(quantity, bool)):
+                    key = f"{prefix}[{i}].items[{j}].quantity" if prefix == "apiOrders" else f"{prefix}.items[{j}].quantity"
+                    return _model_state(key, f"Error converting value {json.dumps(quantity, default=str)} to type 'System.Int32'.")
+        return None
+
+    def _upsert(self, payload: dict[str, Any]) -> dict[str, Any]:
+        existing = self._by_key(payload.get("orderKey"))
+        order = self._materialise(payload, existing)
+        self.orders[order["orderId"]] = order
+        return order
+
+    def add_order(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Store an order as if a store had imported it (upsert by orderKey); returns the stored order."""
+        with self.lock:
+            return copy.deepcopy(self._upsert(payload))
+
+    def seed_orders(self, n: int, start: Optional[datetime] = None) -> list[dict[str, Any]]:
+        """Add ``n`` realistic orders (deterministic by the simulator's seed) and ship the shipped ones.
+
+        Orders are created evenly from ``start`` (default: six days before the clock's now) over the
+        next six days, oldest first; split orders count as two of the ``n``.
+        """
+        start = start or self.clock.utcnow() - timedelta(days=6)
+        step = timedelta(days=6) / (n + 1)
+        added: list[dict[str, Any]] = []
+        with self.lock:
+            while len(added) < n:
+                created = start + step * (len(added) + 1)
+                batch = self.generator.order(next(self._order_ids), created)
+                if len(batch) > 1:
+                    next(self._order_ids)
+                for generated in batch[: n - len(added)]:
+                    order = self._upsert(generated.payload)
+                    if generated.paid:
+                        order["amountPaid"] = order["orderTotal"]
+                    if generated.ship:
+                        self.ship_order(order["orderId"], order["carrierCode"], self._tracking_number(),
+                                        parse_timestamp(order["createDate"]).date() + timedelta(days=1),
+                                        Decimal("4.35") + len(order["items"]), label=generated.ship == "label",
+                                        at=order["createDate"])
+                    added.append(copy.deepcopy(order))
+        return added
+
+    def _tracking_number(self) -> str:
+        return "94001118995627" + "%08d" % self.generator.rng.randrange(10**8)
+
+    def ship_order(self, order_id: int, carrier: str, tracking_number: str, ship_date: date,
+                   cost: Decimal | float = Decimal("0"), *, label: bool = True, at: Optional[str] = None) -> dict[str, Any]:
+        """Mark an order shipped: a label under ``/shipments`` (``label=True``), else a fulfillment
+        (shipped outside ShipStation, as ``markasshipped`` records it). Returns the new record."""
+        with self.lock:
+            order = self.orders[int(order_id)]
+            when = at or self._now()
+            order.update(orderStatus="shipped", shipDate=ship_date.isoformat(), modifyDate=max(when, order["modifyDate"]))
+            ship_to = copy.deepcopy(order["shipTo"])
+            if label:
+                record = {
+                    "advancedOptions": {k: order["advancedOptions"][k] for k in
+                                        ("billToAccount", "billToCountryCode", "billToParty", "billToPostalCode", "storeId")},
+                    "batchNumber": None, "carrierCode": carrier, "confirmation": "none", "createDate": when,
+                    "customerEmail": order["customerEmail"], "dimensions": None, "formData": None,
+                    "insuranceCost": 0.0, "insuranceOptions": copy.deepcopy(order["insuranceOptions"]),
+                    "isReturnLabel": False, "labelData": None, "marketplaceNotified": True, "notifyErrorMessage": None,
+                    "orderId": order["orderId"], "orderKey": order["orderKey"], "orderNumber": order["orderNumber"],
+                    "packageCode": "package", "serviceCode": order["serviceCode"], "shipDate": ship_date.isoformat(),
+                    "shipTo": ship_to, "shipmentCost": money(cost), "shipmentId": next(self._shipment_ids),
+                    "shipmentItems": None, "trackingNumber": tracking_number, "userId": None, "voidDate": None,
+                    "voided": False, "warehouseId": order["advancedOptions"]["warehouseId"],
+                    "weight": copy.deepcopy(order["weight"]),
+                }
+                self.shipments.append(record)
+            else:
+                record = {
+                    "carrierCode": carrier, "createDate": when, "customerEmail": order["customerEmail"],
+                    "deliveryDate": None, "fulfillmentFee": money(cost), "fulfillmentId": next(self._shipment_ids),
+                    "fulfillmentProviderCode": None, "fulfillmentServiceCode": None, "marketplaceNotified": False,
+                    "notifyErrorMessage": None, "orderId": order["orderId"], "orderNumber": order["orderNumber"],
+                    "shipDate": ship_date.isoformat() + "T00:00:00.0000000", "shipTo": ship_to,
+                    "trackingNumber": tracking_number, "userId": None, "voidDate": None, "voidRequested": False,
+                    "voided": False,
+                }
+                self.fulfillments.append(record)
+            return copy.deepcopy(record)
+
+    def void_shipment(self, shipment_id: int) -> None:
+        """Void a label (it stays listed under /shipments, with ``voided: true``)."""
+        with self.lock:
+            for shipment in self.shipments:
+                if shipment["shipmentId"] == shipment_id:
+                    shipment.update(voided=True, voidDate=self._now())
+
+    # -- listings --------------------------------------------------------------------------------
+    @staticmethod
+    def _page(request: Request, key: str, records: list[dict[str, Any]],
+              sort_fields: dict[str, Callable[[dict], Any]], default_sort: Callable[[dict], Any]) -> Response:
+        """Sort, page and answer ``{key: [...], total, page, pages}`` (pageSize at most 500)."""
+        sort_by = (request.arg("sortBy") or "").lower()
+        sort_key = sort_fields.get(sort_by, default_sort)
+        records = sorted(records, key=lambda r: (sort_key(r) or "", r.get("orderId") or 0),
+                         reverse=(request.arg("sortDir") or "ASC").upper() == "DESC")
+        size = max(1, min(MAX_PAGE_SIZE, int(request.arg("pageSize") or DEFAULT_PAGE_SIZE)))
+        page = max(1, int(request.arg("page") or 1))
+        total = len(records)
+        return json_response({key: copy.deepcopy(records[(page - 1) * size: page * size]), "total": total,
+                              "page": page, "pages": math.ceil(total / size)})
+
+    @route("GET", "/orders")
+    def list_orders(self, request: Request) -> Response:
+        """List orders. With no ``sortBy`` the simulator sorts by orderId ascending (undocumented in the real API)."""
+        a = request.arg
+        number, status, store = a("orderNumber"), a("orderStatus"), a("storeId")
+        name, keyword = (a("customerName") or "").lower(), (a("itemKeyword") or "").lower()
+        ranges = [(field, a(f"{prefix}Start"), a(f"{prefix}End")) for field, prefix in
+                  (("createDate", "createDate"), ("modifyDate", "modifyDate"), ("orderDate", "orderDate"),
+                   ("paymentDate", "paymentDate"))]
+        found = []
+        for order_id, order in self.orders.items():
+            if order_id in self.deleted:
+                continue
+            if number and not str(order["orderNumber"]).lower().startswith(number.lower()):
+                continue
+            if status and order["orderStatus"] != status:
+                continue
+            if store and str(order["advancedOptions"]["storeId"]) != store:
+                continue
+            if name and name not in (order["billTo"]["name"] or "").lower() and name not in (order["shipTo"]["name"] or "").lower():
+                continue
+            if keyword and not any(keyword in f"{i['sku']} {i['name']}".lower() for i in order["items"]):
+                continue
+            if all(_in_range(order[field], start, end) for field, start, end in ranges):
+                found.append(order)
+        return self._page(request, "orders", found,
+                          {"orderdate": lambda o: o["orderDate"], "modifydate": lambda o: o["modifyDate"],
+                           "createdate": lambda o: o["createDate"]}, lambda o: o["orderId"])
+
+    @route("GET", "/orders/{order_id}")
+    def get_order(self, request: Request) -> Response:
+        order = self.orders.get(int(request.params["order_id"])) if request.params["order_id"].isdigit() else None
+        return json_response(copy.deepcopy(order)) if order else Response(404, b"")
+
+    @route("GET", "/shipments")
+    def list_shipments(self, request: Request) -> Response:
+        found = self._filter_shipped(request, self.shipments)
+        if (request.arg("includeShipmentItems") or "").lower() == "true":
+            found = [dict(s, shipmentItems=self._shipment_items(s["orderId"])) for s in found]
+        return self._page(request, "shipments", found, {"shipdate": lambda s: s["shipDate"],
+                                                        "createdate": lambda s: s["createDate"]},
+                          lambda s: s["shipmentId"])
+
+    @route("GET", "/fulfillments")
+    def list_fulfillments(self, request: Request) -> Response:
+        found = self._filter_shipped(request, self.fulfillments)
+        return self._page(request, "fulfillments", found, {"shipdate": lambda f: f["shipDate"],
+                                                           "createdate": lambda f: f["createDate"]},
+                          lambda f: f["fulfillmentId"])
+
+    def _filter_shipped(self, request: Request, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        a = request.arg
+        exact = {k: a(k) for k in ("orderId", "orderNumber", "trackingNumber", "carrierCode") if a(k)}
+        store = a("storeId")
+        found = []
+        for record in records:
+            if any(str(record.get(k)) != v for k, v in exact.items()):
+                continue
+            if store and str((record.get("advancedOptions") or {}).get("storeId")) != store:
+                continue
+            if not _in_range(record["createDate"], a("createDateStart"), a("createDateEnd")):
+                continue
+            if not _in_range(record["shipDate"], a("shipDateStart"), a("shipDateEnd")):
+                continue
+            found.append(record)
+        return found
+
+    def _shipment_items(self, order_id: int) -> list[dict[str, Any]]:
+        order = self.orders.get(order_id) or {"items": []}
+        return [copy.deepcopy(i) for i in order["items"] if not is_adjustment(i)]
+
+    # -- writes ----------------------------------------------------------------------------------
+    def _body(self, request: Request) -> Any:
+        return json.loads(request.body.decode("utf-8"), parse_float=Decimal) if request.body.strip() else None
+
+    @route("POST", "/orders/createorders")
+    def create_orders(self, request: Request) -> Response:
+        """Upsert up to 100 orders by orderKey; one result per order, in order.
+
+        Per-order refusals (a shipped order, a missing field) are ``success: false`` results with an
+        ``errorMessage`` worded by the simulator; the real wording is not documented.
+        """
+        self.write_calls += 1
+        body = self._body(request)
+        if not isinstance(body, list):
+            return _model_state("apiOrders.orderNumber", _not_array_message("SS.OpenApi.Models.Orders.Order[]"))
+        if len(body) > MAX_BATCH:
+            return _model_state("apiOrders", f"A maximum of {MAX_BATCH} orders can be created or updated at once.")
+        unreadable = self._unreadable(body, "apiOrders")
+        if unreadable is not None:
+            return unreadable
+        results = []
+        for payload in body:
+            error = self._validate(payload)
+            if error:
+                payload = payload if isinstance(payload, dict) else {}
+                results.append({"orderId": None, "orderNumber": payload.get("orderNumber"),
+                                "orderKey": payload.get("orderKey"), "success": False, "errorMessage": error})
+                continue
+            order = self._upsert(payload)
+            results.append({"orderId": order["orderId"], "orderNumber": order["orderNumber"],
+                            "orderKey": order["orderKey"], "success": True, "errorMessage": None})
+        return json_response({"hasErrors": any(not r["success"] for r in results), "results": results})
+
+    @route("POST", "/orders/createorder")
+    def create_order(self, request: Request) -> Response:
+        """Upsert one order by orderKey (a full replace); answers the stored order."""
+        self.write_calls += 1
+        body = self._body(request)
+        if not isinstance(body, dict):
+            return _model_state("order", "Cannot deserialize the current JSON array (e.g. [1,2,3]) into type "
+                                         "'SS.OpenApi.Models.Orders.Order' because the type requires a JSON object.")
+        unreadable = self._unreadable([body], "order")
+        if unreadable is not None:
+            return unreadable
+        error = self._validate(body)
+        if error:
+            return _model_state("order", error)
+        return json_response(copy.deepcopy(self._upsert(body)))
+
+    @route("POST", "/orders/markasshipped")
+    def mark_as_shipped(self, request: Request) -> Response:
+        self.write_calls += 1
+        body = self._body(request) or {}
+        order = self.orders.get(int(body.get("orderId") or 0))
+        if order is None:
+            return json_response({"Message": "An error has occurred.",
+                                  "ExceptionMessage": "Object reference not set to an instance of an object."}, 500)
+        ship_date = parse_timestamp(body.get("shipDate")) or self.clock.utcnow()
+        self.ship_order(order["orderId"], body.get("carrierCode"), body.get("trackingNumber"), ship_date.date(),
+                        label=False)
+        return json_response({"orderId": order["orderId"], "orderNumber": order["orderNumber"]})
+
+    @route("DELETE", "/orders/{order_id}")
+    def delete_order(self, request: Request) -> Response:
+        self.write_calls += 1
+        order_id = int(request.params["order_id"]) if request.params["order_id"].isdigit() else -1
+        if order_id not in self.orders:
+            return Response(404, b"")
+        self.deleted.add(order_id)
+        return json_response({"success": True, "message": "The requested order has been deleted."})
+
+    # -- account and webhooks --------------------------------------------------------------------
+    @route("GET", "/stores")
+    def list_stores(self, request: Request) -> Response:
+        return json_response(copy.deepcopy(self.stores))
+
+    @route("GET", "/accounts/listtags")
+    def list_tags(self, request: Request) -> Response:
+        return json_response(copy.deepcopy(self.tags))
+
+    @route("POST", "/webhooks/subscribe")
+    def subscribe(self, request: Request) -> Response:
+        self.write_calls += 1
+        body = self._body(request) or {}
+        if body.get("event") not in WEBHOOK_EVENTS or not body.get("target_url"):
+            return _model_state("subscribe", "target_url and a known event are required.")
+        hook_id = next(self._webhook_ids)
+        self.webhooks[hook_id] = {
+            "IsLabelAPIHook": False, "WebHookID": hook_id, "SellerID": 100000, "StoreID": body.get("store_id"),
+            "HookType": body["event"], "MessageFormat": "Json", "Url": body["target_url"],
+            "Name": body.get("friendly_name"), "BulkCopyBatchID": None, "BulkCopyRecordID": None, "Active": True,
+            "WebhookLogs": [], "Seller": None, "Store": None,
+        }
+        return json_response({"id": hook_id}, 201)
+
+    @route("GET", "/webhooks")
+    def list_webhooks(self, request: Request) -> Response:
+        return json_response({"webhooks": copy.deepcopy(list(self.webhooks.values()))})
+
+    @route("DELETE", "/webhooks/{webhook_id}")
+    def unsubscribe(self, request: Request) -> Response:
+        self.write_calls += 1
+        hook_id = int(request.params["webhook_id"]) if request.params["webhook_id"].isdigit() else -1
+        if self.webhooks.pop(hook_id, None) is None:
+            return Response(404, b"")
+        return Response(200, b"")
