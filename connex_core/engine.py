@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -138,7 +139,10 @@ class SyncEngine:
         self.show_progress = show_progress
         self.connector_options = dict(connector_options or {})
         self.now = now
+        self.cancel = threading.Event()
+        """Set it (``connex serve`` does, on SIGTERM) to stop after the batch in flight; the cursor stays."""
         self._connectors: dict[tuple[str, bool], Connector] = {}
+        self._types: dict[str, str] = {}
 
     # -- building --------------------------------------------------------------------------------
     @property
@@ -172,7 +176,9 @@ class SyncEngine:
         self._connectors.clear()
 
     # -- running ---------------------------------------------------------------------------------
-    def run_task(self, name: str, *, since: Optional[datetime] = None, until: Optional[datetime] = None) -> RunSummary:
+    def run_task(self, name: str, *, since: Optional[datetime] = None, until: Optional[datetime] = None,
+                 orders: Optional[Iterable[Order]] = None) -> RunSummary:
+        """Run one task. ``orders`` (from a webhook) are processed instead of reading a window; the cursor stays."""
         task = self.config.task(name)
         summary = RunSummary(task=name, dry_run=self.dry_run)
         started = time.monotonic()
@@ -184,7 +190,7 @@ class SyncEngine:
         summary.run_id = run_id
         try:
             if task.kind == "orders":
-                self._run_orders(name, task, rules, source, target, since, until, summary)
+                self._run_orders(name, task, rules, source, target, since, until, summary, orders)
             elif task.kind == "tracking":
                 self._run_tracking(name, task, source, target, since, until, summary)
             else:
@@ -237,14 +243,20 @@ class SyncEngine:
         return rules.apply(order)
 
     def _run_orders(self, name: str, task: TaskConfig, rules: RuleSet, source: Connector, target: Connector,
-                    since: Optional[datetime], until: Optional[datetime], summary: RunSummary) -> None:
+                    since: Optional[datetime], until: Optional[datetime], summary: RunSummary,
+                    given: Optional[Iterable[Order]] = None) -> None:
         query = self._window(name, task, since, until)
+        incoming = source.fetch_orders(query) if given is None else iter(given)
+        complete = True
         newest: Optional[datetime] = None
         seen: set[str] = set()
         pending: list[tuple[Order, RuleResult]] = []
         batch_size = max(1, target.write_batch_size)
         with Progress(f"{name}", self.show_progress) as progress:
-            for order in source.fetch_orders(query):
+            for order in incoming:
+                if self.cancel.is_set():
+                    complete = False
+                    break
                 summary.counts["read"] += 1
                 progress.advance()
                 seen.add(order.key)
@@ -255,7 +267,7 @@ class SyncEngine:
                     self._dispatch(name, task, target, pending, summary)
                     pending = []
             # The retry queue: orders that failed, were held, or whose write has no recorded answer.
-            if not self.dry_run:
+            if not self.dry_run and complete and given is None:
                 for entry in self.store.ledger_retry_queue(name):
                     if entry.source_key in seen or not entry.snapshot:
                         continue
@@ -267,16 +279,22 @@ class SyncEngine:
                         pending = []
             if pending:
                 self._dispatch(name, task, target, pending, summary)
-        if not self.dry_run and newest is not None and not (since or until):
+        if not self.dry_run and complete and given is None and newest is not None and not (since or until):
             old = self.store.get_cursor(name)
             if old is None or datetime.fromisoformat(old) < newest:
                 self.store.set_cursor(name, _iso(newest))
+        if not complete:
+            summary.status = "stopped"
         summary.cursor = self.store.get_cursor(name)
 
     def _route(self, name: str, task: TaskConfig, rules: RuleSet, order: Order,
                pending: list[tuple[Order, RuleResult]], summary: RunSummary) -> None:
         """Run the rules on one order; log skip/hold at once, queue sync for the next batch."""
         result = self._evaluate(name, rules, order)
+        origin = parse_origin(order.origin)
+        if result.outcome == "sync" and origin and origin[0] == self._target_type(task):
+            # It came from the target in the first place (QuickBooks -> ShipStation -> QuickBooks): never echo it.
+            result.outcome, result.reason = "skip", f"this order came from {origin[0]} ({origin[1]}); not sent back"
         if result.outcome == "sync":
             pending.append((order, result))
             return
@@ -293,6 +311,12 @@ class SyncEngine:
                                            last_error=result.reason)])
         self.store.log([self._log_entry(name, order, result, outcome, summary.run_id)])
         self._after(order, name, outcome, None)
+
+    def _target_type(self, task: TaskConfig) -> str:
+        """The connector type of the task's target (cached: this is on the per-order path)."""
+        if task.target not in self._types:
+            self._types[task.target] = self.config.connection_settings(task.target, self.manager).type
+        return self._types[task.target]
 
     def _log_entry(self, name: str, order: Order, result: Optional[RuleResult], outcome: str, run_id: Optional[int],
                    **kw: Any) -> LogEntry:

@@ -194,3 +194,41 @@ def test_tracking_is_written_back_to_the_document_the_order_came_from(manager, w
     second = SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task("tracking")
     assert second.counts["already_synced"] == 1
     assert api("acct").documents["INV-9"]["tracking"] == ["1Z999"]
+
+
+def test_an_order_that_came_from_the_target_is_not_sent_back(manager, memory_config):
+    seed("src", 3)
+    api("src").orders[1] = api("src").orders[1].model_copy(update={"origin": "memory:INV-77"})
+    summary = engine_for(memory_config, manager).run_task("orders")
+    assert summary.counts["created"] == 2 and summary.counts["skipped"] == 1
+    [skip] = SQLiteStore(load_config(memory_config).state_path).query_log(LogQuery(outcome="skipped"))
+    assert skip.order_number == "1002" and skip.reason == "this order came from memory (INV-77); not sent back"
+
+
+def test_orders_delivered_by_a_webhook_are_processed_without_moving_the_cursor(manager, memory_config):
+    orders = seed("src", 4)
+    summary = engine_for(memory_config, manager).run_task("orders", orders=orders[:2])
+    assert summary.counts["created"] == 2 and summary.counts["read"] == 2
+    assert SQLiteStore(load_config(memory_config).state_path).get_cursor("orders") is None
+
+
+def test_a_cancelled_run_finishes_its_batch_and_keeps_the_cursor(manager, memory_config):
+    seed("src", 100)
+    engine = engine_for(memory_config, manager)
+    source = engine.connector("src")
+    original = source.fetch_orders
+
+    def fetch_then_cancel(query):
+        for i, order in enumerate(original(query)):
+            if i == 30:
+                engine.cancel.set()  # SIGTERM arrives while the second batch is being read
+            yield order
+
+    source.fetch_orders = fetch_then_cancel
+    summary = engine.run_task("orders")
+    assert summary.status == "stopped"
+    numbers = api("dst").numbers()
+    assert len(numbers) == summary.counts["created"] == 30  # batch 1 (25) + the 5 read before the stop
+    assert SQLiteStore(load_config(memory_config).state_path).get_cursor("orders") is None
+    rest = engine_for(memory_config, manager).run_task("orders")
+    assert rest.counts["created"] == 70 and len(set(api("dst").numbers())) == 100
