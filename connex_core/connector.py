@@ -17,7 +17,10 @@ subclass does.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
+import hmac
 import logging
 import time
 from dataclasses import dataclass, field
@@ -158,6 +161,25 @@ class _RealClock:
 _REAL_CLOCK = _RealClock()
 
 
+@dataclass
+class WebhookEvent:
+    """What a verified webhook says: which kind of event, and what it carried (when the connector fetched it)."""
+
+    kind: str
+    orders: Optional[list[Order]] = None
+    shipments: Optional[list[Shipment]] = None
+    reply: Optional[bytes] = None
+    """A body to answer with (some APIs expect an echo); empty 200 otherwise."""
+
+
+def verify_hmac_sha256(body: bytes, key: str, signature_b64: Optional[str]) -> bool:
+    """Check a base64 HMAC-SHA256 signature of ``body`` (QuickBooks ``intuit-signature``, Xero ``x-xero-signature``)."""
+    if not signature_b64 or not key:
+        return False
+    expected = base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+    return hmac.compare_digest(expected, signature_b64.strip())
+
+
 def _guard_write(method):
     @functools.wraps(method)
     def guarded(self, *args, **kwargs):
@@ -252,6 +274,16 @@ class Connector:
 
     def close(self) -> None:
         """Release sessions and files."""
+
+    def handle_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> WebhookEvent:
+        """Verify a webhook sent to ``connex serve`` and say what it is about.
+
+        ``headers`` have lower-case names; ``secret`` is the path segment after the connection name
+        (ShipStation puts a shared secret in the URL). Raise
+        :class:`~connex_core.errors.WebhookRejected` for a bad signature or secret: it is refused
+        (401) and logged. A connector may fetch what the webhook points at and return it in the event.
+        """
+        raise NotImplementedError(f"{self.name} does not receive webhooks")
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

@@ -125,3 +125,9 @@ class DryRunWriteError(ConnexError):
     """A connector's write method was called in dry-run mode. This is a bug, never a user error."""
 
     exit_code = ExitCode.UNEXPECTED
+
+
+class WebhookRejected(ConnexError):
+    """A webhook's signature or secret did not verify; it is refused and logged."""
+
+    exit_code = ExitCode.USAGE

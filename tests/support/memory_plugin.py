@@ -14,8 +14,8 @@ from typing import Iterator, Optional
 
 from connex_core import hookimpl
 from connex_core.connector import (Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite,
-                                   TrackingWrite, WriteResult)
-from connex_core.errors import AuthenticationError, RetriableAPIError
+                                   TrackingWrite, WebhookEvent, WriteResult, verify_hmac_sha256)
+from connex_core.errors import AuthenticationError, RetriableAPIError, WebhookRejected
 from connex_core.models import Order, Shipment
 from connex_core.testing import make_order
 
@@ -137,6 +137,15 @@ class MemoryConnector(Connector):
             doc["tracking"].append(w.shipment.tracking_number)
             out.append(WriteResult(key=w.key, ok=True, target_id=w.target_ref))
         return out
+
+    def handle_webhook(self, headers, body, secret):
+        """Signed like QuickBooks: base64 HMAC-SHA256 of the body with the connection's token."""
+        if not verify_hmac_sha256(body, self.settings.token or "", headers.get("x-signature")):
+            raise WebhookRejected("bad signature")
+        import json
+
+        numbers = set(json.loads(body)["numbers"])
+        return WebhookEvent(kind="orders", orders=[o for o in self.api.orders if o.number in numbers])
 
     def check(self) -> str:
         return f"memory space {self.settings.space}: {len(self.api.orders)} orders"

@@ -1,0 +1,41 @@
+"""``connex serve``: tasks on their schedules, webhooks within seconds."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from ..plugins import get_manager
+from ..serve import Server
+from .common import ConfigOption, config_from, emit, err, handle_errors
+from .run import format_summary
+
+
+@handle_errors
+def serve(
+    config: ConfigOption = None,
+    host: Annotated[str, typer.Option(help="Address the webhook receiver listens on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port of the webhook receiver (POST /webhooks/<connection>[/<secret>]).")] = 8787,
+) -> None:
+    """Run every enabled task on its schedule (every_minutes) and at once when a webhook arrives.
+
+    Stops cleanly on SIGTERM or Ctrl-C: the batch in flight finishes, nothing is half-written.
+    """
+    cfg = config_from(config)
+    server = Server(cfg, get_manager(), host=host, port=port, on_run=lambda s: emit(format_summary(s.as_dict())))
+    done = threading.Event()
+
+    def stop(signum, frame):
+        err("stopping: letting the batch in flight finish ...")
+        done.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    server.start()
+    err(f"connex serve: {len(server.next_due)} tasks; webhooks at {server.url}/webhooks/<connection>")
+    done.wait()
+    server.stop()
+    err("stopped")

@@ -1,0 +1,109 @@
+"""``connex serve``: schedules, webhooks (verified), clean stop."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import requests
+
+from connex_core.config import load_config
+from connex_core.serve import Server
+from tests.support.memory_plugin import api, seed
+
+
+@pytest.fixture
+def hook_config(write_config):
+    return write_config("""
+        [connections.src]
+        type = "memory"
+        space = "src"
+        token = "hook-key-123"
+        [connections.dst]
+        type = "memory"
+        space = "dst"
+        [tasks.orders]
+        source = "src"
+        target = "dst"
+        every_minutes = 60
+        initial_days = 30
+    """)
+
+
+def wait_for(predicate, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def sign(body: bytes, key: str) -> str:
+    return base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def test_tasks_run_on_start_then_webhooks_run_them_at_once(manager, hook_config):
+    seed("src", 5)
+    server = Server(load_config(hook_config), manager, port=0, tick=0.02).start()
+    try:
+        assert wait_for(lambda: len(api("dst").documents) == 5)
+        from tests.support import memory_plugin
+
+        order = memory_plugin.make_order(source="memory", source_id="w1", number="WEB-1")
+        api("src").orders.append(order)
+        body = json.dumps({"numbers": ["WEB-1"]}).encode()
+        started = time.monotonic()
+        r = requests.post(f"{server.url}/webhooks/src", data=body, headers={"X-Signature": sign(body, "hook-key-123")},
+                          timeout=5)
+        assert r.status_code == 200
+        assert wait_for(lambda: "WEB-1" in api("dst").numbers())
+        assert time.monotonic() - started < 5  # not the 60-minute schedule
+        assert server.webhooks == {"accepted": 1, "rejected": 0}
+    finally:
+        server.stop()
+
+
+def test_a_webhook_with_a_bad_signature_is_refused_and_runs_nothing(manager, hook_config, caplog):
+    server = Server(load_config(hook_config), manager, port=0, tick=0.02).start()
+    try:
+        assert wait_for(lambda: len(server.runs) == 1)
+        body = json.dumps({"numbers": ["1001"]}).encode()
+        r = requests.post(f"{server.url}/webhooks/src", data=body, headers={"X-Signature": sign(body, "wrong")}, timeout=5)
+        assert r.status_code == 401
+        assert requests.post(f"{server.url}/webhooks/nope", data=b"{}", timeout=5).status_code == 404
+        time.sleep(0.2)
+        assert len(server.runs) == 1 and server.webhooks["rejected"] == 1
+        assert "webhook for src refused: bad signature" in caplog.text
+    finally:
+        server.stop()
+
+
+def test_a_task_never_runs_twice_at_once(manager, hook_config):
+    server = Server(load_config(hook_config), manager, port=0, tick=0.02)
+    assert server.enqueue("orders", "schedule") is True
+    assert server.enqueue("orders", "schedule") is False  # already waiting
+    assert server.jobs.qsize() == 1
+
+
+def test_sigterm_stops_connex_serve_cleanly(hook_config):
+    env = dict(os.environ, CONNEX_LOAD_PLUGINS="none")
+    proc = subprocess.Popen([sys.executable, "-m", "connex_core", "serve", "--config", str(hook_config), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        time.sleep(1.5)
+        proc.send_signal(signal.SIGTERM)
+        out, errs = proc.communicate(timeout=20)
+    finally:
+        proc.kill()
+    assert "stopping: letting the batch in flight finish" in errs
+    assert errs.rstrip().endswith("stopped")
+    assert proc.returncode == 0
