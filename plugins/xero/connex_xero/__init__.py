@@ -5,10 +5,17 @@ from __future__ import annotations
 from connex_core import hookimpl
 
 from .connector import XeroConnector
+from .settings import XeroSettings
+from .simulator import XeroSimulator
 
-__all__ = ["XeroConnector"]
+__all__ = ["XeroConnector", "XeroSettings", "XeroSimulator"]
 
 
 @hookimpl
 def register_connectors(register):
     register(XeroConnector)
+
+
+@hookimpl
+def register_sandbox(register):
+    register("xero", XeroSimulator)

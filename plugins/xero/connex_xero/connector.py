@@ -1,16 +1,273 @@
-"""Xero connector (the real contents come with its issue)."""
+"""The Xero connector: sales invoices as a source of orders, a target for invoices, and a target for tracking.
+
+* :meth:`XeroConnector.fetch_orders`: ACCREC invoices changed since the cursor
+  (``If-Modified-Since``), with the task's ``statuses`` (default AUTHORISED), 100 a page, and
+  their contacts fetched 50 ids at a time for the addresses.
+* :meth:`XeroConnector.write_orders`: contacts matched by name or created (one batched call),
+  then all invoices in one ``PUT /Invoices?summarizeErrors=false`` with an ``Idempotency-Key``;
+  each element's status gives that order's result ("Invoice # must be unique" is a duplicate).
+* :meth:`XeroConnector.write_tracking`: the shipping cost as a line where the invoice can still be
+  edited (one batched update), then a history note with tracking number, carrier and ship date
+  (any status, paid included).
+"""
 
 from __future__ import annotations
 
-from connex_core.connector import Capability, Connector, ConnectorSettings
+import hashlib
+from typing import Any, Callable, Iterable, Iterator, Optional
+
+from connex_core.connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
+                                   TrackingWrite, WriteResult, batched)
+from connex_core.errors import FatalAPIError
+from connex_core.models import Order
+from connex_core.tokens import TokenStore
+
+from .auth import XeroAuth
+from .client import NotFound, XeroClient, make_pool, validation_messages
+from .connect_flow import authorize
+from .mapping import (contact_name, contact_to_xero, has_note, invoice_to_xero, order_from_xero, shipping_cost_line,
+                      tracking_note)
+from .settings import XeroSettings
+
+PAGE_SIZE = 100
+ID_BATCH = 50
+NAME_BATCH = 10
+EDITABLE = {"DRAFT", "SUBMITTED", "AUTHORISED"}
+DUPLICATE = "Invoice # must be unique."
+KEPT_LINE_FIELDS = ("LineItemID", "Description", "Quantity", "UnitAmount", "ItemCode", "AccountCode", "TaxType",
+                    "TaxAmount", "DiscountRate", "DiscountAmount", "Tracking")
 
 
-class XeroSettings(ConnectorSettings):
-    type: str = "xero"
+def idempotency_key(kind: str, keys: Iterable[str]) -> str:
+    """A deterministic ``Idempotency-Key`` (≤128 characters) for one write of these ledger keys."""
+    digest = hashlib.sha256("\n".join(keys).encode()).hexdigest()
+    return f"connex-{kind}-{digest}"[:128]
+
+
+def _quote(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 class XeroConnector(Connector):
+    """Xero Accounting through xero-python (see the module docstring)."""
+
     name = "xero"
     title = "Xero"
     settings_model = XeroSettings
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.WRITE_TRACKING})
+    write_batch_size = 50
+
+    def __init__(self, settings: XeroSettings, ctx: ConnectorContext):
+        super().__init__(settings, ctx)
+        self.settings: XeroSettings = settings
+        http = make_pool(settings.timeout)
+        store = ctx.tokens or TokenStore(ctx.state_dir, ctx.connection)
+        self.auth = XeroAuth(settings, store, http, self.clock, ctx.connection)
+        self.client = XeroClient(settings, self.auth, self.clock, ctx.connection, http)
+        self._http = http
+        self._items: Optional[set[str]] = None
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def connect(self, *, port: int = 0, open_browser: bool = False, echo: Callable[[str], None] = print,
+                input_fn: Callable[[str], str] = input) -> str:
+        return authorize(self, port, open_browser, echo, input_fn)
+
+    def check(self) -> str:
+        tenant = self.client.tenant_id
+        names = {t["tenantId"]: t.get("tenantName") for t in self.client.connections()}
+        if tenant not in names:
+            raise FatalAPIError(f"Xero organisation {tenant} is not connected to this app: "
+                                f"reconnect with `connex connect {self.ctx.connection}`", connector="xero")
+        return f"connected to {names[tenant]}"
+
+    def close(self) -> None:
+        self._http.clear()
+
+    # -- reading ---------------------------------------------------------------------------------
+    def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:
+        statuses = list(query.options.get("statuses", ["AUTHORISED"]))
+        where = ['Type=="ACCREC"']
+        for bound, op in ((query.since, ">="), (query.until, "<=")):
+            if bound is not None:
+                where.append(f"Date{op}DateTime({bound.year},{bound.month:02d},{bound.day:02d})")
+        params: dict[str, Any] = {"where": " AND ".join(where), "order": "UpdatedDateUTC ASC"}
+        if statuses:
+            params["statuses"] = statuses
+        if query.modified_since is not None:
+            params["if_modified_since"] = query.modified_since
+        contacts: dict[str, dict[str, Any]] = {}
+        page = 1
+        while True:
+            data = self.client.call(f"list invoices (page {page})", "get_invoices", page=page, **params)
+            invoices = data.get("Invoices") or []
+            self._load_contacts({i["Contact"]["ContactID"] for i in invoices if i.get("Contact")}, contacts)
+            for invoice in invoices:
+                yield order_from_xero(invoice, contacts.get((invoice.get("Contact") or {}).get("ContactID", "")),
+                                      self.settings)
+            page_count = (data.get("pagination") or {}).get("pageCount")
+            if not invoices or len(invoices) < PAGE_SIZE or (page_count is not None and page >= page_count):
+                return
+            page += 1
+
+    def _load_contacts(self, ids: set[str], into: dict[str, dict[str, Any]]) -> None:
+        """Fetch the contacts not yet in ``into``, 50 ids a call (their addresses are the orders')."""
+        missing = sorted(i for i in ids if i not in into)
+        for chunk in batched(missing, ID_BATCH):
+            data = self.client.call("fetch contacts", "get_contacts", i_ds=chunk)
+            for contact in data.get("Contacts") or []:
+                into[contact["ContactID"]] = contact
+
+    def parse_orders(self, payload: Any) -> Iterator[Order]:
+        """Orders from a saved ``GET /Invoices`` response (optionally with a ``Contacts`` list beside it)."""
+        contacts = {c["ContactID"]: c for c in (payload.get("Contacts") or [])}
+        for invoice in payload.get("Invoices") or []:
+            if invoice.get("Type", "ACCREC") == "ACCREC":
+                contact_id = (invoice.get("Contact") or {}).get("ContactID", "")
+                yield order_from_xero(invoice, contacts.get(contact_id), self.settings)
+
+    # -- writing orders --------------------------------------------------------------------------
+    def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        by_number: dict[str, list[str]] = {}
+        for write in writes:
+            by_number.setdefault(write.order.number.lower(), []).append(write.key)
+        found: dict[str, Found] = {}
+        for chunk in batched(sorted(by_number), ID_BATCH):
+            data = self.client.call("look up invoice numbers", "get_invoices", invoice_numbers=chunk,
+                                    where='Type=="ACCREC"')
+            for invoice in data.get("Invoices") or []:
+                for key in by_number.get(str(invoice.get("InvoiceNumber", "")).lower(), []):
+                    found[key] = Found(target_id=invoice["InvoiceID"], target_number=invoice.get("InvoiceNumber"),
+                                       description=f"{invoice.get('Status')} invoice, total {invoice.get('Total')}")
+        return found
+
+    def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        results: dict[str, WriteResult] = {}
+        contact_ids = self._contacts_for(writes, results)
+        pending = [w for w in writes if w.key not in results]
+        if pending:
+            known = self._known_items()
+            body = {"Invoices": [invoice_to_xero(w.order, self.settings, contact_ids[contact_name(w.order).lower()],
+                                                 known) for w in pending]}
+            data = self.client.call("create invoices", "create_invoices", body, summarize_errors=False, unitdp=4,
+                                    idempotency_key=idempotency_key("invoices", [w.idempotency_key for w in pending]))
+            answers = data.get("Invoices") or []
+            if len(answers) != len(pending):
+                raise FatalAPIError(f"Xero answered {len(answers)} invoices for {len(pending)} sent", connector="xero")
+            duplicates = []
+            for write, answer in zip(pending, answers):
+                messages = validation_messages([answer])
+                if answer.get("StatusAttributeString") == "ERROR" or answer.get("HasErrors") and messages:
+                    if DUPLICATE in messages:
+                        duplicates.append(write)
+                    else:
+                        results[write.key] = WriteResult(write.key, ok=False, error="; ".join(messages) or "rejected")
+                else:
+                    results[write.key] = WriteResult(write.key, ok=True, target_id=answer["InvoiceID"],
+                                                     target_number=answer.get("InvoiceNumber"))
+            if duplicates:
+                found = self.find_orders(duplicates)
+                for write in duplicates:
+                    hit = found.get(write.key)
+                    results[write.key] = WriteResult(
+                        write.key, ok=hit is not None, duplicate=hit is not None,
+                        target_id=hit.target_id if hit else None, target_number=hit.target_number if hit else None,
+                        error=None if hit else DUPLICATE)
+        return [results[w.key] for w in writes]
+
+    def _contacts_for(self, writes: list[OrderWrite], results: dict[str, WriteResult]) -> dict[str, str]:
+        """ContactID per contact name (lower case): matched by name, or created in one batched call."""
+        names = {contact_name(w.order).lower(): w for w in writes}
+        ids: dict[str, str] = {}
+        for chunk in batched(sorted(names), NAME_BATCH):
+            where = " OR ".join(f"Name=={_quote(contact_name(names[n].order))}" for n in chunk)
+            for contact in self.client.call("match contacts", "get_contacts", where=where).get("Contacts") or []:
+                ids[contact["Name"].lower()] = contact["ContactID"]
+        missing = [n for n in sorted(names) if n not in ids]
+        if missing:
+            body = {"Contacts": [contact_to_xero(names[n].order) for n in missing]}
+            key = idempotency_key("contacts", [names[n].idempotency_key for n in missing])
+            data = self.client.call("create contacts", "create_contacts", body, summarize_errors=False,
+                                    idempotency_key=key)
+            for name, answer in zip(missing, data.get("Contacts") or []):
+                if answer.get("ContactID") and answer.get("StatusAttributeString") != "ERROR":
+                    ids[name] = answer["ContactID"]
+                else:
+                    error = "contact not created: " + ("; ".join(validation_messages([answer])) or "rejected")
+                    for write in writes:
+                        if contact_name(write.order).lower() == name:
+                            results[write.key] = WriteResult(write.key, ok=False, error=error)
+        return ids
+
+    def _known_items(self) -> Optional[set[str]]:
+        """Item codes Xero has (lower case), read once per connector; None when SKUs are not sent."""
+        if not self.settings.item_codes:
+            return set()
+        if self._items is None:
+            data = self.client.call("list items", "get_items")
+            self._items = {str(i.get("Code", "")).lower() for i in data.get("Items") or []}
+        return self._items
+
+    # -- tracking back ---------------------------------------------------------------------------
+    def write_tracking(self, writes: list[TrackingWrite]) -> list[WriteResult]:
+        invoices: dict[str, dict[str, Any]] = {}
+        for chunk in batched(sorted({w.target_ref for w in writes}), ID_BATCH):
+            data = self.client.call("fetch invoices", "get_invoices", i_ds=chunk, page=1)
+            invoices.update({i["InvoiceID"]: i for i in data.get("Invoices") or []})
+        notes = self._add_shipping_costs(writes, invoices)
+        results = []
+        for write in writes:
+            invoice = invoices.get(write.target_ref)
+            if invoice is None:
+                results.append(WriteResult(write.key, ok=False, error=f"invoice {write.target_ref} not found in Xero"))
+                continue
+            body = {"HistoryRecords": [{"Details": tracking_note(write.shipment)}]}
+            try:
+                self.client.call("add history note", "create_invoice_history", write.target_ref, body,
+                                 idempotency_key=idempotency_key("note", [write.idempotency_key]))
+            except NotFound:
+                results.append(WriteResult(write.key, ok=False, error=f"invoice {write.target_ref} not found in Xero"))
+                continue
+            results.append(WriteResult(write.key, ok=True, target_id=write.target_ref,
+                                       target_number=invoice.get("InvoiceNumber"), note=notes.get(write.key)))
+        return results
+
+    def _add_shipping_costs(self, writes: list[TrackingWrite], invoices: dict[str, dict[str, Any]]) -> dict[str, str]:
+        """Add each shipment's cost as a line where the invoice can be edited; notes for those where it cannot."""
+        notes: dict[str, str] = {}
+        updates: list[tuple[TrackingWrite, dict[str, Any]]] = []
+        for write in writes:
+            invoice, shipment = invoices.get(write.target_ref), write.shipment
+            if invoice is None or not shipment.cost or shipment.cost <= 0:
+                continue
+            lines = invoice.get("LineItems") or []
+            if shipment.tracking_number and any(shipment.tracking_number in str(l.get("Description", "")) for l in lines):
+                continue  # added by an earlier attempt
+            status = invoice.get("Status")
+            if status not in EDITABLE:
+                notes[write.key] = f"shipping cost not added: invoice is {status}"
+                continue
+            if (invoice.get("AmountPaid") or 0) > 0 or (invoice.get("AmountCredited") or 0) > 0:
+                notes[write.key] = "shipping cost not added: invoice has a payment"
+                continue
+            kept = [{k: l[k] for k in KEPT_LINE_FIELDS if l.get(k) is not None} for l in lines]
+            updates.append((write, {"InvoiceID": invoice["InvoiceID"],
+                                    "LineItems": kept + [shipping_cost_line(shipment, self.settings)]}))
+        if updates:
+            data = self.client.call("add shipping costs", "update_or_create_invoices",
+                                    {"Invoices": [u for _, u in updates]}, summarize_errors=False, unitdp=4,
+                                    idempotency_key=idempotency_key("cost", [w.idempotency_key for w, _ in updates]))
+            for (write, _), answer in zip(updates, data.get("Invoices") or []):
+                if answer.get("StatusAttributeString") == "ERROR":
+                    notes[write.key] = "shipping cost not added: " + "; ".join(validation_messages([answer]))
+        return notes
+
+    def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
+        found: dict[str, Found] = {}
+        for write in writes:
+            try:
+                data = self.client.call("read invoice history", "get_invoice_history", write.target_ref)
+            except NotFound:
+                continue
+            if has_note(data.get("HistoryRecords") or [], write.shipment):
+                found[write.key] = Found(target_id=write.target_ref, description="tracking note present")
+        return found

@@ -1,0 +1,244 @@
+"""Xero payloads <-> the canonical order, as pure functions (no network).
+
+Reading (Xero -> canonical): an ACCREC invoice plus its contact. Xero invoices carry no address,
+so the contact's POBOX address is the bill-to and its STREET address the ship-to. Lines keep their
+tracking categories as ``{category: option}``; lines on the shipping account are the order's
+shipping. ``paid`` comes from the status (PAID) or from AmountPaid covering the total; an
+unpaid AUTHORISED invoice is ``awaiting_payment``, a paid one ``awaiting_shipment``.
+
+Writing (canonical -> Xero): an ACCREC invoice element with ``InvoiceNumber = order.number``,
+product lines (SKU as ItemCode when Xero has that item), a shipping line on the shipping
+account, tax spread over the lines as ``TaxAmount`` so Xero's total equals the order's, and a
+contact element with both addresses for contacts that must be created.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Iterable, Optional
+
+from connex_core.models import Address, Customer, LineItem, Order, OrderStatus, Shipment
+
+from .msdate import parse_ms_date
+from .settings import XeroSettings
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0")
+#: Invoice status -> order status. AUTHORISED depends on payment (unpaid: awaiting_payment).
+STATUSES = {"DRAFT": OrderStatus.draft, "SUBMITTED": OrderStatus.open, "PAID": OrderStatus.awaiting_shipment,
+            "VOIDED": OrderStatus.voided, "DELETED": OrderStatus.cancelled}
+COUNTRIES = {"united states": "US", "usa": "US", "united states of america": "US", "new zealand": "NZ",
+             "australia": "AU", "united kingdom": "GB", "uk": "GB", "canada": "CA", "ireland": "IE",
+             "south africa": "ZA", "germany": "DE", "france": "FR"}
+NOTE_LIMIT = 250
+
+
+def _text(value: Any) -> Optional[str]:
+    text = str(value).strip() if value is not None else ""
+    return text or None
+
+
+def _dec(value: Any) -> Decimal:
+    return Decimal(str(value)) if value not in (None, "") else ZERO
+
+
+def _money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, ROUND_HALF_UP)
+
+
+# -- Xero -> canonical -----------------------------------------------------------------------------
+def country_code(name: Optional[str]) -> Optional[str]:
+    """A Xero country (free text, 'United States') as an ISO code where we know it; else as given."""
+    text = _text(name)
+    if text is None:
+        return None
+    return text.upper() if len(text) == 2 else COUNTRIES.get(text.lower(), text)
+
+
+def address_from_xero(address: Optional[dict[str, Any]], contact_name: Optional[str]) -> Address:
+    """One of a contact's ``Addresses`` as a canonical address (empty strings count as absent)."""
+    if not address:
+        return Address()
+    street3 = " ".join(filter(None, [_text(address.get("AddressLine3")), _text(address.get("AddressLine4"))]))
+    return Address(
+        name=_text(address.get("AttentionTo")) or contact_name,
+        street1=_text(address.get("AddressLine1")), street2=_text(address.get("AddressLine2")),
+        street3=street3 or None, city=_text(address.get("City")), state=_text(address.get("Region")),
+        postal_code=_text(address.get("PostalCode")), country=country_code(address.get("Country")),
+    )
+
+
+def _phone(contact: dict[str, Any]) -> Optional[str]:
+    for phone in contact.get("Phones") or []:
+        if phone.get("PhoneType") == "DEFAULT" and _text(phone.get("PhoneNumber")):
+            return " ".join(filter(None, [_text(phone.get(k)) for k in
+                                          ("PhoneCountryCode", "PhoneAreaCode", "PhoneNumber")]))
+    return None
+
+
+def line_from_xero(line: dict[str, Any], inclusive: bool) -> LineItem:
+    quantity = _dec(line.get("Quantity") if line.get("Quantity") is not None else 1)
+    tax = _dec(line.get("TaxAmount"))
+    unit = _dec(line.get("UnitAmount"))
+    gross = quantity * unit
+    if line.get("DiscountAmount") is not None:
+        discount = _dec(line["DiscountAmount"])
+    elif line.get("DiscountRate") is not None:
+        discount = _money(gross * _dec(line["DiscountRate"]) / 100)
+    else:
+        discount = ZERO
+    if inclusive and quantity:
+        unit = (unit - tax / quantity).quantize(Decimal("0.0001"), ROUND_HALF_UP)  # canonical prices are before tax
+    return LineItem(
+        line_id=_text(line.get("LineItemID")), sku=_text(line.get("ItemCode")), name=_text(line.get("Description")),
+        quantity=quantity, unit_price=unit, tax=tax, discount=discount, adjustment=unit < 0,
+        tax_code=_text(line.get("TaxType")), account=_text(line.get("AccountCode")),
+        tracking={t["Name"]: t["Option"] for t in line.get("Tracking") or [] if t.get("Name") and t.get("Option")},
+    )
+
+
+def order_from_xero(invoice: dict[str, Any], contact: Optional[dict[str, Any]], settings: XeroSettings) -> Order:
+    """An ACCREC invoice (and its full contact, for the addresses) as a canonical order."""
+    contact = contact or invoice.get("Contact") or {}
+    addresses = {a.get("AddressType"): a for a in contact.get("Addresses") or []}
+    name = _text(contact.get("Name"))
+    inclusive = invoice.get("LineAmountTypes") == "Inclusive"
+    lines, shipping = [], ZERO
+    for raw in invoice.get("LineItems") or []:
+        line = line_from_xero(raw, inclusive)
+        if line.account == settings.shipping_account_code:
+            shipping += line.amount - line.discount
+        else:
+            lines.append(line)
+    status = invoice.get("Status") or ""
+    total, paid_amount = _dec(invoice.get("Total")), _dec(invoice.get("AmountPaid"))
+    paid = status == "PAID" or (total > 0 and paid_amount >= total)
+    issued = parse_ms_date(invoice.get("Date"))
+    due = parse_ms_date(invoice.get("DueDate"))
+    return Order(
+        source="xero", source_id=invoice["InvoiceID"], number=invoice.get("InvoiceNumber") or invoice["InvoiceID"],
+        status=STATUSES.get(status) or (OrderStatus.awaiting_shipment if paid else OrderStatus.awaiting_payment),
+        order_date=issued, created_at=issued,
+        modified_at=parse_ms_date(invoice.get("UpdatedDateUTC")), paid_at=parse_ms_date(invoice.get("FullyPaidOnDate")),
+        due_date=due.date() if due else None,
+        customer=Customer(id=_text(contact.get("ContactID")), name=name, email=_text(contact.get("EmailAddress")),
+                          company=name, phone=_phone(contact)),
+        bill_to=address_from_xero(addresses.get("POBOX"), name),
+        ship_to=address_from_xero(addresses.get("STREET"), name),
+        lines=lines, shipping=_money(shipping), tax=_dec(invoice.get("TotalTax")),
+        discount=_dec(invoice.get("TotalDiscount")) or sum((l.discount for l in lines), ZERO),
+        total=total, amount_paid=paid_amount, paid=paid,
+        currency=_text(invoice.get("CurrencyCode")), internal_notes=_text(invoice.get("Reference")),
+        origin=f"xero:{invoice['InvoiceID']}",
+    )
+
+
+# -- canonical -> Xero -----------------------------------------------------------------------------
+def _spread(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
+    """Split ``amount`` over lines in proportion to ``weights``, to the cent, the last line taking the rest."""
+    total = sum(weights, ZERO)
+    if not weights:
+        return []
+    if total == 0:
+        return [ZERO] * (len(weights) - 1) + [amount]
+    shares = [_money(amount * w / total) for w in weights[:-1]]
+    return shares + [amount - sum(shares, ZERO)]
+
+
+def contact_to_xero(order: Order) -> dict[str, Any]:
+    """A contact element for an order's customer, with POBOX = bill-to and STREET = ship-to."""
+
+    def address(kind: str, a: Address) -> dict[str, Any]:
+        return {"AddressType": kind, "AddressLine1": a.street1 or "", "AddressLine2": a.street2 or "",
+                "AddressLine3": a.street3 or "", "City": a.city or "", "Region": a.state or "",
+                "PostalCode": a.postal_code or "", "Country": a.country or "", "AttentionTo": a.name or ""}
+
+    element: dict[str, Any] = {"Name": contact_name(order),
+                               "Addresses": [address("POBOX", order.bill_to), address("STREET", order.ship_to)]}
+    if order.customer.email:
+        element["EmailAddress"] = order.customer.email
+    if order.customer.phone or order.bill_to.phone:
+        element["Phones"] = [{"PhoneType": "DEFAULT", "PhoneNumber": order.customer.phone or order.bill_to.phone}]
+    return element
+
+
+def contact_name(order: Order) -> str:
+    """The contact an order is booked to: customer name, else company, else e-mail, else bill-to name."""
+    return (order.customer_ref or order.customer.name or order.customer.company or order.customer.email
+            or order.bill_to.name or order.bill_to.company or "Unknown customer").strip()[:255]
+
+
+def invoice_to_xero(order: Order, settings: XeroSettings, contact_id: Optional[str] = None,
+                    known_items: Optional[set[str]] = None) -> dict[str, Any]:
+    """An ACCREC invoice element for an order.
+
+    ``known_items``: lower-cased item codes Xero has (a SKU is sent as ItemCode only if listed;
+    None sends every SKU). Tax is spread over the lines (products and shipping) as ``TaxAmount``.
+    """
+    taxed = order.tax != 0
+    tax_type = order.tax_code or (settings.tax_type if taxed else settings.no_tax_type)
+    elements: list[dict[str, Any]] = []
+    for line in order.lines:
+        element: dict[str, Any] = {"Description": (line.name or line.sku or "Item")[:4000],
+                                   "Quantity": line.quantity, "UnitAmount": line.unit_price,
+                                   "AccountCode": line.account or settings.sales_account_code,
+                                   "TaxType": line.tax_code or tax_type}
+        if line.sku and settings.item_codes and (known_items is None or line.sku.lower() in known_items):
+            element["ItemCode"] = line.sku
+        if line.discount:
+            element["DiscountAmount"] = line.discount
+        if line.tracking:
+            element["Tracking"] = [{"Name": k, "Option": v} for k, v in list(line.tracking.items())[:2]]
+        elements.append(element)
+    if order.shipping:
+        service = f" ({order.requested_service})" if order.requested_service else ""
+        elements.append({"Description": f"Shipping{service}", "Quantity": Decimal("1"), "UnitAmount": order.shipping,
+                         "AccountCode": settings.shipping_account_code, "TaxType": tax_type})
+    line_discounts = sum((l.discount for l in order.lines), ZERO)
+    if order.discount > line_discounts:
+        elements.append({"Description": "Discount", "Quantity": Decimal("1"),
+                         "UnitAmount": -(order.discount - line_discounts),
+                         "AccountCode": settings.sales_account_code, "TaxType": tax_type})
+    weights = [_money(_dec(e["Quantity"]) * _dec(e["UnitAmount"]) - _dec(e.get("DiscountAmount"))) for e in elements]
+    for element, tax in zip(elements, _spread(order.tax, weights)):
+        element["TaxAmount"] = tax
+    issued = (order.order_date or order.created_at)
+    issued_day = issued.date() if issued else None
+    due = order.due_date or (issued_day + timedelta(days=settings.due_days) if issued_day else None)
+    invoice: dict[str, Any] = {
+        "Type": "ACCREC", "Contact": {"ContactID": contact_id} if contact_id else {"Name": contact_name(order)},
+        "InvoiceNumber": order.number[:255], "Reference": (order.memo or order.source_key or order.number)[:255],
+        "LineAmountTypes": "Exclusive", "Status": settings.invoice_status, "LineItems": elements,
+    }
+    if issued_day:
+        invoice["Date"] = issued_day.isoformat()
+    if due:
+        invoice["DueDate"] = due.isoformat()
+    if order.currency:
+        invoice["CurrencyCode"] = order.currency
+    return invoice
+
+
+# -- tracking back ---------------------------------------------------------------------------------
+def tracking_note(shipment: Shipment) -> str:
+    """The history note written on the invoice when its order ships (at most 250 characters)."""
+    carrier = " ".join(filter(None, [shipment.carrier, shipment.service and f"({shipment.service})"]))
+    parts = [f"Shipped {shipment.ship_date.isoformat()}" if shipment.ship_date else "Shipped"]
+    if carrier:
+        parts.append(f"via {carrier}")
+    parts.append(f"tracking {shipment.tracking_number or 'n/a'}")
+    return " ".join(parts)[:NOTE_LIMIT]
+
+
+def shipping_cost_line(shipment: Shipment, settings: XeroSettings) -> dict[str, Any]:
+    """The line that adds a shipment's cost to an invoice; its description names the tracking number."""
+    return {"Description": f"Shipping cost: {shipment.carrier or 'carrier'} {shipment.tracking_number or ''}".strip(),
+            "Quantity": Decimal("1"), "UnitAmount": shipment.cost, "AccountCode": settings.shipping_account_code,
+            "TaxType": settings.no_tax_type}
+
+
+def has_note(history: Iterable[dict[str, Any]], shipment: Shipment) -> bool:
+    """Whether an invoice's history already holds the tracking note of this shipment."""
+    needle = f"tracking {shipment.tracking_number}" if shipment.tracking_number else tracking_note(shipment)
+    return any(needle in str(record.get("Details") or "") for record in history)

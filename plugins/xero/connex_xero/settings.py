@@ -1,0 +1,39 @@
+"""The settings of a Xero connection (``[connections.NAME]`` with ``type = "xero"``)."""
+
+from __future__ import annotations
+
+from typing import Literal, Optional
+
+from pydantic import Field, SecretStr
+
+from connex_core.connector import ConnectorSettings
+
+DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "accounting.invoices", "accounting.contacts",
+                  "accounting.settings"]
+
+
+class XeroSettings(ConnectorSettings):
+    """How to reach one Xero organisation, and how orders are booked there."""
+
+    type: str = "xero"
+    client_id: str = Field(description="The app's client id (developer.xero.com, My Apps).")
+    client_secret: SecretStr = Field(description="The app's client secret.")
+    tenant_id: Optional[str] = Field(None, description="The organisation; default: the one chosen at `connex connect`.")
+    base_url: str = Field("https://api.xero.com", description="API host; the API is at {base_url}/api.xro/2.0 "
+                          "and the organisations at {base_url}/connections (the sandbox: http://127.0.0.1:PORT/xero).")
+    token_url: str = "https://identity.xero.com/connect/token"
+    authorize_url: str = "https://login.xero.com/identity/connect/authorize"
+    refresh_token: Optional[SecretStr] = Field(None, description="A refresh token to start from when none is stored yet.")
+    redirect_port: int = Field(0, description="Loopback port for the OAuth redirect (0: any free port); "
+                               "register http://127.0.0.1:PORT/callback with the app.")
+    scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
+    # -- writing invoices ----------------------------------------------------------------------
+    invoice_status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "AUTHORISED"
+    sales_account_code: str = Field("200", description="Account for product lines without their own.")
+    shipping_account_code: str = Field("400", description="Account for shipping lines (charged and shipping cost); "
+                                       "lines on it read back as shipping.")
+    tax_type: str = Field("TAX001", description="TaxType of lines on orders that carry tax.")
+    no_tax_type: str = Field("NONE", description="TaxType of lines on orders without tax.")
+    due_days: int = Field(30, description="DueDate = order date + this many days, when the order has no due date.")
+    item_codes: bool = Field(True, description="Send the SKU as ItemCode when Xero has that item.")
+    max_retries: int = Field(5, description="Tries per call on 429 (minute/concurrent), 503 and dropped connections.")

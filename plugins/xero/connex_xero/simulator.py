@@ -1,0 +1,537 @@
+"""A simulated Xero Accounting API, served on loopback, that xero-python talks to as to the real one.
+
+Mounted at ``/xero`` by :class:`~connex_core.sandbox.SandboxServer`:
+
+* ``/xero/api.xro/2.0/...``: Invoices (GET with ``where``, ``Statuses``, ``IDs``,
+  ``InvoiceNumbers``, ``ContactIDs``, ``page``/``pageSize``, ``If-Modified-Since``; PUT creates,
+  POST creates or updates, ``summarizeErrors``), invoice History, Contacts, TrackingCategories,
+  Items;
+* ``/xero/connections``: the organisations (tenants) the token may use;
+* ``/xero/connect/authorize`` and ``/xero/connect/token``: the OAuth2 authorization-code and
+  refresh-token grants. Access tokens last 30 minutes **on the simulator's clock**; every refresh
+  rotates the refresh token, the old one still answering for a 30-minute grace period.
+
+Faithful in what the connector relies on: bearer auth and ``xero-tenant-id`` (401 problem body,
+403), per-element ``ValidationErrors`` with ``summarizeErrors=false`` and the 400
+``ValidationException`` without (valid elements of the request are still created, as on the real
+API), ``Idempotency-Key`` replay (same key and request: the first answer again, nothing written;
+same key, other request: 400), the rate limits (60 a minute, 5,000 a day, 5 at once per
+organisation) with ``X-MinLimit-Remaining``, ``X-DayLimit-Remaining``, ``Retry-After`` and
+``X-Rate-Limit-Problem``, and 503 "The Organisation is offline" (:meth:`XeroSimulator.go_offline`).
+Faults are injected with :attr:`faults` as for every simulator.
+"""
+
+from __future__ import annotations
+
+import base64
+import functools
+import hashlib
+import json
+import math
+import random
+import secrets
+import threading
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any, Callable, Optional
+from urllib.parse import parse_qs, urlencode
+
+from connex_core.sandbox import Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route
+
+from .msdate import parse_http_date, to_ms_date
+from .simbooks import Books, Outcome, new_id
+from .simwhere import QueryParseError, compile_where
+
+API = "/api.xro/2.0"
+DEFAULT_TENANT_ID = "3f5c1f2e-8c4b-4d7a-9b1e-6a2d0c9e7f41"
+SCOPES = "openid profile email offline_access accounting.invoices accounting.contacts accounting.settings"
+
+PRODUCTS = [("MUG-BLU", "Blue mug", "12.50"), ("TEE-L", "T-shirt, large", "20.00"), ("CAP-RED", "Red cap", "15.00"),
+            ("SOCK-3PK", "Socks, 3 pack", "9.99"), ("BAG-TOTE", "Canvas tote", "18.00"), ("POSTER-A2", "Poster A2", "25.00")]
+PEOPLE = [("Ana", "García"), ("Ben", "Okafor"), ("Chloe", "Martin"), ("Dev", "Patel"), ("Emma", "Schultz"),
+          ("Farid", "Haddad"), ("Grace", "Liu"), ("Hugo", "Rossi"), ("Iris", "Nakamura"), ("Jon", "Eriksen")]
+PLACES = [("Austin", "TX", "78701"), ("Portland", "OR", "97205"), ("Denver", "CO", "80202"), ("Boston", "MA", "02108"),
+          ("Chicago", "IL", "60601"), ("Seattle", "WA", "98101"), ("Miami", "FL", "33131")]
+STREETS = ["Main St", "Oak Ave", "Pine Rd", "Maple Dr", "Cedar Ln", "Elm St"]
+
+
+def _problem(status: int, title: str, detail: str) -> Response:
+    return json_response({"Type": None, "Title": title, "Status": status, "Detail": detail}, status)
+
+
+def _validation_exception(elements: list[dict[str, Any]]) -> Response:
+    return json_response({"ErrorNumber": 10, "Type": "ValidationException",
+                          "Message": "A validation exception occurred", "Elements": elements}, 400)
+
+
+def _bad_request(kind: str, message: str, number: int = 14) -> Response:
+    return json_response({"ErrorNumber": number, "Type": kind, "Message": message}, 400)
+
+
+def _idempotent(handler: Callable[["XeroSimulator", Request], Response]) -> Callable:
+    """Replay the first answer to a write that carries an ``Idempotency-Key`` it has seen (nothing written)."""
+
+    @functools.wraps(handler)
+    def wrapped(self: "XeroSimulator", request: Request) -> Response:
+        key = request.headers.get("idempotency-key")
+        if not key:
+            self.write_calls += 1
+            return handler(self, request)
+        if len(key) > 128:
+            return _bad_request("ValidationException", "The Idempotency-Key header must be 128 characters or fewer.")
+        fingerprint = hashlib.sha256(f"{request.method} {request.path} {sorted(request.query.items())}".encode()
+                                     + request.body).hexdigest()
+        slot = (request.headers.get("xero-tenant-id", "").lower(), key)
+        seen = self._idempotency.get(slot)
+        if seen and self.clock.now() - seen[0] <= self.idempotency_window:
+            if seen[1] != fingerprint:
+                return _bad_request("ValidationException",
+                                    "The Idempotency-Key has already been used for a different request.")
+            self.replays += 1
+            return Response(seen[2].status, seen[2].body, dict(seen[2].headers))
+        self.write_calls += 1
+        response = handler(self, request)
+        if response.status < 500:
+            self._idempotency[slot] = (self.clock.now(), fingerprint, response)
+        return response
+
+    return wrapped
+
+
+class XeroSimulator(SimulatedService):
+    """The simulated Xero API (see the module docstring). State lives in :attr:`books`."""
+
+    name = "xero"
+    ACCESS_TOKEN_SECONDS = 1800
+    REFRESH_GRACE_SECONDS = 1800
+    MINUTE_LIMIT, DAY_LIMIT, CONCURRENT_LIMIT = 60, 5000, 5
+    PAGE_SIZE = 100
+
+    def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, client_id: str = "xero-sandbox-client",
+                 client_secret: str = "xero-sandbox-secret", tenant_id: str = DEFAULT_TENANT_ID,
+                 refresh_token: str = "xero-sandbox-refresh-0", tenant_name: str = "Connex Demo Ltd"):
+        super().__init__(clock=clock, seed=seed)
+        self.client_id, self.client_secret = client_id, client_secret
+        self.tenants: dict[str, str] = {tenant_id: tenant_name}
+        self.tenant_id = tenant_id
+        self.initial_refresh_token = refresh_token
+        self.books = Books(now=self.clock.utcnow)
+        self.rng = random.Random(seed)
+        self.write_calls = 0
+        """Writes (PUT/POST to the API) that were processed; an idempotent replay is not one."""
+        self.replays = 0
+        self.idempotency_window = 24 * 3600.0
+        self._idempotency: dict[tuple[str, str], tuple[float, str, Response]] = {}
+        self._access: dict[str, float] = {}
+        self._refresh: dict[str, dict[str, Any]] = {refresh_token: {"successor": None, "rotated_at": None}}
+        self._codes: dict[str, tuple[str, float]] = {}
+        self._minute = WindowLimiter(self.MINUTE_LIMIT, 60.0, self.clock)
+        self._day = WindowLimiter(self.DAY_LIMIT, 86400.0, self.clock)
+        self._in_flight: dict[str, int] = {}
+        self._flight_lock = threading.Lock()
+        self._offline_until = -1.0
+        self.sales_channel = self.books.add_tracking_category("Sales Channel", ["ShipStation", "Retail"])
+        self.region = self.books.add_tracking_category("Region", ["East", "West"])
+        for code, title, price in PRODUCTS:
+            self.books.add_item(code, title, Decimal(price))
+
+    # -- what clients and tests use -----------------------------------------------------------------
+    def client_config(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "client_id": self.client_id, "client_secret": self.client_secret,
+                "refresh_token": self.initial_refresh_token, "token_url": f"{self.base_url}/connect/token",
+                "authorize_url": f"{self.base_url}/connect/authorize", "tenant_id": self.tenant_id}
+
+    @property
+    def invoices(self) -> dict[str, dict[str, Any]]:
+        return self.books.invoices
+
+    @property
+    def contacts(self) -> dict[str, dict[str, Any]]:
+        return self.books.contacts
+
+    def history(self, invoice_id: str) -> list[dict[str, Any]]:
+        return self.books.history.get(invoice_id, [])
+
+    def add_tenant(self, name: str) -> str:
+        """Connect another organisation (``/connections`` then lists several)."""
+        tenant_id = new_id()
+        self.tenants[tenant_id] = name
+        return tenant_id
+
+    def go_offline(self, seconds: float) -> None:
+        """Answer 503 "The Organisation is offline" for ``seconds`` of simulated time (a data upgrade)."""
+        self._offline_until = self.clock.now() + seconds
+
+    def revoke_tokens(self) -> None:
+        """Forget every token (the user disconnected the app): the next call is a 401 / invalid_grant."""
+        self._access.clear()
+        self._refresh.clear()
+
+    def seed_invoices(self, n: int, *, flagged: float = 0.8, status: Optional[str] = None,
+                      contacts: Optional[int] = None, age_days: float = 3.0) -> list[str]:
+        """Create ``n`` ACCREC invoices (deterministic by seed) and return their ids.
+
+        Each has a contact with a POBOX (billing) and a STREET (shipping) address and 1 to 3 lines
+        of catalogue items. A fraction ``flagged`` of them carry the tracking option
+        "Sales Channel: ShipStation" on their lines, the rest "Retail". Status is ``status``, or
+        mostly AUTHORISED with some DRAFT, SUBMITTED and PAID. ``UpdatedDateUTC`` is spread over
+        the last ``age_days`` days.
+        """
+        rng = self.rng
+        with self.lock:
+            pool = [self._seed_contact(rng) for _ in range(contacts or max(3, min(n // 3 + 1, 200)))]
+            ids = []
+            for _ in range(n):
+                channel = "ShipStation" if rng.random() < flagged else "Retail"
+                lines = []
+                for code, title, price in rng.sample(PRODUCTS, rng.randint(1, 3)):
+                    tracking = [{"Name": "Sales Channel", "Option": channel}]
+                    if rng.random() < 0.5:
+                        tracking.append({"Name": "Region", "Option": rng.choice(["East", "West"])})
+                    lines.append({"ItemCode": code, "Description": title, "Quantity": rng.randint(1, 3),
+                                  "UnitAmount": price, "AccountCode": "200", "TaxType": "TAX001",
+                                  "Tracking": tracking})
+                chosen = status or rng.choices(["AUTHORISED", "DRAFT", "SUBMITTED", "PAID"], [70, 10, 5, 15])[0]
+                issued = self.clock.utcnow() - timedelta(days=rng.randint(0, 10))
+                outcome = self.books.create_invoice({
+                    "Type": "ACCREC", "Contact": {"ContactID": rng.choice(pool)}, "LineItems": lines,
+                    "Status": "AUTHORISED" if chosen == "PAID" else chosen, "Date": issued.date().isoformat(),
+                    "DueDate": (issued + timedelta(days=30)).date().isoformat(), "Reference": f"Web order {rng.randint(10000, 99999)}",
+                })
+                assert outcome.record is not None, outcome.errors
+                invoice_id = outcome.record["InvoiceID"]
+                if chosen == "PAID":
+                    self.books.pay(invoice_id)
+                self.books.backdate(invoice_id, self.clock.utcnow() - timedelta(seconds=rng.uniform(0, age_days * 86400)))
+                ids.append(invoice_id)
+            return ids
+
+    def _seed_contact(self, rng: random.Random) -> str:
+        first, last = rng.choice(PEOPLE)
+        city, region, postcode = rng.choice(PLACES)
+        street = f"{rng.randint(1, 999)} {rng.choice(STREETS)}"
+        name = f"{first} {last}"
+        while self.books.find_contact_by_name(name):
+            name = f"{first} {last} {rng.randint(2, 9999)}"
+        ship_city, ship_region, ship_post = rng.choice(PLACES)
+        outcome = self.books.create_contact({
+            "Name": name, "FirstName": first, "LastName": last,
+            "EmailAddress": f"{first}.{last}{rng.randint(1, 999)}@example.org".lower(),
+            "Addresses": [
+                {"AddressType": "POBOX", "AddressLine1": f"PO Box {rng.randint(100, 9999)}", "City": city,
+                 "Region": region, "PostalCode": postcode, "Country": "United States", "AttentionTo": name},
+                {"AddressType": "STREET", "AddressLine1": street, "AddressLine2": rng.choice(["", "Apt 4"]),
+                 "City": ship_city, "Region": ship_region, "PostalCode": ship_post, "Country": "United States",
+                 "AttentionTo": name},
+            ],
+            "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": f"555-{rng.randint(1000, 9999)}", "PhoneAreaCode": "512"}],
+        })
+        assert outcome.record is not None
+        return outcome.record["ContactID"]
+
+    def pay(self, invoice_id: str, amount: Optional[Decimal] = None) -> None:
+        """Record a customer's payment on an invoice (full by default: it becomes PAID)."""
+        with self.lock:
+            self.books.pay(invoice_id, amount)
+
+    # -- auth, limits, dispatch -------------------------------------------------------------------
+    def handle(self, request: Request) -> Response:
+        tenant = request.headers.get("xero-tenant-id", "").lower()
+        if not request.path.lower().startswith(API.lower()):
+            return super().handle(request)
+        with self._flight_lock:
+            busy = self._in_flight.get(tenant, 0) >= self.CONCURRENT_LIMIT
+            if not busy:
+                self._in_flight[tenant] = self._in_flight.get(tenant, 0) + 1
+        if busy:
+            self.calls["429"] += 1
+            return json_response({"Title": "Too Many Requests", "Status": 429, "Detail": "concurrent limit"}, 429,
+                                 {"X-Rate-Limit-Problem": "concurrent"})
+        try:
+            return super().handle(request)
+        finally:
+            with self._flight_lock:
+                self._in_flight[tenant] -= 1
+
+    def authenticate(self, request: Request) -> Optional[Response]:
+        path = request.path.lower()
+        if path.startswith("/connect/"):
+            return None
+        auth = request.headers.get("authorization", "")
+        token = auth[7:].strip() if auth.lower().startswith("bearer ") else ""
+        expires = self._access.get(token)
+        if expires is None or expires <= self.clock.now():
+            return Response(401, json.dumps({"Type": None, "Title": "Unauthorized", "Status": 401,
+                                             "Detail": "AuthenticationUnsuccessful"}).encode(),
+                            {"Content-Type": "application/json", "WWW-Authenticate": 'Bearer error="invalid_token"'})
+        if path.startswith(API.lower()):
+            tenant = request.headers.get("xero-tenant-id", "")
+            if tenant.lower() not in {t.lower() for t in self.tenants}:
+                return _problem(403, "Forbidden", "AuthenticationUnsuccessful")
+            if self.clock.now() < self._offline_until:
+                return Response(503, b"The Organisation is offline", {"Content-Type": "text/plain"})
+        return None
+
+    def rate_limit(self, request: Request) -> tuple[Optional[Response], dict[str, str]]:
+        if not request.path.lower().startswith(API.lower()):
+            return None, {}
+        tenant = request.headers.get("xero-tenant-id", "").lower()
+        allowed, minute_left, minute_reset = self._minute.hit(tenant)
+        if not allowed:
+            return self._too_many("minute", minute_reset), {}
+        allowed, day_left, day_reset = self._day.hit(tenant)
+        if not allowed:
+            return self._too_many("day", day_reset), {}
+        return None, {"X-MinLimit-Remaining": str(minute_left), "X-DayLimit-Remaining": str(day_left),
+                      "X-AppMinLimit-Remaining": "9999"}
+
+    @staticmethod
+    def _too_many(problem: str, reset: float) -> Response:
+        return json_response({"Title": "Too Many Requests", "Status": 429, "Detail": f"{problem} limit exceeded"}, 429,
+                             {"Retry-After": str(max(1, math.ceil(reset))), "X-Rate-Limit-Problem": problem})
+
+    def _envelope(self, **payload: Any) -> dict[str, Any]:
+        return {"Id": new_id(), "Status": "OK", "ProviderName": "Connex sandbox",
+                "DateTimeUTC": to_ms_date(self.clock.utcnow()).replace("+0000", ""), **payload}
+
+    # -- OAuth2 ----------------------------------------------------------------------------------
+    @route("GET", "/connect/authorize")
+    def authorize(self, request: Request) -> Response:
+        if request.arg("client_id") != self.client_id or request.arg("response_type") != "code":
+            return Response(400, b"unauthorized_client", {"Content-Type": "text/plain"})
+        redirect_uri = request.arg("redirect_uri") or ""
+        code = secrets.token_urlsafe(16)
+        self._codes[code] = (redirect_uri, self.clock.now() + 300)
+        query = urlencode({"code": code, "scope": request.arg("scope") or SCOPES, "state": request.arg("state") or "",
+                           "session_state": secrets.token_hex(8)})
+        return Response(302, b"", {"Location": f"{redirect_uri}?{query}"})
+
+    @route("POST", "/connect/token")
+    def token(self, request: Request) -> Response:
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8")).items()}
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        basic = request.headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+        if client_id != self.client_id or client_secret != self.client_secret:
+            return json_response({"error": "invalid_client"}, 400)
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            redirect_uri, expires = self._codes.pop(form.get("code", ""), ("", -1.0))
+            if expires < self.clock.now() or redirect_uri != form.get("redirect_uri"):
+                return json_response({"error": "invalid_grant"}, 400)
+            return self._issue(None)
+        if grant == "refresh_token":
+            old = form.get("refresh_token", "")
+            state = self._refresh.get(old)
+            if state is None:
+                return json_response({"error": "invalid_grant"}, 400)
+            if state["successor"] is not None:
+                if self.clock.now() - state["rotated_at"] > self.REFRESH_GRACE_SECONDS:
+                    return json_response({"error": "invalid_grant"}, 400)
+                return self._issue(None, refresh_token=state["successor"])
+            return self._issue(old)
+        return json_response({"error": "unsupported_grant_type"}, 400)
+
+    def _issue(self, rotated: Optional[str], refresh_token: Optional[str] = None) -> Response:
+        access = "xat-" + secrets.token_hex(16)
+        self._access[access] = self.clock.now() + self.ACCESS_TOKEN_SECONDS
+        if refresh_token is None:
+            refresh_token = "xrt-" + secrets.token_hex(16)
+            self._refresh[refresh_token] = {"successor": None, "rotated_at": None}
+        if rotated is not None:
+            self._refresh[rotated] = {"successor": refresh_token, "rotated_at": self.clock.now()}
+        return json_response({"id_token": "xero-sandbox-id-token", "access_token": access,
+                              "expires_in": self.ACCESS_TOKEN_SECONDS, "token_type": "Bearer",
+                              "refresh_token": refresh_token, "scope": SCOPES})
+
+    @route("GET", "/connections")
+    def connections(self, request: Request) -> Response:
+        stamp = self.clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%f0")
+        return json_response([{"id": new_id(), "authEventId": new_id(), "tenantId": tenant_id,
+                               "tenantType": "ORGANISATION", "tenantName": name, "createdDateUtc": stamp,
+                               "updatedDateUtc": stamp} for tenant_id, name in self.tenants.items()])
+
+    # -- Invoices --------------------------------------------------------------------------------
+    @route("GET", API + "/Invoices")
+    def get_invoices(self, request: Request) -> Response:
+        try:
+            found = self._filter(list(self.books.invoices.values()), request, self._invoice_field)
+        except QueryParseError as exc:
+            return _bad_request("QueryParseException", str(exc), 16)
+        for name, key in (("IDs", "InvoiceID"), ("InvoiceNumbers", "InvoiceNumber"), ("ContactIDs", "ContactID"),
+                          ("Statuses", "Status")):
+            wanted = request.arg(name)
+            if wanted:
+                values = {v.strip().lower() for v in wanted.split(",") if v.strip()}
+                found = [i for i in found if str(i.get(key, "")).lower() in values]
+        if (request.arg("includeArchived") or "").lower() != "true" and not request.arg("Statuses"):
+            found = [i for i in found if i["Status"] != "DELETED"]
+        found.sort(key=lambda i: (i["UpdatedDateUTC"], i["InvoiceID"]))
+        if (request.arg("order") or "").lower().endswith("desc"):
+            found.reverse()
+        summary = (request.arg("summaryOnly") or "").lower() == "true"
+        page, extra = self._page(found, request)
+        # Without ``page`` Xero returns every match, but without line items.
+        with_lines = request.arg("page") is not None and not summary
+        return json_response(self._envelope(**extra, Invoices=[self.books.invoice_json(i, with_lines) for i in page]))
+
+    @route("GET", API + "/Invoices/{invoice_id}")
+    def get_invoice(self, request: Request) -> Response:
+        invoice = self._lookup(request.params["invoice_id"])
+        if invoice is None:
+            return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
+        return json_response(self._envelope(Invoices=[self.books.invoice_json(invoice)]))
+
+    @route("PUT", API + "/Invoices")
+    @_idempotent
+    def put_invoices(self, request: Request) -> Response:
+        return self._write(request, "Invoices", lambda e: self.books.create_invoice(e), self.books.invoice_json)
+
+    @route("POST", API + "/Invoices")
+    @_idempotent
+    def post_invoices(self, request: Request) -> Response:
+        def upsert(element: dict[str, Any]) -> Outcome:
+            existing = self._lookup(element.get("InvoiceID") or "") if element.get("InvoiceID") else (
+                self.books.find_invoice_by_number(element["InvoiceNumber"]) if element.get("InvoiceNumber") else None)
+            if element.get("InvoiceID") and existing is None:
+                return Outcome(errors=["Invoice could not be found"], element=element)
+            return self.books.update_invoice(existing, element) if existing else self.books.create_invoice(element)
+
+        return self._write(request, "Invoices", upsert, self.books.invoice_json)
+
+    @route("POST", API + "/Invoices/{invoice_id}")
+    @_idempotent
+    def post_invoice(self, request: Request) -> Response:
+        invoice = self._lookup(request.params["invoice_id"])
+        if invoice is None:
+            return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
+        return self._write(request, "Invoices", lambda e: self.books.update_invoice(invoice, e),
+                           self.books.invoice_json)
+
+    @route("GET", API + "/Invoices/{invoice_id}/History")
+    def get_history(self, request: Request) -> Response:
+        invoice = self._lookup(request.params["invoice_id"])
+        if invoice is None:
+            return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
+        records = [self.books.history_json(r) for r in self.history(invoice["InvoiceID"])]
+        return json_response(self._envelope(HistoryRecords=records))
+
+    @route("PUT", API + "/Invoices/{invoice_id}/History")
+    @_idempotent
+    def put_history(self, request: Request) -> Response:
+        invoice = self._lookup(request.params["invoice_id"])
+        if invoice is None:
+            return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
+
+        def note(element: dict[str, Any]) -> Outcome:
+            details = str(element.get("Details") or "").strip()
+            if not details:
+                return Outcome(errors=["The Details field is mandatory."], element=element)
+            if len(details) > 2500:
+                return Outcome(errors=["Details must be 2500 characters or fewer."], element=element)
+            return Outcome(record=self.books.add_history(invoice["InvoiceID"], "Note", details, "Connex"),
+                           element=element)
+
+        return self._write(request, "HistoryRecords", note, self.books.history_json)
+
+    # -- Contacts, TrackingCategories, Items ------------------------------------------------------
+    @route("GET", API + "/Contacts")
+    def get_contacts(self, request: Request) -> Response:
+        try:
+            found = self._filter(list(self.books.contacts.values()), request, lambda c, f: c.get(f))
+        except QueryParseError as exc:
+            return _bad_request("QueryParseException", str(exc), 16)
+        wanted = request.arg("IDs")
+        if wanted:
+            ids = {v.strip().lower() for v in wanted.split(",")}
+            found = [c for c in found if c["ContactID"] in ids]
+        if (request.arg("includeArchived") or "").lower() != "true":
+            found = [c for c in found if c["ContactStatus"] == "ACTIVE"]
+        term = (request.arg("searchTerm") or "").lower()
+        if term:
+            found = [c for c in found if any(term in str(c.get(k, "")).lower()
+                                             for k in ("Name", "FirstName", "LastName", "EmailAddress"))]
+        summary = (request.arg("summaryOnly") or "").lower() == "true"
+        page, extra = self._page(found, request)
+        return json_response(self._envelope(**extra, Contacts=[self.books.contact_json(c, summary) for c in page]))
+
+    @route("PUT", API + "/Contacts")
+    @_idempotent
+    def put_contacts(self, request: Request) -> Response:
+        return self._write(request, "Contacts", self.books.create_contact, self.books.contact_json)
+
+    @route("GET", API + "/TrackingCategories")
+    def get_tracking_categories(self, request: Request) -> Response:
+        archived = (request.arg("includeArchived") or "").lower() == "true"
+        try:
+            found = self._filter(list(self.books.tracking.values()), request, lambda c, f: c.get(f))
+        except QueryParseError as exc:
+            return _bad_request("QueryParseException", str(exc), 16)
+        categories = [{**c, "Options": [o for o in c["Options"] if archived or o["Status"] == "ACTIVE"]}
+                      for c in found if archived or c["Status"] == "ACTIVE"]
+        return json_response(self._envelope(TrackingCategories=categories))
+
+    @route("GET", API + "/Items")
+    def get_items(self, request: Request) -> Response:
+        items = [{**i, "UpdatedDateUTC": to_ms_date(i["UpdatedDateUTC"])} for i in self.books.items.values()]
+        return json_response(self._envelope(Items=items))
+
+    # -- helpers ---------------------------------------------------------------------------------
+    def _lookup(self, ident: str) -> Optional[dict[str, Any]]:
+        """An invoice by InvoiceID or, as Xero also allows, by InvoiceNumber."""
+        return self.books.invoices.get(ident.lower()) or self.books.find_invoice_by_number(ident)
+
+    def _invoice_field(self, invoice: dict[str, Any], name: str) -> Any:
+        if name.startswith("Contact."):
+            contact = self.books.contacts.get(invoice["ContactID"], {})
+            return contact.get(name.split(".", 1)[1])
+        return invoice.get(name)
+
+    def _filter(self, records: list[dict[str, Any]], request: Request,
+                get: Callable[[dict[str, Any], str], Any]) -> list[dict[str, Any]]:
+        where = request.arg("where")
+        if where:
+            predicate = compile_where(where)
+            records = [r for r in records if predicate(lambda f, r=r: get(r, f))]
+        since = parse_http_date(request.headers.get("if-modified-since"))
+        if since is not None:
+            records = [r for r in records if r.get("UpdatedDateUTC") and r["UpdatedDateUTC"] >= since]
+        return records
+
+    def _page(self, records: list[dict[str, Any]], request: Request) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        if request.arg("page") is None:
+            return records, {}
+        try:
+            page = max(1, int(request.arg("page") or 1))
+            size = min(1000, max(1, int(request.arg("pageSize") or self.PAGE_SIZE)))
+        except ValueError:
+            page, size = 1, self.PAGE_SIZE
+        chunk = records[(page - 1) * size: page * size]
+        pagination = {"page": page, "pageSize": size, "pageCount": math.ceil(len(records) / size),
+                      "itemCount": len(records)}
+        return chunk, {"pagination": pagination}
+
+    def _write(self, request: Request, plural: str, apply: Callable[[dict[str, Any]], Outcome],
+               render: Callable[[dict[str, Any]], dict[str, Any]]) -> Response:
+        try:
+            payload = request.json()
+            elements = payload[plural] if isinstance(payload, dict) else None
+        except (ValueError, KeyError, UnicodeDecodeError):
+            elements = None
+        if not isinstance(elements, list) or not all(isinstance(e, dict) for e in elements):
+            return _bad_request("PostDataInvalidException", f"The request body must be {{\"{plural}\": [...]}}.", 17)
+        summarize = (request.arg("summarizeErrors") or "true").lower() != "false"
+        answers, failed = [], []
+        for element in elements:
+            outcome = apply(element)
+            if outcome.errors:
+                bad = {**element, "StatusAttributeString": "ERROR", "HasErrors": True,
+                       "ValidationErrors": [{"Message": m} for m in outcome.errors]}
+                answers.append(bad)
+                failed.append(bad)
+            else:
+                answers.append({**render(outcome.record), "StatusAttributeString": "OK"})
+        if summarize and failed:
+            return _validation_exception(failed)
+        return json_response(self._envelope(**{plural: answers}))

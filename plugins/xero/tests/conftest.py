@@ -1,0 +1,52 @@
+"""Fixtures of the Xero plugin's tests: a simulator on loopback and connectors pointed at it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from connex_core.connector import ConnectorContext
+from connex_core.sandbox import SimClock
+from connex_core.tokens import TokenStore
+from connex_xero import XeroConnector, XeroSettings, XeroSimulator
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def load_fixture(name: str) -> Any:
+    return json.loads((FIXTURES / name).read_text())
+
+
+@pytest.fixture
+def clock() -> SimClock:
+    """Simulated time, 1,000 times faster than real time (a 30-minute token lasts 1.8 s)."""
+    return SimClock(speed=1000.0)
+
+
+@pytest.fixture
+def xero(serve, clock) -> XeroSimulator:
+    """A Xero simulator served on loopback."""
+    simulator = XeroSimulator(clock=clock, seed=7)
+    serve(simulator)
+    return simulator
+
+
+@pytest.fixture
+def token_store(tmp_path) -> TokenStore:
+    return TokenStore(tmp_path / "state", "xero")
+
+
+@pytest.fixture
+def make_xero(xero, clock, tmp_path, token_store) -> Callable[..., XeroConnector]:
+    """``make_xero(dry_run=False, store=None, **settings)``: a connector on the simulator."""
+
+    def make(dry_run: bool = False, store: TokenStore | None = None, **overrides: Any) -> XeroConnector:
+        config = {"type": "xero", **xero.client_config(), **overrides}
+        ctx = ConnectorContext(connection="xero", state_dir=tmp_path / "state", dry_run=dry_run,
+                               tokens=store or token_store, options={"clock": clock})
+        return XeroConnector(XeroSettings.model_validate(config), ctx)
+
+    return make
