@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from connex_core.connector import ConnectorContext
+from connex_core.sandbox import SandboxServer
 from connex_shipstation.connector import ShipStationConnector, ShipStationSettings
 from connex_shipstation.simulator import ShipStationSimulator
 
@@ -45,11 +46,20 @@ def step_clock() -> StepClock:
     return StepClock()
 
 
+@pytest.fixture(scope="module")
+def sandbox_server() -> Iterator[SandboxServer]:
+    """One loopback server per test module (stopping one takes half a second: its poll interval)."""
+    server = SandboxServer({"shipstation": ShipStationSimulator()}).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def simulator(sim_clock, serve) -> ShipStationSimulator:
-    """A simulator on loopback, on the sped-up test clock."""
+def simulator(sim_clock, sandbox_server) -> ShipStationSimulator:
+    """A fresh simulator for each test, on the sped-up test clock, mounted at /shipstation on loopback."""
     sim = ShipStationSimulator(clock=sim_clock, seed=7)
-    serve(sim)
+    sandbox_server.services["shipstation"] = sim
+    sim.base_url = sandbox_server.url("shipstation")
     return sim
 
 
