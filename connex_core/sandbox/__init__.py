@@ -245,6 +245,20 @@ class SimulatedService:
     def not_found(self, request: Request) -> Response:
         return json_response({"message": f"No route for {request.method} {request.path}"}, 404)
 
+    def seed(self, n: int) -> int:
+        """Put ``n`` realistic records (orders, documents, invoices) into the service; returns how many.
+
+        ``connex sandbox --seed-orders N`` and ``connex demo`` call it. Deterministic by the service's seed.
+        """
+        return 0
+
+    def simulate_activity(self) -> dict[str, int]:
+        """Let time pass in the simulated business (the warehouse ships open orders, say); returns counts.
+
+        ``connex demo`` calls it between the flows that create orders and those that write tracking back.
+        """
+        return {}
+
     def client_config(self) -> dict[str, Any]:
         """What a client needs to talk to this simulator: ``base_url`` and credentials (``connex sandbox --json``)."""
         return {"base_url": self.base_url}

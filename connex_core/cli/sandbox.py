@@ -1,0 +1,45 @@
+"""``connex sandbox``: every simulated API on one loopback server, until interrupted."""
+
+from __future__ import annotations
+
+import json
+import signal
+import threading
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from ..plugins import get_manager
+from ..sandbox import SimClock
+from ..sandbox.runner import build_sandbox, write_config
+from .common import emit, err, handle_errors
+
+
+@handle_errors
+def sandbox(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 0,
+    seed_orders: Annotated[int, typer.Option("--seed-orders", help="Seed each service with this many realistic records.")] = 0,
+    write_config_to: Annotated[Optional[Path], typer.Option("--write-config", help="Write a config whose connections point at the sandbox (secrets in files beside it).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed of the generated data.")] = 1,
+    json_out: Annotated[bool, typer.Option("--json", help="First line of stdout: one JSON object with each service's base_url and credentials.")] = False,
+) -> None:
+    """Serve the simulated ShipStation, QuickBooks Online and Xero APIs (and any plugin's) on loopback."""
+    manager = get_manager()
+    server = build_sandbox(manager, clock=SimClock(), seed=seed, port=port)
+    seeded = {name: service.seed(seed_orders) for name, service in server.services.items()} if seed_orders else {}
+    server.start()
+    if write_config_to:
+        path = write_config(server, write_config_to)
+        err(f"wrote {path}")
+    if json_out:
+        typer.echo(json.dumps(server.describe()), nl=True)
+    else:
+        for name, service in server.services.items():
+            emit(f"{name}: {service.base_url}" + (f"  ({seeded[name]} seeded)" if seeded.get(name) else ""))
+    err("sandbox running; Ctrl-C to stop")
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: done.set())
+    signal.signal(signal.SIGINT, lambda *a: done.set())
+    done.wait()
+    server.stop()
