@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from connex_core import hookimpl
 
-from .connector import QuickBooksConnector
+from .connector import QuickBooksConnector, QuickBooksSettings
 
-__all__ = ["QuickBooksConnector"]
+__all__ = ["QuickBooksConnector", "QuickBooksSettings"]
 
 
 @hookimpl
 def register_connectors(register):
     register(QuickBooksConnector)
+
+
+@hookimpl
+def register_sandbox(register):
+    from .simulator import QuickBooksSimulator
+
+    register("quickbooks", QuickBooksSimulator)

@@ -1,12 +1,47 @@
-"""QuickBooks Online connector (the real contents come with its issue)."""
+"""The QuickBooks Online connector: orders in (receipts, invoices + payments, daily summaries),
+orders out (for ShipStation), tracking back.
+
+The work is split by concern: :mod:`.auth` (OAuth and tokens), :mod:`.client` (python-quickbooks
+with timeouts and error mapping), :mod:`.writer`, :mod:`.reader`, :mod:`.tracking`, and pure
+:mod:`.mapping`. Task options are documented in :mod:`.options` and the plugin's README.
+"""
 
 from __future__ import annotations
 
-from connex_core.connector import Capability, Connector, ConnectorSettings
+from typing import Any, Callable, Iterator, Literal, Optional
+
+from pydantic import SecretStr
+
+from connex_core.connector import (
+    Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, TrackingWrite, WriteResult,
+)
+from connex_core.models import Order
+from connex_core.tokens import TokenStore
+
+from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, authorize
+from .client import PRODUCTION_API, SANDBOX_API, QuickBooksAPI
+from .reader import DocumentReader, parse_payload
+from .tracking import TrackingWriter
+from .writer import OrderWriter
 
 
 class QuickBooksSettings(ConnectorSettings):
+    """``[connections.NAME]`` for QuickBooks Online."""
+
     type: str = "quickbooks"
+    client_id: str
+    client_secret: SecretStr
+    realm_id: str = ""
+    """The company id; empty until ``connex connect`` records it in the token store."""
+    environment: Literal["production", "sandbox"] = "production"
+    base_url: Optional[str] = None
+    """API base override, e.g. the simulator's ``http://127.0.0.1:PORT/quickbooks``."""
+    token_url: Optional[str] = None
+    authorize_url: Optional[str] = None
+    refresh_token: Optional[SecretStr] = None
+    """Initial refresh token, used only while the token store has none (the sandbox hands one out)."""
+    redirect_port: int = 0
+    minorversion: int = 75
 
 
 class QuickBooksConnector(Connector):
@@ -14,3 +49,74 @@ class QuickBooksConnector(Connector):
     title = "QuickBooks Online"
     settings_model = QuickBooksSettings
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.WRITE_TRACKING})
+    write_batch_size = 30
+
+    settings: QuickBooksSettings
+
+    def __init__(self, settings: QuickBooksSettings, ctx):
+        super().__init__(settings, ctx)
+        store = ctx.tokens or TokenStore(ctx.state_dir, ctx.connection)
+        secret = settings.refresh_token.get_secret_value() if settings.refresh_token else None
+        self.tokens = TokenManager(
+            client_id=settings.client_id, client_secret=settings.client_secret.get_secret_value(),
+            environment=settings.environment, token_url=settings.token_url or TOKEN_URL,
+            authorize_url=settings.authorize_url or AUTHORIZE_URL, store=store, connection=ctx.connection,
+            clock=self.clock, timeout=settings.timeout, initial_refresh_token=secret, realm_id=settings.realm_id)
+        self._api: Optional[QuickBooksAPI] = None
+        self._preferences: Optional[dict[str, Any]] = None
+
+    @property
+    def api(self) -> QuickBooksAPI:
+        if self._api is None:
+            base = self.settings.base_url or (SANDBOX_API if self.settings.environment == "sandbox" else PRODUCTION_API)
+            self._api = QuickBooksAPI.create(realm_id=self.tokens.realm_id(), api_base=base, tokens=self.tokens,
+                                             timeout=self.settings.timeout, minorversion=self.settings.minorversion,
+                                             clock=self.clock, connection=self.ctx.connection)
+        return self._api
+
+    @property
+    def preferences(self) -> dict[str, Any]:
+        """The company's preferences (custom numbers, shipping allowed), read once per connector."""
+        if self._preferences is None:
+            self._preferences = self.api.preferences()
+        return self._preferences
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def check(self) -> str:
+        info = self.api.company_info()
+        return f"connected to {info.get('CompanyName', 'QuickBooks')} (realm {self.api.qb.company_id})"
+
+    def connect(self, *, port: int = 0, open_browser: bool = False, echo: Callable[[str], None] = print,
+                input_fn: Callable[[str], str] = input) -> str:
+        realm = authorize(self.tokens, port=port or self.settings.redirect_port, open_browser=open_browser, echo=echo)
+        if self.settings.realm_id and self.settings.realm_id != realm:
+            echo(f"note: the config names realm {self.settings.realm_id}, but you connected company {realm}")
+        self._api = None
+        return self.check()
+
+    def close(self) -> None:
+        if self._api is not None:
+            self._api.qb.session.close()
+
+    # -- reading ---------------------------------------------------------------------------------
+    def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:
+        return DocumentReader(self.api).orders(query)
+
+    def parse_orders(self, payload: Any) -> Iterator[Order]:
+        return parse_payload(payload)
+
+    # -- writing ---------------------------------------------------------------------------------
+    def _writer(self) -> OrderWriter:
+        return OrderWriter(self.api, self.api.qb.company_id, self.preferences)
+
+    def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        return self._writer().find(writes) if writes else {}
+
+    def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        return self._writer().write(writes) if writes else []
+
+    def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
+        return TrackingWriter(self.api, self.api.qb.company_id).find(writes) if writes else {}
+
+    def write_tracking(self, writes: list[TrackingWrite]) -> list[WriteResult]:
+        return TrackingWriter(self.api, self.api.qb.company_id).write(writes) if writes else []

@@ -1,0 +1,198 @@
+"""The QuickBooks Online API client: python-quickbooks, with what it lacks for unattended syncs.
+
+python-quickbooks 0.9.12 builds the URLs, adds ``minorversion`` and ``requestid`` and raises on
+a Fault (even inside a 200). :class:`QuickBooksSession` subclasses it to add what it has not:
+
+* a timeout on every request, TLS verification, no implicit retries (``make_session``);
+* a base URL override (the simulator), and no ``OAuth2Session`` (so plain-HTTP loopback works
+  without ``OAUTHLIB_INSECURE_TRANSPORT``);
+* the bearer token from :class:`~.auth.TokenManager`, refreshed once on a 401;
+* pacing under the per-realm throttles (500 per minute, 10 per second).
+
+:class:`QuickBooksAPI` wraps it with the calls the connector makes (query with paging, our own
+``/batch`` with a ``requestid`` and short ``bId``s, which ``batch_create`` cannot do, read,
+sparse update) and maps every failure to :mod:`connex_core.errors`: the XML 429 and 3001 to a
+retriable error with a 60-second wait, 5xx and dropped connections to retriable, auth failures
+to :class:`~connex_core.errors.AuthenticationError`, 6190 to fatal, and any other Fault to
+:class:`QuickBooksFault` (an :class:`~connex_core.errors.OrderError` carrying the code).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from typing import Any, Callable, Iterator, Optional, TypeVar
+
+import requests
+from quickbooks import QuickBooks
+from quickbooks.exceptions import QuickbooksException
+
+from connex_core.errors import AuthenticationError, FatalAPIError, OrderError, RetriableAPIError
+from connex_core.http import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
+
+from .auth import TokenManager
+
+log = logging.getLogger("connex.quickbooks")
+T = TypeVar("T")
+
+PRODUCTION_API = "https://quickbooks.api.intuit.com"
+SANDBOX_API = "https://sandbox-quickbooks.api.intuit.com"
+THROTTLE_WAIT = 60.0
+"""Seconds to back off after a throttle (Intuit sends no Retry-After; its docs say about a minute)."""
+BATCH_LIMIT = 30
+
+
+class QuickBooksFault(OrderError):
+    """A QuickBooks Fault that concerns the data sent (``code``: "6240", "2500", "5010", ...)."""
+
+    def __init__(self, code: str, message: str, detail: str = ""):
+        self.message, self.detail = message, detail
+        super().__init__(f"QuickBooks error {code}: {message}" + (f" ({short_body(detail, 200)})" if detail and detail != message else ""),
+                         connector="quickbooks", code=code)
+
+
+def fault_error(code: str, message: str, detail: str = "") -> Exception:
+    """The connex error for one QuickBooks Fault error entry."""
+    if code == "3001" or "ThrottleExceeded" in message:
+        return RetriableAPIError("QuickBooks throttled the request (ThrottleExceeded)", connector="quickbooks",
+                                 status=429, retry_after=THROTTLE_WAIT)
+    if code.isdigit() and 0 < int(code) < 500:
+        return AuthenticationError(f"QuickBooks refused the authorization ({code} {message}); reconnect with "
+                                   "`connex connect quickbooks`", connector="quickbooks")
+    if code == "6190":
+        return FatalAPIError(f"QuickBooks company is not usable ({code} {message}: the subscription may have lapsed)",
+                             connector="quickbooks")
+    return QuickBooksFault(code, message, detail)
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):  # JSON numbers: 2 stays 2, 12.50 becomes 12.5
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def dumps(body: Any) -> str:
+    return json.dumps(body, default=_json_default)
+
+
+class QuickBooksSession(QuickBooks):
+    """python-quickbooks with timeouts, a base URL override, managed tokens and pacing."""
+
+    def __init__(self, *, company_id: str, minorversion: int, api_base: str, tokens: TokenManager,
+                 timeout: float, limiters: tuple[RateLimiter, ...], connection: str, **_: Any):
+        self.api_url_v3 = self.sandbox_api_url_v3 = api_base.rstrip("/") + "/v3"
+        self.session = make_session("connex-quickbooks")
+        self.tokens, self.timeout, self.limiters, self.connection = tokens, timeout, limiters, connection
+        self.use_decimal = True
+
+    def process_request(self, request_type, url, headers="", params="", data=""):
+        for limiter in self.limiters:
+            limiter.acquire()
+        token = self.tokens.access_token()
+        for attempt in (1, 2):
+            try:
+                response = self.session.request(request_type, url, headers=dict(headers, Authorization=f"Bearer {token}"),
+                                                params=params, data=data, timeout=self.timeout)
+            except requests.RequestException as exc:
+                raise RetriableAPIError(f"QuickBooks did not answer ({type(exc).__name__})", connector="quickbooks") from None
+            if response.status_code != 401 or attempt == 2:
+                break
+            token = self.tokens.refresh(stale=token)
+        if response.status_code == 401:
+            raise AuthenticationError(f"QuickBooks refused the access token after a refresh; reconnect with "
+                                      f"`connex connect {self.connection}`", connector="quickbooks", status=401)
+        if response.status_code == 429 or (response.status_code != 200 and b"ThrottleExceeded" in response.content[:2000]):
+            for limiter in self.limiters:
+                limiter.block_for(THROTTLE_WAIT)
+            raise RetriableAPIError("QuickBooks throttled the request (429 ThrottleExceeded)", connector="quickbooks",
+                                    status=429, retry_after=THROTTLE_WAIT)
+        if response.status_code >= 500:
+            raise RetriableAPIError(f"QuickBooks answered HTTP {response.status_code}", connector="quickbooks",
+                                    status=response.status_code)
+        return response
+
+
+class QuickBooksAPI:
+    """The calls the connector makes, each retried on retriable failures with waits on the connector's clock."""
+
+    def __init__(self, session: QuickBooksSession, retry: RetryPolicy):
+        self.qb, self.retry = session, retry
+
+    @classmethod
+    def create(cls, *, realm_id: str, api_base: str, tokens: TokenManager, timeout: float, minorversion: int,
+               clock: Any, connection: str) -> "QuickBooksAPI":
+        limiters = (
+            limiter_for(("quickbooks", realm_id, "minute"), lambda: RateLimiter(500, 60.0, clock=clock.now, sleep=clock.sleep)),
+            limiter_for(("quickbooks", realm_id, "second"), lambda: RateLimiter(10, 1.0, clock=clock.now, sleep=clock.sleep)),
+        )
+        session = QuickBooksSession(company_id=realm_id, minorversion=minorversion, api_base=api_base,
+                                    tokens=tokens, timeout=timeout, limiters=limiters, connection=connection)
+        return cls(session, RetryPolicy(max_tries=5, cap=THROTTLE_WAIT, max_time=600.0, sleep=clock.sleep))
+
+    def _url(self, path: str) -> str:
+        return f"{self.qb.api_url}/company/{self.qb.company_id}/{path}"
+
+    def _call(self, fn: Callable[[], T], what: str) -> T:
+        def attempt() -> T:
+            try:
+                return fn()
+            except QuickbooksException as exc:
+                code = str(exc.error_code)
+                if code == "10000":  # not JSON, or a status python-quickbooks does not know
+                    raise RetriableAPIError(f"QuickBooks answered something unexpected: {short_body(exc.message, 120)}",
+                                            connector="quickbooks") from None
+                raise fault_error(code, exc.message, exc.detail or "") from None
+
+        return self.retry.call(attempt, f"QuickBooks {what}")
+
+    # -- reading ---------------------------------------------------------------------------------
+    def query(self, text: str) -> dict[str, Any]:
+        """One query; returns the ``QueryResponse`` object (empty results have no entity key)."""
+        return self._call(lambda: self.qb.query(text), "query")["QueryResponse"]
+
+    def query_all(self, select: str, entity: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every row of ``select`` (no STARTPOSITION/MAXRESULTS in it), page by page."""
+        start = 1
+        while True:
+            rows = self.query(f"{select} STARTPOSITION {start} MAXRESULTS {page_size}").get(entity, [])
+            yield from rows
+            if len(rows) < page_size:
+                return
+            start += page_size
+
+    def read(self, entity: str, ident: str) -> dict[str, Any]:
+        return self._call(lambda: self.qb.get_single_object(entity, ident), f"read {entity}")[entity]
+
+    def preferences(self) -> dict[str, Any]:
+        return self._call(lambda: self.qb.get(self._url("preferences")), "preferences")["Preferences"]
+
+    def company_info(self) -> dict[str, Any]:
+        realm = self.qb.company_id
+        return self._call(lambda: self.qb.get(self._url(f"companyinfo/{realm}")), "company info")["CompanyInfo"]
+
+    # -- writing ---------------------------------------------------------------------------------
+    def batch(self, items: list[dict[str, Any]], request_id: Optional[str]) -> dict[str, dict[str, Any]]:
+        """POST one ``/batch`` (at most 30 items); returns each item's answer by ``bId``.
+
+        The ``requestid`` makes a retried batch (a lost answer) replay instead of writing twice.
+        """
+        if len(items) > BATCH_LIMIT:
+            raise ValueError(f"a QuickBooks batch holds at most {BATCH_LIMIT} items")
+        body = dumps({"BatchItemRequest": items})
+        result = self._call(lambda: self.qb.make_request("POST", self._url("batch"), request_body=body,
+                                                         request_id=request_id), "batch")
+        return {str(item.get("bId")): item for item in result.get("BatchItemResponse", [])}
+
+    def update(self, entity: str, body: dict[str, Any], request_id: Optional[str]) -> dict[str, Any]:
+        return self._call(lambda: self.qb.update_object(entity, dumps(body), request_id=request_id),
+                          f"update {entity}")[entity]
+
+
+def item_error(answer: dict[str, Any]) -> Optional[Exception]:
+    """The error of one batch item's answer (a Fault), or None when it succeeded."""
+    fault = answer.get("Fault")
+    if not fault:
+        return None
+    error = (fault.get("Error") or [{}])[0]
+    return fault_error(str(error.get("code", "")), error.get("Message", ""), error.get("Detail", ""))

@@ -1,0 +1,636 @@
+"""A simulated QuickBooks Online Accounting API (v3) with its OAuth 2.0 endpoints, on loopback.
+
+Mounted by the sandbox at ``/quickbooks``:
+
+* ``GET  /quickbooks/connect/oauth2``: the authorize page; redirects at once to ``redirect_uri``
+  with ``code``, ``state`` and ``realmId`` (so ``connex connect`` runs end to end on loopback);
+* ``POST /quickbooks/oauth2/v1/tokens/bearer``: Basic client auth; ``authorization_code`` and
+  ``refresh_token`` grants. Access tokens last one hour on the simulator's clock; every refresh
+  rotates the refresh token and the superseded one answers ``invalid_grant`` (after
+  :attr:`QuickBooksSimulator.refresh_grace_seconds`, 0 by default: Intuit documents no grace period);
+* ``/quickbooks/v3/company/{realm}/...``: ``query`` (the language subset of :mod:`.qbquery`),
+  ``batch`` (at most 30 items, run serially and independently, answered by ``bId``), create,
+  sparse and full update (``SyncToken`` checked: 5010 when stale), ``operation=delete``, read by id,
+  ``preferences`` and ``companyinfo``.
+
+Fidelity, as the real API: a Fault body can come with HTTP 200 (in batch items); ``requestid``
+replays the first answer; a duplicate ``DocNumber`` answers 6140 when the company warns about
+duplicates (``include=allowduplicatedocnum`` lets it through); 6240 for a duplicate name; 2500
+for a missing reference, 610 for an inactive one; the throttles (500 per minute per realm,
+10 per second, 40 batches per minute) answer 429 with the XML body Intuit sends even to JSON
+clients. Times are US Pacific with an offset, as QuickBooks writes them.
+
+Simplifications (documented, not hidden): sales tax is what ``TxnTaxDetail.TotalTax`` says (no
+automated calculation); void and change data capture are not simulated; every field is filterable.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import threading
+from collections import Counter
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, Optional
+from urllib.parse import parse_qs, urlencode
+from zoneinfo import ZoneInfo
+
+from connex_core.sandbox import (
+    Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route,
+)
+
+from . import qbquery
+
+PACIFIC = ZoneInfo("America/Los_Angeles")
+CENT = Decimal("0.01")
+BATCH_LIMIT = 30
+TXN_TYPES = ("SalesReceipt", "Invoice")
+ENTITIES = ("Account", "Class", "Customer", "Department", "Invoice", "Item", "Payment",
+            "PaymentMethod", "SalesReceipt")
+_CANONICAL = {name.lower(): name for name in ENTITIES}
+
+THROTTLE_XML = (
+    '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+    '<IntuitResponse time="{time}" xmlns="http://schema.intuit.com/finance/v3">\n'
+    '  <Fault type="SERVICE">\n    <Error code="3001">\n'
+    "      <Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message>\n"
+    "      <Detail>The request limit was reached.  Try again later</Detail>\n"
+    "    </Error>\n  </Fault>\n</IntuitResponse>\n"
+)
+
+
+class QBFault(Exception):
+    """A Fault the simulated API answers with (``status`` is the HTTP status outside a batch)."""
+
+    def __init__(self, code: str, message: str, detail: str = "", *, status: int = 400,
+                 kind: str = "ValidationFault", element: str = ""):
+        super().__init__(message)
+        self.code, self.message, self.detail = code, message, detail or message
+        self.status, self.kind, self.element = status, kind, element
+
+    def body(self) -> dict[str, Any]:
+        return {"type": self.kind, "Error": [
+            {"Message": self.message, "Detail": self.detail, "code": self.code, "element": self.element}]}
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value if value is not None else 0)).quantize(CENT, ROUND_HALF_UP)
+
+
+class QuickBooksSimulator(SimulatedService):
+    """A stateful QuickBooks Online company behind the real API's paths, auth and limits."""
+
+    name = "quickbooks"
+    #: Seconds a superseded refresh token keeps working after a rotation (Intuit documents none).
+    refresh_grace_seconds: float = 0.0
+    #: The real per-realm throttles: (limit, window seconds).
+    limits = {"minute": (500, 60.0), "second": (10, 1.0), "batch": (40, 60.0)}
+
+    def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, client_id: str = "qb-sandbox-client",
+                 client_secret: str = "qb-sandbox-secret", realm_id: str = "9130350000000001",
+                 refresh_token: str = "qb-sandbox-refresh-0"):
+        super().__init__(clock=clock, seed=seed)
+        self.client_id, self.client_secret, self.realm_id = client_id, client_secret, realm_id
+        self.initial_refresh_token = refresh_token
+        self.company_name = "Connex Sandbox Company"
+        self.preferences: dict[str, Any] = {
+            "SalesFormsPrefs": {"CustomTxnNumbers": True, "AllowShipping": True, "AllowDiscount": True,
+                                "AllowDeposit": True, "DefaultDiscountAccount": "86"},
+            "TaxPrefs": {"UsingSalesTax": True, "PartnerTaxEnabled": True},
+            "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
+            # Simulator-specific spelling of the company setting "Warn if duplicate number is used".
+            "OtherPrefs": {"NameValue": [{"Name": "SalesFormsPrefs.WarnDuplicateDocNum", "Value": "true"}]},
+        }
+        self.store: dict[str, dict[str, dict[str, Any]]] = {name: {} for name in ENTITIES}
+        self._next_id: Counter[str] = Counter()
+        self.write_calls = 0
+        """Write requests answered (creates, updates, deletes, and batches that hold any)."""
+        self.replays = 0
+        self._replies: dict[str, tuple[int, bytes]] = {}
+        self._codes: dict[str, float] = {}
+        self._access: dict[str, float] = {}  # access token -> expiry (clock seconds)
+        self._refresh: dict[str, Optional[float]] = {refresh_token: None}  # token -> superseded at
+        self._limiters = {k: WindowLimiter(n, w, self.clock) for k, (n, w) in self.limits.items()}
+        self._seed_company()
+
+    # -- helpers for tests and the demo ----------------------------------------------------------
+    @property
+    def warn_duplicate_doc_number(self) -> bool:
+        return self.preferences["OtherPrefs"]["NameValue"][0]["Value"] == "true"
+
+    @warn_duplicate_doc_number.setter
+    def warn_duplicate_doc_number(self, on: bool) -> None:
+        self.preferences["OtherPrefs"]["NameValue"][0]["Value"] = "true" if on else "false"
+
+    def entities(self, entity: str) -> list[dict[str, Any]]:
+        """Stored entities of one type (``"Invoice"``), in id order."""
+        return sorted(self.store[entity].values(), key=lambda e: int(e["Id"]))
+
+    def get(self, entity: str, ident: str) -> Optional[dict[str, Any]]:
+        return self.store[entity].get(str(ident))
+
+    def client_config(self) -> dict[str, Any]:
+        return {"base_url": self.base_url, "client_id": self.client_id, "client_secret": self.client_secret,
+                "refresh_token": self.initial_refresh_token, "realm_id": self.realm_id,
+                "token_url": f"{self.base_url}/oauth2/v1/tokens/bearer",
+                "authorize_url": f"{self.base_url}/connect/oauth2"}
+
+    def expire_tokens(self) -> None:
+        """Make every access token expire now (as if an hour had passed)."""
+        with self.lock:
+            self._access = {t: self.clock.now() for t in self._access}
+
+    def seed_documents(self, n: int, *, unpaid_every: int = 3, class_every: int = 2, class_name: str = "Web",
+                       tracked_every: int = 0) -> list[dict[str, Any]]:
+        """Create ``n`` invoices and sales receipts (alternating) for the QuickBooks -> ShipStation flow.
+
+        Every ``unpaid_every``-th invoice is left unpaid (the others get a linked Payment), every
+        ``class_every``-th document carries the class ``class_name``, and every ``tracked_every``-th
+        (0: none) already has a tracking number. Returns the created documents.
+        """
+        with self.lock:
+            catalogue = [self._ensure_item(f"Seed product {k}", f"SEED-{k:03d}", Decimal(5 + 3 * k)) for k in range(8)]
+            docs = []
+            for i in range(n):
+                customer = self._ensure_customer(i % 25)
+                kind = TXN_TYPES[i % 2]
+                item_a, item_b = catalogue[i % 8], catalogue[(i * 3 + 1) % 8]
+                body: dict[str, Any] = {
+                    "CustomerRef": {"value": customer["Id"]},
+                    "DocNumber": f"QB-{i + 1:05d}",
+                    "BillEmail": customer.get("PrimaryEmailAddr"),
+                    "ShipAddr": dict(customer["ShipAddr"]),
+                    "Line": [self._seed_line(item_a, 1 + i % 3), self._seed_line(item_b, 1),
+                             {"DetailType": "SalesItemLineDetail", "Amount": "7.50",
+                              "SalesItemLineDetail": {"ItemRef": {"value": "SHIPPING_ITEM_ID"}}}],
+                    "TxnTaxDetail": {"TotalTax": "1.25"},
+                }
+                if class_every and i % class_every == 0:
+                    body["ClassRef"] = {"value": self._by_name("Class", class_name)["Id"]}
+                if tracked_every and i % tracked_every == 0:
+                    body.update(TrackingNum=f"1Z{i:08d}", ShipDate=self._today().isoformat())
+                doc = self._create(kind, body, {})
+                paid = kind == "Invoice" and (not unpaid_every or (i // 2) % unpaid_every != unpaid_every - 1)
+                if paid:
+                    self._create("Payment", {"CustomerRef": {"value": customer["Id"]}, "TotalAmt": doc["TotalAmt"],
+                                             "Line": [{"Amount": doc["TotalAmt"],
+                                                       "LinkedTxn": [{"TxnId": doc["Id"], "TxnType": "Invoice"}]}]}, {})
+                docs.append(self.store[kind][doc["Id"]])
+            return docs
+
+    # -- company data ----------------------------------------------------------------------------
+    def _seed_company(self) -> None:
+        for ident, name, kind in (("1", "Services", "Income"), ("79", "Sales of Product Income", "Income"),
+                                  ("4", "Undeposited Funds", "Other Current Asset"), ("35", "Checking", "Bank"),
+                                  ("86", "Discounts given", "Income"), ("80", "Cost of Goods Sold", "Cost of Goods Sold"),
+                                  ("81", "Inventory Asset", "Other Current Asset"), ("90", "Shipping Income", "Income")):
+            self._put("Account", {"Id": ident, "Name": name, "AccountType": kind, "FullyQualifiedName": name,
+                                  "Active": True, "CurrentBalance": 0})
+        for name in ("Cash", "Check", "Credit Card", "PayPal", "Visa", "MasterCard", "American Express"):
+            self._put("PaymentMethod", {"Name": name, "Active": True, "Type": "NON_CREDIT_CARD"})
+        for name in ("Web", "AZ", "Wholesale"):
+            self._put("Class", {"Name": name, "FullyQualifiedName": name, "Active": True, "SubClass": False})
+        for name in ("Main Store", "Warehouse"):
+            self._put("Department", {"Name": name, "FullyQualifiedName": name, "Active": True, "SubDepartment": False})
+        self._put("Item", {"Id": "1", "Name": "Services", "FullyQualifiedName": "Services", "Type": "Service",
+                           "Active": True, "IncomeAccountRef": {"value": "1", "name": "Services"}})
+
+    def _seed_line(self, item: dict[str, Any], qty: int) -> dict[str, Any]:
+        price = _money(item["UnitPrice"])
+        return {"DetailType": "SalesItemLineDetail", "Amount": str(price * qty), "Description": item["Name"],
+                "SalesItemLineDetail": {"ItemRef": {"value": item["Id"]}, "Qty": qty, "UnitPrice": str(price),
+                                        "TaxCodeRef": {"value": "TAX"}}}
+
+    def _ensure_item(self, name: str, sku: str, price: Decimal) -> dict[str, Any]:
+        found = self._by_name("Item", name)
+        return found or self._create("Item", {"Name": name, "Sku": sku, "Type": "NonInventory", "UnitPrice": str(price),
+                                              "IncomeAccountRef": {"value": "79"}}, {})
+
+    def _ensure_customer(self, k: int) -> dict[str, Any]:
+        name = f"Seed Customer {k:02d}"
+        found = self._by_name("Customer", name, field="DisplayName")
+        address = {"Line1": f"{100 + k} Market St", "City": "San Francisco", "CountrySubDivisionCode": "CA",
+                   "PostalCode": "94105", "Country": "US"}
+        return found or self._create("Customer", {
+            "DisplayName": name, "GivenName": "Seed", "FamilyName": f"Customer {k:02d}",
+            "PrimaryEmailAddr": {"Address": f"customer{k:02d}@example.org"},
+            "BillAddr": dict(address), "ShipAddr": dict(address)}, {})
+
+    def _by_name(self, entity: str, name: str, field: str = "Name") -> Optional[dict[str, Any]]:
+        return next((e for e in self.store[entity].values() if str(e.get(field, "")).lower() == name.lower()), None)
+
+    def _now(self) -> datetime:
+        return self.clock.utcnow().astimezone(PACIFIC)
+
+    def _today(self) -> date:
+        return self._now().date()
+
+    def _stamp(self) -> str:
+        return self._now().isoformat(timespec="seconds")
+
+    def _time(self) -> str:
+        return self._now().isoformat(timespec="milliseconds")
+
+    def _new_id(self, entity: str) -> str:
+        self._next_id[entity] = max(self._next_id[entity] + 1, 1 + max((int(i) for i in self.store[entity]), default=0))
+        return str(self._next_id[entity])
+
+    def _put(self, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
+        if "Id" not in obj:
+            obj["Id"] = self._new_id(entity)
+        stamp = self._stamp()
+        obj.setdefault("SyncToken", "0")
+        obj.setdefault("domain", "QBO")
+        obj.setdefault("sparse", False)
+        obj["MetaData"] = {"CreateTime": stamp, "LastUpdatedTime": stamp}
+        self.store[entity][obj["Id"]] = obj
+        return obj
+
+    # -- OAuth -------------------------------------------------------------------------------------
+    @route("GET", "/connect/oauth2")
+    def authorize(self, request: Request) -> Response:
+        if request.arg("client_id") != self.client_id or not request.arg("redirect_uri"):
+            return json_response({"error": "invalid_request"}, 400)
+        code = secrets.token_urlsafe(16)
+        self._codes[code] = self.clock.now() + 300
+        query = urlencode({"code": code, "state": request.arg("state") or "", "realmId": self.realm_id})
+        return Response(302, b"", {"Location": f"{request.arg('redirect_uri')}?{query}"})
+
+    @route("POST", "/oauth2/v1/tokens/bearer")
+    def token(self, request: Request) -> Response:
+        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
+        if request.headers.get("authorization") != f"Basic {expected}":
+            return json_response({"error": "invalid_client"}, 401)
+        form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
+        now = self.clock.now()
+        grant = form.get("grant_type")
+        if grant == "authorization_code":
+            if self._codes.pop(form.get("code", ""), 0) < now:
+                return json_response({"error": "invalid_grant"}, 400)
+        elif grant == "refresh_token":
+            old = form.get("refresh_token", "")
+            if old not in self._refresh:
+                return json_response({"error": "invalid_grant"}, 400)
+            superseded = self._refresh[old]
+            if superseded is not None and now - superseded >= self.refresh_grace_seconds:
+                return json_response({"error": "invalid_grant"}, 400)
+            self._refresh[old] = now if superseded is None else superseded
+        else:
+            return json_response({"error": "unsupported_grant_type"}, 400)
+        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
+        self._access[access] = now + 3600
+        self._refresh[refresh] = None
+        return json_response({"access_token": access, "expires_in": 3600, "refresh_token": refresh,
+                              "x_refresh_token_expires_in": 8726400, "token_type": "bearer"})
+
+    # -- the base class's hooks ------------------------------------------------------------------
+    def authenticate(self, request: Request) -> Optional[Response]:
+        if not request.path.startswith("/v3/"):
+            return None
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.startswith("Bearer ") else ""
+        if self._access.get(token, -1) <= self.clock.now():
+            detail = "Token expired" if token in self._access else "Token invalid"
+            return json_response({"fault": {"error": [{
+                "message": f"message=AuthenticationFailed; errorDetail={detail}; statusCode=401",
+                "detail": detail, "code": "3200"}], "type": "AUTHENTICATION"}, "time": self._time()}, 401)
+        realm = request.path.split("/")[3] if request.path.count("/") >= 3 else ""
+        if realm != self.realm_id:
+            return self._fault(QBFault("120", "Authorization Failure", "the token is not for this company",
+                                       status=403, kind="AuthorizationFault"))
+        return None
+
+    def rate_limit(self, request: Request) -> tuple[Optional[Response], dict[str, str]]:
+        if not request.path.startswith("/v3/"):
+            return None, {}
+        keys = ["minute", "second"] + (["batch"] if request.path.rstrip("/").endswith("/batch") else [])
+        for key in keys:
+            allowed, _, _ = self._limiters[key].hit(self.realm_id)
+            if not allowed:
+                body = THROTTLE_XML.format(time=self._time()).encode()
+                return Response(429, body, {"Content-Type": "application/xml"}), {}
+        return None, {}
+
+    def _fault(self, fault: QBFault) -> Response:
+        return json_response({"Fault": fault.body(), "time": self._time()}, fault.status)
+
+    # -- API routes ------------------------------------------------------------------------------
+    @route("GET", "/v3/company/{realm}/preferences")
+    def get_preferences(self, request: Request) -> Response:
+        prefs = dict(self.preferences, Id="1", SyncToken="0", domain="QBO", sparse=False)
+        return json_response({"Preferences": prefs, "time": self._time()})
+
+    @route("GET", "/v3/company/{realm}/companyinfo/{ident}")
+    def get_company_info(self, request: Request) -> Response:
+        return json_response({"CompanyInfo": {"CompanyName": self.company_name, "LegalName": self.company_name,
+                                              "Country": "US", "Id": "1", "SyncToken": "0", "domain": "QBO"},
+                              "time": self._time()})
+
+    @route("GET", "/v3/company/{realm}/{entity}/{ident}")
+    def read(self, request: Request) -> Response:
+        entity = _CANONICAL.get(request.params["entity"].lower())
+        obj = self.store[entity].get(request.params["ident"]) if entity else None
+        if obj is None:
+            return self._fault(QBFault("610", "Object Not Found", "Object Not Found : Something you're trying to use has been made inactive."))
+        return json_response({entity: obj, "time": self._time()})
+
+    @route("GET", "/v3/company/{realm}/query")
+    def query_get(self, request: Request) -> Response:
+        return self._answer(lambda: {"QueryResponse": self._query(request.arg("query") or "")})
+
+    @route("POST", "/v3/company/{realm}/{entity}")
+    def post(self, request: Request) -> Response:
+        target = request.params["entity"].lower()
+        if target == "query":
+            return self._answer(lambda: {"QueryResponse": self._query(request.body.decode("utf-8"))})
+        request_id = request.arg("requestid")
+        if request_id and request_id in self._replies:
+            self.replays += 1
+            status, body = self._replies[request_id]
+            return Response(status, body, {"Content-Type": "application/json;charset=UTF-8"})
+        limit = 36 if target == "batch" else 50
+        if request_id and len(request_id) > limit:
+            return self._fault(QBFault("2050", "String length is either shorter or longer than supported by specification",
+                                       f"requestid: Max:{limit} supported. Supplied length:{len(request_id)}"))
+        body = json.loads(request.body.decode("utf-8") or "{}", parse_float=Decimal)
+        if target == "batch":
+            response = self._answer(lambda: self._batch(body, bool(request_id)))
+        else:
+            entity = _CANONICAL.get(target)
+            response = self._answer(lambda: {entity: self._write(entity, body, request.query)}) if entity else \
+                self._fault(QBFault("4000", "Unsupported Operation", f"unsupported entity {target}"))
+        if target != "batch" or any("operation" in item for item in body.get("BatchItemRequest", [])):
+            self.write_calls += 1
+        if request_id:
+            self._replies[request_id] = (response.status, response.body)
+        return response
+
+    def _answer(self, produce) -> Response:
+        try:
+            payload = produce()
+        except QBFault as fault:
+            return self._fault(fault)
+        payload["time"] = self._time()
+        return json_response(payload)
+
+    # -- query -----------------------------------------------------------------------------------
+    def _query(self, text: str) -> dict[str, Any]:
+        try:
+            query = qbquery.parse(text)
+        except qbquery.QueryError as exc:
+            raise QBFault("4000", "Error parsing query", f"QueryParserError: {exc}") from None
+        entity = _CANONICAL.get(query.entity.lower())
+        if entity is None:
+            raise QBFault("4001", "Invalid query", f"QueryValidationError: Invalid entity {query.entity}")
+        rows = [e for e in self.entities(entity) if all(qbquery.matches(e, c) for c in query.conditions)]
+        if query.count:
+            return {"totalCount": len(rows)}
+        for path, desc in reversed(query.order_by):
+            rows.sort(key=lambda e: str(qbquery.field_value(e, path) or ""), reverse=desc)
+        page = rows[query.start - 1: query.start - 1 + query.max_results]
+        if not page:
+            return {}
+        return {entity: page, "startPosition": query.start, "maxResults": len(page)}
+
+    # -- batch -----------------------------------------------------------------------------------
+    def _batch(self, body: dict[str, Any], with_request_id: bool) -> dict[str, Any]:
+        items = body.get("BatchItemRequest") or []
+        if len(items) > BATCH_LIMIT:
+            raise QBFault("6000", "A business validation error has occurred while processing your request",
+                          f"Batch size exceeds the maximum of {BATCH_LIMIT} items")
+        answers = []
+        for item in items:
+            bid = str(item.get("bId", ""))
+            try:
+                if with_request_id and len(bid) > 10:
+                    raise QBFault("2050", "String length is either shorter or longer than supported by specification",
+                                  "bId: Max:10 supported with requestid")
+                if "Query" in item:
+                    answers.append({"bId": bid, "QueryResponse": self._query(item["Query"])})
+                    continue
+                entity = next((_CANONICAL[k.lower()] for k in item if k.lower() in _CANONICAL), None)
+                if entity is None:
+                    raise QBFault("4000", "Unsupported Operation", "no entity in batch item")
+                op = (item.get("operation") or "create").lower()
+                params = {"operation": [op]} if op in ("delete", "update") else {}
+                answers.append({"bId": bid, entity: self._write(entity, item[next(k for k in item if k.lower() == entity.lower())], params)})
+            except QBFault as fault:
+                answers.append({"bId": bid, "Fault": fault.body()})
+        return {"BatchItemResponse": answers}
+
+    # -- writes ------------------------------------------------------------------------------------
+    def _write(self, entity: str, body: dict[str, Any], query: dict[str, list[str]]) -> dict[str, Any]:
+        operation = (query.get("operation") or [""])[-1].lower()
+        include = (query.get("include") or [""])[-1].lower()
+        if operation == "delete":
+            return self._delete(entity, body)
+        if "Id" in body and body.get("Id") not in (None, ""):
+            return self._update(entity, body)
+        return self._create(entity, body, {"allow_duplicate": include == "allowduplicatedocnum"})
+
+    def _create(self, entity: str, body: dict[str, Any], flags: dict[str, Any]) -> dict[str, Any]:
+        obj = json.loads(json.dumps(body, default=str), parse_float=Decimal)
+        obj.pop("Id", None)
+        obj.pop("SyncToken", None)
+        if entity == "Customer":
+            self._check_customer(obj)
+        elif entity in ("Item", "Class", "Department", "PaymentMethod", "Account"):
+            self._check_named(entity, obj)
+        elif entity in TXN_TYPES:
+            self._check_txn(entity, obj, allow_duplicate=flags.get("allow_duplicate", False))
+        elif entity == "Payment":
+            self._apply_payment(obj)
+        return self._put(entity, obj)
+
+    def _check_customer(self, obj: dict[str, Any]) -> None:
+        name = obj.get("DisplayName") or " ".join(p for p in (obj.get("GivenName"), obj.get("FamilyName")) if p) \
+            or obj.get("CompanyName")
+        if not name:
+            raise QBFault("2020", "Required param missing, need to supply the required value for the API",
+                          "Required parameter DisplayName is missing in the request")
+        if ":" in name:
+            raise QBFault("6000", "A business validation error has occurred while processing your request",
+                          "Business Validation Error: DisplayName cannot contain a colon (:).")
+        if self._by_name("Customer", name, field="DisplayName"):
+            raise QBFault("6240", "Duplicate Name Exists Error",
+                          "The name supplied already exists. : Another customer, vendor or employee is already using this name. Please use a different name.")
+        obj.update(DisplayName=name, FullyQualifiedName=name, Active=obj.get("Active", True), Balance=0)
+
+    def _check_named(self, entity: str, obj: dict[str, Any]) -> None:
+        name = obj.get("Name")
+        if not name:
+            raise QBFault("2020", "Required param missing, need to supply the required value for the API",
+                          "Required parameter Name is missing in the request")
+        if self._by_name(entity, name):
+            raise QBFault("6240", "Duplicate Name Exists Error",
+                          "The name supplied already exists. : Another product or service is already using this name. Please use a different name.")
+        if entity == "Item":
+            if obj.get("Type", "Inventory") != "Category":
+                ref = obj.get("IncomeAccountRef") or {}
+                account = self.store["Account"].get(str(ref.get("value")))
+                if account is None:
+                    raise QBFault("2500", "Invalid Reference Id", "Invalid Reference Id : Accounts element id "
+                                  f"{ref.get('value')} not found", element="IncomeAccountRef")
+                ref["name"] = account["Name"]
+            obj.setdefault("Type", "Inventory")
+        obj.update(FullyQualifiedName=name, Active=obj.get("Active", True))
+
+    def _ref(self, entity: str, ref: Any, element: str) -> dict[str, Any]:
+        if not isinstance(ref, dict) or not ref.get("value"):
+            raise QBFault("2020", "Required param missing, need to supply the required value for the API",
+                          f"Required parameter {element} is missing in the request", element=element)
+        found = self.store[entity].get(str(ref["value"]))
+        if found is None:
+            raise QBFault("2500", "Invalid Reference Id",
+                          f"Invalid Reference Id : {entity} element id {ref['value']} not found", element=element)
+        if found.get("Active") is False:
+            raise QBFault("610", "Object Not Found", "Object Not Found : Something you're trying to use has been made "
+                          "inactive. Check the fields with accounts, customers, items, vendors or employees.")
+        ref["name"] = found.get("DisplayName") or found.get("Name")
+        return found
+
+    def _check_txn(self, entity: str, obj: dict[str, Any], *, allow_duplicate: bool) -> None:
+        self._ref("Customer", obj.get("CustomerRef"), "CustomerRef")
+        for key, target in (("ClassRef", "Class"), ("DepartmentRef", "Department"),
+                            ("DepositToAccountRef", "Account"), ("PaymentMethodRef", "PaymentMethod")):
+            if obj.get(key):
+                self._ref(target, obj[key], key)
+        number = obj.get("DocNumber")
+        if number and len(str(number)) > 21:
+            raise QBFault("2050", "String length is either shorter or longer than supported by specification",
+                          f"DocNumber: Min:0 Max:21 supported. Supplied length:{len(str(number))}", element="DocNumber")
+        if not number:
+            number = str(1000 + sum(len(self.store[t]) for t in TXN_TYPES) + 1)
+            obj["DocNumber"] = number
+        elif self.warn_duplicate_doc_number and not allow_duplicate:
+            clash = next((e for e in self.store[entity].values() if str(e.get("DocNumber", "")).lower() == str(number).lower()), None)
+            if clash:
+                raise QBFault("6140", "Duplicate Document Number Error",
+                              f"Duplicate Document Number Error : You must specify a different number. This number has "
+                              f"already been used. DocNumber={number} is assigned to TxnType={entity} with TxnId={clash['Id']}")
+        self._compute_txn(entity, obj)
+        today = self._today()
+        obj.setdefault("TxnDate", today.isoformat())
+        obj.setdefault("CurrencyRef", {"value": "USD", "name": "United States Dollar"})
+        obj.setdefault("PrintStatus", "NotSet")
+        obj.setdefault("EmailStatus", "NotSet")
+        obj.setdefault("ApplyTaxAfterDiscount", False)
+        obj.setdefault("CustomField", [])
+        if entity == "Invoice":
+            obj.setdefault("DueDate", (date.fromisoformat(obj["TxnDate"]) + timedelta(days=30)).isoformat())
+            obj.update(Balance=obj["TotalAmt"], Deposit=0, LinkedTxn=[])
+        else:
+            obj["Balance"] = 0
+            obj.setdefault("DepositToAccountRef", {"value": "4", "name": "Undeposited Funds"})
+
+    def _compute_txn(self, entity: str, obj: dict[str, Any]) -> None:
+        lines = [l for l in obj.get("Line") or [] if l.get("DetailType") != "SubTotalLineDetail"]
+        if not lines:
+            raise QBFault("2020", "Required param missing, need to supply the required value for the API",
+                          "Required parameter Line is missing in the request", element="Line")
+        sales, discounts, subtotal = [], [], Decimal("0")
+        for line in lines:
+            kind = line.get("DetailType")
+            if kind == "SalesItemLineDetail":
+                detail = line.get("SalesItemLineDetail") or {}
+                ref = detail.get("ItemRef") or {}
+                if ref.get("value") == "SHIPPING_ITEM_ID":
+                    if not self.preferences["SalesFormsPrefs"]["AllowShipping"]:
+                        raise QBFault("2500", "Invalid Reference Id", "Invalid Reference Id : SHIPPING_ITEM_ID "
+                                      "(shipping is not enabled for this company)", element="ItemRef")
+                    ref["name"] = "Shipping"
+                else:
+                    self._ref("Item", ref, "ItemRef")
+                amount = _money(line.get("Amount"))
+                if "Qty" in detail and "UnitPrice" in detail and \
+                        abs(Decimal(str(detail["Qty"])) * Decimal(str(detail["UnitPrice"])) - amount) > CENT:
+                    raise QBFault("6070", "Amount calculation incorrect in the request",
+                                  "Amount is not equal to UnitPrice * Qty", element="Line.Amount")
+                detail.setdefault("TaxCodeRef", {"value": "NON"})
+                line["Amount"] = amount
+                subtotal += amount
+                sales.append(line)
+            elif kind == "DiscountLineDetail":
+                discounts.append(line)
+            elif kind != "DescriptionOnly":
+                raise QBFault("6000", "A business validation error has occurred while processing your request",
+                              f"Unsupported line type {kind}")
+        if len(discounts) > 1:
+            raise QBFault("6000", "A business validation error has occurred while processing your request",
+                          "Only one discount line is allowed")
+        discount = Decimal("0")
+        for line in discounts:
+            detail = line.get("DiscountLineDetail") or {}
+            if detail.get("PercentBased"):
+                discount = _money(subtotal * Decimal(str(detail.get("DiscountPercent", 0))) / 100)
+            else:
+                discount = _money(line.get("Amount"))
+            line["Amount"] = discount
+            detail.setdefault("DiscountAccountRef", {"value": self.preferences["SalesFormsPrefs"]["DefaultDiscountAccount"],
+                                                     "name": "Discounts given"})
+        for n, line in enumerate(sales, 1):
+            line.update(LineNum=n, Id=str(n))
+        tax = _money((obj.get("TxnTaxDetail") or {}).get("TotalTax"))
+        obj["TxnTaxDetail"] = dict(obj.get("TxnTaxDetail") or {}, TotalTax=tax)
+        obj["Line"] = sales + [{"DetailType": "SubTotalLineDetail", "Amount": subtotal, "SubTotalLineDetail": {}}] + discounts
+        obj["TotalAmt"] = subtotal - discount + tax
+
+    def _apply_payment(self, obj: dict[str, Any]) -> None:
+        self._ref("Customer", obj.get("CustomerRef"), "CustomerRef")
+        if obj.get("TotalAmt") is None:
+            raise QBFault("2020", "Required param missing, need to supply the required value for the API",
+                          "Required parameter TotalAmt is missing in the request", element="TotalAmt")
+        total, applied = _money(obj["TotalAmt"]), Decimal("0")
+        links = []
+        for line in obj.get("Line") or []:
+            amount = _money(line.get("Amount"))
+            for link in line.get("LinkedTxn") or []:
+                invoice = self.store["Invoice"].get(str(link.get("TxnId")))
+                if invoice is None or link.get("TxnType") != "Invoice":
+                    raise QBFault("2500", "Invalid Reference Id", f"Invalid Reference Id : Invoice {link.get('TxnId')} not found")
+                if amount > _money(invoice["Balance"]):
+                    raise QBFault("6000", "A business validation error has occurred while processing your request",
+                                  "The payment amount is more than the invoice balance")
+                links.append((invoice, amount))
+            applied += amount
+        if applied > total:
+            raise QBFault("6000", "A business validation error has occurred while processing your request",
+                          "The amounts applied are more than the payment total")
+        obj.setdefault("DepositToAccountRef", {"value": "4"})
+        obj.setdefault("TxnDate", self._today().isoformat())
+        obj.update(Id=self._new_id("Payment"), TotalAmt=total, UnappliedAmt=total - applied, ProcessPayment=False)
+        for invoice, amount in links:
+            invoice["Balance"] = _money(invoice["Balance"]) - amount
+            invoice["SyncToken"] = str(int(invoice["SyncToken"]) + 1)
+            invoice["MetaData"]["LastUpdatedTime"] = self._stamp()
+            invoice.setdefault("LinkedTxn", []).append({"TxnId": obj["Id"], "TxnType": "Payment"})
+
+    def _update(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        current = self.store[entity].get(str(body["Id"]))
+        if current is None:
+            raise QBFault("610", "Object Not Found", "Object Not Found : Something you're trying to use has been made inactive.")
+        if str(body.get("SyncToken")) != current["SyncToken"]:
+            raise QBFault("5010", "Stale Object Error", "Stale Object Error : You and root were working on this at the "
+                          "same time. root finished before you did, so your work was not saved.")
+        changes = json.loads(json.dumps(body, default=str), parse_float=Decimal)
+        keep = {"Id": current["Id"], "MetaData": current["MetaData"]}
+        updated = dict(current, **changes) if changes.get("sparse") else dict(changes)
+        updated.update(keep, sparse=False, SyncToken=str(int(current["SyncToken"]) + 1))
+        if entity in TXN_TYPES and ("Line" in changes or "TxnTaxDetail" in changes):
+            balance_paid = _money(current.get("TotalAmt")) - _money(current.get("Balance"))
+            self._compute_txn(entity, updated)
+            updated["Balance"] = updated["TotalAmt"] - balance_paid if entity == "Invoice" else 0
+        updated["MetaData"] = dict(current["MetaData"], LastUpdatedTime=self._stamp())
+        self.store[entity][current["Id"]] = updated
+        return updated
+
+    def _delete(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        current = self.store[entity].get(str(body.get("Id")))
+        if current is None:
+            raise QBFault("610", "Object Not Found", "Object Not Found : Something you're trying to use has been made inactive.")
+        if str(body.get("SyncToken")) != current["SyncToken"]:
+            raise QBFault("5010", "Stale Object Error", "Stale Object Error : the object was changed since you read it.")
+        del self.store[entity][current["Id"]]
+        return {"status": "Deleted", "domain": "QBO", "Id": current["Id"]}

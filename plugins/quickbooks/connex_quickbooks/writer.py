@@ -1,0 +1,349 @@
+"""Orders into QuickBooks in few calls: look up, create what is missing, post, pay.
+
+For up to 30 orders (the engine's batch, :attr:`QuickBooksConnector.write_batch_size`):
+
+1. one ``/batch`` of ``IN`` queries: DocNumbers already used (duplicates), customers, items,
+   class, location, accounts and payment methods by name;
+2. one ``/batch`` creating the missing customers and items (as the task allows);
+3. one ``/batch`` creating the SalesReceipts / Invoices;
+4. one ``/batch`` creating a Payment for each paid invoice.
+
+Every write batch carries a ``requestid`` derived from the ledger's idempotency keys, so a retry
+after a lost answer replays instead of posting twice. One order's problem (an item to map, a
+Fault on its document) becomes its own failed :class:`~connex_core.connector.WriteResult`; the
+others go on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from connex_core.connector import Found, OrderWrite, WriteResult
+from connex_core.errors import RetriableAPIError
+from connex_core.models import LineItem, Order
+
+from . import mapping, resolve
+from .client import BATCH_LIMIT, QuickBooksAPI, QuickBooksFault, item_error
+from .options import TargetOptions
+
+TXN_ENTITIES = ("SalesReceipt", "Invoice")
+REF_ENTITIES = {"ClassRef": "Class", "DepartmentRef": "Department", "DepositToAccountRef": "Account",
+                "PaymentMethodRef": "PaymentMethod"}
+
+
+def clean_name(text: str, limit: int) -> str:
+    """A QuickBooks name: no colon (it separates sub-customers and sub-items), trimmed to ``limit``."""
+    return " ".join(text.replace(":", "-").split())[:limit]
+
+
+@dataclass
+class _Plan:
+    write: OrderWrite
+    opts: TargetOptions
+    entity: str
+    number: str
+    customer: tuple[str, str]
+    customer_body: dict[str, Any]
+    items: list[Optional[tuple[str, str]]]
+    item_bodies: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    shipping_key: Optional[tuple[str, str]] = None
+    """The Shipping service item, when the company does not allow the built-in shipping line."""
+    refs: dict[str, str] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def order(self) -> Order:
+        return self.write.order
+
+
+class OrderWriter:
+    """Writes canonical orders as QuickBooks documents (see the module docstring for the calls)."""
+
+    def __init__(self, api: QuickBooksAPI, realm: str, preferences: dict[str, Any]):
+        self.api, self.realm = api, realm
+        sales_prefs = preferences.get("SalesFormsPrefs") or {}
+        self.allow_shipping = bool(sales_prefs.get("AllowShipping"))
+        self.custom_numbers = sales_prefs.get("CustomTxnNumbers", True) is not False
+
+    # -- duplicate detection -----------------------------------------------------------------------
+    def find(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        """Documents already in QuickBooks with the orders' DocNumbers (either document type)."""
+        wanted: resolve.Wanted = {}
+        for w in writes:
+            for entity in TXN_ENTITIES:
+                resolve.want(wanted, entity, "DocNumber", mapping.doc_number(w.order.number))
+        found = resolve.lookup(self.api, wanted) if wanted else {}
+        return {w.key: hit for w in writes if (hit := self._existing(found, w.order)) is not None}
+
+    def _existing(self, found: resolve.Found, order: Order) -> Optional[Found]:
+        number = mapping.doc_number(order.number)
+        for entity in TXN_ENTITIES:
+            doc = resolve.get(found, entity, "DocNumber", number)
+            if doc:
+                return Found(target_id=mapping.target_ref(entity, doc["Id"]), target_number=doc.get("DocNumber"),
+                             description=f"{entity} {doc.get('DocNumber')} ({doc.get('TotalAmt')})")
+        return None
+
+    # -- planning --------------------------------------------------------------------------------
+    def _plan(self, write: OrderWrite) -> _Plan:
+        opts = TargetOptions.parse(write.options, "target_options")
+        order = write.order
+        field_, value, body = self._customer_key(order, opts)
+        plan = _Plan(write=write, opts=opts, entity=mapping.document_entity(order, opts.document),
+                     number=mapping.doc_number(order.number), customer=(field_, value), customer_body=body,
+                     items=[self._item_key(line, opts) for line in order.lines])
+        for line, key in zip(order.lines, plan.items):
+            if key is not None:
+                plan.item_bodies[key] = self._item_body(line, key, opts)
+            elif not line.adjustment:
+                plan.problems.append(f"line {line.line_id or '?'} has neither a SKU nor a name to match an item by")
+        if order.shipping > 0 and not self.allow_shipping:
+            plan.shipping_key = ("Name", clean_name(opts.shipping_item, 100))
+            plan.item_bodies[plan.shipping_key] = {"Name": plan.shipping_key[1], "Type": "Service", "Description": "Shipping"}
+        for ref, name in (("ClassRef", order.class_name), ("DepartmentRef", order.location),
+                          ("DepositToAccountRef", order.deposit_account or opts.deposit_account),
+                          ("PaymentMethodRef", order.payment_method or opts.payment_method)):
+            if name:
+                plan.refs[ref] = name
+        return plan
+
+    @staticmethod
+    def _customer_key(order: Order, opts: TargetOptions) -> tuple[str, str, dict[str, Any]]:
+        c = order.customer
+        display = clean_name(c.name or c.company or c.email or "", 500)
+        if order.customer_ref:
+            name = clean_name(order.customer_ref, 500)
+            return "DisplayName", name, {"DisplayName": name}
+        if opts.customer_match == "fixed" or not display:
+            name = clean_name(opts.fixed_customer, 500)
+            return "DisplayName", name, {"DisplayName": name}
+        body: dict[str, Any] = {"DisplayName": display}
+        if c.company:
+            body["CompanyName"] = c.company
+        if c.email:
+            body["PrimaryEmailAddr"] = {"Address": c.email}
+        if c.phone or order.bill_to.phone:
+            body["PrimaryPhone"] = {"FreeFormNumber": c.phone or order.bill_to.phone}
+        for key, addr in (("BillAddr", order.bill_to), ("ShipAddr", order.ship_to)):
+            if (value := mapping.address_to_qb(addr)) is not None:
+                body[key] = value
+        if opts.customer_match == "email" and c.email:
+            return "PrimaryEmailAddr", c.email, body
+        if opts.customer_match == "company" and c.company:
+            return "CompanyName", c.company, body
+        return "DisplayName", display, body
+
+    @staticmethod
+    def _item_key(line: LineItem, opts: TargetOptions) -> Optional[tuple[str, str]]:
+        if line.adjustment:
+            return None
+        if line.item_name:
+            return "Name", clean_name(line.item_name, 100)
+        if opts.item_match == "sku" and line.sku:
+            return "Sku", line.sku[:100]
+        name = line.name or line.sku
+        return ("Name", clean_name(name, 100)) if name else None
+
+    @staticmethod
+    def _item_body(line: LineItem, key: tuple[str, str], opts: TargetOptions) -> dict[str, Any]:
+        """A Service or NonInventory item (never Inventory); matched by SKU, it is named by its SKU."""
+        body: dict[str, Any] = {"Name": clean_name(key[1], 100),
+                                "Type": "Service" if opts.unknown_items == "create_service" else "NonInventory",
+                                "UnitPrice": line.unit_price}
+        if line.name:
+            body["Description"] = line.name[:4000]
+        if line.sku:
+            body["Sku"] = line.sku[:100]
+        return body
+
+    # -- writing ---------------------------------------------------------------------------------
+    def write(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        results: dict[str, WriteResult] = {}
+        plans = [self._plan(w) for w in writes]
+        found = resolve.lookup(self.api, self._wanted(plans))
+        todo: list[_Plan] = []
+        first_of: dict[str, _Plan] = {}
+        for plan in plans:
+            existing = self._existing(found, plan.order)
+            if existing is not None:
+                results[plan.write.key] = WriteResult(plan.write.key, ok=True, duplicate=True, target_id=existing.target_id,
+                                                      target_number=existing.target_number,
+                                                      note=f"already in QuickBooks as {existing.description}")
+            elif plan.number.lower() in first_of:
+                results[plan.write.key] = WriteResult(plan.write.key, ok=True, duplicate=True, target_number=plan.number,
+                                                      note=f"same DocNumber as order {first_of[plan.number.lower()].write.key}")
+            else:
+                first_of[plan.number.lower()] = plan
+                todo.append(plan)
+        self._ensure_parties(todo, found)
+        ready = []
+        for plan in todo:
+            if plan.problems:
+                results[plan.write.key] = WriteResult(plan.write.key, ok=False, error="; ".join(plan.problems))
+            else:
+                ready.append(plan)
+        posted = self._post_documents(ready, found, results)
+        self._pay_invoices(posted, found, results)
+        for plan in plans:  # in-run duplicates point at the document their twin created
+            result = results[plan.write.key]
+            twin = first_of.get(plan.number.lower())
+            if result.duplicate and result.target_id is None and twin is not None:
+                result.target_id = results[twin.write.key].target_id
+        for plan in plans:
+            if plan.notes and results[plan.write.key].ok:
+                extra = "; ".join(plan.notes)
+                result = results[plan.write.key]
+                result.note = f"{result.note}; {extra}" if result.note else extra
+        return [results[w.key] for w in writes]
+
+    def _wanted(self, plans: list[_Plan]) -> resolve.Wanted:
+        wanted: resolve.Wanted = {}
+        for plan in plans:
+            for entity in TXN_ENTITIES:
+                resolve.want(wanted, entity, "DocNumber", plan.number)
+            resolve.want(wanted, "Customer", *plan.customer)
+            for item_field, value in plan.item_bodies:
+                resolve.want(wanted, "Item", item_field, value)
+            for ref, name in plan.refs.items():
+                resolve.want(wanted, REF_ENTITIES[ref], "Name", name)
+            if any(plan.item_bodies):
+                resolve.want(wanted, "Account", "Name", plan.opts.income_account)
+        return wanted
+
+    def _ensure_parties(self, plans: list[_Plan], found: resolve.Found) -> None:
+        """Create the missing customers and items in one batch (as each task allows), or flag the orders."""
+        to_create: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for plan in plans:
+            if resolve.get(found, "Customer", *plan.customer) is None:
+                if plan.opts.create_customers or plan.customer_body.keys() == {"DisplayName"}:
+                    to_create.setdefault(("Customer", *plan.customer), plan.customer_body)
+                else:
+                    plan.problems.append(f"customer {plan.customer[1]!r} not found in QuickBooks (create_customers is off)")
+            for key, body in plan.item_bodies.items():
+                if resolve.get(found, "Item", *key) is not None:
+                    continue
+                if plan.opts.unknown_items == "flag" and key != plan.shipping_key:
+                    plan.problems.append(f"item {key[1]!r} ({key[0]}) not found in QuickBooks: map it, or set unknown_items")
+                    continue
+                account = resolve.get(found, "Account", "Name", plan.opts.income_account)
+                if account is None:
+                    plan.problems.append(f"income account {plan.opts.income_account!r} not found in QuickBooks")
+                    continue
+                to_create.setdefault(("Item", *key), dict(body, IncomeAccountRef={"value": account["Id"]}))
+            for ref, name in plan.refs.items():
+                if resolve.get(found, REF_ENTITIES[ref], "Name", name) is None:
+                    if ref == "PaymentMethodRef":
+                        plan.notes.append(f"payment method {name!r} not found in QuickBooks: left out")
+                    else:
+                        plan.problems.append(f"{REF_ENTITIES[ref].lower()} {name!r} not found in QuickBooks")
+        if to_create:
+            failures = self._create_parties(to_create, found)
+            for plan in plans:
+                keys = [("Customer", *plan.customer)] + [("Item", *k) for k in plan.item_bodies]
+                plan.problems += [failures[k] for k in keys if k in failures]
+
+    def _create_parties(self, to_create: dict[tuple[str, str, str], dict[str, Any]],
+                        found: resolve.Found) -> dict[tuple[str, str, str], str]:
+        failures: dict[tuple[str, str, str], str] = {}
+        keys = sorted(to_create)
+        clashes: resolve.Wanted = {}
+        for start in range(0, len(keys), BATCH_LIMIT):
+            chunk = keys[start:start + BATCH_LIMIT]
+            items = [{"bId": f"p{n}", "operation": "create", key[0]: to_create[key]} for n, key in enumerate(chunk)]
+            rid = resolve.request_id(self.realm, "parties", ["|".join(k) for k in chunk])
+            answers = self.api.batch(items, request_id=rid)
+            for n, key in enumerate(chunk):
+                answer = answers.get(f"p{n}", {})
+                error = item_error(answer)
+                if error is None:
+                    found[(key[0], key[1], key[2].lower())] = answer[key[0]]
+                elif isinstance(error, QuickBooksFault) and error.code == "6240":
+                    name_field = "DisplayName" if key[0] == "Customer" else "Name"
+                    resolve.want(clashes, key[0], name_field, to_create[key][name_field])
+                    failures[key] = f"{key[0].lower()} {to_create[key][name_field]!r}: {error}"
+                elif isinstance(error, QuickBooksFault):
+                    failures[key] = f"could not create {key[0].lower()} {key[2]!r}: {error}"
+                else:
+                    raise error
+        if clashes:  # a name already taken (6240): use the existing customer or item of that name
+            again = resolve.lookup(self.api, clashes)
+            for key in [k for k in failures if k in to_create]:
+                name_field = "DisplayName" if key[0] == "Customer" else "Name"
+                row = resolve.get(again, key[0], name_field, to_create[key][name_field])
+                if row is not None:
+                    found[(key[0], key[1], key[2].lower())] = row
+                    del failures[key]
+        return failures
+
+    def _refs(self, plan: _Plan, found: resolve.Found) -> dict[str, dict[str, str]]:
+        refs = {}
+        for ref, name in plan.refs.items():
+            row = resolve.get(found, REF_ENTITIES[ref], "Name", name)
+            if row is not None:
+                refs[ref] = {"value": row["Id"], "name": row.get("Name", name)}
+        return refs
+
+    def _post_documents(self, plans: list[_Plan], found: resolve.Found,
+                        results: dict[str, WriteResult]) -> list[tuple[_Plan, dict[str, Any]]]:
+        posted = []
+        for start in range(0, len(plans), BATCH_LIMIT):
+            chunk = plans[start:start + BATCH_LIMIT]
+            items = []
+            for n, plan in enumerate(chunk):
+                customer = resolve.get(found, "Customer", *plan.customer)
+                item_ids = [resolve.get(found, "Item", *k)["Id"] if k else None for k in plan.items]
+                if self.allow_shipping:
+                    shipping = {"value": mapping.SHIPPING_ITEM_ID}
+                else:
+                    row = resolve.get(found, "Item", *plan.shipping_key) if plan.shipping_key else None
+                    shipping = {"value": row["Id"]} if row else None
+                body = mapping.build_document(plan.order, plan.entity, customer_id=customer["Id"], item_ids=item_ids,
+                                              shipping_ref=shipping, refs=self._refs(plan, found),
+                                              custom_numbers=self.custom_numbers)
+                items.append({"bId": f"d{n}", "operation": "create", plan.entity: body})
+            rid = resolve.request_id(self.realm, "documents", [p.write.idempotency_key for p in chunk])
+            answers = self.api.batch(items, request_id=rid)
+            for n, plan in enumerate(chunk):
+                key, answer = plan.write.key, answers.get(f"d{n}", {})
+                error = item_error(answer)
+                if error is None and plan.entity in answer:
+                    doc = answer[plan.entity]
+                    results[key] = WriteResult(key, ok=True, target_id=mapping.target_ref(plan.entity, doc["Id"]),
+                                               target_number=doc.get("DocNumber"))
+                    posted.append((plan, doc))
+                elif isinstance(error, QuickBooksFault) and error.code in ("6140", "6210"):
+                    results[key] = WriteResult(key, ok=True, duplicate=True, target_number=plan.number,
+                                               note=f"QuickBooks already has DocNumber {plan.number} ({error.code})")
+                else:
+                    error = error or QuickBooksFault("", "no answer for this order in the batch")
+                    results[key] = WriteResult(key, ok=False, error=str(error),
+                                               retriable=isinstance(error, RetriableAPIError) or
+                                               getattr(error, "code", "") == "5010")
+        return posted
+
+    def _pay_invoices(self, posted: list[tuple[_Plan, dict[str, Any]]], found: resolve.Found,
+                      results: dict[str, WriteResult]) -> None:
+        """A linked Payment for each paid invoice whose amount paid is 0 (paid by rule) or its total."""
+        due = []
+        for plan, doc in posted:
+            order = plan.order
+            if plan.entity != "Invoice" or not order.paid or not plan.opts.create_payments:
+                continue
+            if order.amount_paid not in (0, order.total) and mapping.money(order.amount_paid) != mapping.money(doc["TotalAmt"]):
+                plan.notes.append(f"no payment recorded: amount paid {order.amount_paid} is not the total {doc['TotalAmt']}")
+                continue
+            due.append((plan, doc))
+        for start in range(0, len(due), BATCH_LIMIT):
+            chunk = due[start:start + BATCH_LIMIT]
+            items = [{"bId": f"m{n}", "operation": "create", "Payment": mapping.payment_body(doc, plan.order, self._refs(plan, found))}
+                     for n, (plan, doc) in enumerate(chunk)]
+            rid = resolve.request_id(self.realm, "payments", [p.write.idempotency_key for p, _ in chunk])
+            answers = self.api.batch(items, request_id=rid)
+            for n, (plan, _) in enumerate(chunk):
+                error = item_error(answers.get(f"m{n}", {}))
+                if error is not None:
+                    plan.notes.append(f"invoice posted, but the payment was not recorded: {error}")
+                else:
+                    plan.notes.append(f"payment {answers[f'm{n}']['Payment']['Id']} recorded")
