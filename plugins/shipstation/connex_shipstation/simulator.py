@@ -299,7 +299,7 @@ class ShipStationSimulator(SimulatedService):
                     "shipTo": ship_to, "shipmentCost": money(cost), "shipmentId": next(self._shipment_ids),
                     "shipmentItems": None, "trackingNumber": tracking_number, "userId": None, "voidDate": None,
                     "voided": False, "warehouseId": order["advancedOptions"]["warehouseId"],
-                    "weight": copy.deepcopy(order["weight"]),
+                    "weight": dict(copy.deepcopy(order["weight"]), WeightUnits=1),
                 }
                 self.shipments.append(record)
             else:
