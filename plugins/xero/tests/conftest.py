@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from connex_core.connector import ConnectorContext
-from connex_core.sandbox import SimClock
+from connex_core.sandbox import SandboxServer, SimClock
 from connex_core.tokens import TokenStore
 from connex_xero import XeroConnector, XeroSettings, XeroSimulator
 
@@ -26,12 +26,21 @@ def clock() -> SimClock:
     return SimClock(speed=1000.0)
 
 
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    """One loopback server for the session (stopping one takes half a second); each test mounts its own simulator."""
+    with SandboxServer({}) as server:
+        yield server
+
+
 @pytest.fixture
-def xero(serve, clock) -> XeroSimulator:
-    """A Xero simulator served on loopback."""
+def xero(sandbox, clock) -> Iterator[XeroSimulator]:
+    """A fresh Xero simulator, served at ``/xero`` on the session's loopback server."""
     simulator = XeroSimulator(clock=clock, seed=7)
-    serve(simulator)
-    return simulator
+    simulator.base_url = sandbox.url("xero")
+    sandbox.services["xero"] = simulator
+    yield simulator
+    sandbox.services.pop("xero", None)
 
 
 @pytest.fixture
