@@ -227,8 +227,8 @@ class ShipStationConnector(Connector):
         return result
 
     def _search(self, numbers: list[str], keys: set[str], found: dict[str, dict]) -> None:
-        if not numbers:
-            return
+        if not numbers or numbers == [""]:
+            return  # an empty number cannot be searched for (and ShipStation refuses to store one)
         prefix = os.path.commonprefix(numbers)
         orders = self.client.orders_by_number(prefix, None if len(numbers) == 1 else LOOKUP_PAGES) if prefix else None
         if orders is None:
