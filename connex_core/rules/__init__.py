@@ -3,13 +3,15 @@
 This module's public API is the contract between the rule engine and the sync engine:
 
 * :func:`load_rules(paths, manager=None, strict=False) -> RuleSet` parses, checks and compiles
-  rule files; it raises :class:`~connex_core.errors.RuleError` carrying every diagnostic when a
-  file has errors (warnings too with ``strict``);
+  rule files; it raises :class:`RuleCheckError` (a :class:`~connex_core.errors.RuleError`)
+  carrying every diagnostic when a file has errors (warnings too with ``strict``);
 * :meth:`RuleSet.apply(order) -> RuleResult` runs every rule on one order, never raising for a
   rule that fails at run time (the order is held, with the rule's name and line);
 * :data:`PASS_THROUGH`, the rule set that changes nothing.
 
-(The parser, checker and compiler behind it live beside this file.)
+The parts behind it: :mod:`.parser` (Lark grammar to :mod:`.ast`), :mod:`.checker` (against the
+canonical model, :mod:`.schema`), :mod:`.compiler` (generated Python), :mod:`.runtime` (the loop
+and the actions), :mod:`.explain` (the tracing evaluator) and :mod:`.diagnostics`.
 """
 
 from __future__ import annotations
@@ -18,9 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Optional, Sequence
 
+from ..errors import RuleError
 from ..models import Order
+from .diagnostics import Diagnostic, RuleCheckError, RuleRuntimeError, format_report, sort_key
 
 Outcome = Literal["sync", "skip", "hold"]
+
+__all__ = [
+    "Change", "Diagnostic", "PASS_THROUGH", "RuleCheckError", "RuleError", "RuleResult", "RuleRuntimeError",
+    "RuleSet", "check_files", "check_text", "load_rules", "format_report",
+]
 
 
 @dataclass
@@ -40,12 +49,13 @@ class RuleResult:
     """What the rules made of one order."""
 
     order: Order
-    """The order after every fired rule's actions (the input order is never mutated)."""
+    """The order after every fired rule's actions (the input order is never mutated; when no rule
+    changed anything this is the very same object)."""
     outcome: Outcome = "sync"
     reason: Optional[str] = None
     """For skip and hold: the reason given in the rule (or the run-time error)."""
     rule: Optional[str] = None
-    """For skip and hold: the name of the rule that decided."""
+    """For skip and hold (and stop): the name of the rule that decided."""
     line: Optional[int] = None
     file: Optional[str] = None
     fired: list[str] = field(default_factory=list)
@@ -53,14 +63,48 @@ class RuleResult:
 
 
 class RuleSet:
-    """Compiled rules of one or more files, applied in file order."""
+    """Compiled rules of one or more files, applied in file order.
 
-    def __init__(self, rules: Sequence[Any] = (), files: Sequence[str] = ()):
+    ``rules`` are the checked syntax trees; ``sources`` maps each file to its text (for explain
+    traces); ``warnings`` are the checker's warnings (the rules loaded despite them).
+    """
+
+    def __init__(self, rules: Sequence[Any] = (), files: Sequence[str] = (), sources: Optional[dict[str, str]] = None,
+                 warnings: Sequence[Diagnostic] = ()):
+        from .compiler import Compiled
+
         self.rules = list(rules)
         self.files = list(files)
+        self.sources = dict(sources or {})
+        self.warnings = list(warnings)
+        self._compiled = Compiled(self.rules)
+        self._scan = self._compiled.scan
+        self._runnables = self._compiled.runnables
 
     def apply(self, order: Order) -> RuleResult:
-        return RuleResult(order=order)
+        """Run the rules on one order (never raises for a rule failing at run time: the order is held)."""
+        from .compiler import RuleFailed
+        from .runtime import fail, run
+
+        try:
+            first = self._scan(order)
+        except RuleFailed as failed:
+            rule = self.rules[failed.index]
+            error = fail(rule, failed.__cause__ or failed)
+            return RuleResult(order, "hold", str(error), rule.name, rule.line, rule.file)
+        if first < 0:
+            return RuleResult(order)
+        return run(order, self._runnables, first, known_true=True)
+
+    def explain(self, order: Order):
+        """Run the rules with the tracing evaluator: ``(RuleResult, [RuleTrace])`` (see :mod:`.explain`)."""
+        from .explain import explain
+
+        return explain(self.rules, self.sources, order)
+
+    @property
+    def names(self) -> list[str]:
+        return [rule.name for rule in self.rules]
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -69,8 +113,62 @@ class RuleSet:
 PASS_THROUGH = RuleSet()
 
 
+def _manager(manager: Any) -> Any:
+    if manager is None:
+        from ..plugins import get_manager
+
+        manager = get_manager()
+    return manager
+
+
+def check_text(sources: dict[str, str], manager: Any = None) -> tuple[list[Any], list[Diagnostic]]:
+    """Parse and check rule texts (``{file name: text}``, in order): ``(rules, diagnostics)``."""
+    from .checker import check_rules
+    from .parser import parse_text
+
+    manager = _manager(manager)
+    rules: list[Any] = []
+    diags: list[Diagnostic] = []
+    for name, text in sources.items():
+        parsed, syntax = parse_text(text, name)
+        rules.extend(parsed)
+        diags.extend(syntax)
+    diags.extend(check_rules(rules, manager.rule_functions, manager.rule_actions, sources))
+    return rules, sorted(diags, key=sort_key)
+
+
+def _read(paths: Sequence[str | Path]) -> dict[str, str]:
+    """Each path's text, in order; a folder stands for its ``*.rules`` files (sorted, recursively)."""
+    sources: dict[str, str] = {}
+    for path in map(Path, paths):
+        files = sorted(path.rglob("*.rules")) if path.is_dir() else [path]
+        for file in files:
+            try:
+                sources[str(file)] = file.read_text(encoding="utf-8")
+            except (OSError, UnicodeDecodeError) as exc:
+                raise RuleCheckError([Diagnostic(str(file), 1, 1, "error", f"cannot read rule file: {exc}",
+                                                 code="io")]) from None
+    return sources
+
+
+def check_files(paths: Sequence[str | Path], manager: Any = None) -> tuple[list[Any], list[Diagnostic], dict[str, str]]:
+    """Parse and check rule files: ``(rules, diagnostics, sources)``."""
+    sources = _read(paths)
+    rules, diags = check_text(sources, manager)
+    return rules, diags, sources
+
+
 def load_rules(paths: Sequence[str | Path], manager: Any = None, strict: bool = False) -> RuleSet:
-    """Parse, check and compile rule files (placeholder: pass-through until the rule engine lands)."""
-    if paths:
-        raise NotImplementedError("the rule engine is not built yet")
-    return PASS_THROUGH
+    """Parse, check and compile rule files (a folder means its ``*.rules`` files, sorted).
+
+    Raises :class:`RuleCheckError` listing every problem when there is an error (or, with
+    ``strict``, a warning). No paths: :data:`PASS_THROUGH`.
+    """
+    if not paths:
+        return PASS_THROUGH
+    rules, diags, sources = check_files(paths, manager)
+    if strict:
+        diags = [d.as_error() for d in diags]
+    if any(d.is_error for d in diags):
+        raise RuleCheckError(diags)
+    return RuleSet(rules, list(sources), sources, diags)

@@ -1,0 +1,236 @@
+"""``connex rules``: check rule files, and try them on saved orders without writing anything.
+
+Mounted by the main CLI with ``root.add_typer(rules.app, name="rules")``. Data goes to stdout
+(JSON with ``--json``), messages (diagnostics, summaries of ``--json`` runs) to stderr. Exit
+codes: 0 clean, 3 any rule error (:attr:`~connex_core.errors.ExitCode.RULE_ERROR`), 4 an
+unknown ``--source`` plugin, 2 unreadable orders.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections import Counter
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from pathlib import Path
+from typing import Any, Iterable, List, Optional
+
+import typer
+
+from ..errors import ConnexError, ExitCode
+from ..models import Order
+from ..rules import RuleCheckError, RuleResult, RuleSet, check_files, format_report, load_rules
+from ..rules.diagnostics import sort_key
+from ..rules.schema import canonical_fields
+
+app = typer.Typer(help="Check rule files, and try them on saved orders (writes nothing).", no_args_is_help=True)
+
+PATHS = typer.Argument(..., exists=True, help="Rule files, or folders of *.rules files.")
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly value: money as text (exact), enums as their value, dates in ISO form."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _show(value: Any) -> str:
+    value = _plain(value)
+    return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
+
+
+# -- check ----------------------------------------------------------------------------------------
+@app.command()
+def check(
+    paths: List[Path] = PATHS,
+    json_output: bool = typer.Option(False, "--json", help="Print the diagnostics as JSON on stdout."),
+    strict: bool = typer.Option(False, "--strict", help="Treat warnings as errors."),
+) -> None:
+    """Validate rule files against the canonical model; exit 3 on any error."""
+    try:
+        rules, diags, sources = check_files(paths)
+    except RuleCheckError as exc:
+        rules, diags, sources = [], exc.diagnostics, {}
+    if strict:
+        diags = [d.as_error() for d in diags]
+    diags = sorted(diags, key=sort_key)
+    errors = sum(1 for d in diags if d.is_error)
+    warnings = len(diags) - errors
+    if json_output:
+        typer.echo(json.dumps({"ok": errors == 0, "files": list(sources), "rules": len(rules), "errors": errors,
+                               "warnings": warnings, "diagnostics": [d.to_json() for d in diags]}, indent=2))
+    else:
+        if diags:
+            _err(format_report(diags))
+        _err(f"{len(rules)} rule(s) in {len(sources)} file(s): {errors} error(s), {warnings} warning(s)")
+    if errors:
+        raise typer.Exit(int(ExitCode.RULE_ERROR))
+
+
+# -- dry-run ----------------------------------------------------------------------------------------
+def _canonical_orders(data: Any) -> list[Order]:
+    if isinstance(data, dict) and "orders" in data:
+        data = data["orders"]
+    if isinstance(data, dict):
+        data = [data]
+    return [Order.model_validate(item) for item in data]
+
+
+def read_orders(path: Path, source: Optional[str]) -> list[Order]:
+    """Orders from a file: canonical JSON (a list, ``{"orders": [...]}`` or JSON lines), or with
+    ``source`` that plugin's own API payload, mapped by the plugin's ``parse_orders``."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        data = [json.loads(line) for line in text.splitlines() if line.strip()]
+    if source is None:
+        return _canonical_orders(data)
+    from ..connector import ConnectorContext
+    from ..plugins import get_manager
+
+    cls = get_manager().connector(source)
+    settings = cls.settings_model.model_construct(type=source)
+    connector = cls(settings, ConnectorContext(connection=source, state_dir=Path(tempfile.mkdtemp()), dry_run=True))
+    return list(connector.parse_orders(data))
+
+
+def _order_json(order: Order, result: RuleResult) -> dict[str, Any]:
+    return {
+        "order": order.number,
+        "outcome": result.outcome,
+        "reason": result.reason,
+        "fired": list(result.fired),
+        "changes": [{"field": c.field, "before": _plain(c.before), "after": _plain(c.after), "rule": c.rule,
+                     "line": c.line} for c in result.changes],
+    }
+
+
+def _order_text(order: Order, result: RuleResult) -> Iterable[str]:
+    head = f"order {order.number}: {result.outcome}"
+    if result.outcome != "sync":
+        head += f" ({result.reason})"
+    head += "   fired: " + (", ".join(result.fired) if result.fired else "none")
+    yield head
+    last_writer = {c.field: c for c in result.changes}
+    for change in result.changes:
+        winner = last_writer[change.field]
+        note = "" if winner is change else f"   (overridden by {winner.rule!r}, line {winner.line})"
+        yield (f"  {change.field}: {_show(change.before)} -> {_show(change.after)}   "
+               f"{change.rule} ({change.file}:{change.line}){note}")
+
+
+def _summary(ruleset: RuleSet, results: list[RuleResult]) -> list[str]:
+    outcomes = Counter(r.outcome for r in results)
+    fired = Counter(name for r in results for name in r.fired)
+    lines = [f"summary: {len(results)} order(s): {outcomes['sync']} sync, {outcomes['skip']} skip, "
+             f"{outcomes['hold']} hold"]
+    for rule in ruleset.rules:
+        if fired[rule.name]:
+            lines.append(f"  {rule.name} ({rule.file}:{rule.line}): fired {fired[rule.name]} time(s)")
+    never = [f"{r.name} ({r.file}:{r.line})" for r in ruleset.rules if not fired[r.name]]
+    if never:
+        lines.append("  never fired: " + ", ".join(never))
+    return lines
+
+
+def _trace_json(traces: list) -> list[dict[str, Any]]:
+    from ..rules.explain import NOT_EVALUATED
+
+    def node(t) -> dict[str, Any]:
+        return {"text": t.text, "value": None if t.value is NOT_EVALUATED else _plain(t.value),
+                "evaluated": t.value is not NOT_EVALUATED, "reads": {p: _plain(v) for p, v in t.reads},
+                "children": [node(c) for c in t.children]}
+
+    return [{"rule": r.rule.name, "file": r.rule.file, "line": r.rule.line, "evaluated": r.evaluated,
+             "fired": r.fired, "error": r.error, "condition": node(r.trace) if r.trace else None} for r in traces]
+
+
+@app.command("dry-run")
+def dry_run(
+    paths: List[Path] = PATHS,
+    orders: Path = typer.Option(..., "--orders", exists=True, dir_okay=False,
+                                help="Saved orders: canonical JSON, or with --source the source's own payload."),
+    source: Optional[str] = typer.Option(None, "--source", help="Parse --orders with this plugin's mapping."),
+    json_output: bool = typer.Option(False, "--json", help="One JSON object per order on stdout."),
+    explain: Optional[str] = typer.Option(None, "--explain", metavar="ORDER",
+                                          help="Show every rule's condition tree with values for this order."),
+    strict: bool = typer.Option(False, "--strict", help="Treat rule warnings as errors."),
+) -> None:
+    """Apply rules to saved orders and show what each rule would do. Writes nothing."""
+    try:
+        ruleset = load_rules(paths, strict=strict)
+    except RuleCheckError as exc:
+        _err(str(exc))
+        raise typer.Exit(int(ExitCode.RULE_ERROR))
+    if ruleset.warnings:
+        _err(format_report(ruleset.warnings))
+    try:
+        loaded = read_orders(orders, source)
+    except ConnexError as exc:
+        _err(f"error: {exc}")
+        raise typer.Exit(int(exc.exit_code))
+    except (ValueError, TypeError, KeyError) as exc:
+        _err(f"error: cannot read orders from {orders}: {exc}")
+        raise typer.Exit(int(ExitCode.USAGE))
+    results = [ruleset.apply(order) for order in loaded]
+    explained, target = None, None
+    if explain is not None:
+        target = next((o for o in loaded if explain in (o.number, o.source_id, o.key)), None)
+        if target is None:
+            _err(f"error: no order {explain!r} in {orders}")
+            raise typer.Exit(int(ExitCode.USAGE))
+        explained = ruleset.explain(target)[1]
+    if json_output:
+        out = [_order_json(o, r) for o, r in zip(loaded, results)]
+        if explained is not None:
+            for item, order in zip(out, loaded):
+                if order is target:
+                    item["explain"] = _trace_json(explained)
+        typer.echo(json.dumps(out, indent=2))
+        _err("\n".join(_summary(ruleset, results)))
+        return
+    for order, result in zip(loaded, results):
+        typer.echo("\n".join(_order_text(order, result)))
+    typer.echo("\n".join(_summary(ruleset, results)))
+    if explained is not None:
+        from ..rules.explain import format_trace
+
+        typer.echo(f"\nexplain order {explain}:")
+        typer.echo(format_trace(explained))
+
+
+# -- fields -----------------------------------------------------------------------------------------
+@app.command()
+def fields(json_output: bool = typer.Option(False, "--json", help="Print the fields as JSON.")) -> None:
+    """List the order fields rules can use, with their types and descriptions."""
+    from ..models import FIELD_ALIASES, PREDICATES
+
+    aliases = {v: k for k, v in FIELD_ALIASES.items()}
+    rows = []
+    for path, info in canonical_fields():
+        rows.append({"field": path, "type": info.type.describe(), "nullable": info.type.nullable,
+                     "writable": info.writable and not path.startswith("line."), "alias": aliases.get(path),
+                     "predicate": path in PREDICATES, "description": info.description})
+    if json_output:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        name = row["field"] + (f" (or {row['alias']})" if row["alias"] else "")
+        flags = ("" if row["writable"] else "read-only, ") + ("may be null" if row["nullable"] else "never null")
+        typer.echo(f"{name:32} {row['type'][:40]:40} {flags}\n    {row['description']}")

@@ -1,0 +1,722 @@
+"""The checker: every rule validated against the canonical model before anything runs.
+
+It resolves field names (with "did you mean"), types every expression, checks enum values,
+regular expressions, dates, actions and their arguments, and then looks at the rules together:
+duplicate names, rules that can never fire, and rules that can write one field to different
+values. All problems are collected in one pass; the checked tree is annotated in place for the
+compiler and the explaining evaluator (``Expr.ty``, ``Name.ref``, ``Literal.const``...).
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, Optional
+
+from .. import models
+from . import ast
+from .diagnostics import ERROR, WARNING, Diagnostic, did_you_mean
+from .schema import (ANY, BOOL, DATE, DATETIME, NULL, NUMBER, TEXT, FieldInfo, FieldRef, Type, fields_of,
+                     type_of_annotation)
+
+BUILTIN_ACTIONS = ("skip", "hold", "stop", "set", "strip", "mark", "tag")
+MARK_WORDS = ("paid", "unpaid")
+STRIP_WORDS = ("suffix", "prefix")
+#: How many earlier writers of a field each rule is compared with for conflicting writes.
+CONFLICT_WINDOW = 200
+
+
+def parse_date_literal(text: str) -> date | datetime:
+    """A date (``2026-09-15``) or a date-time with an offset (``2026-09-15T08:00:00Z``).
+
+    Raises ValueError with a readable reason (an invalid day, a time without an offset).
+    """
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?", text):
+        raise ValueError("write dates as YYYY-MM-DD, or YYYY-MM-DDTHH:MM:SS with Z or an offset")
+    if "T" not in text:
+        return date.fromisoformat(text)
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError("a date and time needs a time zone offset (Z or +HH:MM)")
+    return value
+
+
+@dataclass
+class _Scope:
+    in_quant: bool = False
+
+
+class Checker:
+    """Checks a list of parsed rules (from one or more files) against the canonical model.
+
+    ``functions`` and ``actions`` are the plugin registries (``PluginManager.rule_functions`` /
+    ``.rule_actions``); ``sources`` maps each file name to its text for the caret lines.
+    """
+
+    def __init__(self, functions: dict[str, Any], actions: dict[str, Any], sources: dict[str, str]):
+        self.functions = functions
+        self.actions = actions
+        self.lines = {name: text.splitlines() for name, text in sources.items()}
+        self.sources = sources
+        self.diags: list[Diagnostic] = []
+        self.rule: Optional[ast.Rule] = None
+
+    # -- reporting ------------------------------------------------------------------------------
+    def report(self, pos: ast.Pos, message: str, code: str, severity: str = ERROR) -> None:
+        file = self.rule.file if self.rule else ""
+        src_lines = self.lines.get(file, [])
+        src = src_lines[pos.line - 1] if 0 < pos.line <= len(src_lines) else ""
+        length = pos.end - pos.start if pos.end_line == pos.line else len(src) - pos.col + 1
+        self.diags.append(Diagnostic(file, pos.line, pos.col, severity, message, src, max(1, length),
+                                     self.rule.name if self.rule else None, code))
+
+    def snippet(self, node: ast.Expr) -> str:
+        text = self.sources.get(self.rule.file if self.rule else "", "")
+        return " ".join(text[node.pos.start:node.pos.end].split())
+
+    def shown(self, node: ast.Expr) -> str:
+        """How a message quotes an operand: a literal as written, anything else in quotes."""
+        return self.snippet(node) if isinstance(node, ast.Literal) else f"'{self.snippet(node)}'"
+
+    # -- entry point ----------------------------------------------------------------------------
+    def check(self, rules: list[ast.Rule]) -> list[Diagnostic]:
+        seen: dict[str, ast.Rule] = {}
+        for index, rule in enumerate(rules):
+            rule.index = index
+            self.rule = rule
+            if rule.named and rule.name in seen:
+                first = seen[rule.name]
+                self.report(rule.pos, f"duplicate rule name {rule.name!r} (first used at {first.file}:{first.line})",
+                            "duplicate-rule")
+            seen.setdefault(rule.name, rule)
+            before = len(self.diags)
+            ty = self.expr(rule.cond, _Scope())
+            if ty is not None and ty.kind not in ("bool", "any"):
+                self.report(rule.cond.pos, f"a condition must be true or false, but this is {ty.describe()}",
+                            "not-a-condition")
+            for action in rule.actions:
+                self.action(action, rule)
+            rule_ok = len([d for d in self.diags[before:] if d.is_error]) == 0
+            if rule_ok:
+                self.never_fires(rule)
+        self.rule = None
+        self.reachability(rules)
+        self.conflicts(rules)
+        return self.diags
+
+    # -- expressions ----------------------------------------------------------------------------
+    def expr(self, node: ast.Expr, scope: _Scope) -> Optional[Type]:
+        """Type ``node`` (annotating it); None when an error was reported inside it."""
+        method = getattr(self, "e_" + type(node).__name__)
+        ty = method(node, scope)
+        node.ty = ty
+        return ty
+
+    def e_Literal(self, node: ast.Literal, scope: _Scope) -> Optional[Type]:
+        node.const = node.value
+        if node.kind == "date":
+            try:
+                node.const = parse_date_literal(node.value)
+            except ValueError as exc:
+                self.report(node.pos, f"invalid date '@{node.value}': {exc}", "invalid-date")
+                return None
+            return DATETIME if isinstance(node.const, datetime) else DATE
+        return {"text": TEXT, "number": NUMBER, "bool": BOOL, "null": NULL}[node.kind]
+
+    def _chain(self, node: ast.Expr) -> Optional[list[tuple[str, ast.Pos]]]:
+        parts: list[tuple[str, ast.Pos]] = []
+        while isinstance(node, ast.Attr):
+            parts.append((node.name, node.name_pos or node.pos))
+            node = node.obj
+        if not isinstance(node, ast.Name):
+            return None
+        parts.append((node.id, node.pos))
+        return parts[::-1]
+
+    def resolve(self, parts: list[tuple[str, ast.Pos]], scope: _Scope, whole: ast.Pos) -> Optional[FieldRef]:
+        """Resolve ``order.customer.email`` / ``shipped`` / ``line.sku`` to a field reference."""
+        typed = parts
+        root, root_pos = parts[0]
+        model: type = models.Order
+        where = "order"
+        if root == "order":
+            parts = parts[1:]
+            if not parts:
+                self.report(root_pos, "'order' needs a field name: order.number, order.total...", "unknown-field")
+                return None
+        elif root == "line":
+            if not scope.in_quant:
+                self.report(root_pos, "'line' is only known inside any/all/none: any line.sku startswith 'GIFT-'",
+                            "line-outside-quantifier")
+                return None
+            parts, model, where = parts[1:], models.LineItem, "line"
+            if not parts:
+                self.report(root_pos, "'line' needs a field name: line.sku, line.quantity...", "unknown-field")
+                return None
+        steps: list[str] = []
+        may_be_none: list[bool] = []
+        nullable_so_far = False
+        info: Optional[FieldInfo] = None
+        for n, (name, pos) in enumerate(parts):
+            name = models.FIELD_ALIASES.get(name, name) if model is models.Order else name
+            table = fields_of(model)
+            if name not in table:
+                shown = ".".join(p for p, _ in typed[: len(typed) - len(parts) + n + 1])
+                candidates = list(table)
+                if model is models.Order:
+                    candidates += list(models.FIELD_ALIASES)
+                    if n == 0 and where == "order":
+                        candidates += ["order"] + (["line"] if scope.in_quant else [])
+                hint = did_you_mean(name, candidates)
+                if model is models.Order and n == 0 and name == "lines":
+                    hint = hint or ""
+                if where == "order" and n == 0 and not hint and name in fields_of(models.LineItem):
+                    hint = f"; '{name}' is a field of each line: use any line.{name} ..."
+                self.report(pos, f"unknown field '{shown}'{hint}", "unknown-field")
+                return None
+            info = table[name]
+            steps.append(name)
+            if n < len(parts) - 1:
+                if info.type.kind != "model":
+                    self.report(parts[n + 1][1], f"'{'.'.join(steps)}' is {info.type.describe()} and has no field "
+                                f"'{parts[n + 1][0]}'", "unknown-field")
+                    return None
+                nullable_so_far = nullable_so_far or info.type.nullable
+                may_be_none.append(info.type.nullable)
+                model = info.type.model  # type: ignore[assignment]
+        assert info is not None
+        ty = info.type.with_null(info.type.nullable or nullable_so_far)
+        return FieldRef(where, tuple(steps), ty, info, tuple(may_be_none))
+
+    def _ref(self, node: ast.Expr, scope: _Scope) -> Optional[Type]:
+        parts = self._chain(node)
+        if parts is None:
+            self.report(node.pos, "only fields have fields (write customer.email, ship_to.state...)", "unknown-field")
+            return None
+        ref = self.resolve(parts, scope, node.pos)
+        if ref is None:
+            return None
+        node.ref = ref  # type: ignore[attr-defined]
+        return ref.type
+
+    def e_Name(self, node: ast.Name, scope: _Scope) -> Optional[Type]:
+        if node.id == "line" and scope.in_quant:
+            self.report(node.pos, "'line' needs a field name: line.sku, line.quantity...", "unknown-field")
+            return None
+        return self._ref(node, scope)
+
+    def e_Attr(self, node: ast.Attr, scope: _Scope) -> Optional[Type]:
+        return self._ref(node, scope)
+
+    def e_Index(self, node: ast.Index, scope: _Scope) -> Optional[Type]:
+        obj = self.expr(node.obj, scope)
+        key = self.expr(node.key, scope)
+        if obj is None or key is None:
+            return None
+        if obj.kind != "map":
+            self.report(node.pos, f"only maps (line.tracking, custom_fields...) can be indexed, not {obj.describe()}",
+                        "type")
+            return None
+        if not key.textual and key.kind != "null":
+            self.report(node.key.pos, f"a map key is text, not {key.describe()}", "type")
+            return None
+        return (obj.item or TEXT).with_null()
+
+    def e_ListLit(self, node: ast.ListLit, scope: _Scope) -> Optional[Type]:
+        item: Optional[Type] = None
+        ok = True
+        for element in node.items:
+            if not isinstance(element, ast.Literal):
+                self.report(element.pos, "list items must be plain values (text, numbers, dates)", "type")
+                ok = False
+                continue
+            ty = self.expr(element, scope)
+            if ty is None:
+                ok = False
+            elif ty.kind != "null":
+                if item is not None and not _compatible(item, ty):
+                    self.report(element.pos, f"a list mixes {item.describe()} and {ty.describe()}", "type")
+                    ok = False
+                item = item or ty
+        return Type("list", item=item or ANY) if ok else None
+
+    def _check_args(self, where: ast.Pos, label: str, ext: Any, args: list[ast.Expr], scope: _Scope) -> bool:
+        params = list(ext.params or [])
+        required = _required(ext)
+        ok = True
+        types_ = [self.expr(a, scope) for a in args]
+        if not required <= len(args) <= len(params):
+            want = f"{required}" if required == len(params) else f"{required} to {len(params)}"
+            self.report(where, f"{label} takes {want} argument(s), got {len(args)}", "arguments")
+            return False
+        for arg, ty, (pname, ptype) in zip(args, types_, params):
+            if ty is None:
+                ok = False
+                continue
+            want = type_of_annotation(ptype)
+            if want.kind == "any" or ty.kind in ("null", "any"):
+                continue
+            if want.kind == "number" and ty.numeric or _compatible(want, ty):
+                continue
+            self.report(arg.pos, f"{label}: argument '{pname}' must be {want.describe()}, not {ty.describe()}",
+                        "arguments")
+            ok = False
+        return ok
+
+    def e_Call(self, node: ast.Call, scope: _Scope) -> Optional[Type]:
+        ext = self.functions.get(node.name)
+        if ext is None:
+            hint = did_you_mean(node.name, self.functions)
+            self.report(node.pos, f"unknown function '{node.name}'{hint}", "unknown-function")
+            for arg in node.args:
+                self.expr(arg, scope)
+            return None
+        node.ext = ext
+        if not self._check_args(node.pos, f"function '{node.name}'", ext, node.args, scope):
+            return None
+        returns = type_of_annotation(ext.returns) if ext.returns is not None else ANY
+        return returns.with_null()
+
+    def e_BinOp(self, node: ast.BinOp, scope: _Scope) -> Optional[Type]:
+        left, right = self.expr(node.left, scope), self.expr(node.right, scope)
+        if left is None or right is None:
+            return None
+        nullable = left.nullable or right.nullable
+        if left.numeric and right.numeric:
+            kind = "money" if "money" in (left.kind, right.kind) else "number"
+            return Type(kind, nullable)
+        if node.op == "+" and left.kind == "text" and right.kind == "text":
+            return TEXT.with_null(nullable)
+        self.report(node.op_pos or node.pos, f"'{node.op}' needs numbers{' (or two texts)' if node.op == '+' else ''}, "
+                    f"not {left.describe()} and {right.describe()}", "type")
+        return None
+
+    def e_Neg(self, node: ast.Neg, scope: _Scope) -> Optional[Type]:
+        ty = self.expr(node.operand, scope)
+        if ty is None:
+            return None
+        if not ty.numeric:
+            self.report(node.pos, f"'-' needs a number, not {ty.describe()}", "type")
+            return None
+        return ty
+
+    def _coerce_literal(self, lit: ast.Expr, want: Type) -> bool:
+        """Give a text literal compared with an enum or a date its typed value; False if it cannot be."""
+        if not isinstance(lit, ast.Literal) or lit.kind != "text":
+            return True
+        if want.kind == "enum" and want.enum is not None:
+            try:
+                lit.const = want.enum(lit.value)
+            except ValueError:
+                values = [m.value for m in want.enum]
+                hint = did_you_mean(lit.value, values) or "; it is one of " + ", ".join(repr(v) for v in values)
+                self.report(lit.pos, f"'{lit.value}' is not a possible value{hint}", "enum-value")
+                return False
+        elif want.temporal:
+            try:
+                lit.const = parse_date_literal(lit.value)
+            except ValueError as exc:
+                self.report(lit.pos, f"invalid date '{lit.value}': {exc}", "invalid-date")
+                return False
+            lit.ty = DATETIME if isinstance(lit.const, datetime) else DATE
+        return True
+
+    def e_Compare(self, node: ast.Compare, scope: _Scope) -> Optional[Type]:
+        left, right = self.expr(node.left, scope), self.expr(node.right, scope)
+        if left is None or right is None:
+            return None
+        for a, b, lt, rt in ((node.left, node.right, left, right), (node.right, node.left, right, left)):
+            if lt.kind == "enum" or lt.temporal:
+                if not self._coerce_literal(b, lt):
+                    return None
+        left, right = node.left.ty, node.right.ty
+        if "null" in (left.kind, right.kind):
+            if node.op not in ("==", "!="):
+                self.report(node.op_pos or node.pos, f"'{node.op}' cannot compare with null (use 'is null')", "type")
+                return None
+            return BOOL
+        if not _compatible(left, right):
+            self.report(node.op_pos or node.pos, f"cannot compare {left.describe()} {self.shown(node.left)} with "
+                        f"{right.describe()} {self.shown(node.right)}", "type")
+            return None
+        if node.op not in ("==", "!=") and not (left.numeric or left.kind == "text" or left.temporal):
+            self.report(node.op_pos or node.pos, f"'{node.op}' cannot order {left.describe()}", "type")
+            return None
+        if left.kind == "datetime" and right.kind == "date":
+            node.as_day = "left"
+        elif left.kind == "date" and right.kind == "datetime":
+            node.as_day = "right"
+        return BOOL
+
+    def e_StrOp(self, node: ast.StrOp, scope: _Scope) -> Optional[Type]:
+        left, right = self.expr(node.left, scope), self.expr(node.right, scope)
+        if left is None or right is None:
+            return None
+        list_contains = node.op == "contains" and left.kind == "list"
+        if not (left.textual or list_contains or left.kind == "null"):
+            self.report(node.op_pos or node.pos, f"'{node.op}' needs text but '{self.snippet(node.left)}' is "
+                        f"{left.describe()}", "type")
+            return None
+        if list_contains and left.item is not None and not _compatible(left.item, right) and right.kind != "null":
+            self.report(node.right.pos, f"'{self.snippet(node.left)}' holds {left.item.describe()}, not "
+                        f"{right.describe()}", "type")
+            return None
+        if not list_contains and not right.textual:
+            self.report(node.right.pos, f"'{node.op}' needs text on its right, not {right.describe()}", "type")
+            return None
+        if node.op == "matches":
+            if not (isinstance(node.right, ast.Literal) and node.right.kind == "text"):
+                self.report(node.right.pos, "'matches' needs a pattern in quotes", "regex")
+                return None
+            problem = _regex_problem(node.right.value)
+            if problem:
+                self.report(node.right.pos, f"invalid regular expression {node.right.value!r}: {problem}", "regex")
+                return None
+            node.regex = re.compile(node.right.value, re.IGNORECASE if node.ci else 0)
+        return BOOL
+
+    def e_In(self, node: ast.In, scope: _Scope) -> Optional[Type]:
+        left, right = self.expr(node.left, scope), self.expr(node.right, scope)
+        if left is None or right is None:
+            return None
+        if right.kind != "list":
+            self.report(node.right.pos, f"'in' needs a list ([...] or a list field), not {right.describe()}", "type")
+            return None
+        if isinstance(node.right, ast.ListLit):
+            ok = True
+            for item in node.right.items:
+                if item.ty is not None and item.ty.kind != "null":
+                    if left.kind == "enum" or left.temporal:
+                        ok = self._coerce_literal(item, left) and ok
+                    if not _compatible(left, item.ty):
+                        self.report(item.pos, f"cannot compare {left.describe()} {self.shown(node.left)} with "
+                                    f"{item.ty.describe()} {self.shown(item)}", "type")
+                        ok = False
+            if not ok:
+                return None
+        elif right.item is not None and not _compatible(left, right.item):
+            self.report(node.pos, f"'{self.snippet(node.left)}' is {left.describe()} but the list holds "
+                        f"{right.item.describe()}", "type")
+            return None
+        return BOOL
+
+    def e_Is(self, node: ast.Is, scope: _Scope) -> Optional[Type]:
+        ty = self.expr(node.operand, scope)
+        if ty is None:
+            return None
+        if node.test in ("empty", "not_empty"):
+            if ty.kind not in ("text", "list", "map", "null", "any"):
+                self.report(node.pos, f"'is empty' applies to text and lists, not {ty.describe()}", "type")
+                return None
+        elif not ty.nullable:
+            verdict = "always true" if node.test == "set" else "always false"
+            self.report(node.pos, f"'{self.snippet(node.operand)}' is never null, so this test is {verdict}",
+                        "constant-test", WARNING)
+        return BOOL
+
+    def _boolean(self, node: ast.Expr, scope: _Scope) -> Optional[Type]:
+        ty = self.expr(node, scope)
+        if ty is not None and ty.kind not in ("bool", "any"):
+            self.report(node.pos, f"expected a condition (true or false), but '{self.snippet(node)}' is "
+                        f"{ty.describe()}", "not-a-condition")
+            return None
+        return ty
+
+    def e_BoolOp(self, node: ast.BoolOp, scope: _Scope) -> Optional[Type]:
+        results = [self._boolean(item, scope) for item in node.items]
+        return BOOL if all(r is not None for r in results) else None
+
+    def e_Not(self, node: ast.Not, scope: _Scope) -> Optional[Type]:
+        return BOOL if self._boolean(node.operand, scope) is not None else None
+
+    def e_Quant(self, node: ast.Quant, scope: _Scope) -> Optional[Type]:
+        if scope.in_quant:
+            self.report(node.pos, f"'{node.kind}' cannot be used inside another any/all/none", "nested-quantifier")
+            return None
+        return BOOL if self._boolean(node.body, _Scope(in_quant=True)) is not None else None
+
+    # -- actions --------------------------------------------------------------------------------
+    def action(self, action: ast.Action, rule: ast.Rule) -> None:
+        getattr(self, "a_" + action.kind)(action, rule)
+
+    def _text_arg(self, action: ast.Action) -> None:
+        if action.text is not None:
+            self.expr(action.text, _Scope())
+
+    def a_skip(self, action: ast.Action, rule: ast.Rule) -> None:
+        self._text_arg(action)
+
+    a_hold = a_skip
+
+    def a_stop(self, action: ast.Action, rule: ast.Rule) -> None:
+        pass
+
+    def _target(self, target: list[tuple[str, ast.Pos]], verb: str) -> Optional[FieldRef]:
+        whole = target[0][1].to(target[-1][1])
+        if target[0][0] == "line":
+            self.report(whole, f"{verb} can only change order fields (not line fields)", "not-writable")
+            return None
+        ref = self.resolve(target, _Scope(), whole)
+        if ref is None:
+            return None
+        if not ref.info.writable:
+            why = "is computed" if ref.info.computed else "cannot be changed by rules"
+            self.report(whole, f"'{ref.path}' {why}", "not-writable")
+            return None
+        return ref
+
+    def a_set(self, action: ast.Action, rule: ast.Rule) -> None:
+        ref = self._target(action.target or [], "set")
+        value = self.expr(action.value, _Scope()) if action.value is not None else None
+        if ref is None or value is None:
+            return
+        want = ref.type
+        if value.kind == "null":
+            if not want.nullable:
+                self.report(action.value.pos, f"'{ref.path}' cannot be null", "type")
+                return
+        elif (want.kind == "enum" or want.temporal) and not self._coerce_literal(action.value, want):
+            return
+        elif not (want.kind == "enum" and action.value.ty.kind == "text"):
+            value = action.value.ty
+            if not _compatible(want, value) or (want.kind == "date" and value.kind == "datetime"):
+                self.report(action.value.pos, f"'{ref.path}' is {want.describe()}, so it cannot be set to "
+                            f"{value.describe()}", "type")
+                return
+        action.writes = ref
+
+    def _matched(self, cond: ast.Expr, op: str) -> list[ast.StrOp]:
+        """The ``endswith``/``startswith`` tests with a literal text that the condition requires."""
+        found: list[ast.StrOp] = []
+
+        def walk(node: ast.Expr) -> None:
+            if isinstance(node, ast.BoolOp):
+                for item in node.items:
+                    walk(item)
+            elif (isinstance(node, ast.StrOp) and node.op == op and isinstance(node.right, ast.Literal)
+                  and node.right.kind == "text" and getattr(node.left, "ref", None) is not None):
+                found.append(node)
+
+        walk(cond)
+        return found
+
+    def a_strip(self, action: ast.Action, rule: ast.Rule) -> None:
+        if action.name not in STRIP_WORDS:
+            hint = did_you_mean(action.name, STRIP_WORDS) or "; write 'strip suffix' or 'strip prefix'"
+            self.report(action.name_pos or action.pos, f"unknown strip '{action.name}'{hint}", "unknown-action")
+            return
+        test_op = "endswith" if action.name == "suffix" else "startswith"
+        matched = self._matched(rule.cond, test_op)
+        ref: Optional[FieldRef] = None
+        if action.target:
+            ref = self._target(action.target, "strip")
+            if ref is None:
+                return
+            matched = [m for m in matched if m.left.ref.path == ref.path]  # type: ignore[attr-defined]
+        if action.text is None:
+            if rule.cond.ty is None:
+                return  # the condition has errors of its own
+            texts = {(m.right.value, m.ci, m.left.ref.path) for m in matched}  # type: ignore[attr-defined]
+            if len(texts) != 1:
+                many = "several" if texts else "no"
+                self.report(action.pos, f"'strip {action.name}' does not know what to strip: the condition has {many} "
+                            f"'{test_op}' test{'s' if texts else ''}; write the text, e.g. strip {action.name} '-1'",
+                            "strip-text")
+                return
+            m = matched[0]
+            action.text = ast.Literal(m.right.pos, m.right.value, "text")
+            action.text.const, action.text.ty = m.right.value, TEXT
+            action.ci = m.ci
+            ref = ref or m.left.ref  # type: ignore[attr-defined]
+        else:
+            self.expr(action.text, _Scope())
+            if ref is None:
+                paths = {m.left.ref.path: m.left.ref for m in matched}  # type: ignore[attr-defined]
+                ref = next(iter(paths.values())) if len(paths) == 1 else self.resolve([("number", action.pos)],
+                                                                                         _Scope(), action.pos)
+        assert ref is not None
+        if ref.scope != "order" or not ref.info.writable or ref.type.kind != "text":
+            self.report(action.pos, f"'strip {action.name}' changes order text fields; '{ref.path}' is not one",
+                        "not-writable")
+            return
+        action.writes = ref
+
+    def a_mark(self, action: ast.Action, rule: ast.Rule) -> None:
+        if action.name not in MARK_WORDS:
+            hint = did_you_mean(action.name, MARK_WORDS) or "; write 'mark paid' or 'mark unpaid'"
+            self.report(action.name_pos or action.pos, f"unknown mark '{action.name}'{hint}", "unknown-action")
+            return
+        action.writes = self.resolve([("paid", action.pos)], _Scope(), action.pos)
+
+    def a_tag(self, action: ast.Action, rule: ast.Rule) -> None:
+        ty = self.expr(action.value, _Scope()) if action.value is not None else None
+        if ty is not None and not ty.textual and ty.kind != "any":
+            self.report(action.value.pos, f"a tag is text, not {ty.describe()}", "type")
+
+    def a_call(self, action: ast.Action, rule: ast.Rule) -> None:
+        ext = self.actions.get(action.name)
+        if ext is None:
+            hint = did_you_mean(action.name, list(BUILTIN_ACTIONS) + list(self.actions))
+            self.report(action.name_pos or action.pos, f"unknown action '{action.name}'{hint}", "unknown-action")
+            for arg in action.args:
+                self.expr(arg, _Scope())
+            return
+        action.ext = ext
+        self._check_args(action.name_pos or action.pos, f"action '{action.name}'", ext, action.args, _Scope())
+
+    # -- rules together -------------------------------------------------------------------------
+    def never_fires(self, rule: ast.Rule) -> None:
+        conjuncts = _conjuncts(rule.cond)
+        if any(isinstance(c, ast.Literal) and c.value is False for c in conjuncts):
+            self.report(rule.cond.pos, f"{describe_rule(rule)} can never fire: its condition is always false",
+                        "unreachable", WARNING)
+            return
+        equal: dict[str, tuple[Any, ast.Expr]] = {}
+        for c in conjuncts:
+            pair = _equality(c)
+            if pair is None:
+                continue
+            path, value = pair
+            if path in equal and equal[path][0] != value:
+                self.report(c.pos, f"{describe_rule(rule)} can never fire: '{path}' cannot equal both "
+                            f"{_display(equal[path][0])} and {_display(value)}", "unreachable", WARNING)
+                return
+            equal[path] = (value, c)
+
+    def reachability(self, rules: list[ast.Rule]) -> None:
+        """A rule whose condition includes all of an earlier skip/hold/stop rule's condition never runs."""
+        stoppers: list[tuple[frozenset[str], ast.Rule]] = []
+        for rule in rules:
+            self.rule = rule
+            mine = frozenset(self._norm(c, rule) for c in _conjuncts(rule.cond) if not _is_true(c))
+            for theirs, earlier in stoppers:
+                if theirs <= mine:
+                    self.report(rule.pos, f"{describe_rule(rule)} can never fire: {describe_rule(earlier)} "
+                                f"ends every order it would match", "unreachable", WARNING)
+                    break
+            if any(a.kind in ("skip", "hold", "stop") for a in rule.actions) and len(stoppers) < CONFLICT_WINDOW:
+                stoppers.append((mine, rule))
+        self.rule = None
+
+    def _norm(self, node: ast.Expr, rule: ast.Rule) -> str:
+        return " ".join(self.sources.get(rule.file, "")[node.pos.start:node.pos.end].split())
+
+    def conflicts(self, rules: list[ast.Rule]) -> None:
+        """Two rules that can both fire and write one field to different values draw a warning."""
+        writers: dict[str, list[tuple[ast.Rule, ast.Action, dict[str, Any]]]] = {}
+        for rule in rules:
+            self.rule = rule
+            conjuncts = _conjuncts(rule.cond)
+            equal = dict(p for p in (_equality(c) for c in conjuncts) if p is not None)
+            # "when FIELD is null then set FIELD = ..." fills in a default: it never overrides.
+            fills = {c.operand.ref.path for c in conjuncts
+                     if isinstance(c, ast.Is) and c.test == "null" and getattr(c.operand, "ref", None) is not None}
+            for action in rule.actions:
+                ref = action.writes
+                if ref is None:
+                    continue
+                earlier_list = writers.setdefault(ref.path, [])
+                if ref.path in fills:
+                    earlier_list.append((rule, action, equal))
+                    continue
+                for earlier, other, their_equal in reversed(earlier_list[-CONFLICT_WINDOW:]):
+                    if earlier is rule or _exclusive(equal, their_equal) or _same_write(action, other):
+                        continue
+                    self.report(action.pos, f"{describe_rule(rule)} and {describe_rule(earlier)} can both write "
+                                f"'{ref.path}' with different values; the later rule wins (dry-run shows which)",
+                                "conflicting-writes", WARNING)
+                    break
+                earlier_list.append((rule, action, equal))
+        self.rule = None
+
+
+# -- helpers ---------------------------------------------------------------------------------------
+def _compatible(a: Type, b: Type) -> bool:
+    """Whether values of the two types can be compared (or assigned one to the other)."""
+    if "any" in (a.kind, b.kind) or "null" in (a.kind, b.kind):
+        return True
+    if a.numeric and b.numeric:
+        return True
+    if a.textual and b.textual:
+        return True
+    if a.temporal and b.temporal:
+        return True
+    return a.kind == b.kind
+
+
+def describe_rule(rule: ast.Rule) -> str:
+    """How messages name a rule: ``rule 'name' (file:line)``, or ``the rule at file:line``."""
+    return f"rule {rule.name!r} ({rule.file}:{rule.line})" if rule.named else f"the rule at {rule.file}:{rule.line}"
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, Enum):
+        value = value.value
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _required(ext: Any) -> int:
+    """How many of a plugin function's declared parameters have no default."""
+    params = list(ext.params or [])
+    if not params:
+        return 0
+    try:
+        declared = list(inspect.signature(ext.function).parameters.values())[-len(params):]
+    except (TypeError, ValueError):
+        return len(params)
+    return sum(1 for p in declared if p.default is inspect.Parameter.empty)
+
+
+def _regex_problem(pattern: str) -> Optional[str]:
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        return str(exc)
+    if re.search(r"\\[1-9]|\(\?<?[=!]", pattern):
+        return "back-references and look-arounds are not allowed"
+    if re.search(r"\([^()]*[+*][^()]*\)[+*{]", pattern):
+        return "a repeated group that itself repeats can take forever on long text"
+    return None
+
+
+def _conjuncts(node: ast.Expr) -> list[ast.Expr]:
+    if isinstance(node, ast.BoolOp) and node.op == "and":
+        return [c for item in node.items for c in _conjuncts(item)]
+    return [node]
+
+
+def _is_true(node: ast.Expr) -> bool:
+    return isinstance(node, ast.Literal) and node.value is True
+
+
+def _equality(node: ast.Expr) -> Optional[tuple[str, Any]]:
+    """``(field path, constant)`` for a ``FIELD == constant`` test, else None."""
+    if isinstance(node, ast.Compare) and node.op == "==" and not node.as_day:
+        for a, b in ((node.left, node.right), (node.right, node.left)):
+            ref = getattr(a, "ref", None)
+            if ref is not None and isinstance(b, ast.Literal):
+                return ref.path, b.const
+    return None
+
+
+def _exclusive(mine: dict[str, Any], theirs: dict[str, Any]) -> bool:
+    return any(path in theirs and theirs[path] != value for path, value in mine.items())
+
+
+def _same_write(a: ast.Action, b: ast.Action) -> bool:
+    """Both actions certainly write the same value (the same constant, or the same mark)."""
+    if a.kind == b.kind and a.kind in ("mark", "strip"):
+        same_text = a.text is None or b.text is None or a.text.const == b.text.const
+        return a.name == b.name and same_text
+    if a.kind == "set" and b.kind == "set" and isinstance(a.value, ast.Literal) and isinstance(b.value, ast.Literal):
+        return a.value.const == b.value.const and type(a.value.const) is type(b.value.const)
+    return False
+
+
+def check_rules(rules: list[ast.Rule], functions: dict[str, Any], actions: dict[str, Any],
+                sources: dict[str, str]) -> list[Diagnostic]:
+    """Check parsed rules; returns every diagnostic (errors and warnings)."""
+    return Checker(functions, actions, sources).check(rules)

@@ -1,0 +1,196 @@
+"""Running rules on one order: the loop and the actions, shared by the compiled engine and the
+explaining evaluator (they differ only in how conditions and values are evaluated).
+
+Semantics (docs/rules.md): rules run in file order and a later rule sees what earlier ones
+changed; ``skip``/``hold`` end the order's rules, ``stop`` ends them keeping the changes; when
+nothing fires the result holds the very same order object; a rule that fails at run time holds
+the order with a message naming the rule and its line. The input order is never mutated: it is
+copied (deeply) the first time a rule writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+from ..models import Order
+from . import ast
+from .diagnostics import RuleRuntimeError
+from .schema import FieldRef
+
+#: A compiled condition or value: a function of the order being processed.
+OrderFn = Callable[[Order], Any]
+#: An action: changes the state, returns ('skip'|'hold'|'stop', reason) to end the rules, or None.
+ActionFn = Callable[["State"], Optional[tuple[str, Optional[str]]]]
+
+
+class State:
+    """The order being processed, copied on first write, and the changes made so far."""
+
+    __slots__ = ("order", "copied", "changes", "rule")
+
+    def __init__(self, order: Order):
+        self.order = order
+        self.copied = False
+        self.changes: list = []
+        self.rule: Optional[ast.Rule] = None
+
+    def writable(self) -> Order:
+        if not self.copied:
+            self.order = self.order.model_copy(deep=True)
+            self.copied = True
+        return self.order
+
+    def record(self, field: str, before: Any, after: Any) -> None:
+        from . import Change
+
+        rule = self.rule
+        assert rule is not None
+        self.changes.append(Change(field, before, after, rule.name, rule.line, rule.file))
+
+
+def read(order: Order, ref: FieldRef) -> Any:
+    obj: Any = order
+    for step in ref.steps:
+        if obj is None:
+            return None
+        obj = getattr(obj, step)
+    return obj
+
+
+def write(state: State, ref: FieldRef, value: Any) -> None:
+    """Set a field (validated by the model), recording the change when the value differs."""
+    before = read(state.order, ref)
+    if before == value and type(before) is type(value):
+        return
+    obj: Any = state.writable()
+    for step in ref.steps[:-1]:
+        obj = getattr(obj, step)
+        if obj is None:
+            raise ValueError(f"cannot set '{ref.path}': '{'.'.join(ref.steps[:-1])}' is missing")
+    setattr(obj, ref.steps[-1], value)
+    after = getattr(obj, ref.steps[-1])
+    if after != before or type(after) is not type(before):
+        state.record(ref.path, before, after)
+
+
+# -- actions ---------------------------------------------------------------------------------------
+def make_action(action: ast.Action, value_of: Callable[[ast.Expr], OrderFn]) -> ActionFn:
+    """The function that performs ``action``; ``value_of`` turns an expression into a function."""
+    kind = action.kind
+    if kind in ("skip", "hold"):
+        reason = action.text.value if action.text is not None else None
+        return lambda state: (kind, reason)
+    if kind == "stop":
+        return lambda state: ("stop", None)
+    if kind == "set":
+        ref, value = action.writes, value_of(action.value)  # type: ignore[arg-type]
+
+        def set_(state: State):
+            write(state, ref, value(state.order))
+
+        return set_
+    if kind == "strip":
+        return _strip(action)
+    if kind == "mark":
+        ref, flag = action.writes, action.name == "paid"
+        return lambda state: write(state, ref, flag)
+    if kind == "tag":
+        value = value_of(action.value)  # type: ignore[arg-type]
+
+        def tag(state: State):
+            text = value(state.order)
+            if text is None or text in state.order.tags:
+                return
+            before = list(state.order.tags)
+            order = state.writable()
+            order.tags = [*before, str(text)]
+            state.record("tags", before, list(order.tags))
+
+        return tag
+    if kind == "call":
+        return _plugin_action(action, [value_of(a) for a in action.args])
+    raise AssertionError(f"unknown action kind {kind}")
+
+
+def _strip(action: ast.Action) -> ActionFn:
+    ref, text, ci = action.writes, action.text.const, action.ci  # type: ignore[union-attr]
+    suffix = action.name == "suffix"
+    needle = text.lower() if ci else text
+
+    def strip(state: State):
+        current = read(state.order, ref)
+        if not current or not text:
+            return
+        hay = current.lower() if ci else current
+        if suffix and hay.endswith(needle):
+            write(state, ref, current[: len(current) - len(text)])
+        elif not suffix and hay.startswith(needle):
+            write(state, ref, current[len(text):])
+
+    return strip
+
+
+def _plugin_action(action: ast.Action, args: list[OrderFn]) -> ActionFn:
+    function = action.ext.function
+
+    def call(state: State):
+        values = [a(state.order) for a in args]
+        order = state.writable()
+        before = order.model_dump()
+        result = function(order, *values)
+        if result is not None:
+            if not isinstance(result, Order):
+                raise TypeError(f"action '{action.name}' returned {type(result).__name__}, not an Order")
+            state.order = order = result
+        after = order.model_dump()
+        for key in before:
+            if before[key] != after[key]:
+                state.record(key, before[key], after[key])
+
+    return call
+
+
+# -- the loop ----------------------------------------------------------------------------------------
+@dataclass
+class Runnable:
+    """One rule ready to run: its condition and its actions."""
+
+    rule: ast.Rule
+    cond: OrderFn
+    actions: list[ActionFn]
+
+
+def fail(rule: ast.Rule, exc: BaseException) -> RuleRuntimeError:
+    detail = str(exc) or type(exc).__name__
+    return RuleRuntimeError(f"{type(exc).__name__}: {detail}" if str(exc) else detail, rule=rule.name,
+                            file=rule.file, line=rule.line)
+
+
+def run(order: Order, rules: Sequence[Runnable], start: int = 0, known_true: bool = False):
+    """Apply ``rules[start:]`` to ``order`` (``known_true``: the first one's condition already held)."""
+    from . import RuleResult
+
+    state = State(order)
+    fired: list[str] = []
+    for index in range(start, len(rules)):
+        runnable = rules[index]
+        rule = runnable.rule
+        try:
+            if not (known_true and index == start) and not runnable.cond(state.order):
+                continue
+            fired.append(rule.name)
+            state.rule = rule
+            for action in runnable.actions:
+                verdict = action(state)
+                if verdict is None:
+                    continue
+                kind, reason = verdict
+                if kind == "stop":
+                    return RuleResult(state.order, "sync", None, rule.name, rule.line, rule.file, fired, state.changes)
+                return RuleResult(state.order, kind, reason or f"rule {rule.name!r}", rule.name, rule.line, rule.file,
+                                  fired, state.changes)
+        except Exception as exc:  # a rule failing at run time holds the order, naming the rule
+            error = fail(rule, exc)
+            return RuleResult(state.order, "hold", str(error), rule.name, rule.line, rule.file, fired, state.changes)
+    return RuleResult(state.order, "sync", None, None, None, None, fired, state.changes)
