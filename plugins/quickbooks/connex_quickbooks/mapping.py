@@ -11,6 +11,7 @@ Identity: a QuickBooks document is ``source="quickbooks"``, ``source_id="Invoice
 from __future__ import annotations
 
 import hashlib
+import re
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Optional
@@ -77,15 +78,23 @@ def address_to_qb(addr: Address) -> Optional[dict[str, Any]]:
     return out or None
 
 
+ORIGIN_MARK = re.compile(r"\[connex ([\w.-]+:[^\]\s]+)\]")
+
+
 def private_note(order: Order) -> str:
-    """The memo: the rules' memo, where the order came from, and the full number when DocNumber shortened it."""
+    """The memo: the rules' memo, where the order came from, and the full number when DocNumber shortened it.
+
+    It ends with ``[connex SOURCE:ID]``, read back as the order's ``origin`` when QuickBooks is a
+    source, so a document Connex made from a ShipStation order is never sent back to ShipStation.
+    """
     parts = [order.memo] if order.memo else []
     if order.source != "summary":
         parts.append(f"{order.source} order {order.original_number or order.number}"
                      + (f" (key {order.source_key})" if order.source_key else ""))
     if doc_number(order.number) != order.number:
         parts.append(f"full order number: {order.number}")
-    return " | ".join(parts)[:PRIVATE_NOTE_MAX]
+    mark = f"[connex {order.key}]"
+    return " | ".join(parts)[:PRIVATE_NOTE_MAX - len(mark) - 1] + " " + mark if parts else mark
 
 
 def discount_total(order: Order) -> Decimal:
@@ -262,4 +271,5 @@ def order_from_document(entity: str, doc: dict[str, Any], skus: Optional[dict[st
         shipment=shipment, document_type=DOCUMENT_OF[entity],
         class_name=(doc.get("ClassRef") or {}).get("name"), location=(doc.get("DepartmentRef") or {}).get("name"),
         memo=doc.get("PrivateNote") or None, notes=(doc.get("CustomerMemo") or {}).get("value"),
+        origin=mark.group(1) if (mark := ORIGIN_MARK.search(doc.get("PrivateNote") or "")) else None,
     )

@@ -33,6 +33,10 @@ Source options (``source_options``, in ``FetchQuery.options``): ``class`` (only 
 class; default none), ``document_types`` (default both: ``["invoice", "sales_receipt"]``),
 ``include_tracked`` (default false: documents that already carry a tracking number are left out),
 ``page_size`` (query page size, 1..1000, default 1000).
+
+Keys the sync engine itself reads from the same tables (``summary_date``, ``summary_prefix``,
+``timezone``, ``date_field``) are accepted and left to it; any other unknown key is a configuration
+error, so a misspelt option never passes silently.
 """
 
 from __future__ import annotations
@@ -44,13 +48,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from connex_core.errors import ConfigurationError
 
 
+#: Option keys that belong to the sync engine (daily summaries, windows), not to this connector.
+ENGINE_KEYS = frozenset({"summary_date", "summary_prefix", "timezone", "date_field"})
+
+
 class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     @classmethod
     def parse(cls, raw: dict[str, Any], where: str) -> "_Options":
         try:
-            return cls.model_validate(raw or {})
+            return cls.model_validate({k: v for k, v in (raw or {}).items() if k not in ENGINE_KEYS})
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise ConfigurationError(f"QuickBooks {where}: {problems}", key=where) from None

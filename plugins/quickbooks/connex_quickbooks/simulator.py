@@ -142,6 +142,10 @@ class QuickBooksSimulator(SimulatedService):
         with self.lock:
             self._access = {t: self.clock.now() for t in self._access}
 
+    def seed(self, n: int) -> int:
+        """The sandbox's seeding hook (``connex sandbox --seed-orders``, ``connex demo``): ``n`` documents."""
+        return len(self.seed_documents(n)) if n > 0 else 0
+
     def seed_documents(self, n: int, *, unpaid_every: int = 3, class_every: int = 2, class_name: str = "Web",
                        tracked_every: int = 0) -> list[dict[str, Any]]:
         """Create ``n`` invoices and sales receipts (alternating) for the QuickBooks -> ShipStation flow.

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
 from connex_core.connector import ConnectorContext
-from connex_core.sandbox import SimClock
+from connex_core.sandbox import SandboxServer, SimClock
 from connex_core.tokens import TokenStore
 from connex_quickbooks.connector import QuickBooksConnector, QuickBooksSettings
 from connex_quickbooks.simulator import QuickBooksSimulator
@@ -28,11 +28,33 @@ def clock() -> SimClock:
     return SimClock(speed=1000.0)
 
 
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[SandboxServer]:
+    """One loopback server for the session; each test mounts its own fresh simulator on it.
+
+    (Starting and stopping a server per test costs half a second each: ``serve_forever`` polls
+    for shutdown every 0.5 s.)
+    """
+    server = SandboxServer([QuickBooksSimulator()]).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
-def sim(clock, serve) -> QuickBooksSimulator:
-    simulator = QuickBooksSimulator(clock=clock)
-    serve(simulator)
-    return simulator
+def mount(sandbox) -> Callable[[QuickBooksSimulator], QuickBooksSimulator]:
+    """``mount(simulator)`` serves it at ``/quickbooks`` in place of the previous one."""
+
+    def put(simulator: QuickBooksSimulator) -> QuickBooksSimulator:
+        sandbox.services[simulator.name] = simulator
+        simulator.base_url = sandbox.url(simulator.name)
+        return simulator
+
+    return put
+
+
+@pytest.fixture
+def sim(clock, mount) -> QuickBooksSimulator:
+    return mount(QuickBooksSimulator(clock=clock))
 
 
 @pytest.fixture
