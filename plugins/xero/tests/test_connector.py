@@ -1,0 +1,310 @@
+"""The Xero connector against the simulator, over real HTTP through xero-python (urllib3)."""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import urllib.request
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from connex_core.connector import FetchQuery, OrderWrite, TrackingWrite
+from connex_core.errors import AuthenticationError, DryRunWriteError, RateLimitExhausted, RetriableAPIError
+from connex_core.models import Customer, LineItem, Shipment
+from connex_core.sandbox import Fault
+from connex_core.testing import make_order
+from connex_core.tokens import TokenStore
+
+from .conftest import load_fixture
+
+INVOICES = "GET /api.xro/2.0/Invoices"
+
+
+def order(number: str, name: str = "Kim Li", **extra):
+    return make_order(source="shopify", source_id=number, number=number,
+                      customer=Customer(name=name, email=f"{number}@shop.test"), **extra)
+
+
+def writes(*orders):
+    return [OrderWrite(order=o, idempotency_key=f"key-{o.number}") for o in orders]
+
+
+# -- reading -----------------------------------------------------------------------------------------
+def test_fetch_reads_authorised_invoices_with_contact_addresses_and_tracking(xero, make_xero):
+    xero.seed_invoices(40)
+    orders = list(make_xero().fetch_orders(FetchQuery()))
+    authorised = [i for i in xero.invoices.values() if i["Status"] == "AUTHORISED"]
+    assert sorted(o.source_id for o in orders) == sorted(i["InvoiceID"] for i in authorised)
+    for o in orders:
+        invoice = xero.invoices[o.source_id]
+        contact = xero.contacts[invoice["ContactID"]]
+        addresses = {a["AddressType"]: a for a in contact["Addresses"]}
+        assert o.bill_to.street1 == addresses["POBOX"]["AddressLine1"]
+        assert o.ship_to.street1 == addresses["STREET"]["AddressLine1"] and o.ship_to.country == "US"
+        assert o.number == invoice["InvoiceNumber"] and o.total == invoice["Total"] and not o.paid
+        assert all("Sales Channel" in line.tracking for line in o.lines)
+
+
+def test_fetch_pages_and_fetches_contacts_in_batches_of_50(xero, make_xero):
+    xero.seed_invoices(230, status="AUTHORISED", contacts=120)
+    orders = list(make_xero().fetch_orders(FetchQuery()))
+    assert len(orders) == 230 and all(o.bill_to.city for o in orders)
+    assert xero.calls[INVOICES] == 3
+    contact_calls = xero.calls["GET /api.xro/2.0/Contacts"]
+    assert 3 <= contact_calls <= 6  # 120 contacts, at most 50 ids a call, none fetched twice
+
+
+def test_fetch_honours_statuses_and_the_modified_since_cursor(xero, make_xero, clock):
+    xero.seed_invoices(60, age_days=4)
+    cutoff = clock.utcnow() - timedelta(days=1)
+    connector = make_xero()
+    recent = list(connector.fetch_orders(FetchQuery(modified_since=cutoff, options={"statuses": ["AUTHORISED", "PAID"]})))
+    expected = {i["InvoiceID"] for i in xero.invoices.values()
+                if i["UpdatedDateUTC"] >= cutoff and i["Status"] in ("AUTHORISED", "PAID")}
+    assert {o.source_id for o in recent} == expected and 0 < len(expected) < 60
+    assert any(o.paid for o in recent)
+
+
+def test_parse_orders_reads_a_saved_invoices_response(make_xero):
+    payload = load_fixture("spec_getInvoices_200.json")
+    payload["Contacts"] = load_fixture("spec_getContacts_200.json")["Contacts"]
+    payload["Invoices"][2]["Contact"]["ContactID"] = payload["Contacts"][0]["ContactID"]  # Katherine Warren
+    orders = list(make_xero().parse_orders(payload))
+    assert [o.number for o in orders] == ["INV-0001", "INV-0002", "INV-0003"]
+    assert orders[2].bill_to.city == "Palo Alto"
+
+
+# -- writing orders ----------------------------------------------------------------------------------
+def test_write_orders_one_call_per_batch_and_each_element_checked(xero, make_xero):
+    xero.seed_invoices(3)
+    existing = next(iter(xero.contacts.values()))["Name"]
+    bad = order("W-3", lines=[LineItem(sku="X", name="X", quantity=Decimal(1), unit_price=Decimal(5),
+                                       tracking={"Sales Channel": "Amazon"})])
+    contacts_before = len(xero.contacts)
+    results = make_xero().write_orders(writes(order("W-1"), order("W-2", name=existing), bad))
+    assert [r.ok for r in results] == [True, True, False]
+    assert "Tracking option 'Amazon'" in results[2].error
+    assert xero.calls["PUT /api.xro/2.0/Invoices"] == 1 and xero.calls["PUT /api.xro/2.0/Contacts"] == 1
+    assert len(xero.contacts) == contacts_before + 1  # Kim Li created once, the existing name matched
+    w2 = xero.invoices[results[1].target_id]
+    assert xero.contacts[w2["ContactID"]]["Name"] == existing and w2["InvoiceNumber"] == "W-2"
+    assert w2["Total"] == Decimal("53.60") and w2["Reference"] == "W-2"
+    assert {l["ItemCode"] for l in w2["LineItems"] if l.get("ItemCode")} == {"MUG-BLU", "TEE-L"}
+
+
+def test_an_existing_invoice_number_is_a_duplicate_not_a_second_invoice(xero, make_xero):
+    connector = make_xero()
+    first = connector.write_orders(writes(order("D-1")))[0]
+    assert connector.find_orders(writes(order("D-1")))["shopify:D-1"].target_id == first.target_id
+    again = connector.write_orders([OrderWrite(order=order("D-1"), idempotency_key="another-run")])[0]
+    assert again.ok and again.duplicate and again.target_id == first.target_id
+    assert len(xero.invoices) == 1
+
+
+def test_a_write_whose_answer_is_lost_is_retried_and_replayed_not_repeated(xero, make_xero):
+    xero.faults.add(Fault(kind="lost_response", methods=("PUT",), path="/Invoices$", times=1))
+    result = make_xero().write_orders(writes(order("L-1"), order("L-2")))
+    assert all(r.ok for r in result)
+    assert xero.calls["PUT /api.xro/2.0/Invoices"] == 2 and xero.replays == 1
+    assert sorted(i["InvoiceNumber"] for i in xero.invoices.values()) == ["L-1", "L-2"]
+
+
+def test_dry_run_cannot_write(make_xero, xero):
+    connector = make_xero(dry_run=True)
+    with pytest.raises(DryRunWriteError):
+        connector.write_tracking([])
+    assert xero.write_calls == 0
+
+
+# -- tracking back -------------------------------------------------------------------------------------
+def shipment(number: str, cost: str = "7.10") -> Shipment:
+    return Shipment(source="shipstation", source_id=number, carrier="ups", service="ups_ground",
+                    tracking_number=f"1Z{number}", ship_date=date(2026, 9, 16), cost=Decimal(cost))
+
+
+def test_tracking_adds_cost_line_where_editable_and_a_note_everywhere(xero, make_xero):
+    connector = make_xero()
+    open_, paid = (r.target_id for r in connector.write_orders(writes(order("T-1"), order("T-2"))))
+    xero.pay(paid)
+    tracking = [TrackingWrite(shipment=shipment("A"), target_ref=open_, idempotency_key="ta"),
+                TrackingWrite(shipment=shipment("B"), target_ref=paid, idempotency_key="tb")]
+    assert connector.find_tracking(tracking) == {}
+    first, second = connector.write_tracking(tracking)
+    assert first.ok and first.note is None and second.ok
+    assert second.note == "shipping cost not added: invoice is PAID"
+    assert xero.invoices[open_]["Total"] == Decimal("60.70")
+    assert xero.invoices[paid]["Total"] == Decimal("53.60")
+    assert any(h["Details"] == "Shipped 2026-09-16 via ups (ups_ground) tracking 1ZB" for h in xero.history(paid))
+    assert set(connector.find_tracking(tracking)) == {t.key for t in tracking}
+    connector.write_tracking(tracking)  # a re-run adds neither a second cost line nor a second note
+    assert xero.invoices[open_]["Total"] == Decimal("60.70")
+    assert sum(h["Changes"] == "Note" for h in xero.history(open_)) == 1
+
+
+def test_tracking_for_an_unknown_invoice_fails_that_shipment_only(xero, make_xero):
+    connector = make_xero()
+    known = connector.write_orders(writes(order("U-1")))[0].target_id
+    results = connector.write_tracking([
+        TrackingWrite(shipment=shipment("C"), target_ref="00000000-0000-0000-0000-000000000000", idempotency_key="x"),
+        TrackingWrite(shipment=shipment("D", cost="0"), target_ref=known, idempotency_key="y")])
+    assert [r.ok for r in results] == [False, True] and "not found" in results[0].error
+
+
+# -- limits and errors ---------------------------------------------------------------------------------
+def test_urllib3_hidden_retries_are_off(xero, make_xero):
+    xero.faults.add(Fault(kind="error", status=429, headers={"Retry-After": "2", "X-Rate-Limit-Problem": "minute"},
+                          methods=("GET", "PUT")))
+    connector = make_xero(max_retries=1)
+    with pytest.raises(RetriableAPIError) as info:
+        list(connector.fetch_orders(FetchQuery()))
+    assert info.value.retry_after == 2.0
+    assert xero.calls[INVOICES] == 1  # urllib3's default Retry(total=3) would have sent 4
+    with pytest.raises(RetriableAPIError):
+        connector.write_orders(writes(order("R-1")))
+    assert xero.calls["GET /api.xro/2.0/Contacts"] == 1
+
+
+def test_429_with_retry_after_is_waited_out_on_the_clock(xero, make_xero, clock):
+    xero.seed_invoices(2, status="AUTHORISED")
+    xero.faults.add(Fault(kind="error", status=429, headers={"Retry-After": "30", "X-Rate-Limit-Problem": "minute"},
+                          methods=("GET",), path="/Invoices$", times=2))
+    before = clock.now()
+    assert len(list(make_xero().fetch_orders(FetchQuery()))) == 2
+    assert clock.now() - before >= 60  # two waits of 30 simulated seconds
+
+
+def test_the_client_paces_itself_under_60_a_minute(xero, make_xero, clock):
+    connector = make_xero()
+    before = clock.now()
+    for _ in range(75):
+        connector.client.call("ping", "get_tracking_categories")
+    assert xero.calls["429"] == 0 and clock.now() - before >= 55
+
+
+def test_organisation_offline_is_retried(xero, make_xero):
+    xero.seed_invoices(2, status="AUTHORISED")
+    xero.go_offline(90)
+    assert len(list(make_xero().fetch_orders(FetchQuery()))) == 2
+
+
+def test_day_limit_stops_the_task_and_later_calls_do_not_reach_xero(xero, make_xero):
+    xero._day.limit = 2
+    connector = make_xero()
+    connector.client.call("ping", "get_items")
+    connector.client.call("ping", "get_items")
+    with pytest.raises(RateLimitExhausted) as info:
+        list(connector.fetch_orders(FetchQuery()))
+    assert "daily limit" in str(info.value) and info.value.resume_at is not None
+    calls = xero.total_calls + xero.calls["429"]
+    with pytest.raises(RateLimitExhausted):
+        connector.find_orders(writes(order("X-1")))
+    assert xero.total_calls + xero.calls["429"] == calls
+
+
+def test_validation_exception_400_is_reported_with_its_messages(xero, make_xero):
+    connector = make_xero()
+    with pytest.raises(Exception) as info:
+        connector.client.call("bad where", "get_invoices", where='Type=="ACCREC" AND (')
+    assert "QueryParseException" in str(info.value)
+
+
+# -- tokens ----------------------------------------------------------------------------------------------
+def token_calls(xero) -> int:
+    return xero.calls["POST /connect/token"]
+
+
+def test_tokens_are_refreshed_rotated_and_stored_before_use(xero, make_xero, token_store, clock):
+    connector = make_xero()
+    connector.check()
+    stored = token_store.load()
+    assert stored["refresh_token"] != xero.initial_refresh_token and token_calls(xero) == 1
+    assert stat.S_IMODE(os.stat(token_store.path).st_mode) == 0o600
+    connector.check()
+    assert token_calls(xero) == 1  # still valid: no refresh
+    clock.advance(31 * 60)
+    connector.check()
+    assert token_calls(xero) == 2 and token_store.load()["refresh_token"] != stored["refresh_token"]
+
+
+def test_a_second_process_uses_the_winners_token_instead_of_spending_the_old_one(xero, make_xero, token_store, clock):
+    a, b = make_xero(), make_xero()
+    a.check()
+    b.check()
+    assert token_calls(xero) == 1
+    clock.advance(31 * 60)
+    a.check()
+    b.check()  # its token expired too: it re-reads the store and finds a's fresh one
+    assert token_calls(xero) == 2
+
+
+def test_concurrent_refreshers_refresh_once(xero, make_xero):
+    connectors = [make_xero() for _ in range(4)]
+    threads = [threading.Thread(target=c.check) for c in connectors]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert token_calls(xero) == 1
+
+
+def test_a_spent_refresh_token_ends_with_a_reconnect_message(xero, make_xero, tmp_path, clock):
+    make_xero().check()  # rotates the initial refresh token away
+    clock.advance(31 * 60)  # past the grace period
+    stale = make_xero(store=TokenStore(tmp_path / "other", "xero"))
+    with pytest.raises(AuthenticationError) as info:
+        stale.check()
+    message = str(info.value)
+    assert "connex connect xero" in message and xero.initial_refresh_token not in message
+
+
+def test_a_401_refreshes_once_then_fails_with_reconnect(xero, make_xero):
+    connector = make_xero()
+    connector.check()
+    xero._access.clear()  # access tokens revoked, refresh token still good
+    connector.check()
+    assert token_calls(xero) == 2
+    xero.revoke_tokens()
+    with pytest.raises(AuthenticationError) as info:
+        connector.check()
+    assert "reconnect with `connex connect xero`" in str(info.value)
+
+
+def test_secrets_stay_out_of_reprs_and_messages(make_xero):
+    connector = make_xero(client_secret="s3cret-value")
+    assert "s3cret-value" not in repr(connector.settings)
+    with pytest.raises(AuthenticationError) as info:
+        connector.check()
+    assert "s3cret-value" not in str(info.value)
+
+
+# -- connect -----------------------------------------------------------------------------------------------
+def follow(message: str) -> None:
+    """What the user's browser does: open the printed address and follow Xero's redirect to our callback."""
+    url = message.splitlines()[-1]
+    threading.Thread(target=lambda: urllib.request.urlopen(url, timeout=10).read(), daemon=True).start()
+
+
+def test_connect_runs_the_code_flow_and_keeps_the_only_tenant(xero, make_xero, token_store):
+    connector = make_xero(refresh_token=None)
+    assert connector.connect(echo=follow, input_fn=lambda _: pytest.fail("no question with one tenant")) == \
+        "connected to Connex Demo Ltd"
+    stored = token_store.load()
+    assert stored["tenant_id"] == xero.tenant_id and stored["refresh_token"].startswith("xrt-")
+    assert make_xero(refresh_token=None, tenant_id=None).check() == "connected to Connex Demo Ltd"
+
+
+def test_connect_asks_which_tenant_when_there_are_several(xero, make_xero, token_store):
+    other = xero.add_tenant("Second Org")
+    lines: list[str] = []
+
+    def echo(message: str) -> None:
+        lines.append(message)
+        if message.startswith("Open"):
+            follow(message)
+
+    assert make_xero().connect(echo=echo, input_fn=lambda _: "2") == "connected to Second Org"
+    assert token_store.load()["tenant_id"] == other
+    assert "  2. Second Org" in lines
