@@ -110,9 +110,10 @@ class XeroAuth:
 
     def _normalise(self, answer: dict[str, Any]) -> dict[str, Any]:
         scope = answer.get("scope") or self.settings.scopes
+        refresh = {"refresh_token": answer["refresh_token"]} if answer.get("refresh_token") else {}
         return {
             "access_token": answer["access_token"],
-            "refresh_token": answer.get("refresh_token"),
+            **refresh,  # an answer without one leaves the stored refresh token in place
             "token_type": answer.get("token_type", "Bearer"),
             "scope": scope.split() if isinstance(scope, str) else list(scope),
             "expires_at": wall_clock(self.clock) + float(answer.get("expires_in") or 1800),

@@ -45,6 +45,7 @@ from .settings import XeroSettings
 log = logging.getLogger("connex.xero")
 
 MINUTE_LIMIT, CONCURRENT_LIMIT = 60, 5
+DAY_WARNING = 250  # warn once when this many of the day's 5,000 calls are left
 
 
 class NotFound(FatalAPIError):
@@ -91,7 +92,7 @@ class XeroClient:
         self.auth = auth
         self.clock = clock
         self.connection = connection
-        self._access = ""
+        self._local = threading.local()  # the access token of the call in flight, per thread
         sdk_token = OAuth2Token(client_id=settings.client_id, client_secret=settings.client_secret.get_secret_value())
         api_client = ApiClient(Configuration(oauth2_token=sdk_token), pool_threads=1,
                                oauth2_token_getter=self._sdk_token, oauth2_token_saver=self._sdk_saver)
@@ -103,7 +104,7 @@ class XeroClient:
 
     # xero-python asks for the token before every call; it gets ours, with no expiry and no refresh token.
     def _sdk_token(self) -> dict[str, Any]:
-        return {"access_token": self._access, "token_type": "Bearer", "scope": self.settings.scopes,
+        return {"access_token": getattr(self._local, "access", ""), "token_type": "Bearer", "scope": self.settings.scopes,
                 "expires_in": None, "expires_at": None, "refresh_token": None}
 
     @staticmethod
@@ -149,12 +150,12 @@ class XeroClient:
         for attempt in (1, 2):
             gate.limiter.acquire()
             with gate.slots:
-                self._access = self.auth.access_token()
+                self._local.access = self.auth.access_token()
                 try:
                     response = send()
                 except ApiException as exc:
                     if exc.status == 401 and attempt == 1:
-                        self.auth.refresh(rejected=self._access)  # refresh once, then try again
+                        self.auth.refresh(rejected=self._local.access)  # refresh once, then try again
                         continue
                     raise self._translate(what, exc, gate) from None
                 except urllib3.exceptions.HTTPError as exc:
@@ -172,6 +173,9 @@ class XeroClient:
         minute = headers.get("X-MinLimit-Remaining")
         if minute is not None and minute.isdigit():
             gate.limiter.update(int(minute), 60.0)  # nothing left this minute: wait before the next call
+        day = headers.get("X-DayLimit-Remaining")
+        if day is not None and day.isdigit() and int(day) in (DAY_WARNING, 0):
+            log.warning("Xero connection %r: %s calls left today for this organisation", self.connection, day)
 
     def _day_exhausted(self, gate: _Gate) -> RateLimitExhausted:
         resume = datetime.fromtimestamp(gate.day_blocked_until, timezone.utc)

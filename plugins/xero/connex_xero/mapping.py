@@ -103,6 +103,7 @@ def order_from_xero(invoice: dict[str, Any], contact: Optional[dict[str, Any]], 
     contact = contact or invoice.get("Contact") or {}
     addresses = {a.get("AddressType"): a for a in contact.get("Addresses") or []}
     name = _text(contact.get("Name"))
+    person = " ".join(filter(None, [_text(contact.get("FirstName")), _text(contact.get("LastName"))]))
     inclusive = invoice.get("LineAmountTypes") == "Inclusive"
     lines, shipping = [], ZERO
     for raw in invoice.get("LineItems") or []:
@@ -123,7 +124,7 @@ def order_from_xero(invoice: dict[str, Any], contact: Optional[dict[str, Any]], 
         modified_at=parse_ms_date(invoice.get("UpdatedDateUTC")), paid_at=parse_ms_date(invoice.get("FullyPaidOnDate")),
         due_date=due.date() if due else None,
         customer=Customer(id=_text(contact.get("ContactID")), name=name, email=_text(contact.get("EmailAddress")),
-                          company=name, phone=_phone(contact)),
+                          company=name if person and person != name else None, phone=_phone(contact)),
         bill_to=address_from_xero(addresses.get("POBOX"), name),
         ship_to=address_from_xero(addresses.get("STREET"), name),
         lines=lines, shipping=_money(shipping), tax=_dec(invoice.get("TotalTax")),

@@ -12,7 +12,8 @@ from decimal import Decimal
 import pytest
 
 from connex_core.connector import FetchQuery, OrderWrite, TrackingWrite
-from connex_core.errors import AuthenticationError, DryRunWriteError, RateLimitExhausted, RetriableAPIError
+from connex_core.errors import (AuthenticationError, DryRunWriteError, FatalAPIError, RateLimitExhausted,
+                               RetriableAPIError)
 from connex_core.models import Customer, LineItem, Shipment
 from connex_core.sandbox import Fault
 from connex_core.testing import make_order
@@ -163,8 +164,14 @@ def test_urllib3_hidden_retries_are_off(xero, make_xero):
     assert info.value.retry_after == 2.0
     assert xero.calls[INVOICES] == 1  # urllib3's default Retry(total=3) would have sent 4
     with pytest.raises(RetriableAPIError):
-        connector.write_orders(writes(order("R-1")))
-    assert xero.calls["GET /api.xro/2.0/Contacts"] == 1
+        connector.client.call("create invoices", "create_invoices", {"Invoices": []}, idempotency_key="k")
+    assert xero.calls["PUT /api.xro/2.0/Invoices"] == 1
+
+
+def test_a_dropped_connection_is_retried_by_us(xero, make_xero):
+    xero.faults.add(Fault(kind="drop", methods=("GET",), path="/Items$", times=2))
+    assert make_xero().client.call("list items", "get_items")["Items"]
+    assert xero.faults.injected["drop"] == 2
 
 
 def test_429_with_retry_after_is_waited_out_on_the_clock(xero, make_xero, clock):
@@ -179,7 +186,7 @@ def test_429_with_retry_after_is_waited_out_on_the_clock(xero, make_xero, clock)
 def test_the_client_paces_itself_under_60_a_minute(xero, make_xero, clock):
     connector = make_xero()
     before = clock.now()
-    for _ in range(75):
+    for _ in range(65):
         connector.client.call("ping", "get_tracking_categories")
     assert xero.calls["429"] == 0 and clock.now() - before >= 55
 
@@ -204,11 +211,15 @@ def test_day_limit_stops_the_task_and_later_calls_do_not_reach_xero(xero, make_x
     assert xero.total_calls + xero.calls["429"] == calls
 
 
-def test_validation_exception_400_is_reported_with_its_messages(xero, make_xero):
+def test_bad_requests_are_fatal_with_xero_type_and_messages(xero, make_xero):
     connector = make_xero()
-    with pytest.raises(Exception) as info:
+    with pytest.raises(FatalAPIError) as info:
         connector.client.call("bad where", "get_invoices", where='Type=="ACCREC" AND (')
-    assert "QueryParseException" in str(info.value)
+    assert "QueryParseException" in str(info.value) and info.value.status == 400
+    with pytest.raises(FatalAPIError) as info:  # summarized errors: a ValidationException naming each problem
+        connector.client.call("create", "create_invoices", {"Invoices": [{"Type": "ACCREC", "Status": "DRAFT"}]})
+    assert "ValidationException" in str(info.value)
+    assert "The Contact must contain at least 1 of the following elements" in str(info.value)
 
 
 # -- tokens ----------------------------------------------------------------------------------------------
@@ -258,6 +269,12 @@ def test_a_spent_refresh_token_ends_with_a_reconnect_message(xero, make_xero, tm
         stale.check()
     message = str(info.value)
     assert "connex connect xero" in message and xero.initial_refresh_token not in message
+
+
+def test_a_refresh_whose_answer_was_lost_is_retried_within_the_grace_period(xero, make_xero, token_store):
+    xero.faults.add(Fault(kind="lost_response", methods=("POST",), path="^/connect/token$", times=1))
+    assert make_xero().check() == "connected to Connex Demo Ltd"
+    assert token_calls(xero) == 2 and token_store.load()["refresh_token"].startswith("xrt-")
 
 
 def test_a_401_refreshes_once_then_fails_with_reconnect(xero, make_xero):

@@ -21,6 +21,7 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 
 from connex_core.connector import FetchQuery, OrderWrite, TrackingWrite
+from connex_core.errors import FatalAPIError
 from connex_core.models import Customer, Shipment
 from connex_core.sandbox import Request, Response
 from connex_core.testing import make_order
@@ -111,7 +112,7 @@ def test_the_simulator_speaks_the_official_openapi_document(recorded, make_xero)
     connector.find_tracking(tracking)
     connector.client.call("tracking categories", "get_tracking_categories")
     connector.client.call("one invoice", "get_invoice", created[1].target_id)
-    with pytest.raises(Exception):  # summarized errors: a 400 ValidationException
+    with pytest.raises(FatalAPIError):  # summarized errors: a 400 ValidationException
         connector.client.call("create", "create_invoices", {"Invoices": [{"Type": "ACCREC", "LineItems": []}]})
 
     seen = {check(request, response) for request, response in recorded.exchanges}
