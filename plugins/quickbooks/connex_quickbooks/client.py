@@ -123,8 +123,8 @@ class QuickBooksAPI:
     def create(cls, *, realm_id: str, api_base: str, tokens: TokenManager, timeout: float, minorversion: int,
                clock: Any, connection: str) -> "QuickBooksAPI":
         limiters = (
-            limiter_for(("quickbooks", realm_id, "minute"), lambda: RateLimiter(500, 60.0, clock=clock.now, sleep=clock.sleep)),
-            limiter_for(("quickbooks", realm_id, "second"), lambda: RateLimiter(10, 1.0, clock=clock.now, sleep=clock.sleep)),
+            limiter_for(("quickbooks", realm_id, "minute", id(clock)), lambda: RateLimiter(500, 60.0, clock=clock.now, sleep=clock.sleep)),
+            limiter_for(("quickbooks", realm_id, "second", id(clock)), lambda: RateLimiter(10, 1.0, clock=clock.now, sleep=clock.sleep)),
         )
         session = QuickBooksSession(company_id=realm_id, minorversion=minorversion, api_base=api_base,
                                     tokens=tokens, timeout=timeout, limiters=limiters, connection=connection)
