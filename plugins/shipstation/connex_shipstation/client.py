@@ -33,6 +33,11 @@ RATE_LIMIT = 40
 RATE_WINDOW = 60.0
 MAX_PAGE_SIZE = 500
 MAX_BATCH = 100
+#: Every order status ShipStation knows (``GET /orders?orderStatus=``).
+ORDER_STATUSES = ("awaiting_payment", "awaiting_shipment", "pending_fulfillment", "shipped", "on_hold", "cancelled",
+                  "rejected_fulfillment")
+#: The statuses ``createorder(s)`` may change; a shipped or cancelled order cannot be updated.
+UPDATABLE_STATUSES = frozenset({"awaiting_payment", "awaiting_shipment", "pending_fulfillment", "on_hold"})
 
 AUTH_MESSAGE = ("ShipStation rejected the API key and secret; check them in the config "
                 "(connections.NAME.api_key / api_secret)")

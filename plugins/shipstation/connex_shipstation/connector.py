@@ -19,27 +19,31 @@ from connex_core.connector import (
     Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, WriteResult, batched,
 )
 from connex_core.errors import ConfigurationError, RetriableAPIError
-from connex_core.models import Order, OrderStatus, Shipment
+from connex_core.models import Order, Shipment
 
-from .client import DEFAULT_BASE_URL, MAX_BATCH, ShipStationClient, ShipStationRequestError
+from .client import (
+    DEFAULT_BASE_URL, MAX_BATCH, ORDER_STATUSES, UPDATABLE_STATUSES, ShipStationClient, ShipStationRequestError,
+)
 from .mapping import (
     order_from_shipstation, order_key_for, order_to_shipstation, shipment_from_fulfillment,
     shipment_from_shipstation,
 )
-from .timezone import format_filter, parse_date
+from .timezone import PACIFIC_NAME, format_filter, parse_date
 
 #: ``FetchQuery.date_field`` -> the prefix of ShipStation's ``*DateStart`` / ``*DateEnd`` filters.
 ORDER_DATE_FILTERS = {"created": "createDate", "order": "orderDate", "modified": "modifyDate", "paid": "paymentDate"}
 #: Shipments: the user's window is on the ship date, the incremental cursor on the create date.
 SHIPMENT_DATE_FILTERS = {"created": "createDate", "modified": "createDate", "shipped": "shipDate", "ship": "shipDate"}
-#: Statuses ShipStation lets createorder(s) change; anything else (shipped, cancelled) is left alone.
-UPDATABLE = frozenset({"awaiting_payment", "awaiting_shipment", "pending_fulfillment", "on_hold"})
 #: How many pages of ``orderNumber`` prefix matches a duplicate lookup reads before narrowing the prefix.
 LOOKUP_PAGES = 1
 
 
 class ShipStationSettings(ConnectorSettings):
-    """``[connections.NAME]`` for ``type = "shipstation"``."""
+    """``[connections.NAME]`` for ``type = "shipstation"``.
+
+    ShipStation keeps its dates in US Pacific time (America/Los_Angeles): the window of a task
+    (``--since 2026-09-15``) is sent to ShipStation as Pacific time, so the 15th is the Pacific 15th.
+    """
 
     type: str = "shipstation"
     api_key: SecretStr = Field(description="ShipStation API key (Settings > Account > API Settings).")
@@ -69,6 +73,8 @@ class ShipStationConnector(Connector):
     settings_model = ShipStationSettings
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.READ_SHIPMENTS})
     write_batch_size = MAX_BATCH
+    timezone = PACIFIC_NAME
+    """The time zone of the account's dates: a day the user names ("15 September") is a Pacific day."""
     settings: ShipStationSettings
 
     def __init__(self, settings: ShipStationSettings, ctx):
@@ -117,7 +123,10 @@ class ShipStationConnector(Connector):
             params.update(sortBy="CreateDate", sortDir="ASC")
         status = query.options.get("status")
         if status:
-            params["orderStatus"] = OrderStatus(status).value
+            if status not in ORDER_STATUSES:
+                raise ConfigurationError(f"unknown ShipStation order status {status!r} (one of: "
+                                         f"{', '.join(ORDER_STATUSES)})", key="status")
+            params["orderStatus"] = status
         store_id = query.options.get("store_id", self.settings.store_id)
         if store_id is not None:
             params["storeId"] = store_id
@@ -243,7 +252,7 @@ class ShipStationConnector(Connector):
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
         """Which of these orders ShipStation already has, by orderKey (see :meth:`_lookup` for the calls)."""
         looked_up = self._lookup(writes)
-        self._looked_up.update(looked_up)
+        self._looked_up = dict(looked_up)  # for the write_orders call that follows; only the last batch is kept
         result = {}
         for w in writes:
             order = looked_up.get(order_key_for(w.order))
@@ -263,7 +272,7 @@ class ShipStationConnector(Connector):
         to_send: list[tuple[OrderWrite, dict]] = []
         for w in writes:
             current = existing.get(order_key_for(w.order))
-            if current and current.get("orderStatus") not in UPDATABLE:
+            if current and current.get("orderStatus") not in UPDATABLE_STATUSES:
                 results.append(WriteResult(key=w.key, ok=True, duplicate=True, target_id=str(current["orderId"]),
                                            target_number=current.get("orderNumber"),
                                            note=f"already {current.get('orderStatus')} in ShipStation; left unchanged"))

@@ -40,16 +40,12 @@ from typing import Any, Callable, Optional
 
 from connex_core.sandbox import Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route
 
+from .client import MAX_BATCH, MAX_PAGE_SIZE, ORDER_STATUSES, UPDATABLE_STATUSES
 from .generator import STORES, TAGS, OrderGenerator
 from .mapping import is_adjustment, money
 from .timezone import format_timestamp, parse_timestamp
 
-MAX_PAGE_SIZE = 500
 DEFAULT_PAGE_SIZE = 100
-MAX_BATCH = 100
-STATUSES = ("awaiting_payment", "awaiting_shipment", "pending_fulfillment", "shipped", "on_hold", "cancelled",
-            "rejected_fulfillment")
-UPDATABLE = ("awaiting_payment", "awaiting_shipment", "pending_fulfillment", "on_hold")
 WEBHOOK_EVENTS = ("ORDER_NOTIFY", "ITEM_ORDER_NOTIFY", "SHIP_NOTIFY", "ITEM_SHIP_NOTIFY", "FULFILLMENT_SHIPPED",
                   "FULFILLMENT_REJECTED")
 INVALID = "The request is invalid."
@@ -216,10 +212,10 @@ class ShipStationSimulator(SimulatedService):
         for field in ("orderNumber", "orderDate", "orderStatus", "billTo", "shipTo"):
             if not payload.get(field):
                 return f"{field} is required."
-        if payload["orderStatus"] not in STATUSES:
+        if payload["orderStatus"] not in ORDER_STATUSES:
             return f"Invalid orderStatus '{payload['orderStatus']}'."
         existing = self._by_key(payload.get("orderKey"))
-        if existing and existing["orderStatus"] not in UPDATABLE:
+        if existing and existing["orderStatus"] not in UPDATABLE_STATUSES:
             return f"The order cannot be updated: its status is {existing['orderStatus']}."
         if existing and existing["advancedOptions"]["mergedOrSplit"] and payload.get("orderId") != existing["orderId"]:
             return "The orderId is required to update a split or merged order."
