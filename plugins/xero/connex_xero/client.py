@@ -6,8 +6,9 @@
   a timeout on every request, and TLS verification on; retries are ours, on the connector's
   clock, and every write carries an ``Idempotency-Key`` so a retried write is replayed, not
   repeated.
-* **Our tokens.** xero-python is handed the access token :class:`~connex_xero.auth.XeroAuth`
-  keeps valid, with no expiry and no refresh token, so it never refreshes on its own.
+* **Our tokens.** xero-python is handed, per call and per thread, the access token
+  :class:`~connex_xero.auth.XeroAuth` keeps valid (:class:`_CallToken`); it never refreshes on
+  its own.
 * **Limits per organisation.** 60 calls a minute (paced, and slowed further when
   ``X-MinLimit-Remaining`` reaches 0), 5 at once (a semaphore), and the day's 5,000: a 429 with
   ``X-Rate-Limit-Problem: day`` stops the task with :class:`RateLimitExhausted` until the
@@ -78,6 +79,23 @@ def _gate(key: tuple, clock: Any) -> _Gate:
         return _GATES.setdefault(("xero",) + key, _Gate(limiter))
 
 
+class _CallToken(OAuth2Token):
+    """xero-python's token object, reduced to "the bearer token of the call in flight".
+
+    The stock one keeps the token in shared mutable state (and xero-python's ``Configuration``
+    hands every instance the same one), checks expiry on ``time.time()`` and refreshes by itself.
+    Ours reads the token :class:`XeroClient` got from :class:`~connex_xero.auth.XeroAuth` for
+    this thread, and never refreshes.
+    """
+
+    def __init__(self, current: Callable[[], str]):
+        super().__init__()
+        self._current = current
+
+    def create_auth_settings(self, api_client: Any) -> dict[str, str]:
+        return {"type": "oauth2", "in": "header", "key": "Authorization", "value": f"Bearer {self._current()}"}
+
+
 def parse_json(data: bytes) -> Any:
     """A Xero body, with money as Decimal."""
     return json.loads(data.decode("utf-8") or "null", parse_float=Decimal)
@@ -93,23 +111,14 @@ class XeroClient:
         self.clock = clock
         self.connection = connection
         self._local = threading.local()  # the access token of the call in flight, per thread
-        sdk_token = OAuth2Token(client_id=settings.client_id, client_secret=settings.client_secret.get_secret_value())
-        api_client = ApiClient(Configuration(oauth2_token=sdk_token), pool_threads=1,
-                               oauth2_token_getter=self._sdk_token, oauth2_token_saver=self._sdk_saver)
+        configuration = Configuration()  # a copy of xero-python's process-wide default...
+        configuration.oauth2_token = _CallToken(lambda: getattr(self._local, "access", ""))  # ...with our own token
+        api_client = ApiClient(configuration, pool_threads=1)
         api_client.rest_client.pool_manager = http
         self.api = AccountingApi(api_client, base_url=settings.base_url.rstrip("/") + "/api.xro/2.0")
         self.identity = IdentityApi(api_client, base_url=settings.base_url.rstrip("/"))
         self.policy = RetryPolicy(max_tries=settings.max_retries, sleep=clock.sleep, max_time=3600.0)
         self._tenant: Optional[str] = settings.tenant_id
-
-    # xero-python asks for the token before every call; it gets ours, with no expiry and no refresh token.
-    def _sdk_token(self) -> dict[str, Any]:
-        return {"access_token": getattr(self._local, "access", ""), "token_type": "Bearer", "scope": self.settings.scopes,
-                "expires_in": None, "expires_at": None, "refresh_token": None}
-
-    @staticmethod
-    def _sdk_saver(token: dict[str, Any]) -> None:
-        raise AssertionError("xero-python must not refresh tokens itself")  # it has no refresh token to do so
 
     # -- the organisation --------------------------------------------------------------------------
     def connections(self) -> list[dict[str, Any]]:
