@@ -187,17 +187,3 @@ class Rule:
     def label(self) -> str:
         """How messages name the rule: its name, or file:line for a one-line rule."""
         return self.name
-
-
-@dataclass(slots=True)
-class RuleFile:
-    path: str
-    text: str
-    rules: list = field(default_factory=list)
-
-    def source_line(self, line: int) -> str:
-        lines = self.text.splitlines()
-        return lines[line - 1] if 0 < line <= len(lines) else ""
-
-    def snippet(self, pos: Pos) -> str:
-        return self.text[pos.start:pos.end]

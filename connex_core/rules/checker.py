@@ -18,7 +18,7 @@ from typing import Any, Optional
 
 from .. import models
 from . import ast
-from .diagnostics import ERROR, WARNING, Diagnostic, did_you_mean
+from .diagnostics import ERROR, WARNING, Diagnostic, did_you_mean, source_lines
 from .schema import (ANY, BOOL, DATE, DATETIME, NULL, NUMBER, TEXT, FieldInfo, FieldRef, Type, fields_of,
                      type_of_annotation)
 
@@ -59,7 +59,7 @@ class Checker:
     def __init__(self, functions: dict[str, Any], actions: dict[str, Any], sources: dict[str, str]):
         self.functions = functions
         self.actions = actions
-        self.lines = {name: text.splitlines() for name, text in sources.items()}
+        self.lines = {name: source_lines(text) for name, text in sources.items()}
         self.sources = sources
         self.diags: list[Diagnostic] = []
         self.rule: Optional[ast.Rule] = None
@@ -343,7 +343,8 @@ class Checker:
                         f"{right.describe()} {self.shown(node.right)}", "type")
             return None
         if node.op not in ("==", "!=") and not (left.numeric or left.kind == "text" or left.temporal):
-            self.report(node.op_pos or node.pos, f"'{node.op}' cannot order {left.describe()}", "type")
+            what = f"the values of '{self.snippet(node.left)}'" if left.kind == "enum" else left.describe()
+            self.report(node.op_pos or node.pos, f"'{node.op}' cannot order {what}", "type")
             return None
         if left.kind == "datetime" and right.kind == "date":
             node.as_day = "left"

@@ -52,6 +52,11 @@ class Diagnostic:
                 "code": self.code, "rule": self.rule, "message": self.message}
 
 
+def source_lines(text: str) -> list[str]:
+    """The lines of a rule file as the parser counts them (only ``\n`` ends a line)."""
+    return [line.rstrip("\r") for line in text.split("\n")]
+
+
 def format_diagnostic(d: Diagnostic) -> str:
     """``FILE:LINE:COL: severity: MESSAGE`` followed by the source line and a caret under the column."""
     head = f"{d.file}:{d.line}:{d.col}: {d.severity}: {d.message}"

@@ -19,7 +19,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ast
-from .diagnostics import ERROR, Diagnostic
+from .diagnostics import ERROR, Diagnostic, source_lines
 
 GRAMMAR_PACKAGE = "connex_core.grammar"
 GRAMMAR_FILE = "rules.lark"
@@ -258,7 +258,7 @@ def split_rules(text: str) -> list[tuple[int, int, str]]:
     pieces: list[tuple[int, int]] = []  # (line index, offset)
     offset = 0
     header_open = False
-    for i, line in enumerate(text.splitlines(keepends=True)):
+    for i, line in enumerate(re.split(r"(?<=\n)", text)):
         m = _RULE_START.match(line)
         if m:
             if m.group(1) == "rule":
@@ -281,7 +281,7 @@ def split_rules(text: str) -> list[tuple[int, int, str]]:
 def parse_text(text: str, file: str) -> tuple[list[ast.Rule], list[Diagnostic]]:
     """Parse one file's text: its rules, and a diagnostic for each rule that does not parse."""
     lark, builder = _parser()
-    lines = text.splitlines()
+    lines = source_lines(text)
     with _LOCK:
         builder.file, builder.stem = file, Path(file).name
         builder.line_offset = builder.pos_offset = 0
@@ -365,6 +365,8 @@ def _syntax_message(err: UnexpectedInput, lark: Lark) -> tuple[str, int]:
         return f"'{tok}' starts an action: separate actions with ',' (not 'and')", length
     if "THEN" in expected and (tok.type in _ACTION_STARTS or tok.type == "NAME" and _CONDITION_STARTS.isdisjoint(expected)):
         return f"missing 'then' before {_token_text(tok)}", length
+    if "THEN" in expected and tok.type in _CONDITION_STARTS:
+        return f"missing 'then' or an operator (and, or, ==...) before {_token_text(tok)}", length
     if tok.type in ("WHEN", "RULE", "$END") and _ACTION_STARTS <= expected:
         return "missing action after 'then'", length
     if tok.type in ("WHEN", "RULE", "$END", "THEN") and {"NAME", "STRING", "NUMBER"} <= expected:
@@ -381,7 +383,7 @@ def syntax_diagnostic(err: UnexpectedInput, piece: str, first_line: int, file: s
     line, col = getattr(err, "line", -1), getattr(err, "column", -1)
     if line is None or line < 1:
         # The end of the piece: point just after its last non-blank, non-comment character.
-        body = [ln for ln in piece.splitlines()]
+        body = piece.split("\n")
         line, col = 1, 1
         for n, text in enumerate(body, start=1):
             stripped = _STRINGS.sub(lambda m: m.group(0) if not m.group(0).startswith("#") else "", text).rstrip()

@@ -1,0 +1,99 @@
+"""The compiled engine and the explaining evaluator agree on random orders and random rules."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+from decimal import Decimal
+
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from connex_core.models import LineItem, OrderStatus, Shipment
+from connex_core.rules import check_text, RuleSet
+from connex_core.testing.factories import make_order
+
+ATOMS = [
+    "total > 50", "total == 53.60", "amount_paid == 0", "amount_paid >= total", "shipping * 2 > tax",
+    "total / discount > 2", "-discount < 0", "paid", "shipped", "split", "merged",
+    "number endswith '-1'", "number endswith ci '-a'", "number startswith 'AMZ-'", "number contains '00'",
+    "number matches '^\\d+$'", "customer.email endswith ci '@example.com'", "customer.email is null",
+    "memo is empty", "memo is set", "memo contains 'copy'", "memo < 'm'", "store in ['Amazon', 'eBay']",
+    "store not in ['Amazon']", "store == null", "status == 'shipped'", "status in ['cancelled', 'awaiting_shipment']",
+    "'vip' in tags", "tags contains ci 'VIP'", "tags is empty", "class == 'AZ'", "class is null",
+    "any line.sku startswith 'GIFT-'", "all line.quantity >= 2", "none line.unit_price > 15",
+    "any line.tracking['Sales Channel'] == 'ShipStation'", "any (line.adjustment or line.discount > 0)",
+    "order_date >= '2026-09-15'", "order_date < @2026-09-15T12:00:00Z", "paid_at is null",
+    "shipment.tracking_number is set", "shipment.cost > 3", "shipment.ship_date == '2026-09-16'",
+    "lower(customer.email) contains 'shop'", "round(total / 3, 1) > 17", "upper(store) == 'AMAZON'",
+    "ship_to.country != 'US'", "custom_fields['custom1'] == 'wholesale'",
+]
+ACTIONS = [
+    "skip 'skipped'", "hold 'held'", "stop", "mark paid", "mark unpaid", "tag 'a'", "tag 'vip'", "tag number",
+    "set class = 'AZ'", "set class = null", "set memo = 'x (copy)'", "set memo = number + '/' + upper(store)",
+    "set shipping = total / discount", "set total = total - discount", "set number = number + '-1'",
+    "strip suffix '-1'", "strip prefix 'AMZ-'", "set document_type = 'invoice'", "set status = 'shipped'",
+    "set due_date = '2026-10-01'", "set paid = amount_paid > 0", "set ship_to.country = 'CA'",
+]
+
+atoms = st.sampled_from(ATOMS)
+conditions = st.recursive(
+    atoms,
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        inner.map(lambda c: f"not {c}"),
+    ),
+    max_leaves=4,
+)
+rule_texts = st.lists(
+    st.tuples(conditions, st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=3)).map(
+        lambda t: f"when {t[0]} then {', '.join(t[1])}"),
+    min_size=1, max_size=6,
+)
+
+money = st.sampled_from([Decimal("0"), Decimal("0.00"), Decimal("1.00"), Decimal("12.50"), Decimal("53.60")])
+lines = st.lists(st.builds(
+    LineItem, sku=st.sampled_from(["GIFT-10", "MUG", None]), quantity=st.sampled_from([Decimal(1), Decimal(3)]),
+    unit_price=st.sampled_from([Decimal("9.99"), Decimal("20")]), discount=money,
+    adjustment=st.booleans(), tracking=st.sampled_from([{}, {"Sales Channel": "ShipStation"}, {"Sales Channel": "Web"}]),
+), max_size=3)
+shipments = st.one_of(st.none(), st.builds(
+    Shipment, tracking_number=st.sampled_from([None, "9400"]), cost=st.sampled_from([None, Decimal("3.10"), Decimal("7")]),
+    ship_date=st.sampled_from([None, date(2026, 9, 16)])))
+orders = st.builds(
+    lambda **kw: make_order(**{k: v for k, v in kw.items() if v is not ...}),
+    number=st.sampled_from(["1001", "1001-1", "77-A", "AMZ-5", "AMZ-9-1"]),
+    status=st.sampled_from([None, *OrderStatus]),
+    amount_paid=money, paid=st.booleans(), discount=money, shipping=money,
+    store=st.sampled_from([None, "Amazon", "eBay", "Web Store"]),
+    customer=st.sampled_from([{"email": None}, {"email": "x@Example.com"}, {"email": "ana@shop.test"}]),
+    memo=st.sampled_from([None, "", "x (copy)", "z"]), tags=st.sampled_from([[], ["vip"], ["VIP", "a"]]),
+    class_name=st.sampled_from([None, "AZ"]), split=st.booleans(), lines=lines | st.just(...),
+    order_date=st.sampled_from([None, datetime(2026, 9, 15, 11, tzinfo=timezone.utc),
+                                datetime(2026, 9, 15, 23, tzinfo=timezone(timedelta(hours=-7)))]),
+    shipment=shipments, custom_fields=st.sampled_from([{}, {"custom1": "wholesale"}]),
+    ship_to=st.sampled_from([{"country": "US"}, {"country": None}, {"country": "DE"}]),
+)
+
+
+def _summary(result):
+    return (result.outcome, result.reason, result.rule, result.line, result.fired,
+            [(c.field, c.before, c.after, c.rule, c.line) for c in result.changes], result.order.model_dump())
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rule_texts, st.lists(orders, min_size=1, max_size=4))
+def test_compiled_and_explaining_evaluators_agree(texts, order_list):
+    source = "\n".join(texts) + "\n"
+    rules, diags = check_text({"r.rules": source})
+    assert not [d for d in diags if d.is_error], source
+    ruleset = RuleSet(rules, ["r.rules"], {"r.rules": source})
+    for order in order_list:
+        before = order.model_dump()
+        compiled = ruleset.apply(order)
+        explained, traces = ruleset.explain(order)
+        assert _summary(compiled) == _summary(explained), source
+        event(f"outcome {compiled.outcome}, {'some' if compiled.fired else 'no'} rule fired")
+        assert order.model_dump() == before, "the input order is never mutated"
+        assert [t.rule.name for t in traces if t.fired] == compiled.fired or compiled.outcome == "hold"
+        if not compiled.fired:
+            assert compiled.order is order
