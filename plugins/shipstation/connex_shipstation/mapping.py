@@ -12,7 +12,8 @@ From ShipStation (orders, shipments, fulfillments):
 * order-level tax and shipping win over the sums of the item-level values when the store filled
   them in; otherwise the item sums are used (stores fill one or the other);
 * paid when amount paid > 0 or shipped;
-* split orders: ``advancedOptions.mergedOrSplit`` with a ``parentId`` (or no ``mergedIds``).
+* split orders: ``advancedOptions.mergedOrSplit`` with a ``parentId`` (merged: with ``mergedIds``);
+  a ``-N`` suffix on the number is left to rules (``strip suffix``), ``original_number`` keeps it.
 
 To ShipStation (orders coming from QuickBooks or Xero): ``orderKey = "connex:" + order.key``,
 ``awaiting_shipment`` when paid and ``awaiting_payment`` otherwise, items by SKU, the discount as
@@ -89,12 +90,13 @@ def _reconcile(order_level: Any, item_sum: Decimal) -> Decimal:
 
 
 def _split_facts(adv: dict) -> tuple[bool, bool, Optional[str]]:
-    """(split, merged, parent id) from advancedOptions."""
+    """(split, merged, parent id) from advancedOptions: a split-off order points at its original
+    with ``parentId``; a merged order lists the orders merged into it in ``mergedIds``. The
+    original of a split keeps its number and is neither."""
     parent = _str(adv.get("parentId"))
     if not adv.get("mergedOrSplit"):
         return False, False, parent
-    merged = bool(adv.get("mergedIds")) and parent is None
-    return not merged, merged, parent
+    return parent is not None, bool(adv.get("mergedIds")), parent
 
 
 def order_from_shipstation(data: dict, *, stores: Optional[dict[str, str]] = None,

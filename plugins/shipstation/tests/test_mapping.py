@@ -83,6 +83,10 @@ def test_split_child_and_connex_origin(fixture_json):
     raw["advancedOptions"].update(parentId=None, mergedIds=[1, 2])
     merged = order_from_shipstation(raw)
     assert merged.merged and not merged.split
+    raw.update(orderNumber="1001")
+    raw["advancedOptions"].update(mergedIds=[])
+    original = order_from_shipstation(raw)
+    assert not original.split and not original.merged and original.parent_id is None
 
 
 def test_tags_are_named_when_known(fixture_json):
