@@ -238,7 +238,7 @@ class QuickBooksSimulator(SimulatedService):
         return self._now().isoformat(timespec="milliseconds")
 
     def _new_id(self, entity: str) -> str:
-        self._next_id[entity] = max(self._next_id[entity] + 1, 1 + max((int(i) for i in self.store[entity]), default=0))
+        self._next_id[entity] = max(self._next_id[entity] + 1, 1 + max((int(i) for i in self.store.get(entity, {})), default=0))
         return str(self._next_id[entity])
 
     def _put(self, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -461,6 +461,9 @@ class QuickBooksSimulator(SimulatedService):
             raise QBFault("6240", "Duplicate Name Exists Error",
                           "The name supplied already exists. : Another customer, vendor or employee is already using this name. Please use a different name.")
         obj.update(DisplayName=name, FullyQualifiedName=name, Active=obj.get("Active", True), Balance=0)
+        for key in ("BillAddr", "ShipAddr"):
+            if obj.get(key):
+                obj[key]["Id"] = self._new_id("PhysicalAddress")
 
     def _check_named(self, entity: str, obj: dict[str, Any]) -> None:
         name = obj.get("Name")
@@ -496,7 +499,14 @@ class QuickBooksSimulator(SimulatedService):
         return found
 
     def _check_txn(self, entity: str, obj: dict[str, Any], *, allow_duplicate: bool) -> None:
-        self._ref("Customer", obj.get("CustomerRef"), "CustomerRef")
+        customer = self._ref("Customer", obj.get("CustomerRef"), "CustomerRef")
+        for key in ("BillAddr", "ShipAddr"):  # as QuickBooks does, the customer's addresses by default
+            if not obj.get(key) and customer.get(key):
+                obj[key] = dict(customer[key])
+            elif obj.get(key):
+                obj[key].setdefault("Id", self._new_id("PhysicalAddress"))
+            if obj.get(key):  # the simulator geocodes nothing, as QuickBooks marks it
+                obj[key].update(Lat="INVALID", Long="INVALID")
         for key, target in (("ClassRef", "Class"), ("DepartmentRef", "Department"),
                             ("DepositToAccountRef", "Account"), ("PaymentMethodRef", "PaymentMethod")):
             if obj.get(key):
