@@ -167,6 +167,20 @@ class XeroSimulator(SimulatedService):
         self._access.clear()
         self._refresh.clear()
 
+    def seed(self, n: int) -> int:
+        """The sandbox's seeding hook (``connex sandbox --seed-orders``, ``connex demo``): ``n`` invoices."""
+        return len(self.seed_invoices(n)) if n > 0 else 0
+
+    def simulate_activity(self) -> dict[str, int]:
+        """Time passes in the business: customers pay every third open invoice (by invoice number)."""
+        with self.lock:
+            open_ = sorted((i for i in self.books.invoices.values() if i["Status"] == "AUTHORISED" and i["AmountPaid"] == 0),
+                           key=lambda i: i["InvoiceNumber"])
+            paying = open_[::3]
+            for invoice in paying:
+                self.books.pay(invoice["InvoiceID"])
+        return {"invoices_paid": len(paying)}
+
     def seed_invoices(self, n: int, *, flagged: float = 0.8, status: Optional[str] = None,
                       contacts: Optional[int] = None, age_days: float = 3.0) -> list[str]:
         """Create ``n`` ACCREC invoices (deterministic by seed) and return their ids.

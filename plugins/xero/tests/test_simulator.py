@@ -261,3 +261,12 @@ def test_sandbox_hook_registers_the_simulator(plugin_manager):
     plugin_manager.register(connex_xero, name="connex_xero")
     assert plugin_manager.sandboxes["xero"] is XeroSimulator
     assert plugin_manager.connector("xero") is connex_xero.XeroConnector
+
+
+def test_sandbox_seed_and_activity_hooks(xero):
+    assert xero.seed(20) == 20 and len(xero.invoices) == 20
+    open_before = sum(i["Status"] == "AUTHORISED" for i in xero.invoices.values())
+    paid = xero.simulate_activity()["invoices_paid"]
+    assert 0 < paid < open_before
+    assert sum(i["Status"] == "AUTHORISED" for i in xero.invoices.values()) == open_before - paid
+    assert xero.seed(0) == 0
