@@ -140,9 +140,12 @@ def _summary(ruleset: RuleSet, results: list[RuleResult]) -> list[str]:
     fired = Counter(name for r in results for name in r.fired)
     lines = [f"summary: {len(results)} order(s): {outcomes['sync']} sync, {outcomes['skip']} skip, "
              f"{outcomes['hold']} hold"]
+    failed = Counter(r.rule for r in results if r.outcome == "hold" and r.rule not in r.fired)
     for rule in ruleset.rules:
         if fired[rule.name]:
             lines.append(f"  {rule.name} ({rule.file}:{rule.line}): fired {fired[rule.name]} time(s)")
+        if failed[rule.name]:
+            lines.append(f"  {rule.name} ({rule.file}:{rule.line}): failed on {failed[rule.name]} order(s), held")
     never = [f"{r.name} ({r.file}:{r.line})" for r in ruleset.rules if not fired[r.name]]
     if never:
         lines.append("  never fired: " + ", ".join(never))

@@ -103,8 +103,9 @@ class RuleCheckError(RuleError):
 class RuleRuntimeError(RuleError):
     """A rule failed while running on one order. The engine holds the order with this message."""
 
-    def __init__(self, message: str, *, rule: str, file: str, line: int):
+    def __init__(self, message: str, *, rule: str, file: str, line: int, named: bool = True):
         self.rule = rule
         self.file = file
         self.line = line
-        super().__init__(f"rule {rule!r} ({file}:{line}) failed: {message}")
+        where = f"rule {rule!r} ({file}:{line})" if named else f"the rule at {file}:{line}"
+        super().__init__(f"{where} failed: {message}")

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 from ..models import Order
 from . import ast
-from .runtime import Runnable, make_action, read, run
+from .runtime import Runnable, describe_exception, make_action, read, run
 
 
 @dataclass
@@ -195,7 +195,7 @@ def walked_runnables(rules: list[ast.Rule], sources: dict[str, str],
                 value = walker.cond(rule.cond, order, None, found)
             except Exception as exc:
                 if record is not None:
-                    record.error = f"{type(exc).__name__}: {exc}"
+                    record.error = describe_exception(exc)
                 raise
             if record is not None:
                 record.trace = found[0] if found else None

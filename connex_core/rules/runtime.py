@@ -10,8 +10,11 @@ copied (deeply) the first time a rule writes.
 
 from __future__ import annotations
 
+import decimal
 from dataclasses import dataclass
 from typing import Any, Callable, Optional, Sequence
+
+from pydantic import ValidationError
 
 from ..models import Order
 from . import ast
@@ -161,10 +164,21 @@ class Runnable:
     actions: list[ActionFn]
 
 
+def describe_exception(exc: BaseException) -> str:
+    """A run-time failure in words a bookkeeper can act on."""
+    if isinstance(exc, ZeroDivisionError):
+        return "division by zero"
+    if isinstance(exc, decimal.InvalidOperation):
+        return "invalid arithmetic"
+    if isinstance(exc, ValidationError) and exc.errors():
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first.get("loc", ()))
+        return f"invalid value{f' for {where!r}' if where else ''}: {first.get('msg', '')}"
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+
+
 def fail(rule: ast.Rule, exc: BaseException) -> RuleRuntimeError:
-    detail = str(exc) or type(exc).__name__
-    return RuleRuntimeError(f"{type(exc).__name__}: {detail}" if str(exc) else detail, rule=rule.name,
-                            file=rule.file, line=rule.line)
+    return RuleRuntimeError(describe_exception(exc), rule=rule.name, file=rule.file, line=rule.line, named=rule.named)
 
 
 def run(order: Order, rules: Sequence[Runnable], start: int = 0, known_true: bool = False):
