@@ -21,6 +21,7 @@ import json
 import re
 from decimal import Decimal
 from typing import Any, Iterator, Optional
+from urllib.parse import urlsplit
 
 import requests
 
@@ -126,13 +127,29 @@ class ShipStationClient:
                 body: Any = None) -> Any:
         """One API call, rate-limited and retried; returns the decoded JSON (None for an empty body)."""
         what = f"ShipStation {method} {path}"
-        return self.retry.call(lambda: self._once(method, path, params, body, what), what)
+        url = self.base_url + path
+        return self.retry.call(lambda: self._once(method, url, params, body, what), what)
 
-    def _once(self, method: str, path: str, params: Optional[dict[str, Any]], body: Any, what: str) -> Any:
+    def get_resource(self, resource_url: str) -> Any:
+        """Follow a webhook's ``resource_url`` (the batch of orders or shipments it points at).
+
+        Only URLs on ShipStation's own hosts (https, ``*.shipstation.com``) or under this client's
+        base URL are followed, so a forged webhook cannot make us send the credentials elsewhere.
+        """
+        parts = urlsplit(resource_url)
+        host = (parts.hostname or "").lower()
+        own_host = parts.scheme == "https" and (host == "shipstation.com" or host.endswith(".shipstation.com"))
+        if not own_host and not resource_url.startswith(self.base_url + "/"):
+            raise FatalAPIError("ShipStation webhook resource_url is not on a ShipStation host; not followed",
+                                connector=CONNECTOR)
+        what = f"ShipStation GET {parts.path}"
+        return self.retry.call(lambda: self._once("GET", resource_url, None, None, what), what)
+
+    def _once(self, method: str, url: str, params: Optional[dict[str, Any]], body: Any, what: str) -> Any:
         self.limiter.acquire()
         try:
             response = self.session.request(
-                method, self.base_url + path, params=params,
+                method, url, params=params,
                 data=None if body is None else json.dumps(body, default=_json_default),
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
                 timeout=self.timeout)

@@ -16,7 +16,10 @@ it over HTTP exactly as to ``https://ssapi.shipstation.com``. What it does as Sh
   be read (``apiOrders[3].items[0].quantity``);
 * ``POST /orders/markasshipped`` (recorded under ``GET /fulfillments``), and labels created with
   :meth:`ShipStationSimulator.ship_order` (under ``GET /shipments``), voidable;
-* ``GET /stores``, ``GET /accounts/listtags``, webhooks subscribe / list / unsubscribe;
+* ``GET /stores``, ``GET /accounts/listtags``, webhooks subscribe / list / unsubscribe, and
+  ``ORDER_NOTIFY`` (new orders, one import batch per store) and ``SHIP_NOTIFY`` (labels)
+  notifications queued in :attr:`outbox` and POSTed by :meth:`deliver_webhooks`; their
+  ``resource_url`` lists the batch (``/orders?storeID=..&importBatch=..``, ``/shipments?batchId=..``);
 * every timestamp as Pacific wall-clock time with no offset (``2026-09-15T23:30:00.0000000``).
 
 Fault injection (errors, slow and dropped responses, a write committed whose response is lost)
@@ -37,6 +40,9 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from itertools import count
 from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+import requests
 
 from connex_core.sandbox import Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route
 
@@ -132,6 +138,10 @@ class ShipStationSimulator(SimulatedService):
         self.shipments: list[dict[str, Any]] = []
         self.fulfillments: list[dict[str, Any]] = []
         self.webhooks: dict[int, dict[str, Any]] = {}
+        self.outbox: list[tuple[str, dict[str, Any]]] = []
+        """Webhook notifications waiting for :meth:`deliver_webhooks`: (target URL, body)."""
+        self._order_batches: dict[str, set[int]] = {}
+        self._shipment_batches: dict[str, set[int]] = {}
         self.stores = [_merge(STORE_TEMPLATE, dict(s, accountName=f"ACCT{s['storeId']}")) for s in STORES]
         self.tags = copy.deepcopy(TAGS)
         self.write_calls = 0
@@ -174,6 +184,46 @@ class ShipStationSimulator(SimulatedService):
             if order["orderKey"] == order_key and order_id not in self.deleted:
                 return order
         return None
+
+    def _notify(self, event: str, store_id: Any, resource_path: str) -> None:
+        """Queue an ``event`` notification for every webhook subscribed to it (and to this store, if it names one)."""
+        for hook in self.webhooks.values():
+            if hook["HookType"] == event and hook["StoreID"] in (None, store_id):
+                self.outbox.append((hook["Url"], {"resource_url": self.base_url + resource_path,
+                                                  "resource_type": event}))
+
+    def _wants(self, event: str) -> bool:
+        return any(hook["HookType"] == event for hook in self.webhooks.values())
+
+    def _imported(self, orders: list[dict[str, Any]]) -> None:
+        """New orders came in: one import batch, and one ORDER_NOTIFY, per store."""
+        if not self._wants("ORDER_NOTIFY"):
+            return
+        by_store: dict[Any, set[int]] = {}
+        for order in orders:
+            by_store.setdefault(order["advancedOptions"]["storeId"], set()).add(order["orderId"])
+        for store_id, ids in by_store.items():
+            batch = "%032x" % self.generator.rng.getrandbits(128)
+            self._order_batches[batch] = ids
+            self._notify("ORDER_NOTIFY", store_id, f"/orders?storeID={store_id}&importBatch={batch}")
+
+    def deliver_webhooks(self, timeout: float = 5.0) -> int:
+        """POST the queued notifications to their targets, loopback ones only; returns how many got a 2xx.
+
+        Called by whoever drives the simulator (a test, the demo), outside any request, so the
+        receiver can call back for the ``resource_url`` at once.
+        """
+        with self.lock:
+            pending, self.outbox = self.outbox, []
+        delivered = 0
+        for url, body in pending:
+            if urlsplit(url).hostname not in ("127.0.0.1", "localhost", "::1"):
+                continue
+            try:
+                delivered += requests.post(url, json=body, timeout=timeout).ok
+            except requests.RequestException:
+                pass
+        return delivered
 
     def _materialise(self, payload: dict[str, Any], existing: Optional[dict[str, Any]]) -> dict[str, Any]:
         """The stored order for a create/upsert payload: defaults filled, read-only fields computed."""
@@ -241,7 +291,11 @@ class ShipStationSimulator(SimulatedService):
     def add_order(self, payload: dict[str, Any]) -> dict[str, Any]:
         """Store an order as if a store had imported it (upsert by orderKey); returns the stored order."""
         with self.lock:
-            return copy.deepcopy(self._upsert(payload))
+            is_new = self._by_key(payload.get("orderKey")) is None
+            order = self._upsert(payload)
+            if is_new:
+                self._imported([order])
+            return copy.deepcopy(order)
 
     def seed_orders(self, n: int, start: Optional[datetime] = None) -> list[dict[str, Any]]:
         """Add ``n`` realistic orders (deterministic by the simulator's seed) and ship the shipped ones.
@@ -268,6 +322,7 @@ class ShipStationSimulator(SimulatedService):
                                         Decimal("4.35") + len(order["items"]), label=generated.ship == "label",
                                         at=order["createDate"])
                     added.append(copy.deepcopy(order))
+            self._imported(added)
         return added
 
     def _tracking_number(self) -> str:
@@ -298,6 +353,11 @@ class ShipStationSimulator(SimulatedService):
                     "weight": dict(copy.deepcopy(order["weight"]), WeightUnits=1),
                 }
                 self.shipments.append(record)
+                if self._wants("SHIP_NOTIFY"):
+                    batch = str(next(self._shipment_ids))
+                    self._shipment_batches[batch] = {record["shipmentId"]}
+                    self._notify("SHIP_NOTIFY", order["advancedOptions"]["storeId"],
+                                 f"/shipments?batchId={batch}&includeShipmentItems=False")
             else:
                 record = {
                     "carrierCode": carrier, "createDate": when, "customerEmail": order["customerEmail"],
@@ -342,9 +402,10 @@ class ShipStationSimulator(SimulatedService):
         ranges = [(field, a(f"{prefix}Start"), a(f"{prefix}End")) for field, prefix in
                   (("createDate", "createDate"), ("modifyDate", "modifyDate"), ("orderDate", "orderDate"),
                    ("paymentDate", "paymentDate"))]
+        batch = self._order_batches.get(a("importBatch") or "", set()) if a("importBatch") else None
         found = []
         for order_id, order in self.orders.items():
-            if order_id in self.deleted:
+            if order_id in self.deleted or (batch is not None and order_id not in batch):
                 continue
             if number and not str(order["orderNumber"]).lower().startswith(number.lower()):
                 continue
@@ -387,8 +448,11 @@ class ShipStationSimulator(SimulatedService):
         a = request.arg
         exact = {k: a(k) for k in ("orderId", "orderNumber", "trackingNumber", "carrierCode") if a(k)}
         store = a("storeId")
+        batch = self._shipment_batches.get(a("batchId") or "", set()) if a("batchId") else None
         found = []
         for record in records:
+            if batch is not None and record.get("shipmentId") not in batch:
+                continue
             if any(str(record.get(k)) != v for k, v in exact.items()):
                 continue
             if store and str((record.get("advancedOptions") or {}).get("storeId")) != store:
@@ -424,7 +488,7 @@ class ShipStationSimulator(SimulatedService):
         unreadable = self._unreadable(body, "apiOrders")
         if unreadable is not None:
             return unreadable
-        results = []
+        results, created = [], []
         for payload in body:
             error = self._validate(payload)
             if error:
@@ -432,9 +496,13 @@ class ShipStationSimulator(SimulatedService):
                 results.append({"orderId": None, "orderNumber": payload.get("orderNumber"),
                                 "orderKey": payload.get("orderKey"), "success": False, "errorMessage": error})
                 continue
+            is_new = self._by_key(payload.get("orderKey")) is None
             order = self._upsert(payload)
+            if is_new:
+                created.append(order)
             results.append({"orderId": order["orderId"], "orderNumber": order["orderNumber"],
                             "orderKey": order["orderKey"], "success": True, "errorMessage": None})
+        self._imported(created)
         return json_response({"hasErrors": any(not r["success"] for r in results), "results": results})
 
     @route("POST", "/orders/createorder")
@@ -451,7 +519,11 @@ class ShipStationSimulator(SimulatedService):
         error = self._validate(body)
         if error:
             return _model_state("order", error)
-        return json_response(copy.deepcopy(self._upsert(body)))
+        is_new = self._by_key(body.get("orderKey")) is None
+        order = self._upsert(body)
+        if is_new:
+            self._imported([order])
+        return json_response(copy.deepcopy(order))
 
     @route("POST", "/orders/markasshipped")
     def mark_as_shipped(self, request: Request) -> Response:

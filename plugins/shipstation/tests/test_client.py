@@ -167,3 +167,10 @@ def test_orders_by_number_gives_up_beyond_the_page_budget(client, api, fixture_j
             match=[matchers.query_param_matcher({"orderNumber": "TEST", "pageSize": "2", "page": "1",
                                                  "sortBy": "CreateDate", "sortDir": "ASC"})])
     assert client.orders_by_number("TEST", max_pages=1) is None
+
+
+def test_webhook_resource_urls_on_shipstation_hosts_are_followed_with_auth(client, api, fixture_json):
+    resource = fixture_json("docs_webhook_ORDER_NOTIFY_payload.json")["resource_url"]  # on ssapiX.shipstation.com
+    api.get(resource, json=fixture_json("compwright_ListOrdersResponse.json"))
+    assert len(client.get_resource(resource)["orders"]) == 2
+    assert api.calls[0].request.headers["Authorization"].startswith("Basic ")
