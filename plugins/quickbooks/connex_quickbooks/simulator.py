@@ -29,7 +29,6 @@ from __future__ import annotations
 import base64
 import json
 import secrets
-import threading
 from collections import Counter
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
+import requests
 
 from connex_core.connector import ConnectorContext
 from connex_core.sandbox import SandboxServer, SimClock
@@ -17,9 +18,35 @@ from connex_quickbooks.simulator import QuickBooksSimulator
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def load_fixture(name: str) -> Any:
+def _load(name: str) -> Any:
     text = (FIXTURES / name).read_text()
     return json.loads(text) if name.endswith(".json") else text
+
+
+@pytest.fixture
+def load_fixture() -> Callable[[str], Any]:
+    """``load_fixture(name)``: a real payload from ``tests/fixtures`` (parsed JSON, or text)."""
+    return _load
+
+
+def _raw_client(sim: QuickBooksSimulator) -> Callable[..., requests.Response]:
+    cfg = sim.client_config()
+    token = requests.post(cfg["token_url"], auth=(cfg["client_id"], cfg["client_secret"]),
+                          data={"grant_type": "refresh_token", "refresh_token": cfg["refresh_token"]}, timeout=5).json()
+    base = f"{cfg['base_url']}/v3/company/{cfg['realm_id']}"
+
+    def call(method: str, path: str, **kw: Any) -> requests.Response:
+        headers = {"Authorization": f"Bearer {token['access_token']}", "Accept": "application/json"}
+        headers.update(kw.pop("headers", {}))
+        return requests.request(method, f"{base}/{path}", headers=headers, timeout=5, **kw)
+
+    return call
+
+
+@pytest.fixture
+def client_for() -> Callable[[QuickBooksSimulator], Callable[..., requests.Response]]:
+    """``client_for(sim)``: a tiny raw HTTP client ``api(method, path, **kw)`` with a fresh bearer token."""
+    return _raw_client
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 import requests
@@ -21,8 +20,6 @@ from connex_core.models import DocumentType, OrderStatus
 from connex_core.tokens import TokenStore
 from connex_quickbooks.client import QuickBooksFault, item_error
 from connex_quickbooks.connector import QuickBooksConnector, QuickBooksSettings
-
-from .conftest import load_fixture
 
 API = "https://qbo.test"
 TOKEN_URL = "https://oauth.test/oauth2/v1/tokens/bearer"
@@ -85,7 +82,7 @@ def test_every_request_has_a_timeout_minorversion_and_bearer(connector):
 
 
 @responses.activate
-def test_fault_inside_a_200_is_an_error(connector):
+def test_fault_inside_a_200_is_an_error(connector, load_fixture):
     responses.post(f"{BASE}/query", json=load_fixture("ruckus_json_tax_service_error_dup.json"), status=200)
     with pytest.raises(QuickBooksFault) as info:
         connector.api.query("select * from Customer")
@@ -94,7 +91,7 @@ def test_fault_inside_a_200_is_an_error(connector):
 
 
 @responses.activate(registry=responses.registries.OrderedRegistry)
-def test_xml_429_backs_off_60_seconds_then_retries(connector, clock):
+def test_xml_429_backs_off_60_seconds_then_retries(connector, clock, load_fixture):
     responses.post(f"{BASE}/query", body=load_fixture("ruckus_too_many_requests_error.xml"), status=429,
                    content_type="application/xml")
     responses.post(f"{BASE}/query", json=load_fixture("qbo_invoice_query_response.json"))
@@ -176,7 +173,7 @@ def test_company_status_6190_is_fatal(connector):
 
 
 @responses.activate
-def test_batch_answers_by_bid_with_the_real_fault_codes(connector):
+def test_batch_answers_by_bid_with_the_real_fault_codes(connector, load_fixture):
     responses.post(f"{BASE}/batch", json=load_fixture("qbo_batch_response_with_faults.json"),
                    match=[matchers.query_param_matcher({"minorversion": "75", "requestid": "rid-1"})])
     request = load_fixture("qbo_batch_request.json")["BatchItemRequest"]
@@ -187,7 +184,7 @@ def test_batch_answers_by_bid_with_the_real_fault_codes(connector):
     assert answers["bid4"]["QueryResponse"]["SalesReceipt"][0]["DocNumber"] == "1003"
 
 
-def test_real_sales_receipt_maps_to_a_canonical_order(connector):
+def test_real_sales_receipt_maps_to_a_canonical_order(connector, load_fixture):
     [order] = connector.parse_orders(load_fixture("qbo_salesreceipt_object.json"))
     assert (order.source, order.source_id, order.number) == ("quickbooks", "SalesReceipt-11", "1003")
     assert order.total == Decimal("337.50") and order.paid and order.amount_paid == Decimal("337.50")
@@ -198,7 +195,7 @@ def test_real_sales_receipt_maps_to_a_canonical_order(connector):
     assert order.created_at.utcoffset().total_seconds() == -7 * 3600
 
 
-def test_real_invoice_maps_balance_addresses_and_tax(connector):
+def test_real_invoice_maps_balance_addresses_and_tax(connector, load_fixture):
     [order] = connector.parse_orders(load_fixture("qbo_invoice_object.json"))
     assert order.source_id == "Invoice-130" and order.number == "1037"
     assert not order.paid and order.status == OrderStatus.open and order.amount_paid == 0
@@ -210,6 +207,6 @@ def test_real_invoice_maps_balance_addresses_and_tax(connector):
     assert order.due_date.isoformat() == "2014-10-19"
 
 
-def test_a_saved_query_response_parses(connector):
+def test_a_saved_query_response_parses(connector, load_fixture):
     orders = list(connector.parse_orders(load_fixture("qbo_invoice_query_response.json")))
     assert [o.number for o in orders] == ["1070"]

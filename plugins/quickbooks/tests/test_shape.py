@@ -7,14 +7,10 @@ must have every key the real one has, with the same type, except the keys listed
 
 from __future__ import annotations
 
-import copy
 import xml.etree.ElementTree as ET
 
 import pytest
-import requests
 
-from .conftest import load_fixture
-from .test_simulator import client_for
 
 #: Keys of the real payloads the simulator does not produce, and why.
 NOT_SIMULATED = {
@@ -63,7 +59,7 @@ def compare(real, ours, path="") -> list[str]:
 
 
 @pytest.fixture
-def api(sim):
+def api(sim, client_for):
     sim.seed_documents(2, unpaid_every=1)
     return client_for(sim)
 
@@ -72,7 +68,7 @@ def customer_and_item(sim):
     return sim.entities("Customer")[0]["Id"], next(i["Id"] for i in sim.entities("Item") if i.get("Sku"))
 
 
-def test_sales_receipt_create_answer(sim, api):
+def test_sales_receipt_create_answer(sim, api, load_fixture):
     customer, item = customer_and_item(sim)
     body = load_fixture("qbo_salesreceipt_create_request.json")
     body["CustomerRef"] = {"value": customer}
@@ -83,7 +79,7 @@ def test_sales_receipt_create_answer(sim, api):
     assert compare(real, ours) == []
 
 
-def test_invoice_create_answer(sim, api):
+def test_invoice_create_answer(sim, api, load_fixture):
     customer, item = customer_and_item(sim)
     body = load_fixture("qbo_invoice_create_min_request.json")
     body["CustomerRef"] = {"value": customer}
@@ -95,7 +91,7 @@ def test_invoice_create_answer(sim, api):
     assert ours["Invoice"]["Balance"] == ours["Invoice"]["TotalAmt"] == 100
 
 
-def test_payment_create_answer(sim, api):
+def test_payment_create_answer(sim, api, load_fixture):
     invoice = sim.entities("Invoice")[0]
     body = load_fixture("qbo_payment_create_linked_min_request.json")
     body["CustomerRef"] = {"value": invoice["CustomerRef"]["value"]}
@@ -104,13 +100,13 @@ def test_payment_create_answer(sim, api):
     assert compare(load_fixture("qbo_payment_create_response.json"), ours) == []
 
 
-def test_service_item_create_answer(sim, api):
+def test_service_item_create_answer(sim, api, load_fixture):
     ours = api("POST", "item", json=load_fixture("qbo_item_service_create_min_request.json")).json()
     assert compare(load_fixture("qbo_item_service_create_response.json"), ours) == []
     assert ours["Item"]["IncomeAccountRef"]["name"] == "Services"
 
 
-def test_query_answer(sim, api):
+def test_query_answer(sim, api, load_fixture):
     number = sim.entities("Invoice")[0]["DocNumber"]
     ours = api("POST", "query", data=f"select * from Invoice where DocNumber = '{number}'",
                headers={"Content-Type": "application/text"}).json()
@@ -120,7 +116,7 @@ def test_query_answer(sim, api):
     assert compare(real, ours) == []
 
 
-def test_delete_answer(sim, api):
+def test_delete_answer(sim, api, load_fixture):
     invoice = sim.entities("Invoice")[0]
     ours = api("POST", "invoice", params={"operation": "delete"},
                json={"Id": invoice["Id"], "SyncToken": invoice["SyncToken"]}).json()
@@ -128,7 +124,7 @@ def test_delete_answer(sim, api):
     assert compare(real, ours) == [] and ours["Invoice"]["status"] == "Deleted"
 
 
-def test_sparse_update_request_of_the_docs_is_accepted(sim, api):
+def test_sparse_update_request_of_the_docs_is_accepted(sim, api, load_fixture):
     receipt = sim.entities("SalesReceipt")[0]
     body = load_fixture("qbo_salesreceipt_sparse_update_request.json")
     body.update(Id=receipt["Id"], SyncToken=receipt["SyncToken"])
@@ -136,7 +132,7 @@ def test_sparse_update_request_of_the_docs_is_accepted(sim, api):
     assert ours["CustomerMemo"] == body["CustomerMemo"] and ours["Line"] == receipt["Line"]
 
 
-def test_batch_answer_with_faults(sim, api):
+def test_batch_answer_with_faults(sim, api, load_fixture):
     receipt = sim.entities("SalesReceipt")[0]
     request = {"BatchItemRequest": [
         {"bId": "bid1", "operation": "create", "Customer": {"DisplayName": sim.entities("Customer")[0]["DisplayName"]}},
@@ -157,13 +153,13 @@ def test_batch_answer_with_faults(sim, api):
     assert [p for p in problems if "PaymentRefNum" not in p and "PaymentMethodRef" not in p] == []
 
 
-def test_fault_body(sim, api):
+def test_fault_body(sim, api, load_fixture):
     ours = api("POST", "customer", json={"DisplayName": sim.entities("Customer")[0]["DisplayName"]})
     assert ours.status_code == 400
     assert compare(load_fixture("ruckus_json_tax_service_error_dup.json"), ours.json()) == []
 
 
-def test_throttle_body_is_the_real_xml(mount):
+def test_throttle_body_is_the_real_xml(mount, client_for, load_fixture):
     from connex_core.sandbox import SimClock
     from connex_quickbooks.simulator import QuickBooksSimulator
 

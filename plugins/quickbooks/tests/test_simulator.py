@@ -12,23 +12,8 @@ from connex_core.sandbox import Fault, SimClock
 from connex_quickbooks.simulator import QuickBooksSimulator
 
 
-def client_for(sim):
-    """A tiny raw client: ``api(method, path, **kw)`` with a fresh bearer token."""
-    cfg = sim.client_config()
-    token = requests.post(cfg["token_url"], auth=(cfg["client_id"], cfg["client_secret"]),
-                          data={"grant_type": "refresh_token", "refresh_token": cfg["refresh_token"]}, timeout=5).json()
-    base = f"{cfg['base_url']}/v3/company/{cfg['realm_id']}"
-
-    def call(method: str, path: str, **kw) -> requests.Response:
-        headers = {"Authorization": f"Bearer {token['access_token']}", "Accept": "application/json"}
-        headers.update(kw.pop("headers", {}))
-        return requests.request(method, f"{base}/{path}", headers=headers, timeout=5, **kw)
-
-    return call
-
-
 @pytest.fixture
-def api(sim):
+def api(sim, client_for):
     return client_for(sim)
 
 
@@ -242,7 +227,7 @@ def test_requestid_replays_the_first_answer(sim, api):
 
 # -- throttles and faults --------------------------------------------------------------------------
 
-def test_throttle_answers_the_xml_429(mount):
+def test_throttle_answers_the_xml_429(mount, client_for):
     api = client_for(mount(QuickBooksSimulator(clock=SimClock(speed=0.01))))  # a simulated second lasts 100 s
     answers = [api("GET", "preferences") for _ in range(11)]
     assert [r.status_code for r in answers] == [200] * 10 + [429], "at most 10 per second"
@@ -251,7 +236,7 @@ def test_throttle_answers_the_xml_429(mount):
     assert "<IntuitResponse" in limited.text and 'code="3001"' in limited.text and "ThrottleExceeded" in limited.text
 
 
-def test_batch_throttle_is_40_per_minute(mount):
+def test_batch_throttle_is_40_per_minute(mount, client_for):
     clock = SimClock(speed=0.01)
     api = client_for(mount(QuickBooksSimulator(clock=clock)))
     statuses = []
