@@ -197,7 +197,7 @@ class ShipStationConnector(Connector):
         params: dict[str, Any] = {}
         if query.modified_since:
             params["createDateStart"] = format_filter(query.modified_since)
-        if query.since:
+        if query.since and not (prefix == "createDate" and query.modified_since and query.modified_since > query.since):
             params[f"{prefix}Start"] = format_filter(query.since)
         if query.until:
             params[f"{prefix}End"] = format_filter(query.until)

@@ -215,3 +215,15 @@ def test_the_plugin_registers_its_connector_and_simulator(plugin_manager):
     assert plugin_manager.connector("shipstation") is ShipStationConnector
     sim = plugin_manager.sandboxes["shipstation"](clock=None, seed=1)
     assert sim.name == "shipstation" and set(sim.client_config()) == {"base_url", "api_key", "api_secret"}
+
+
+def test_shipments_by_ship_day_and_by_cursor(simulator, connector):
+    order = simulator.add_order(_raw("D-1", "2026-09-15T08:00:00.0000000"))
+    simulator.ship_order(order["orderId"], "usps", "ON-15", date(2026, 9, 15), at="2026-09-15T09:00:00.0000000")
+    simulator.ship_order(order["orderId"], "usps", "ON-16", date(2026, 9, 16), at="2026-09-16T09:00:00.0000000")
+    since, until = pacific_day_bounds(date(2026, 9, 16))
+    by_day = connector.fetch_shipments(FetchQuery(since=since, until=until, date_field="shipped"))
+    assert [s.tracking_number for s in by_day] == ["ON-16"]
+    cursor = FetchQuery(modified_since=datetime(2026, 9, 15, 12, tzinfo=PACIFIC),
+                        since=datetime(2026, 9, 1, tzinfo=PACIFIC))
+    assert [s.tracking_number for s in connector.fetch_shipments(cursor)] == ["ON-16"]
