@@ -58,6 +58,14 @@ class _Plan:
         return self.write.order
 
 
+def _clash(error: QuickBooksFault) -> bool:
+    return error.code == "6240"
+
+
+def _name_field(key: tuple[str, str, str]) -> str:
+    return "DisplayName" if key[0] == "Customer" else "Name"
+
+
 class OrderWriter:
     """Writes canonical orders as QuickBooks documents (see the module docstring for the calls)."""
 
@@ -246,36 +254,53 @@ class OrderWriter:
 
     def _create_parties(self, to_create: dict[tuple[str, str, str], dict[str, Any]],
                         found: resolve.Found) -> dict[tuple[str, str, str], str]:
-        failures: dict[tuple[str, str, str], str] = {}
-        keys = sorted(to_create)
-        clashes: resolve.Wanted = {}
+        """Create customers and items; returns a message per key that could not be had.
+
+        A name already taken (6240): a customer matched by e-mail or company is a different
+        person with the same name, so it is created again as "Name (e-mail)"; an item, or a
+        customer matched by name, is the one of that name, found with one more look-up.
+        """
+        created, errors = self._create_batches(to_create, "parties")
+        renamed = {k: dict(to_create[k], DisplayName=f"{to_create[k]['DisplayName']} ({k[2]})"[:500])
+                   for k, e in errors.items() if _clash(e) and k[0] == "Customer" and k[1] != "DisplayName"}
+        if renamed:
+            again, still = self._create_batches(renamed, "parties-renamed")
+            created.update(again)
+            errors = {k: e for k, e in errors.items() if k not in renamed} | still
+        taken: resolve.Wanted = {}
+        for key, error in errors.items():
+            if _clash(error):
+                resolve.want(taken, key[0], _name_field(key), to_create[key][_name_field(key)])
+        existing = resolve.lookup(self.api, taken) if taken else {}
+        for key in list(errors):
+            row = resolve.get(existing, key[0], _name_field(key), to_create[key][_name_field(key)])
+            if row is not None and _clash(errors[key]):
+                created[key] = row
+                del errors[key]
+        for key, row in created.items():
+            found[(key[0], key[1], key[2].lower())] = row
+        return {k: f"could not create {k[0].lower()} {k[2]!r}: {e}" for k, e in errors.items()}
+
+    def _create_batches(self, bodies: dict[tuple[str, str, str], dict[str, Any]],
+                        purpose: str) -> tuple[dict[tuple, dict[str, Any]], dict[tuple, QuickBooksFault]]:
+        created: dict[tuple, dict[str, Any]] = {}
+        errors: dict[tuple, QuickBooksFault] = {}
+        keys = sorted(bodies)
         for start in range(0, len(keys), BATCH_LIMIT):
             chunk = keys[start:start + BATCH_LIMIT]
-            items = [{"bId": f"p{n}", "operation": "create", key[0]: to_create[key]} for n, key in enumerate(chunk)]
-            rid = resolve.request_id(self.realm, "parties", ["|".join(k) for k in chunk])
+            items = [{"bId": f"p{n}", "operation": "create", key[0]: bodies[key]} for n, key in enumerate(chunk)]
+            rid = resolve.request_id(self.realm, purpose, ["|".join(k) for k in chunk])
             answers = self.api.batch(items, request_id=rid)
             for n, key in enumerate(chunk):
                 answer = answers.get(f"p{n}", {})
                 error = item_error(answer)
                 if error is None:
-                    found[(key[0], key[1], key[2].lower())] = answer[key[0]]
-                elif isinstance(error, QuickBooksFault) and error.code == "6240":
-                    name_field = "DisplayName" if key[0] == "Customer" else "Name"
-                    resolve.want(clashes, key[0], name_field, to_create[key][name_field])
-                    failures[key] = f"{key[0].lower()} {to_create[key][name_field]!r}: {error}"
+                    created[key] = answer[key[0]]
                 elif isinstance(error, QuickBooksFault):
-                    failures[key] = f"could not create {key[0].lower()} {key[2]!r}: {error}"
+                    errors[key] = error
                 else:
                     raise error
-        if clashes:  # a name already taken (6240): use the existing customer or item of that name
-            again = resolve.lookup(self.api, clashes)
-            for key in [k for k in failures if k in to_create]:
-                name_field = "DisplayName" if key[0] == "Customer" else "Name"
-                row = resolve.get(again, key[0], name_field, to_create[key][name_field])
-                if row is not None:
-                    found[(key[0], key[1], key[2].lower())] = row
-                    del failures[key]
-        return failures
+        return created, errors
 
     def _refs(self, plan: _Plan, found: resolve.Found) -> dict[str, dict[str, str]]:
         refs = {}

@@ -117,12 +117,16 @@ def test_fixed_customer_and_create_customers_off(sim, make_connector):
     assert not refused.ok and "'n@x.test' not found" in refused.error
 
 
-def test_a_name_taken_by_another_customer_is_reused(sim, make_connector):
+@pytest.mark.parametrize("match, expected", [
+    ("display_name", "Seed Customer 00"),                             # the customer of that name
+    ("email", "Seed Customer 00 (someone-else@example.org)"),          # another person: a new customer
+])
+def test_a_name_already_taken(sim, make_connector, match, expected):
     sim.seed_documents(1)
     order = make_order(customer=Customer(name="Seed Customer 00", email="someone-else@example.org"))
-    [result] = write(make_connector(), order)
+    [result] = write(make_connector(), order, customer_match=match)
     assert result.ok, result.error
-    assert docs(sim, "SalesReceipt", "1001")[0]["CustomerRef"]["name"] == "Seed Customer 00"
+    assert docs(sim, "SalesReceipt", "1001")[0]["CustomerRef"]["name"] == expected
 
 
 def test_unknown_items_flag_the_order_and_the_others_go_on(sim, make_connector):
@@ -378,3 +382,14 @@ def test_connect_runs_the_authorization_code_flow_on_loopback(sim, make_connecto
     assert printed and "response_type=code" in printed[0] and "redirect_uri=http%3A%2F%2Flocalhost" in printed[0]
     stored = connector.tokens.store.load()
     assert stored["realm_id"] == sim.realm_id and stored["refresh_token"] and stored["access_token"]
+
+
+def test_an_item_named_like_the_sku_is_reused_on_a_name_clash(sim, make_connector):
+    sim._create("Item", {"Name": "MUG-BLU", "Type": "Service", "IncomeAccountRef": {"value": "1"}}, {})
+    [mug] = [i for i in sim.entities("Item") if i["Name"] == "MUG-BLU"]
+    [result] = write(make_connector(), make_order(), item_match="sku")
+    assert result.ok, result.error
+    item_refs = [l["SalesItemLineDetail"]["ItemRef"]["value"] for l in docs(sim, "SalesReceipt")[0]["Line"]
+                 if l["DetailType"] == "SalesItemLineDetail"]
+    assert mug["Id"] in item_refs
+    assert len([i for i in sim.entities("Item") if i["Name"] == "MUG-BLU"]) == 1
