@@ -9,16 +9,18 @@
 * :meth:`XeroConnector.write_tracking`: the shipping cost as a line where the invoice can still be
   edited (one batched update), then a history note with tracking number, carrier and ship date
   (any status, paid included).
+* :meth:`XeroConnector.handle_webhook`: Xero's signed INVOICE events, fetched as orders.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from connex_core.connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
-                                   TrackingWrite, WriteResult, batched)
-from connex_core.errors import FatalAPIError
+                                   TrackingWrite, WebhookEvent, WriteResult, batched, verify_hmac_sha256)
+from connex_core.errors import FatalAPIError, WebhookRejected
 from connex_core.models import Order
 from connex_core.tokens import TokenStore
 
@@ -124,6 +126,33 @@ class XeroConnector(Connector):
             if invoice.get("Type", "ACCREC") == "ACCREC":
                 contact_id = (invoice.get("Contact") or {}).get("ContactID", "")
                 yield order_from_xero(invoice, contacts.get(contact_id), self.settings)
+
+    def handle_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> WebhookEvent:
+        """Verify a Xero webhook (``x-xero-signature``) and fetch the sales invoices it names, as orders.
+
+        An event list that verifies but is empty is Xero's "intent to receive" check: it is
+        answered 200 with nothing to do. A bad signature is refused (Xero expects a 401).
+        """
+        key = self.settings.webhook_key.get_secret_value() if self.settings.webhook_key else ""
+        if not verify_hmac_sha256(body, key, headers.get("x-xero-signature")):
+            raise WebhookRejected("Xero webhook signature does not verify (check webhook_key)")
+        try:
+            events = json.loads(body or b"{}").get("events") or []
+        except (ValueError, AttributeError):
+            raise WebhookRejected("Xero webhook body is not JSON") from None
+        tenant = self.client.tenant_id.lower()
+        ids = sorted({e["resourceId"] for e in events if e.get("eventCategory") == "INVOICE"
+                      and str(e.get("tenantId", "")).lower() == tenant and e.get("resourceId")})
+        if not ids:
+            return WebhookEvent(kind="intent" if not events else "other", orders=[])
+        invoices: list[dict[str, Any]] = []
+        for chunk in batched(ids, ID_BATCH):
+            data = self.client.call("fetch changed invoices", "get_invoices", i_ds=chunk, page=1)
+            invoices += [i for i in data.get("Invoices") or [] if i.get("Type") == "ACCREC"]
+        contacts: dict[str, dict[str, Any]] = {}
+        self._load_contacts({i["Contact"]["ContactID"] for i in invoices if i.get("Contact")}, contacts)
+        orders = [order_from_xero(i, contacts.get(i["Contact"]["ContactID"]), self.settings) for i in invoices]
+        return WebhookEvent(kind="invoices", orders=orders)
 
     # -- writing orders --------------------------------------------------------------------------
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
@@ -240,7 +269,8 @@ class XeroConnector(Connector):
             if invoice is None or not shipment.cost or shipment.cost <= 0:
                 continue
             lines = invoice.get("LineItems") or []
-            if shipment.tracking_number and any(shipment.tracking_number in str(l.get("Description", "")) for l in lines):
+            number = shipment.tracking_number
+            if number and any(number in str(line.get("Description", "")) for line in lines):
                 continue  # added by an earlier attempt
             status = invoice.get("Status")
             if status not in EDITABLE:

@@ -23,10 +23,13 @@ class XeroSettings(ConnectorSettings):
                           "and the organisations at {base_url}/connections (the sandbox: http://127.0.0.1:PORT/xero).")
     token_url: str = "https://identity.xero.com/connect/token"
     authorize_url: str = "https://login.xero.com/identity/connect/authorize"
-    refresh_token: Optional[SecretStr] = Field(None, description="A refresh token to start from when none is stored yet.")
+    refresh_token: Optional[SecretStr] = Field(None, description="A refresh token to start from when none is "
+                                               "stored yet.")
     redirect_port: int = Field(0, description="Loopback port for the OAuth redirect (0: any free port); "
                                "register http://127.0.0.1:PORT/callback with the app.")
     scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
+    webhook_key: Optional[SecretStr] = Field(None, description="The app's webhooks key (developer.xero.com, "
+                                             "Webhooks): `connex serve` checks x-xero-signature with it.")
     # -- writing invoices ----------------------------------------------------------------------
     invoice_status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "AUTHORISED"
     sales_account_code: str = Field("200", description="Account for product lines without their own.")

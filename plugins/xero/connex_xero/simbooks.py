@@ -21,7 +21,8 @@ CENT = Decimal("0.01")
 ZERO = Decimal("0")
 
 #: Tax rates of the simulated organisation, by TaxType.
-TAX_RATES: dict[str, Decimal] = {"NONE": ZERO, "EXEMPTOUTPUT": ZERO, "OUTPUT": Decimal("0.15"), "TAX001": Decimal("0.0825")}
+TAX_RATES: dict[str, Decimal] = {"NONE": ZERO, "EXEMPTOUTPUT": ZERO, "OUTPUT": Decimal("0.15"),
+                                 "TAX001": Decimal("0.0825")}
 #: Revenue accounts of the simulated organisation's chart of accounts.
 ACCOUNTS: dict[str, str] = {"200": "Sales", "260": "Other Revenue", "400": "Freight & Shipping"}
 CURRENCIES = {"USD", "NZD", "AUD", "GBP", "EUR", "CAD"}
@@ -196,7 +197,8 @@ class Books:
                 errors.append("Account code is mandatory for approved invoices.")
             tax_type = line.get("TaxType") or ("TAX001" if account else None)
             if tax_type and tax_type not in TAX_RATES:
-                errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used for this type of transaction.")
+                errors.append(f"The TaxType code '{tax_type}' does not exist or cannot be used for this type "
+                              "of transaction.")
             line["TaxType"] = tax_type or "NONE"
             tracking = raw.get("Tracking", line.get("Tracking")) or []
             if len(tracking) > 2:
@@ -205,8 +207,10 @@ class Books:
             for t in tracking:
                 option = self._option(t)
                 if option is None:
-                    errors.append(f"Tracking option '{t.get('Option', t.get('TrackingOptionID'))}' for tracking "
-                                  f"category '{t.get('Name', t.get('TrackingCategoryID'))}' does not exist or is archived.")
+                    option_name = t.get("Option", t.get("TrackingOptionID"))
+                    category_name = t.get("Name", t.get("TrackingCategoryID"))
+                    errors.append(f"Tracking option '{option_name}' for tracking category '{category_name}' "
+                                  "does not exist or is archived.")
                 else:
                     resolved.append(option)
             line["Tracking"] = resolved
@@ -365,9 +369,9 @@ class Books:
                                if k not in ("ContactID", "Url") and v is not None}
         out["Contact"] = {"ContactID": contact["ContactID"], "Name": contact["Name"], "Addresses": [], "Phones": [],
                           "ContactGroups": [], "ContactPersons": [], "HasValidationErrors": False}
-        out["Date"], out["DateString"] = to_ms_date(invoice["Date"]), f"{invoice['Date'].isoformat()}T00:00:00"
-        if invoice.get("DueDate"):
-            out["DueDate"], out["DueDateString"] = to_ms_date(invoice["DueDate"]), f"{invoice['DueDate'].isoformat()}T00:00:00"
+        for key in ("Date", "DueDate"):
+            if invoice.get(key):
+                out[key], out[f"{key}String"] = to_ms_date(invoice[key]), f"{invoice[key].isoformat()}T00:00:00"
         out["UpdatedDateUTC"] = to_ms_date(invoice["UpdatedDateUTC"])
         if invoice.get("FullyPaidOnDate"):
             out["FullyPaidOnDate"] = to_ms_date(invoice["FullyPaidOnDate"])

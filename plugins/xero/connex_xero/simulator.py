@@ -26,6 +26,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import hmac
 import json
 import math
 import random
@@ -47,7 +48,8 @@ DEFAULT_TENANT_ID = "3f5c1f2e-8c4b-4d7a-9b1e-6a2d0c9e7f41"
 SCOPES = "openid profile email offline_access accounting.invoices accounting.contacts accounting.settings"
 
 PRODUCTS = [("MUG-BLU", "Blue mug", "12.50"), ("TEE-L", "T-shirt, large", "20.00"), ("CAP-RED", "Red cap", "15.00"),
-            ("SOCK-3PK", "Socks, 3 pack", "9.99"), ("BAG-TOTE", "Canvas tote", "18.00"), ("POSTER-A2", "Poster A2", "25.00")]
+            ("SOCK-3PK", "Socks, 3 pack", "9.99"), ("BAG-TOTE", "Canvas tote", "18.00"),
+            ("POSTER-A2", "Poster A2", "25.00")]
 PEOPLE = [("Ana", "García"), ("Ben", "Okafor"), ("Chloe", "Martin"), ("Dev", "Patel"), ("Emma", "Schultz"),
           ("Farid", "Haddad"), ("Grace", "Liu"), ("Hugo", "Rossi"), ("Iris", "Nakamura"), ("Jon", "Eriksen")]
 PLACES = [("Austin", "TX", "78701"), ("Portland", "OR", "97205"), ("Denver", "CO", "80202"), ("Boston", "MA", "02108"),
@@ -109,12 +111,14 @@ class XeroSimulator(SimulatedService):
 
     def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, client_id: str = "xero-sandbox-client",
                  client_secret: str = "xero-sandbox-secret", tenant_id: str = DEFAULT_TENANT_ID,
-                 refresh_token: str = "xero-sandbox-refresh-0", tenant_name: str = "Connex Demo Ltd"):
+                 refresh_token: str = "xero-sandbox-refresh-0", tenant_name: str = "Connex Demo Ltd",
+                 webhook_key: str = "xero-sandbox-webhook-key"):
         super().__init__(clock=clock, seed=seed)
         self.client_id, self.client_secret = client_id, client_secret
         self.tenants: dict[str, str] = {tenant_id: tenant_name}
         self.tenant_id = tenant_id
         self.initial_refresh_token = refresh_token
+        self.webhook_key = webhook_key
         self.books = Books(now=self.clock.utcnow)
         self.rng = random.Random(seed)
         self.write_calls = 0
@@ -139,7 +143,22 @@ class XeroSimulator(SimulatedService):
     def client_config(self) -> dict[str, Any]:
         return {"base_url": self.base_url, "client_id": self.client_id, "client_secret": self.client_secret,
                 "refresh_token": self.initial_refresh_token, "token_url": f"{self.base_url}/connect/token",
-                "authorize_url": f"{self.base_url}/connect/authorize", "tenant_id": self.tenant_id}
+                "authorize_url": f"{self.base_url}/connect/authorize", "tenant_id": self.tenant_id,
+                "webhook_key": self.webhook_key}
+
+    def webhook(self, invoice_ids: list[str], key: Optional[str] = None) -> tuple[dict[str, str], bytes]:
+        """Headers and body of the webhook Xero sends when these invoices change (signed with the webhooks key).
+
+        No ids: the "intent to receive" check Xero sends when webhooks are switched on.
+        """
+        events = [{"resourceUrl": f"{self.base_url}{API}/Invoices/{i}", "resourceId": i,
+                   "eventDateUtc": self.clock.utcnow().strftime("%Y-%m-%dT%H:%M:%S.%f"), "eventType": "UPDATE",
+                   "eventCategory": "INVOICE", "tenantId": self.tenant_id, "tenantType": "ORGANISATION"}
+                  for i in invoice_ids]
+        body = json.dumps({"events": events, "firstEventSequence": 1, "lastEventSequence": len(events),
+                           "entropy": secrets.token_hex(10).upper()}).encode()
+        digest = hmac.new((key or self.webhook_key).encode(), body, hashlib.sha256).digest()
+        return {"x-xero-signature": base64.b64encode(digest).decode(), "content-type": "application/json"}, body
 
     @property
     def invoices(self) -> dict[str, dict[str, Any]]:
@@ -174,8 +193,8 @@ class XeroSimulator(SimulatedService):
     def simulate_activity(self) -> dict[str, int]:
         """Time passes in the business: customers pay every third open invoice (by invoice number)."""
         with self.lock:
-            open_ = sorted((i for i in self.books.invoices.values() if i["Status"] == "AUTHORISED" and i["AmountPaid"] == 0),
-                           key=lambda i: i["InvoiceNumber"])
+            open_ = sorted((i for i in self.books.invoices.values()
+                            if i["Status"] == "AUTHORISED" and i["AmountPaid"] == 0), key=lambda i: i["InvoiceNumber"])
             paying = open_[::3]
             for invoice in paying:
                 self.books.pay(invoice["InvoiceID"])
@@ -210,13 +229,15 @@ class XeroSimulator(SimulatedService):
                 outcome = self.books.create_invoice({
                     "Type": "ACCREC", "Contact": {"ContactID": rng.choice(pool)}, "LineItems": lines,
                     "Status": "AUTHORISED" if chosen == "PAID" else chosen, "Date": issued.date().isoformat(),
-                    "DueDate": (issued + timedelta(days=30)).date().isoformat(), "Reference": f"Web order {rng.randint(10000, 99999)}",
+                    "DueDate": (issued + timedelta(days=30)).date().isoformat(),
+                    "Reference": f"Web order {rng.randint(10000, 99999)}",
                 })
                 assert outcome.record is not None, outcome.errors
                 invoice_id = outcome.record["InvoiceID"]
                 if chosen == "PAID":
                     self.books.pay(invoice_id)
-                self.books.backdate(invoice_id, self.clock.utcnow() - timedelta(seconds=rng.uniform(0, age_days * 86400)))
+                age = timedelta(seconds=rng.uniform(0, age_days * 86400))
+                self.books.backdate(invoice_id, self.clock.utcnow() - age)
                 ids.append(invoice_id)
             return ids
 
@@ -238,7 +259,8 @@ class XeroSimulator(SimulatedService):
                  "City": ship_city, "Region": ship_region, "PostalCode": ship_post, "Country": "United States",
                  "AttentionTo": name},
             ],
-            "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": f"555-{rng.randint(1000, 9999)}", "PhoneAreaCode": "512"}],
+            "Phones": [{"PhoneType": "DEFAULT", "PhoneNumber": f"555-{rng.randint(1000, 9999)}",
+                        "PhoneAreaCode": "512"}],
         })
         assert outcome.record is not None
         return outcome.record["ContactID"]

@@ -13,7 +13,7 @@ import pytest
 
 from connex_core.connector import FetchQuery, OrderWrite, TrackingWrite
 from connex_core.errors import (AuthenticationError, DryRunWriteError, FatalAPIError, RateLimitExhausted,
-                               RetriableAPIError)
+                               RetriableAPIError, WebhookRejected)
 from connex_core.models import Customer, LineItem, Shipment
 from connex_core.sandbox import Fault
 from connex_core.testing import make_order
@@ -62,7 +62,8 @@ def test_fetch_honours_statuses_and_the_modified_since_cursor(xero, make_xero, c
     xero.seed_invoices(60, age_days=4)
     cutoff = clock.utcnow() - timedelta(days=1)
     connector = make_xero()
-    recent = list(connector.fetch_orders(FetchQuery(modified_since=cutoff, options={"statuses": ["AUTHORISED", "PAID"]})))
+    query = FetchQuery(modified_since=cutoff, options={"statuses": ["AUTHORISED", "PAID"]})
+    recent = list(connector.fetch_orders(query))
     expected = {i["InvoiceID"] for i in xero.invoices.values()
                 if i["UpdatedDateUTC"] >= cutoff and i["Status"] in ("AUTHORISED", "PAID")}
     assert {o.source_id for o in recent} == expected and 0 < len(expected) < 60
@@ -325,3 +326,23 @@ def test_connect_asks_which_tenant_when_there_are_several(xero, make_xero, token
     assert make_xero().connect(echo=echo, input_fn=lambda _: "2") == "connected to Second Org"
     assert token_store.load()["tenant_id"] == other
     assert "  2. Second Org" in lines
+
+
+# -- webhooks ------------------------------------------------------------------------------------------------
+def test_webhook_events_are_verified_and_fetched_as_orders(xero, make_xero):
+    ids = xero.seed_invoices(3, status="AUTHORISED")
+    connector = make_xero()
+    headers, body = xero.webhook(ids[:2])
+    event = connector.handle_webhook(headers, body, None)
+    assert event.kind == "invoices" and sorted(o.source_id for o in event.orders) == sorted(ids[:2])
+    assert all(o.ship_to.street1 for o in event.orders)
+    intent_headers, intent = xero.webhook([])
+    assert connector.handle_webhook(intent_headers, intent, None).orders == []
+
+
+def test_webhook_with_a_bad_signature_is_refused(xero, make_xero):
+    headers, body = xero.webhook([], key="not-the-key")
+    with pytest.raises(WebhookRejected):
+        make_xero().handle_webhook(headers, body, None)
+    with pytest.raises(WebhookRejected):
+        make_xero(webhook_key=None).handle_webhook(*xero.webhook([]), None)

@@ -82,7 +82,8 @@ def test_country_names_become_iso_codes_where_known():
 def test_lines_keep_tracking_and_shipping_lines_become_shipping():
     invoice = {
         "InvoiceID": "i-1", "InvoiceNumber": "INV-9", "Type": "ACCREC", "Status": "AUTHORISED", "Total": "53.50",
-        "TotalTax": "0", "AmountPaid": "0", "LineAmountTypes": "Exclusive", "Contact": {"ContactID": "c", "Name": "Kim"},
+        "TotalTax": "0", "AmountPaid": "0", "LineAmountTypes": "Exclusive",
+        "Contact": {"ContactID": "c", "Name": "Kim"},
         "LineItems": [
             {"LineItemID": "l1", "ItemCode": "MUG", "Description": "Mug", "Quantity": 2, "UnitAmount": 12.5,
              "AccountCode": "200", "TaxType": "NONE", "TaxAmount": 0, "DiscountRate": 10,
@@ -99,7 +100,8 @@ def test_lines_keep_tracking_and_shipping_lines_become_shipping():
 
 def test_inclusive_lines_are_mapped_to_prices_before_tax():
     invoice = {"InvoiceID": "i", "LineAmountTypes": "Inclusive", "Contact": {},
-               "LineItems": [{"Description": "x", "Quantity": 2, "UnitAmount": 11.5, "TaxAmount": 3, "AccountCode": "200"}]}
+               "LineItems": [{"Description": "x", "Quantity": 2, "UnitAmount": 11.5, "TaxAmount": 3,
+                              "AccountCode": "200"}]}
     assert order_from_xero(invoice, None, SETTINGS).lines[0].unit_price == Decimal("10")
 
 

@@ -101,8 +101,9 @@ def test_the_simulator_speaks_the_official_openapi_document(recorded, make_xero)
     recorded.seed_invoices(12)
     connector = make_xero()
     assert list(connector.fetch_orders(FetchQuery(options={"statuses": ["AUTHORISED", "PAID"]})))
-    writes = [OrderWrite(order=make_order(source_id=n, number=n, tax=Decimal("2.00"), customer=Customer(name="Spec Tester")), idempotency_key=n)
-              for n in ("O-1", "O-2")]
+    buyer = Customer(name="Spec Tester")
+    writes = [OrderWrite(order=make_order(source_id=n, number=n, tax=Decimal("2.00"), customer=buyer),
+                         idempotency_key=n) for n in ("O-1", "O-2")]
     created = connector.write_orders(writes)
     connector.write_orders(writes[:1])  # the duplicate: an element with ValidationErrors
     shipment = Shipment(source="shipstation", source_id="s", carrier="usps", tracking_number="94001",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from datetime import timedelta
@@ -14,7 +15,7 @@ from connex_core.sandbox import Fault
 from connex_xero.simulator import XeroSimulator
 
 HTTP = urllib3.PoolManager(retries=False, timeout=5.0)
-BASIC = {"Authorization": "Basic " + __import__("base64").b64encode(b"xero-sandbox-client:xero-sandbox-secret").decode()}
+BASIC = {"Authorization": "Basic " + base64.b64encode(b"xero-sandbox-client:xero-sandbox-secret").decode()}
 
 
 def grant(sim: XeroSimulator, **form) -> urllib3.BaseHTTPResponse:
@@ -58,7 +59,8 @@ def test_access_tokens_last_30_minutes_on_the_sim_clock(xero, clock):
     clock.advance(1801)
     expired = api(xero, "GET", "/Invoices", answer["access_token"])
     assert expired.status == 401
-    assert expired.json() == {"Type": None, "Title": "Unauthorized", "Status": 401, "Detail": "AuthenticationUnsuccessful"}
+    assert expired.json() == {"Type": None, "Title": "Unauthorized", "Status": 401,
+                              "Detail": "AuthenticationUnsuccessful"}
 
 
 def test_refresh_tokens_rotate_with_a_30_minute_grace(xero, clock):
@@ -226,13 +228,13 @@ def test_paid_invoices_are_read_only_but_take_history_notes(xero, token):
 
 
 def test_updating_lines_keeps_sent_ids_and_drops_the_rest(xero, token):
-    created = api(xero, "PUT", "/Invoices", token, {"Invoices": [invoice_element(
-        number="E-1", LineItems=[{"Description": "a", "Quantity": 1, "UnitAmount": 10, "AccountCode": "200", "TaxType": "NONE"},
-                                 {"Description": "b", "Quantity": 1, "UnitAmount": 5, "AccountCode": "200", "TaxType": "NONE"}])]}
-                  ).json()["Invoices"][0]
+    def line(text, amount, account="200"):
+        return {"Description": text, "Quantity": 1, "UnitAmount": amount, "AccountCode": account, "TaxType": "NONE"}
+
+    element = invoice_element(number="E-1", LineItems=[line("a", 10), line("b", 5)])
+    created = api(xero, "PUT", "/Invoices", token, {"Invoices": [element]}).json()["Invoices"][0]
     keep = created["LineItems"][0]["LineItemID"]
-    body = {"Invoices": [{"InvoiceID": created["InvoiceID"], "LineItems": [
-        {"LineItemID": keep}, {"Description": "c", "Quantity": 1, "UnitAmount": 2, "AccountCode": "400", "TaxType": "NONE"}]}]}
+    body = {"Invoices": [{"InvoiceID": created["InvoiceID"], "LineItems": [{"LineItemID": keep}, line("c", 2, "400")]}]}
     updated = api(xero, "POST", "/Invoices", token, body, summarizeErrors="false").json()["Invoices"][0]
     assert [l["Description"] for l in updated["LineItems"]] == ["a", "c"] and updated["Total"] == 12
     assert updated["LineItems"][0]["LineItemID"] == keep
