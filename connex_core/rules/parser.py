@@ -26,15 +26,8 @@ GRAMMAR_FILE = "rules.lark"
 
 
 def grammar_text() -> str:
-    """The grammar, read from the installed package ``connex_core.grammar``.
-
-    setuptools' editable installs map only top-level packages, so in a development checkout the
-    remapped ``connex_core.grammar`` may not be importable: read ``grammar/`` beside the package then.
-    """
-    try:
-        return resources.files(GRAMMAR_PACKAGE).joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
-    except ModuleNotFoundError:
-        return (Path(__file__).resolve().parents[2] / "grammar" / GRAMMAR_FILE).read_text(encoding="utf-8")
+    """The grammar, read from the installed package (a wheel, or an editable install of the checkout)."""
+    return resources.files(GRAMMAR_PACKAGE).joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
 
 
 def build_lark(strict: bool = False, transformer: Optional[Transformer] = None) -> Lark:
