@@ -164,6 +164,8 @@ class XeroConnector(Connector):
             data = self.client.call("look up invoice numbers", "get_invoices", invoice_numbers=chunk,
                                     where='Type=="ACCREC"')
             for invoice in data.get("Invoices") or []:
+                if invoice.get("Status") == "DELETED":
+                    continue  # a deleted invoice's number may be used again
                 for key in by_number.get(str(invoice.get("InvoiceNumber", "")).lower(), []):
                     found[key] = Found(target_id=invoice["InvoiceID"], target_number=invoice.get("InvoiceNumber"),
                                        description=f"{invoice.get('Status')} invoice, total {invoice.get('Total')}")

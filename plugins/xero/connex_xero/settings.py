@@ -33,8 +33,9 @@ class XeroSettings(ConnectorSettings):
     # -- writing invoices ----------------------------------------------------------------------
     invoice_status: Literal["DRAFT", "SUBMITTED", "AUTHORISED"] = "AUTHORISED"
     sales_account_code: str = Field("200", description="Account for product lines without their own.")
-    shipping_account_code: str = Field("400", description="Account for shipping lines (charged and shipping cost); "
-                                       "lines on it read back as shipping.")
+    shipping_account_code: str = Field("260", description="Revenue account for shipping lines (charged, and the "
+                                       "shipping cost written back); lines on it read back as shipping. Default: "
+                                       "260 Other Revenue of Xero's default chart.")
     tax_type: str = Field("TAX001", description="TaxType of lines on orders that carry tax.")
     no_tax_type: str = Field("NONE", description="TaxType of lines on orders without tax.")
     due_days: int = Field(30, description="DueDate = order date + this many days, when the order has no due date.")

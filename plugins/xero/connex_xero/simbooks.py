@@ -23,8 +23,9 @@ ZERO = Decimal("0")
 #: Tax rates of the simulated organisation, by TaxType.
 TAX_RATES: dict[str, Decimal] = {"NONE": ZERO, "EXEMPTOUTPUT": ZERO, "OUTPUT": Decimal("0.15"),
                                  "TAX001": Decimal("0.0825")}
-#: Revenue accounts of the simulated organisation's chart of accounts.
-ACCOUNTS: dict[str, str] = {"200": "Sales", "260": "Other Revenue", "400": "Freight & Shipping"}
+#: Accounts of the simulated organisation (codes and names of Xero's default chart).
+ACCOUNTS: dict[str, str] = {"200": "Sales", "260": "Other Revenue", "270": "Interest Income", "400": "Advertising",
+                            "425": "Freight & Courier"}
 CURRENCIES = {"USD", "NZD", "AUD", "GBP", "EUR", "CAD"}
 EDITABLE = {"DRAFT", "SUBMITTED", "AUTHORISED"}
 TRANSITIONS = {

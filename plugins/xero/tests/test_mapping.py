@@ -88,7 +88,7 @@ def test_lines_keep_tracking_and_shipping_lines_become_shipping():
             {"LineItemID": "l1", "ItemCode": "MUG", "Description": "Mug", "Quantity": 2, "UnitAmount": 12.5,
              "AccountCode": "200", "TaxType": "NONE", "TaxAmount": 0, "DiscountRate": 10,
              "Tracking": [{"Name": "Sales Channel", "Option": "ShipStation"}, {"Name": "Region", "Option": "East"}]},
-            {"Description": "Shipping", "Quantity": 1, "UnitAmount": 7.5, "AccountCode": "400", "TaxAmount": 0},
+            {"Description": "Shipping", "Quantity": 1, "UnitAmount": 7.5, "AccountCode": "260", "TaxAmount": 0},
         ],
     }
     order = order_from_xero(invoice, None, SETTINGS)
@@ -114,7 +114,7 @@ def test_order_becomes_an_accrec_invoice_with_shipping_line_and_tax_that_adds_up
     mug, tee, shipping = invoice["LineItems"]
     assert mug["ItemCode"] == "MUG-BLU" and "ItemCode" not in tee  # TEE-L is not an item in Xero
     assert shipping == {**shipping, "Description": "Shipping (Priority)", "UnitAmount": Decimal("5.00"),
-                        "AccountCode": "400"}
+                        "AccountCode": "260"}
     assert sum(l["TaxAmount"] for l in invoice["LineItems"]) == Decimal("3.61")
     assert {l["TaxType"] for l in invoice["LineItems"]} == {"TAX001"}
 
