@@ -52,14 +52,14 @@ class QuickBooksFault(OrderError):
                          connector="quickbooks", code=code)
 
 
-def fault_error(code: str, message: str, detail: str = "") -> Exception:
+def fault_error(code: str, message: str, detail: str = "", connection: str = "quickbooks") -> Exception:
     """The connex error for one QuickBooks Fault error entry."""
     if code == "3001" or "ThrottleExceeded" in message:
         return RetriableAPIError("QuickBooks throttled the request (ThrottleExceeded)", connector="quickbooks",
                                  status=429, retry_after=THROTTLE_WAIT)
     if code.isdigit() and 0 < int(code) < 500:
         return AuthenticationError(f"QuickBooks refused the authorization ({code} {message}); reconnect with "
-                                   "`connex connect quickbooks`", connector="quickbooks")
+                                   f"`connex connect {connection}`", connector="quickbooks")
     if code == "6190":
         return FatalAPIError(f"QuickBooks company is not usable ({code} {message}: the subscription may have lapsed)",
                              connector="quickbooks")
@@ -142,7 +142,7 @@ class QuickBooksAPI:
                 if code == "10000":  # not JSON, or a status python-quickbooks does not know
                     raise RetriableAPIError(f"QuickBooks answered something unexpected: {short_body(exc.message, 120)}",
                                             connector="quickbooks") from None
-                raise fault_error(code, exc.message, exc.detail or "") from None
+                raise fault_error(code, exc.message, exc.detail or "", self.qb.connection) from None
 
         return self.retry.call(attempt, f"QuickBooks {what}")
 

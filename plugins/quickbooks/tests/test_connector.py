@@ -393,3 +393,26 @@ def test_an_item_named_like_the_sku_is_reused_on_a_name_clash(sim, make_connecto
                  if l["DetailType"] == "SalesItemLineDetail"]
     assert mug["Id"] in item_refs
     assert len([i for i in sim.entities("Item") if i["Name"] == "MUG-BLU"]) == 1
+
+
+def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(sim, make_connector, clock):
+    """Two connectors on one token store (two processes): the lock lets one refresh; the other reuses it."""
+    first, second = make_connector(), make_connector()
+    first.check()
+    clock.advance(3601)
+    refreshes = sim.calls["POST /oauth2/v1/tokens/bearer"]
+    errors: list[Exception] = []
+
+    def run(connector):
+        try:
+            connector.check()
+        except Exception as exc:  # pragma: no cover - the assertion below shows it
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(c,)) for c in (first, second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert errors == []
+    assert sim.calls["POST /oauth2/v1/tokens/bearer"] == refreshes + 1
