@@ -54,7 +54,11 @@ class NotFound(FatalAPIError):
 
 
 def make_pool(timeout: float) -> urllib3.PoolManager:
-    """The HTTP pool for xero-python and the token endpoint: no implicit retries, a timeout, TLS verified."""
+    """The HTTP pool for xero-python and the token endpoint: no implicit retries, a timeout, TLS verified.
+
+    The pool's timeout covers our own token requests; xero-python's calls pass theirs explicitly
+    (see :attr:`XeroClient.timeout`).
+    """
     return urllib3.PoolManager(num_pools=4, maxsize=CONCURRENT_LIMIT, cert_reqs="CERT_REQUIRED",
                                ca_certs=certifi.where(), retries=False,
                                timeout=urllib3.Timeout(connect=min(timeout, 10.0), read=timeout))
@@ -119,12 +123,14 @@ class XeroClient:
         self.identity = IdentityApi(api_client, base_url=settings.base_url.rstrip("/"))
         self.policy = RetryPolicy(max_tries=settings.max_retries, sleep=clock.sleep, max_time=3600.0)
         self._tenant: Optional[str] = settings.tenant_id
+        # Passed on every call: xero-python hands urllib3 ``timeout=None`` otherwise, overriding the pool's.
+        self.timeout = (min(settings.timeout, 10.0), settings.timeout)
 
     # -- the organisation --------------------------------------------------------------------------
     def connections(self) -> list[dict[str, Any]]:
         """The organisations this token may use (``GET /connections``)."""
-        return self._call("list organisations", lambda: self.identity.get_connections(_preload_content=False),
-                          tenant=False)
+        return self._call("list organisations", lambda: self.identity.get_connections(
+            _preload_content=False, _request_timeout=self.timeout), tenant=False)
 
     @property
     def tenant_id(self) -> str:
@@ -147,7 +153,8 @@ class XeroClient:
     def call(self, what: str, method: str, *args: Any, **kwargs: Any) -> Any:
         """Call ``AccountingApi.<method>(tenant, *args, **kwargs)`` and return the parsed JSON body."""
         fn = getattr(self.api, method)
-        return self._call(what, lambda: fn(self.tenant_id, *args, _preload_content=False, **kwargs))
+        return self._call(what, lambda: fn(self.tenant_id, *args, _preload_content=False,
+                                           _request_timeout=self.timeout, **kwargs))
 
     def _call(self, what: str, send: Callable[[], Any], tenant: bool = True) -> Any:
         gate = _gate((self.settings.client_id, self.tenant_id if tenant else "", id(self.clock)), self.clock)

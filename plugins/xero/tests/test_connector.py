@@ -169,6 +169,15 @@ def test_urllib3_hidden_retries_are_off(xero, make_xero):
     assert xero.calls["PUT /api.xro/2.0/Invoices"] == 1
 
 
+def test_every_request_has_a_timeout(xero, make_xero):
+    connector = make_xero(timeout=0.2, max_retries=1)
+    connector.check()  # tokens first, so only the slow call is timed
+    xero.faults.add(Fault(kind="slow", delay=1.0, path="/Items$"))
+    with pytest.raises(RetriableAPIError) as info:
+        connector.client.call("list items", "get_items")
+    assert "ReadTimeoutError" in str(info.value)
+
+
 def test_a_dropped_connection_is_retried_by_us(xero, make_xero):
     xero.faults.add(Fault(kind="drop", methods=("GET",), path="/Items$", times=2))
     assert make_xero().client.call("list items", "get_items")["Items"]
