@@ -1,0 +1,105 @@
+"""The connector under the real sync engine: orders and daily summaries into the simulator, exactly once.
+
+The source is a small in-memory connector defined here (the engine needs one; ShipStation has its own
+tests), the target is this plugin against the simulator on loopback.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Iterator
+
+import pytest
+
+from connex_core import hookimpl
+from connex_core.config import Config
+from connex_core.connector import Capability, Connector, ConnectorSettings, FetchQuery
+from connex_core.engine import SyncEngine
+from connex_core.models import Customer, Order
+from connex_core.state import SQLiteStore
+from connex_core.testing import make_order
+
+PACIFIC = timezone(timedelta(hours=-7))
+DAY = datetime(2026, 9, 15, 9, 0, tzinfo=PACIFIC)
+
+
+class MemorySource(Connector):
+    """Reads the orders put in ``MemorySource.orders`` (created_at decides the window)."""
+
+    name = "memory"
+    settings_model = ConnectorSettings
+    capabilities = frozenset({Capability.READ_ORDERS})
+    orders: list[Order] = []
+
+    def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:
+        for order in self.orders:
+            if query.since and order.created_at < query.since or query.until and order.created_at >= query.until:
+                continue
+            yield order
+
+
+class MemoryPlugin:
+    @hookimpl
+    def register_connectors(self, register):
+        register(MemorySource)
+
+
+@pytest.fixture
+def engine(sim, clock, tmp_path, plugin_manager):
+    import connex_quickbooks
+
+    plugin_manager.register(connex_quickbooks, name="quickbooks-under-test")
+    plugin_manager.register(MemoryPlugin(), name="memory-source")
+    MemorySource.orders = [
+        make_order(source="memory", source_id=str(i), number=f"10{i:02d}", created_at=DAY + timedelta(minutes=i),
+                   order_date=DAY + timedelta(minutes=i), customer=Customer(name=f"Buyer {i}", email=f"b{i}@x.test"))
+        for i in range(5)
+    ]
+    options = {"unknown_items": "create_non_inventory", "customer_match": "email"}
+    cfg = Config.model_validate({
+        "connections": {"memory": {"type": "memory"}, "quickbooks": {"type": "quickbooks", **sim.client_config()}},
+        "tasks": {
+            "orders": {"source": "memory", "target": "quickbooks", "kind": "orders",
+                       "target_options": {**options, "document": "invoice"}},
+            "summary": {"source": "memory", "target": "quickbooks", "kind": "daily_summary",
+                        "target_options": {**options, "summary_date": "created", "fixed_customer": "Daily Sales"}},
+        }})
+    cfg.path = tmp_path / "connex.toml"
+    opened = []
+
+    def make(state: str = "connex.db") -> SyncEngine:
+        """An engine on the state file ``state`` (a new name: as if the state had been lost)."""
+        store = SQLiteStore(tmp_path / state)
+        opened.append(store)
+        running = SyncEngine(cfg, plugin_manager, store, connector_options={"clock": clock},
+                             now=lambda: DAY + timedelta(days=1))
+        opened.append(running)
+        return running
+
+    yield make
+    for thing in reversed(opened):
+        thing.close()
+
+
+def test_orders_task_posts_once(sim, engine):
+    first = engine().run_task("orders")
+    assert first.status == "ok" and first.counts["created"] == 5
+    assert sorted(d["DocNumber"] for d in sim.entities("Invoice")) == ["1000", "1001", "1002", "1003", "1004"]
+    assert len(sim.entities("Payment")) == 5
+    again = engine("lost-state.db").run_task("orders")
+    assert again.counts.get("created", 0) == 0 and again.counts["duplicate"] == 5
+    assert len(sim.entities("Invoice")) == 5 and len(sim.entities("Payment")) == 5
+
+
+def test_daily_summary_posts_one_document_per_day_and_never_twice(sim, engine):
+    first = engine().run_task("summary")
+    assert first.status == "ok" and first.counts["created"] == 1, first
+    [doc] = sim.entities("SalesReceipt")
+    assert doc["DocNumber"] == "DS-20260915" and doc["TxnDate"] == "2026-09-15"
+    assert doc["CustomerRef"]["name"] == "Daily Sales"
+    assert "1000, 1001, 1002, 1003, 1004" in doc["PrivateNote"]
+    assert Decimal(str(doc["TotalAmt"])) == sum((o.total for o in MemorySource.orders), Decimal("0"))
+    again = engine("lost-state.db").run_task("summary")  # no ledger: only QuickBooks can tell
+    assert again.counts.get("created", 0) == 0 and again.counts["duplicate"] == 1
+    assert len(sim.entities("SalesReceipt")) == 1
