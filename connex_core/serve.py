@@ -143,6 +143,7 @@ class Server:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, format: str, *args: Any) -> None:
                 return
@@ -174,7 +175,8 @@ class Server:
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> "Server":
-        for target, name in ((self.http.serve_forever, "webhooks"), (self._schedule_loop, "scheduler"),
+        serve_http = lambda: self.http.serve_forever(poll_interval=0.05)  # noqa: E731
+        for target, name in ((serve_http, "webhooks"), (self._schedule_loop, "scheduler"),
                              (self._work_loop, "worker")):
             t = threading.Thread(target=target, name=f"connex-{name}", daemon=True)
             t.start()
