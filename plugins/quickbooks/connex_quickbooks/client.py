@@ -20,7 +20,6 @@ to :class:`~connex_core.errors.AuthenticationError`, 6190 to fatal, and any othe
 from __future__ import annotations
 
 import json
-import logging
 from decimal import Decimal
 from typing import Any, Callable, Iterator, Optional, TypeVar
 
@@ -33,7 +32,6 @@ from connex_core.http import RateLimiter, RetryPolicy, limiter_for, make_session
 
 from .auth import TokenManager
 
-log = logging.getLogger("connex.quickbooks")
 T = TypeVar("T")
 
 PRODUCTION_API = "https://quickbooks.api.intuit.com"

@@ -188,7 +188,7 @@ def shipment_fields(shipment: Shipment) -> dict[str, Any]:
     return out
 
 
-def payment_body(invoice: dict[str, Any], order: Order, refs: dict[str, dict[str, str]]) -> dict[str, Any]:
+def payment_body(invoice: dict[str, Any], refs: dict[str, dict[str, str]]) -> dict[str, Any]:
     """A Payment for the whole invoice, linked to it."""
     amount = money(invoice["TotalAmt"])
     body: dict[str, Any] = {"CustomerRef": {"value": invoice["CustomerRef"]["value"]}, "TotalAmt": amount,

@@ -362,7 +362,7 @@ class OrderWriter:
             due.append((plan, doc))
         for start in range(0, len(due), BATCH_LIMIT):
             chunk = due[start:start + BATCH_LIMIT]
-            items = [{"bId": f"m{n}", "operation": "create", "Payment": mapping.payment_body(doc, plan.order, self._refs(plan, found))}
+            items = [{"bId": f"m{n}", "operation": "create", "Payment": mapping.payment_body(doc, self._refs(plan, found))}
                      for n, (plan, doc) in enumerate(chunk)]
             rid = resolve.request_id(self.realm, "payments", [p.write.idempotency_key for p, _ in chunk])
             answers = self.api.batch(items, request_id=rid)

@@ -256,6 +256,15 @@ def test_expired_access_token_is_refreshed_and_the_rotation_saved(sim, make_conn
     assert stale.json() == {"error": "invalid_grant"}, "the superseded refresh token is dead: it had to be saved"
 
 
+def test_a_token_the_api_refuses_is_refreshed_once(sim, make_connector):
+    connector = make_connector()
+    connector.check()
+    refreshes = sim.calls["POST /oauth2/v1/tokens/bearer"]
+    sim.expire_tokens()  # the server says 401 although our copy has not expired
+    assert connector.check().startswith("connected to")
+    assert sim.calls["POST /oauth2/v1/tokens/bearer"] == refreshes + 1
+
+
 def test_bad_refresh_token_says_reconnect(make_connector):
     with pytest.raises(AuthenticationError, match="reconnect with `connex connect quickbooks`"):
         make_connector(bad_credentials=True).check()
