@@ -24,6 +24,7 @@ from typing import Any, Optional
 
 import urllib3
 
+from connex_core.config import REDACTOR
 from connex_core.errors import AuthenticationError, RetriableAPIError
 from connex_core.tokens import TokenStore
 
@@ -65,6 +66,8 @@ class XeroAuth:
             stored = self.store.load()
             self._tokens = stored if self._fresh(stored) else self.refresh()
         assert self._tokens is not None
+        for key in ("access_token", "refresh_token"):
+            REDACTOR.add(self._tokens.get(key))  # scrubbed from any log line or message that might carry them
         return self._tokens
 
     def access_token(self) -> str:

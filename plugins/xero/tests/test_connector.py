@@ -11,6 +11,7 @@ from decimal import Decimal
 
 import pytest
 
+from connex_core.config import REDACTOR
 from connex_core.connector import FetchQuery, OrderWrite, TrackingWrite
 from connex_core.errors import (AuthenticationError, DryRunWriteError, FatalAPIError, RateLimitExhausted,
                                RetriableAPIError, WebhookRejected)
@@ -201,6 +202,29 @@ def test_the_client_paces_itself_under_60_a_minute(xero, make_xero, clock):
     assert xero.calls["429"] == 0 and clock.now() - before >= 55
 
 
+def test_the_client_slows_down_when_xero_says_no_calls_are_left_this_minute(xero, make_xero, clock):
+    connector = make_xero()
+    connector.check()
+    for _ in range(57):  # another process of the same app spent most of this minute
+        xero._minute.hit(xero.tenant_id)
+    before = clock.now()
+    for _ in range(4):
+        connector.client.call("ping", "get_items")
+    assert xero.calls["429"] == 0 and clock.now() - before >= 30
+
+
+def test_no_more_than_five_calls_at_once_per_organisation(xero, make_xero):
+    connector = make_xero()
+    connector.check()
+    xero.faults.add(Fault(kind="slow", delay=0.2, path="/Items$"))
+    threads = [threading.Thread(target=connector.client.call, args=("ping", "get_items")) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert xero.calls["GET /api.xro/2.0/Items"] == 8 and xero.calls["429"] == 0
+
+
 def test_organisation_offline_is_retried(xero, make_xero):
     xero.seed_invoices(2, status="AUTHORISED")
     xero.go_offline(90)
@@ -299,12 +323,16 @@ def test_a_401_refreshes_once_then_fails_with_reconnect(xero, make_xero):
     assert "reconnect with `connex connect xero`" in str(info.value)
 
 
-def test_secrets_stay_out_of_reprs_and_messages(make_xero):
+def test_secrets_stay_out_of_reprs_and_messages(make_xero, token_store):
     connector = make_xero(client_secret="s3cret-value")
     assert "s3cret-value" not in repr(connector.settings)
     with pytest.raises(AuthenticationError) as info:
         connector.check()
     assert "s3cret-value" not in str(info.value)
+    make_xero().check()
+    tokens = token_store.load()
+    line = REDACTOR(f"sent Bearer {tokens['access_token']} after refresh {tokens['refresh_token']}")
+    assert tokens["access_token"] not in line and tokens["refresh_token"] not in line
 
 
 # -- connect -----------------------------------------------------------------------------------------------
