@@ -194,11 +194,16 @@ class OrderWriter:
                 ready.append(plan)
         posted = self._post_documents(ready, found, results)
         self._pay_invoices(posted, found, results)
-        for plan in plans:  # in-run duplicates point at the document their twin created
-            result = results[plan.write.key]
-            twin = first_of.get(plan.number.lower())
-            if result.duplicate and result.target_id is None and twin is not None:
-                result.target_id = results[twin.write.key].target_id
+        for plan in plans:  # in-run duplicates share the fate of their twin (the first with that DocNumber)
+            result, twin = results[plan.write.key], first_of.get(plan.number.lower())
+            if not (result.duplicate and result.target_id is None and twin is not None and twin is not plan):
+                continue
+            outcome = results[twin.write.key]
+            if outcome.ok:
+                result.target_id = outcome.target_id
+            else:
+                results[plan.write.key] = WriteResult(plan.write.key, ok=False, retriable=True,
+                                                      error=f"order {twin.write.key} with the same DocNumber failed: {outcome.error}")
         for plan in plans:
             if plan.notes and results[plan.write.key].ok:
                 extra = "; ".join(plan.notes)
@@ -221,31 +226,33 @@ class OrderWriter:
         return wanted
 
     def _ensure_parties(self, plans: list[_Plan], found: resolve.Found) -> None:
-        """Create the missing customers and items in one batch (as each task allows), or flag the orders."""
-        to_create: dict[tuple[str, str, str], dict[str, Any]] = {}
+        """Flag the orders that cannot be posted (an item to map, an unknown class...), then create the
+        missing customers and items of the others in one batch, as each task allows."""
         for plan in plans:
-            if resolve.get(found, "Customer", *plan.customer) is None:
-                if plan.opts.create_customers or plan.customer_body.keys() == {"DisplayName"}:
-                    to_create.setdefault(("Customer", *plan.customer), plan.customer_body)
-                else:
-                    plan.problems.append(f"customer {plan.customer[1]!r} not found in QuickBooks (create_customers is off)")
-            for key, body in plan.item_bodies.items():
+            for key in plan.item_bodies:
                 if resolve.get(found, "Item", *key) is not None:
                     continue
                 if plan.opts.unknown_items == "flag" and key != plan.shipping_key:
                     plan.problems.append(f"item {key[1]!r} ({key[0]}) not found in QuickBooks: map it, or set unknown_items")
-                    continue
-                account = resolve.get(found, "Account", "Name", plan.opts.income_account)
-                if account is None:
+                elif resolve.get(found, "Account", "Name", plan.opts.income_account) is None:
                     plan.problems.append(f"income account {plan.opts.income_account!r} not found in QuickBooks")
-                    continue
-                to_create.setdefault(("Item", *key), dict(body, IncomeAccountRef={"value": account["Id"]}))
             for ref, name in plan.refs.items():
                 if resolve.get(found, REF_ENTITIES[ref], "Name", name) is None:
                     if ref == "PaymentMethodRef":
                         plan.notes.append(f"payment method {name!r} not found in QuickBooks: left out")
                     else:
                         plan.problems.append(f"{REF_ENTITIES[ref].lower()} {name!r} not found in QuickBooks")
+            named_only = plan.customer_body.keys() == {"DisplayName"}  # the fixed customer, or a rule's customer_ref
+            if resolve.get(found, "Customer", *plan.customer) is None and not (plan.opts.create_customers or named_only):
+                plan.problems.append(f"customer {plan.customer[1]!r} not found in QuickBooks (create_customers is off)")
+        to_create: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for plan in (p for p in plans if not p.problems):
+            if resolve.get(found, "Customer", *plan.customer) is None:
+                to_create.setdefault(("Customer", *plan.customer), plan.customer_body)
+            for key, body in plan.item_bodies.items():
+                if resolve.get(found, "Item", *key) is None:
+                    account = resolve.get(found, "Account", "Name", plan.opts.income_account)
+                    to_create.setdefault(("Item", *key), dict(body, IncomeAccountRef={"value": account["Id"]}))
         if to_create:
             failures = self._create_parties(to_create, found)
             for plan in plans:

@@ -425,3 +425,17 @@ def test_two_processes_refreshing_at_once_spend_the_refresh_token_once(sim, make
         t.join(10)
     assert errors == []
     assert sim.calls["POST /oauth2/v1/tokens/bearer"] == refreshes + 1
+
+
+def test_a_flagged_order_creates_nothing(sim, make_connector):
+    order = make_order(customer=Customer(name="New Person", email="new@x.test"))
+    [result] = write(make_connector(), order, unknown_items="flag")
+    assert not result.ok
+    assert not sim.entities("Customer") and not [i for i in sim.entities("Item") if i.get("Sku")]
+
+
+def test_the_twin_of_a_failed_order_is_not_marked_done(sim, make_connector):
+    a = make_order(source_id="a", number="3001", class_name="Nope")
+    b = make_order(source_id="b", number="3001")
+    ra, rb = write(make_connector(), a, b)
+    assert not ra.ok and not rb.ok and rb.retriable and "same DocNumber" in rb.error
