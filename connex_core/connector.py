@@ -222,6 +222,10 @@ class Connector:
         """Yield shipments (voided ones left out) in the query's window."""
         raise NotImplementedError(f"{self.name} cannot read shipments")
 
+    def accepts(self, order: Order, query: FetchQuery) -> bool:
+        """Whether an order that arrived by webhook passes the task's source filters, as a listing would."""
+        return True
+
     def parse_orders(self, payload: Any) -> Iterator[Order]:
         """Map a saved API payload (for example a saved ``GET /orders`` response) to canonical orders.
 

@@ -246,7 +246,7 @@ class SyncEngine:
                     since: Optional[datetime], until: Optional[datetime], summary: RunSummary,
                     given: Optional[Iterable[Order]] = None) -> None:
         query = self._window(name, task, since, until)
-        incoming = source.fetch_orders(query) if given is None else iter(given)
+        incoming = source.fetch_orders(query) if given is None else (o for o in given if source.accepts(o, query))
         complete = True
         newest: Optional[datetime] = None
         seen: set[str] = set()

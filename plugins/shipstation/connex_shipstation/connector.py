@@ -9,6 +9,8 @@ has already shipped (or was cancelled) in ShipStation is never written over.
 
 from __future__ import annotations
 
+import hmac
+import json
 import os
 from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
@@ -16,9 +18,9 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 
 from connex_core.connector import (
-    Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, WriteResult, batched,
+    Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, WebhookEvent, WriteResult, batched,
 )
-from connex_core.errors import ConfigurationError, RetriableAPIError
+from connex_core.errors import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
 from connex_core.models import Order, Shipment
 
 from .client import (
@@ -52,6 +54,8 @@ class ShipStationSettings(ConnectorSettings):
     page_size: int = Field(500, ge=1, le=500, description="Orders per page when listing (ShipStation allows 500).")
     store_id: Optional[int] = Field(None, description="Read only this store's orders, and create orders in it.")
     currency: str = Field("USD", description="Currency of the account's orders (ShipStation v1 orders carry none).")
+    webhook_secret: Optional[SecretStr] = Field(None, description="Shared secret in the webhook URL you give ShipStation "
+                                                "(https://your-host/webhooks/NAME/SECRET); webhooks without it are refused.")
     attach_shipments: bool = Field(True, description="Attach tracking number, carrier and cost to shipped orders "
                                    "(one /shipments call, and a /fulfillments call when needed, per page).")
 
@@ -184,6 +188,51 @@ class ShipStationConnector(Connector):
             payload = payload["orders"] if "orders" in payload else [payload]
         for raw in payload:
             yield order_from_shipstation(raw, currency=self.settings.currency)
+
+    def accepts(self, order: Order, query: FetchQuery) -> bool:
+        """Whether an order delivered by a webhook passes the task's filters (status, store), as a listing would."""
+        status = query.options.get("status")
+        if status and (order.status is None or order.status.value != status):
+            return False
+        store_id = query.options.get("store_id", self.settings.store_id)
+        return store_id is None or order.store_id == str(store_id)
+
+    # -- webhooks --------------------------------------------------------------------------------
+    def handle_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> WebhookEvent:
+        """ORDER_NOTIFY / SHIP_NOTIFY: check the URL's secret, then fetch the ``resource_url`` (host checked).
+
+        The body only points at the batch of orders or shipments; it is fetched with the credentials,
+        and only from ShipStation's hosts (or the configured base URL), so a forged webhook cannot
+        make Connex send them elsewhere.
+        """
+        expected = self.settings.webhook_secret
+        if expected is None:
+            raise WebhookRejected(f"connection {self.ctx.connection!r} has no webhook_secret; set one and put it in "
+                                  "the webhook URL (/webhooks/NAME/SECRET)")
+        if not secret or not hmac.compare_digest(secret.encode(), expected.get_secret_value().encode()):
+            raise WebhookRejected("the secret in the webhook URL is wrong")
+        try:
+            data = json.loads(body)
+            resource_url, kind = data["resource_url"], str(data.get("resource_type", ""))
+        except (ValueError, KeyError, TypeError):
+            raise WebhookRejected("not a ShipStation webhook body (expected resource_url and resource_type)") from None
+        try:
+            payload = self.client.get_resource(resource_url)
+        except FatalAPIError as exc:
+            if "not on a ShipStation host" in str(exc):
+                raise WebhookRejected(str(exc)) from None
+            raise
+        if kind == "ORDER_NOTIFY":
+            raws = payload.get("orders", []) if isinstance(payload, dict) else []
+            stores, tags = self._lookups()
+            shipments = self._shipments_for(raws) if self.settings.attach_shipments else {}
+            orders = [order_from_shipstation(raw, stores=stores, tags=tags, currency=self.settings.currency,
+                                             shipment=shipments.get(str(raw.get("orderId")))) for raw in raws]
+            return WebhookEvent(kind=kind, orders=orders)
+        if kind == "SHIP_NOTIFY":
+            raws = payload.get("shipments", []) if isinstance(payload, dict) else []
+            return WebhookEvent(kind=kind, shipments=[shipment_from_shipstation(r) for r in raws if not r.get("voided")])
+        return WebhookEvent(kind=kind)
 
     # -- reading shipments -----------------------------------------------------------------------
     def fetch_shipments(self, query: FetchQuery) -> Iterator[Shipment]:

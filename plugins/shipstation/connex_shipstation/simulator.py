@@ -49,7 +49,7 @@ from connex_core.sandbox import Request, Response, SimClock, SimulatedService, W
 from .client import MAX_BATCH, MAX_PAGE_SIZE, ORDER_STATUSES, UPDATABLE_STATUSES
 from .generator import STORES, TAGS, OrderGenerator
 from .mapping import is_adjustment, money
-from .timezone import format_timestamp, parse_timestamp
+from .timezone import PACIFIC, format_timestamp, parse_timestamp
 
 DEFAULT_PAGE_SIZE = 100
 WEBHOOK_EVENTS = ("ORDER_NOTIFY", "ITEM_ORDER_NOTIFY", "SHIP_NOTIFY", "ITEM_SHIP_NOTIFY", "FULFILLMENT_SHIPPED",
@@ -324,6 +324,22 @@ class ShipStationSimulator(SimulatedService):
                     added.append(copy.deepcopy(order))
             self._imported(added)
         return added
+
+    def seed(self, n: int) -> int:
+        """``connex sandbox --seed-orders N`` and the demo: ``n`` realistic orders over the last six days."""
+        return len(self.seed_orders(n)) if n > 0 else 0
+
+    def simulate_activity(self) -> dict[str, int]:
+        """The warehouse ships every open order that came from an accounting system (orderKey ``connex:...``)."""
+        shipped = 0
+        with self.lock:
+            for order in list(self.orders.values()):
+                if (order["orderStatus"] in ("awaiting_shipment", "awaiting_payment")
+                        and str(order.get("orderKey") or "").startswith("connex:")):
+                    self.ship_order(order["orderId"], order.get("carrierCode") or "usps", self._tracking_number(),
+                                    self.clock.utcnow().astimezone(PACIFIC).date(), Decimal("5.60"))
+                    shipped += 1
+        return {"orders shipped": shipped} if shipped else {}
 
     def _tracking_number(self) -> str:
         return "94001118995627" + "%08d" % self.generator.rng.randrange(10**8)
