@@ -1,8 +1,9 @@
 """The Xero connector: sales invoices as a source of orders, a target for invoices, and a target for tracking.
 
 * :meth:`XeroConnector.fetch_orders`: ACCREC invoices changed since the cursor
-  (``If-Modified-Since``), with the task's ``statuses`` (default AUTHORISED), 100 a page, and
-  their contacts fetched 50 ids at a time for the addresses.
+  (``If-Modified-Since``), with the task's ``statuses`` (default AUTHORISED), in the user's
+  ``since``/``until`` window of invoice dates (whole days), 100 a page, and their contacts fetched
+  50 ids at a time for the addresses.
 * :meth:`XeroConnector.write_orders`: contacts matched by name or created (one batched call),
   then all invoices in one ``PUT /Invoices?summarizeErrors=false`` with an ``Idempotency-Key``;
   each element's status gives that order's result ("Invoice # must be unique" is a duplicate).

@@ -71,6 +71,15 @@ def test_fetch_honours_statuses_and_the_modified_since_cursor(xero, make_xero, c
     assert any(o.paid for o in recent)
 
 
+def test_fetch_honours_the_users_date_window_on_the_invoice_date(xero, make_xero, clock):
+    xero.seed_invoices(40, status="AUTHORISED")
+    today = clock.utcnow().replace(hour=0, minute=0, second=0, microsecond=0)
+    since, until = today - timedelta(days=6), today - timedelta(days=3)
+    orders = list(make_xero().fetch_orders(FetchQuery(since=since, until=until)))
+    expected = {i["InvoiceID"] for i in xero.invoices.values() if since.date() <= i["Date"] <= until.date()}
+    assert {o.source_id for o in orders} == expected and 0 < len(expected) < 40
+
+
 def test_parse_orders_reads_a_saved_invoices_response(make_xero):
     payload = load_fixture("spec_getInvoices_200.json")
     payload["Contacts"] = load_fixture("spec_getContacts_200.json")["Contacts"]
