@@ -47,6 +47,12 @@ def idempotency_key(kind: str, keys: Iterable[str]) -> str:
     return f"connex-{kind}-{digest}"[:128]
 
 
+def _statuses(value: Any) -> list[str]:
+    """The task's ``statuses`` option as Xero's status names: a list, or one comma-separated text."""
+    items = value.split(",") if isinstance(value, str) else list(value or [])
+    return [str(s).strip().upper() for s in items if str(s).strip()]
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -88,7 +94,7 @@ class XeroConnector(Connector):
 
     # -- reading ---------------------------------------------------------------------------------
     def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:
-        statuses = list(query.options.get("statuses", ["AUTHORISED"]))
+        statuses = _statuses(query.options.get("statuses", query.options.get("status", ["AUTHORISED"])))
         where = ['Type=="ACCREC"']
         for bound, op in ((query.since, ">="), (query.until, "<=")):
             if bound is not None:
@@ -99,10 +105,14 @@ class XeroConnector(Connector):
         if query.modified_since is not None:
             params["if_modified_since"] = query.modified_since
         contacts: dict[str, dict[str, Any]] = {}
-        page = 1
+        page, previous_first = 1, None
         while True:
             data = self.client.call(f"list invoices (page {page})", "get_invoices", page=page, **params)
             invoices = data.get("Invoices") or []
+            if invoices and invoices[0].get("InvoiceID") == previous_first:
+                raise FatalAPIError(f"Xero answered page {page} of invoices with page {page - 1} again; "
+                                    "stopping instead of reading forever", connector="xero")
+            previous_first = invoices[0].get("InvoiceID") if invoices else None
             self._load_contacts({i["Contact"]["ContactID"] for i in invoices if i.get("Contact")}, contacts)
             for invoice in invoices:
                 yield order_from_xero(invoice, contacts.get((invoice.get("Contact") or {}).get("ContactID", "")),

@@ -63,7 +63,7 @@ def test_fetch_honours_statuses_and_the_modified_since_cursor(xero, make_xero, c
     xero.seed_invoices(60, age_days=4)
     cutoff = clock.utcnow() - timedelta(days=1)
     connector = make_xero()
-    query = FetchQuery(modified_since=cutoff, options={"statuses": ["AUTHORISED", "PAID"]})
+    query = FetchQuery(modified_since=cutoff, options={"statuses": "authorised, paid"})
     recent = list(connector.fetch_orders(query))
     expected = {i["InvoiceID"] for i in xero.invoices.values()
                 if i["UpdatedDateUTC"] >= cutoff and i["Status"] in ("AUTHORISED", "PAID")}
@@ -78,6 +78,20 @@ def test_fetch_honours_the_users_date_window_on_the_invoice_date(xero, make_xero
     orders = list(make_xero().fetch_orders(FetchQuery(since=since, until=until)))
     expected = {i["InvoiceID"] for i in xero.invoices.values() if since.date() <= i["Date"] <= until.date()}
     assert {o.source_id for o in orders} == expected and 0 < len(expected) < 40
+
+
+def test_paging_stops_when_xero_repeats_a_page(xero, make_xero, monkeypatch):
+    xero.seed_invoices(150, status="AUTHORISED")
+    original = xero.get_invoices
+
+    def stuck(request):  # a server that ignores ``page``
+        request.query["page"] = ["1"]
+        return original(request)
+
+    monkeypatch.setattr(xero, "_routes", [(m, r, p, stuck if h == original else h) for m, r, p, h in xero._routes])
+    with pytest.raises(FatalAPIError) as info:
+        list(make_xero().fetch_orders(FetchQuery()))
+    assert "page 2" in str(info.value) and xero.calls[INVOICES] == 2
 
 
 def test_parse_orders_reads_a_saved_invoices_response(make_xero):
