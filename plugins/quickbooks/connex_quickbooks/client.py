@@ -10,8 +10,8 @@ a Fault (even inside a 200). :class:`QuickBooksSession` subclasses it to add wha
 * pacing under the per-realm throttles (500 per minute, 10 per second).
 
 :class:`QuickBooksAPI` wraps it with the calls the connector makes (query with paging, our own
-``/batch`` with a ``requestid`` and short ``bId``s, which ``batch_create`` cannot do, read,
-sparse update) and maps every failure to :mod:`connex_core.errors`: the XML 429 and 3001 to a
+``/batch`` with a ``requestid`` and short ``bId``s, which ``batch_create`` cannot do, company
+info and preferences) and maps every failure to :mod:`connex_core.errors`: the XML 429 and 3001 to a
 retriable error with a 60-second wait, 5xx and dropped connections to retriable, auth failures
 to :class:`~connex_core.errors.AuthenticationError`, 6190 to fatal, and any other Fault to
 :class:`QuickBooksFault` (an :class:`~connex_core.errors.OrderError` carrying the code).
@@ -159,9 +159,6 @@ class QuickBooksAPI:
                 return
             start += page_size
 
-    def read(self, entity: str, ident: str) -> dict[str, Any]:
-        return self._call(lambda: self.qb.get_single_object(entity, ident), f"read {entity}")[entity]
-
     def preferences(self) -> dict[str, Any]:
         return self._call(lambda: self.qb.get(self._url("preferences")), "preferences")["Preferences"]
 
@@ -181,10 +178,6 @@ class QuickBooksAPI:
         result = self._call(lambda: self.qb.make_request("POST", self._url("batch"), request_body=body,
                                                          request_id=request_id), "batch")
         return {str(item.get("bId")): item for item in result.get("BatchItemResponse", [])}
-
-    def update(self, entity: str, body: dict[str, Any], request_id: Optional[str]) -> dict[str, Any]:
-        return self._call(lambda: self.qb.update_object(entity, dumps(body), request_id=request_id),
-                          f"update {entity}")[entity]
 
 
 def item_error(answer: dict[str, Any]) -> Optional[Exception]:

@@ -8,6 +8,7 @@ with timeouts and error mapping), :mod:`.writer`, :mod:`.reader`, :mod:`.trackin
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Optional
 
 from pydantic import SecretStr
@@ -21,6 +22,7 @@ from connex_core.tokens import TokenStore
 from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, authorize
 from .client import PRODUCTION_API, SANDBOX_API, QuickBooksAPI
 from .reader import DocumentReader, parse_payload
+from .requestids import RequestIds
 from .tracking import TrackingWriter
 from .writer import OrderWriter
 
@@ -64,6 +66,7 @@ class QuickBooksConnector(Connector):
             clock=self.clock, timeout=settings.timeout, initial_refresh_token=secret, realm_id=settings.realm_id)
         self._api: Optional[QuickBooksAPI] = None
         self._preferences: Optional[dict[str, Any]] = None
+        self.request_ids = RequestIds(Path(ctx.state_dir) / f"{ctx.connection}.requestids.json")
 
     @property
     def api(self) -> QuickBooksAPI:
@@ -107,7 +110,7 @@ class QuickBooksConnector(Connector):
 
     # -- writing ---------------------------------------------------------------------------------
     def _writer(self) -> OrderWriter:
-        return OrderWriter(self.api, self.api.qb.company_id, self.preferences)
+        return OrderWriter(self.api, self.api.qb.company_id, self.preferences, self.request_ids)
 
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
         return self._writer().find(writes) if writes else {}
@@ -116,7 +119,7 @@ class QuickBooksConnector(Connector):
         return self._writer().write(writes) if writes else []
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
-        return TrackingWriter(self.api, self.api.qb.company_id).find(writes) if writes else {}
+        return TrackingWriter(self.api, self.api.qb.company_id, self.request_ids).find(writes) if writes else {}
 
     def write_tracking(self, writes: list[TrackingWrite]) -> list[WriteResult]:
-        return TrackingWriter(self.api, self.api.qb.company_id).write(writes) if writes else []
+        return TrackingWriter(self.api, self.api.qb.company_id, self.request_ids).write(writes) if writes else []

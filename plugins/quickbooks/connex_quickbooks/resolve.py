@@ -1,4 +1,4 @@
-"""Few calls: many look-ups in one ``/batch`` of ``IN`` queries, and deterministic request ids.
+"""Few calls: many look-ups in one ``/batch`` of ``IN`` queries.
 
 QuickBooks answers up to 30 queries in one batch call, and a query may ask for up to 1000 rows
 with ``field IN (...)``. :func:`lookup` turns "these DocNumbers, these customers by e-mail, these
@@ -7,7 +7,6 @@ items by SKU, this class by name" into as few batch calls as that allows (usuall
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any, Iterable, Optional
 
 from .client import BATCH_LIMIT, QuickBooksAPI, item_error
@@ -18,15 +17,6 @@ IN_LIMIT = 30
 
 Wanted = dict[tuple[str, str], set[str]]
 Found = dict[tuple[str, str, str], dict[str, Any]]
-
-
-def request_id(realm: str, purpose: str, keys: Iterable[str], limit: int = 36) -> str:
-    """A ``requestid`` derived from the ledger's idempotency keys: the same writes give the same id.
-
-    36 characters by default (Intuit's limit for a batch; 50 for a single write).
-    """
-    text = "\n".join([realm, purpose, *sorted(keys)])
-    return hashlib.sha256(text.encode()).hexdigest()[:limit]
 
 
 def want(wanted: Wanted, entity: str, field: str, value: Optional[str]) -> None:

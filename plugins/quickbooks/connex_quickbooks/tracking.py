@@ -15,13 +15,14 @@ from connex_core.errors import RetriableAPIError
 
 from . import mapping, resolve
 from .client import BATCH_LIMIT, QuickBooksAPI, QuickBooksFault, item_error
+from .requestids import RequestIds
 
 STALE_RETRIES = 3
 
 
 class TrackingWriter:
-    def __init__(self, api: QuickBooksAPI, realm: str):
-        self.api, self.realm = api, realm
+    def __init__(self, api: QuickBooksAPI, realm: str, ids: RequestIds):
+        self.api, self.realm, self.ids = api, realm, ids
 
     def _read(self, refs: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         wanted: resolve.Wanted = {}
@@ -82,9 +83,11 @@ class TrackingWriter:
         for start in range(0, len(todo), BATCH_LIMIT):
             chunk = todo[start:start + BATCH_LIMIT]
             items = [{"bId": f"t{n}", "operation": "update", ref[0]: body} for n, (_, _, ref, body, _) in enumerate(chunk)]
-            rid = resolve.request_id(self.realm, "tracking",
-                                     [f"{w.idempotency_key}@{body['SyncToken']}" for _, w, _, body, _ in chunk])
+            rid = self.ids.get(self.realm, "tracking",
+                               [f"{w.idempotency_key}@{body['SyncToken']}" for _, w, _, body, _ in chunk])
             answers = self.api.batch(items, request_id=rid)
+            if any("Fault" in answer for answer in answers.values()):
+                self.ids.refused(rid)
             for n, (key, w, ref, _, doc) in enumerate(chunk):
                 error = item_error(answers.get(f"t{n}", {}))
                 if error is None:

@@ -26,6 +26,7 @@ from connex_core.models import LineItem, Order
 from . import mapping, resolve
 from .client import BATCH_LIMIT, QuickBooksAPI, QuickBooksFault, item_error
 from .options import TargetOptions
+from .requestids import RequestIds
 
 TXN_ENTITIES = ("SalesReceipt", "Invoice")
 REF_ENTITIES = {"ClassRef": "Class", "DepartmentRef": "Department", "DepositToAccountRef": "Account",
@@ -69,8 +70,8 @@ def _name_field(key: tuple[str, str, str]) -> str:
 class OrderWriter:
     """Writes canonical orders as QuickBooks documents (see the module docstring for the calls)."""
 
-    def __init__(self, api: QuickBooksAPI, realm: str, preferences: dict[str, Any]):
-        self.api, self.realm = api, realm
+    def __init__(self, api: QuickBooksAPI, realm: str, preferences: dict[str, Any], ids: RequestIds):
+        self.api, self.realm, self.ids = api, realm, ids
         sales_prefs = preferences.get("SalesFormsPrefs") or {}
         self.allow_shipping = bool(sales_prefs.get("AllowShipping"))
         self.custom_numbers = sales_prefs.get("CustomTxnNumbers", True) is not False
@@ -167,6 +168,13 @@ class OrderWriter:
         return body
 
     # -- writing ---------------------------------------------------------------------------------
+    def _batch(self, items: list[dict[str, Any]], rid: str) -> dict[str, dict[str, Any]]:
+        """One write batch; an answer holding a Fault retires its request id (see :mod:`.requestids`)."""
+        answers = self.api.batch(items, request_id=rid)
+        if any("Fault" in answer for answer in answers.values()):
+            self.ids.refused(rid)
+        return answers
+
     def write(self, writes: list[OrderWrite]) -> list[WriteResult]:
         results: dict[str, WriteResult] = {}
         plans = [self._plan(w) for w in writes]
@@ -296,8 +304,8 @@ class OrderWriter:
         for start in range(0, len(keys), BATCH_LIMIT):
             chunk = keys[start:start + BATCH_LIMIT]
             items = [{"bId": f"p{n}", "operation": "create", key[0]: bodies[key]} for n, key in enumerate(chunk)]
-            rid = resolve.request_id(self.realm, purpose, ["|".join(k) for k in chunk])
-            answers = self.api.batch(items, request_id=rid)
+            rid = self.ids.get(self.realm, purpose, ["|".join(k) for k in chunk])
+            answers = self._batch(items, rid)
             for n, key in enumerate(chunk):
                 answer = answers.get(f"p{n}", {})
                 error = item_error(answer)
@@ -335,8 +343,8 @@ class OrderWriter:
                                               shipping_ref=shipping, refs=self._refs(plan, found),
                                               custom_numbers=self.custom_numbers)
                 items.append({"bId": f"d{n}", "operation": "create", plan.entity: body})
-            rid = resolve.request_id(self.realm, "documents", [p.write.idempotency_key for p in chunk])
-            answers = self.api.batch(items, request_id=rid)
+            rid = self.ids.get(self.realm, "documents", [p.write.idempotency_key for p in chunk])
+            answers = self._batch(items, rid)
             for n, plan in enumerate(chunk):
                 key, answer = plan.write.key, answers.get(f"d{n}", {})
                 error = item_error(answer)
@@ -371,8 +379,8 @@ class OrderWriter:
             chunk = due[start:start + BATCH_LIMIT]
             items = [{"bId": f"m{n}", "operation": "create", "Payment": mapping.payment_body(doc, self._refs(plan, found))}
                      for n, (plan, doc) in enumerate(chunk)]
-            rid = resolve.request_id(self.realm, "payments", [p.write.idempotency_key for p, _ in chunk])
-            answers = self.api.batch(items, request_id=rid)
+            rid = self.ids.get(self.realm, "payments", [p.write.idempotency_key for p, _ in chunk])
+            answers = self._batch(items, rid)
             for n, (plan, _) in enumerate(chunk):
                 error = item_error(answers.get(f"m{n}", {}))
                 if error is not None:

@@ -439,3 +439,18 @@ def test_the_twin_of_a_failed_order_is_not_marked_done(sim, make_connector):
     b = make_order(source_id="b", number="3001")
     ra, rb = write(make_connector(), a, b)
     assert not ra.ok and not rb.ok and rb.retriable and "same DocNumber" in rb.error
+
+
+def test_a_refused_order_fixed_by_the_user_is_not_refused_again_by_replay(sim, make_connector):
+    """QuickBooks replays the first answer to a requestid, Faults included: a refused write moves to a new id."""
+    connector = make_connector()
+    write(connector, make_order(source_id="warm", number="W-1"))
+    mug = next(i for i in sim.entities("Item") if i.get("Sku") == "MUG-BLU")
+    mug["Active"] = False
+    order = make_order(source_id="x", number="X-1")
+    [refused] = write(connector, order)
+    assert not refused.ok and "610" in refused.error
+    mug["Active"] = True  # the user reactivates the item; the engine retries the same write
+    [posted] = write(make_connector(), order)  # a new process: the refusal was remembered on disk
+    assert posted.ok, posted.error
+    assert sim.replays == 0
