@@ -16,50 +16,20 @@ and the actions), :mod:`.explain` (the tracing evaluator) and :mod:`.diagnostics
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 from ..errors import RuleError
 from ..models import Order
+from .compiler import Compiled, RuleFailed
 from .diagnostics import Diagnostic, RuleCheckError, RuleRuntimeError, format_report, sort_key
-
-Outcome = Literal["sync", "skip", "hold"]
+from .results import Change, Outcome, RuleResult
+from .runtime import fail, run
 
 __all__ = [
-    "Change", "Diagnostic", "PASS_THROUGH", "RuleCheckError", "RuleError", "RuleResult", "RuleRuntimeError",
+    "Change", "Diagnostic", "Outcome", "PASS_THROUGH", "RuleCheckError", "RuleError", "RuleResult", "RuleRuntimeError",
     "RuleSet", "check_files", "check_text", "load_rules", "format_report",
 ]
-
-
-@dataclass
-class Change:
-    """One field a rule changed: shown by dry-run and kept in the transaction log."""
-
-    field: str
-    before: Any
-    after: Any
-    rule: str
-    line: int
-    file: Optional[str] = None
-
-
-@dataclass
-class RuleResult:
-    """What the rules made of one order."""
-
-    order: Order
-    """The order after every fired rule's actions (the input order is never mutated; when no rule
-    changed anything this is the very same object)."""
-    outcome: Outcome = "sync"
-    reason: Optional[str] = None
-    """For skip and hold: the reason given in the rule (or the run-time error)."""
-    rule: Optional[str] = None
-    """For skip and hold (and stop): the name of the rule that decided."""
-    line: Optional[int] = None
-    file: Optional[str] = None
-    fired: list[str] = field(default_factory=list)
-    changes: list[Change] = field(default_factory=list)
 
 
 class RuleSet:
@@ -71,8 +41,6 @@ class RuleSet:
 
     def __init__(self, rules: Sequence[Any] = (), files: Sequence[str] = (), sources: Optional[dict[str, str]] = None,
                  warnings: Sequence[Diagnostic] = ()):
-        from .compiler import Compiled
-
         self.rules = list(rules)
         self.files = list(files)
         self.sources = dict(sources or {})
@@ -83,9 +51,6 @@ class RuleSet:
 
     def apply(self, order: Order) -> RuleResult:
         """Run the rules on one order (never raises for a rule failing at run time: the order is held)."""
-        from .compiler import RuleFailed
-        from .runtime import fail, run
-
         try:
             first = self._scan(order)
         except RuleFailed as failed:

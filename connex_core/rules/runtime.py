@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from ..models import Order
 from . import ast
 from .diagnostics import RuleRuntimeError
+from .results import Change, RuleResult
 from .schema import FieldRef
 
 #: A compiled condition or value: a function of the order being processed.
@@ -28,25 +29,47 @@ ActionFn = Callable[["State"], Optional[tuple[str, Optional[str]]]]
 
 
 class State:
-    """The order being processed, copied on first write, and the changes made so far."""
+    """The order being processed, copied on first write, and the changes made so far.
 
-    __slots__ = ("order", "copied", "changes", "rule")
+    Copies are as shallow as the write allows: a top-level field needs a shallow copy of the
+    order; a nested field (``ship_to.country``) also copies the models on its path; a plugin
+    action, which may change anything, gets a deep copy. Lists are never changed in place.
+    """
+
+    __slots__ = ("order", "copied", "deep", "fresh", "changes", "rule")
 
     def __init__(self, order: Order):
         self.order = order
-        self.copied = False
+        self.copied = self.deep = False
+        self.fresh: set[tuple[str, ...]] = set()
         self.changes: list = []
         self.rule: Optional[ast.Rule] = None
 
-    def writable(self) -> Order:
+    def writable(self, path: tuple[str, ...] = ()) -> Any:
+        """The (copied) object that holds the field at ``path`` + one more step."""
         if not self.copied:
-            self.order = self.order.model_copy(deep=True)
+            self.order = self.order.model_copy()
             self.copied = True
+        obj: Any = self.order
+        for n, step in enumerate(path):
+            child = getattr(obj, step)
+            if child is None:
+                raise ValueError(f"cannot set '{'.'.join(path)}.…': '{'.'.join(path[: n + 1])}' is missing")
+            if not self.deep and path[: n + 1] not in self.fresh:
+                child = child.model_copy()
+                setattr(obj, step, child)
+                self.fresh.add(path[: n + 1])
+            obj = child
+        return obj
+
+    def writable_deep(self) -> Order:
+        """The order, deeply copied, for code that may change anything in it."""
+        if not self.deep:
+            self.order = self.order.model_copy(deep=True)
+            self.copied = self.deep = True
         return self.order
 
     def record(self, field: str, before: Any, after: Any) -> None:
-        from . import Change
-
         rule = self.rule
         assert rule is not None
         self.changes.append(Change(field, before, after, rule.name, rule.line, rule.file))
@@ -66,11 +89,7 @@ def write(state: State, ref: FieldRef, value: Any) -> None:
     before = read(state.order, ref)
     if before == value and type(before) is type(value):
         return
-    obj: Any = state.writable()
-    for step in ref.steps[:-1]:
-        obj = getattr(obj, step)
-        if obj is None:
-            raise ValueError(f"cannot set '{ref.path}': '{'.'.join(ref.steps[:-1])}' is missing")
+    obj = state.writable(ref.steps[:-1])
     setattr(obj, ref.steps[-1], value)
     after = getattr(obj, ref.steps[-1])
     if after != before or type(after) is not type(before):
@@ -139,7 +158,7 @@ def _plugin_action(action: ast.Action, args: list[OrderFn]) -> ActionFn:
 
     def call(state: State):
         values = [a(state.order) for a in args]
-        order = state.writable()
+        order = state.writable_deep()
         before = order.model_dump()
         result = function(order, *values)
         if result is not None:
@@ -183,8 +202,6 @@ def fail(rule: ast.Rule, exc: BaseException) -> RuleRuntimeError:
 
 def run(order: Order, rules: Sequence[Runnable], start: int = 0, known_true: bool = False):
     """Apply ``rules[start:]`` to ``order`` (``known_true``: the first one's condition already held)."""
-    from . import RuleResult
-
     state = State(order)
     fired: list[str] = []
     for index in range(start, len(rules)):
