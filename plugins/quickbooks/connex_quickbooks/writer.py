@@ -78,7 +78,13 @@ class OrderWriter:
 
     # -- duplicate detection -----------------------------------------------------------------------
     def find(self, writes: list[OrderWrite]) -> dict[str, Found]:
-        """Documents already in QuickBooks with the orders' DocNumbers (either document type)."""
+        """Documents already in QuickBooks with the orders' DocNumbers (either document type).
+
+        When the company numbers its documents itself (CustomTxnNumbers off), a DocNumber says
+        nothing about an order, so nothing is looked up: the ``requestid`` is the only guard.
+        """
+        if not self.custom_numbers:
+            return {}
         wanted: resolve.Wanted = {}
         for w in writes:
             for entity in TXN_ENTITIES:
@@ -87,6 +93,8 @@ class OrderWriter:
         return {w.key: hit for w in writes if (hit := self._existing(found, w.order)) is not None}
 
     def _existing(self, found: resolve.Found, order: Order) -> Optional[Found]:
+        if not self.custom_numbers:
+            return None
         number = mapping.doc_number(order.number)
         for entity in TXN_ENTITIES:
             doc = resolve.get(found, entity, "DocNumber", number)
@@ -187,7 +195,7 @@ class OrderWriter:
                 results[plan.write.key] = WriteResult(plan.write.key, ok=True, duplicate=True, target_id=existing.target_id,
                                                       target_number=existing.target_number,
                                                       note=f"already in QuickBooks as {existing.description}")
-            elif plan.number.lower() in first_of:
+            elif self.custom_numbers and plan.number.lower() in first_of:
                 results[plan.write.key] = WriteResult(plan.write.key, ok=True, duplicate=True, target_number=plan.number,
                                                       note=f"same DocNumber as order {first_of[plan.number.lower()].write.key}")
             else:
@@ -222,7 +230,7 @@ class OrderWriter:
     def _wanted(self, plans: list[_Plan]) -> resolve.Wanted:
         wanted: resolve.Wanted = {}
         for plan in plans:
-            for entity in TXN_ENTITIES:
+            for entity in TXN_ENTITIES if self.custom_numbers else ():
                 resolve.want(wanted, entity, "DocNumber", plan.number)
             resolve.want(wanted, "Customer", *plan.customer)
             for item_field, value in plan.item_bodies:

@@ -454,3 +454,16 @@ def test_a_refused_order_fixed_by_the_user_is_not_refused_again_by_replay(sim, m
     [posted] = write(make_connector(), order)  # a new process: the refusal was remembered on disk
     assert posted.ok, posted.error
     assert sim.replays == 0
+
+
+def test_without_custom_numbers_quickbooks_numbers_and_requestid_guards(sim, make_connector):
+    sim.preferences["SalesFormsPrefs"]["CustomTxnNumbers"] = False
+    sim.seed_documents(1)  # its own "QB-00001"
+    order = make_order(number="QB-00001")
+    connector = make_connector()
+    assert connector.find_orders([OrderWrite(order=order, idempotency_key="k")]) == {}, "a DocNumber proves nothing"
+    [first] = write(connector, order)
+    assert first.ok and not first.duplicate and first.target_number != "QB-00001"
+    [again] = write(make_connector(), order)  # the same write again: QuickBooks replays it
+    assert again.target_id == first.target_id and sim.replays == 1
+    assert len(sim.entities("SalesReceipt")) == 2
