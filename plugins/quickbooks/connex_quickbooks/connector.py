@@ -1,5 +1,5 @@
 """The QuickBooks Online connector: orders in (receipts, invoices + payments, daily summaries),
-orders out (for ShipStation), tracking back.
+orders out (for ShipStation, by polling or by webhook), tracking back.
 
 The work is split by concern: :mod:`.auth` (OAuth and tokens), :mod:`.client` (python-quickbooks
 with timeouts and error mapping), :mod:`.writer`, :mod:`.reader`, :mod:`.tracking`, and pure
@@ -8,20 +8,24 @@ with timeouts and error mapping), :mod:`.writer`, :mod:`.reader`, :mod:`.trackin
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Optional
 
 from pydantic import SecretStr
 
 from connex_core.connector import (
-    Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, TrackingWrite, WriteResult,
+    Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, TrackingWrite, WebhookEvent, WriteResult,
+    verify_hmac_sha256,
 )
+from connex_core.errors import WebhookRejected
 from connex_core.models import Order
 from connex_core.tokens import TokenStore
 
 from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, authorize
 from .client import PRODUCTION_API, SANDBOX_API, QuickBooksAPI
-from .reader import DocumentReader, parse_payload
+from .options import SourceOptions
+from .reader import DocumentReader, parse_payload, passes
 from .requestids import RequestIds
 from .tracking import TrackingWriter
 from .writer import OrderWriter
@@ -42,6 +46,8 @@ class QuickBooksSettings(ConnectorSettings):
     authorize_url: Optional[str] = None
     refresh_token: Optional[SecretStr] = None
     """Initial refresh token, used only while the token store has none (the sandbox hands one out)."""
+    verifier_token: Optional[SecretStr] = None
+    """The app's webhooks verifier token: checks the ``intuit-signature`` of webhooks ``connex serve`` receives."""
     redirect_port: int = 0
     minorversion: int = 75
 
@@ -52,6 +58,8 @@ class QuickBooksConnector(Connector):
     settings_model = QuickBooksSettings
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.WRITE_TRACKING})
     write_batch_size = 30
+    timezone = "America/Los_Angeles"
+    """QuickBooks writes times in the company's zone (with an offset); US Pacific is what ``--since DAY`` assumes."""
 
     settings: QuickBooksSettings
 
@@ -107,6 +115,30 @@ class QuickBooksConnector(Connector):
 
     def parse_orders(self, payload: Any) -> Iterator[Order]:
         return parse_payload(payload)
+
+    def accepts(self, order: Order, query: FetchQuery) -> bool:
+        return passes(order, SourceOptions.parse(query.options, "source_options"))
+
+    def handle_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> WebhookEvent:
+        """Verify a QuickBooks webhook (``intuit-signature``) and fetch the invoices and sales receipts it names.
+
+        Notifications for another company, other entities, or deletions and voids carry no order.
+        """
+        key = self.settings.verifier_token.get_secret_value() if self.settings.verifier_token else ""
+        if not verify_hmac_sha256(body, key, headers.get("intuit-signature")):
+            raise WebhookRejected("QuickBooks webhook signature does not verify (check verifier_token)")
+        try:
+            notifications = json.loads(body or b"{}").get("eventNotifications") or []
+        except (ValueError, AttributeError):
+            raise WebhookRejected("QuickBooks webhook body is not JSON") from None
+        realm = self.api.qb.company_id
+        refs = sorted({(e["name"], str(e["id"])) for n in notifications if str(n.get("realmId")) == realm
+                       for e in (n.get("dataChangeEvent") or {}).get("entities") or []
+                       if e.get("name") in ("Invoice", "SalesReceipt") and e.get("operation") in ("Create", "Update")
+                       and e.get("id")})
+        if not refs:
+            return WebhookEvent(kind="other", orders=[])
+        return WebhookEvent(kind="documents", orders=DocumentReader(self.api).by_ids(refs))
 
     # -- writing ---------------------------------------------------------------------------------
     def _writer(self) -> OrderWriter:

@@ -13,9 +13,9 @@ from datetime import datetime, timezone
 from typing import Any, Iterator
 
 from connex_core.connector import FetchQuery
-from connex_core.models import Order
+from connex_core.models import DocumentType, Order
 
-from . import mapping
+from . import mapping, resolve
 from .client import QuickBooksAPI
 from .options import SourceOptions
 from .qbquery import quote
@@ -29,6 +29,16 @@ def _stamp(when: datetime) -> str:
     if when.tzinfo is None:
         when = when.replace(tzinfo=timezone.utc)
     return when.isoformat(timespec="seconds")
+
+
+def passes(order: Order, opts: SourceOptions) -> bool:
+    """The source filters: document type, class, and (unless asked) no document that already shipped."""
+    kind = "invoice" if order.document_type == DocumentType.invoice else "sales_receipt"
+    if kind not in opts.document_types:
+        return False
+    if order.shipment is not None and order.shipment.tracking_number and not opts.include_tracked:
+        return False
+    return opts.class_name is None or (order.class_name or "").lower() == opts.class_name.lower()
 
 
 def where_clause(query: FetchQuery) -> str:
@@ -58,20 +68,24 @@ class DocumentReader:
             select = f"select * from {entity}{where} ORDERBY MetaData.LastUpdatedTime"
             page: list[dict[str, Any]] = []
             for doc in self.api.query_all(select, entity, opts.page_size):
-                if self._keep(doc, opts):
+                if passes(mapping.order_from_document(entity, doc), opts):
                     page.append(doc)
                 if len(page) >= opts.page_size:
                     yield from self._map(entity, page)
                     page = []
             yield from self._map(entity, page)
 
-    @staticmethod
-    def _keep(doc: dict[str, Any], opts: SourceOptions) -> bool:
-        if doc.get("TrackingNum") and not opts.include_tracked:
-            return False
-        if opts.class_name is not None:
-            return ((doc.get("ClassRef") or {}).get("name") or "").lower() == opts.class_name.lower()
-        return True
+    def by_ids(self, refs: list[tuple[str, str]]) -> list[Order]:
+        """The documents ``[("Invoice", "130"), ...]`` as orders (one batch of ``Id IN`` queries)."""
+        wanted: resolve.Wanted = {}
+        for entity, ident in refs:
+            resolve.want(wanted, entity, "Id", ident)
+        found = resolve.lookup(self.api, wanted)
+        orders = []
+        for entity in ("Invoice", "SalesReceipt"):
+            docs = [doc for e, i in refs if e == entity and (doc := resolve.get(found, e, "Id", i)) is not None]
+            orders += list(self._map(entity, docs))
+        return orders
 
     def _map(self, entity: str, docs: list[dict[str, Any]]) -> Iterator[Order]:
         self._load_skus(docs)

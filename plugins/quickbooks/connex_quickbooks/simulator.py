@@ -27,6 +27,8 @@ automated calculation); void and change data capture are not simulated; every fi
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 from collections import Counter
@@ -89,8 +91,9 @@ class QuickBooksSimulator(SimulatedService):
 
     def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, client_id: str = "qb-sandbox-client",
                  client_secret: str = "qb-sandbox-secret", realm_id: str = "9130350000000001",
-                 refresh_token: str = "qb-sandbox-refresh-0"):
+                 refresh_token: str = "qb-sandbox-refresh-0", verifier_token: str = "qb-sandbox-verifier"):
         super().__init__(clock=clock, seed=seed)
+        self.verifier_token = verifier_token
         self.client_id, self.client_secret, self.realm_id = client_id, client_secret, realm_id
         self.initial_refresh_token = refresh_token
         self.company_name = "Connex Sandbox Company"
@@ -134,7 +137,15 @@ class QuickBooksSimulator(SimulatedService):
         return {"base_url": self.base_url, "client_id": self.client_id, "client_secret": self.client_secret,
                 "refresh_token": self.initial_refresh_token, "realm_id": self.realm_id,
                 "token_url": f"{self.base_url}/oauth2/v1/tokens/bearer",
-                "authorize_url": f"{self.base_url}/connect/oauth2"}
+                "authorize_url": f"{self.base_url}/connect/oauth2", "verifier_token": self.verifier_token}
+
+    def webhook(self, entities: list[tuple[str, str, str]], token: Optional[str] = None) -> tuple[dict[str, str], bytes]:
+        """Headers and body of the webhook QuickBooks sends for ``[(entity, id, operation), ...]``,
+        signed (``intuit-signature``: base64 HMAC-SHA256 of the body) with the verifier token."""
+        body = json.dumps({"eventNotifications": [{"realmId": self.realm_id, "dataChangeEvent": {"entities": [
+            {"name": name, "id": ident, "operation": op, "lastUpdated": self._stamp()} for name, ident, op in entities]}}]}).encode()
+        digest = hmac.new((token or self.verifier_token).encode(), body, hashlib.sha256).digest()
+        return {"intuit-signature": base64.b64encode(digest).decode(), "content-type": "application/json"}, body
 
     def expire_tokens(self) -> None:
         """Make every access token expire now (as if an hour had passed)."""

@@ -467,3 +467,44 @@ def test_without_custom_numbers_quickbooks_numbers_and_requestid_guards(sim, mak
     [again] = write(make_connector(), order)  # the same write again: QuickBooks replays it
     assert again.target_id == first.target_id and sim.replays == 1
     assert len(sim.entities("SalesReceipt")) == 2
+
+
+# -- webhooks (connex serve) ------------------------------------------------------------------------
+
+def test_a_signed_webhook_brings_the_documents_it_names(sim, make_connector):
+    sim.seed_documents(4)
+    invoice, receipt = sim.entities("Invoice")[0], sim.entities("SalesReceipt")[0]
+    headers, body = sim.webhook([("Invoice", invoice["Id"], "Create"), ("SalesReceipt", receipt["Id"], "Update"),
+                                 ("Customer", "1", "Update"), ("Invoice", "999", "Delete")])
+    event = make_connector().handle_webhook(headers, body, None)
+    assert event.kind == "documents"
+    assert sorted(o.source_id for o in event.orders) == sorted([f"Invoice-{invoice['Id']}", f"SalesReceipt-{receipt['Id']}"])
+    assert all(l.sku for o in event.orders for l in o.lines)
+
+
+def test_a_webhook_that_does_not_verify_is_refused(sim, make_connector):
+    from connex_core.errors import WebhookRejected
+
+    headers, body = sim.webhook([("Invoice", "1", "Create")], token="not-the-verifier")
+    with pytest.raises(WebhookRejected):
+        make_connector().handle_webhook(headers, body, None)
+    headers, _ = sim.webhook([("Invoice", "1", "Create")])
+    with pytest.raises(WebhookRejected):
+        make_connector().handle_webhook(headers, body.replace(b"Invoice", b"Bill"), None)
+
+
+def test_a_webhook_without_documents_carries_no_orders(sim, make_connector):
+    headers, body = sim.webhook([("Customer", "1", "Create"), ("Invoice", "5", "Delete")])
+    event = make_connector().handle_webhook(headers, body, None)
+    assert event.orders == []
+
+
+def test_webhook_orders_pass_the_same_source_filters(sim, make_connector):
+    sim.seed_documents(6, class_every=2, tracked_every=5)
+    connector = make_connector()
+    headers, body = sim.webhook([(t, d["Id"], "Create") for t in ("Invoice", "SalesReceipt") for d in sim.entities(t)])
+    orders = connector.handle_webhook(headers, body, None).orders
+    query = FetchQuery(options={"class": "Web"})
+    accepted = sorted(o.number for o in orders if connector.accepts(o, query))
+    listed = sorted(o.number for o in connector.fetch_orders(query))
+    assert accepted == listed and 0 < len(accepted) < len(orders)
