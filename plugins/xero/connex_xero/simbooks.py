@@ -62,7 +62,6 @@ class Outcome:
 
     record: Optional[dict[str, Any]] = None
     errors: list[str] = field(default_factory=list)
-    element: dict[str, Any] = field(default_factory=dict)
 
 
 class Books:
@@ -121,10 +120,10 @@ class Books:
     def create_contact(self, element: dict[str, Any]) -> Outcome:
         name = (element.get("Name") or "").strip()
         if not name:
-            return Outcome(errors=["The contact name field is mandatory."], element=element)
+            return Outcome(errors=["The contact name field is mandatory."])
         if self.find_contact_by_name(name):
             return Outcome(errors=[f"The contact name {name} is already assigned to another contact. "
-                                   "The contact name must be unique across all active contacts."], element=element)
+                                   "The contact name must be unique across all active contacts."])
         addresses = {a.get("AddressType"): a for a in element.get("Addresses") or [] if isinstance(a, dict)}
         contact = {
             "ContactID": new_id(), "ContactStatus": "ACTIVE", "Name": name,
@@ -141,7 +140,7 @@ class Books:
                 if stored["PhoneType"] == phone.get("PhoneType"):
                     stored.update({k: v for k, v in phone.items() if k in stored})
         self.contacts[contact["ContactID"]] = contact
-        return Outcome(record=contact, element=element)
+        return Outcome(record=contact)
 
     @staticmethod
     def _address(kind: str, given: dict[str, Any]) -> dict[str, Any]:
@@ -289,7 +288,7 @@ class Books:
             errors.append("An approved invoice must have at least one line item.")
         contact = self._resolve_contact(element.get("Contact"), errors) if not errors else None
         if errors:
-            return Outcome(errors=errors, element=element)
+            return Outcome(errors=errors)
         invoice = {
             "Type": kind, "InvoiceID": new_id(), "InvoiceNumber": number or self.next_number(),
             "Reference": element.get("Reference", ""), "ContactID": contact["ContactID"], "Date": issued,
@@ -302,7 +301,7 @@ class Books:
         self.invoices[invoice["InvoiceID"]] = invoice
         self.add_history(invoice["InvoiceID"], "Created",
                          f"{invoice['InvoiceNumber']} to {contact['Name']} for {invoice['Total']}.")
-        return Outcome(record=invoice, element=element)
+        return Outcome(record=invoice)
 
     def update_invoice(self, invoice: dict[str, Any], element: dict[str, Any]) -> Outcome:
         errors: list[str] = []
@@ -325,7 +324,7 @@ class Books:
             contact = self._resolve_contact(element["Contact"], errors)
             contact_id = contact["ContactID"] if contact else contact_id
         if errors:
-            return Outcome(errors=errors, element=element)
+            return Outcome(errors=errors)
         for key in ("Reference", "Url", "CurrencyCode", "LineAmountTypes"):
             if key in element:
                 invoice[key] = element[key]
@@ -336,7 +335,7 @@ class Books:
                        InvoiceNumber=number or invoice["InvoiceNumber"])
         self._totals(invoice)
         self.add_history(invoice["InvoiceID"], "Edited", f"Invoice {invoice['InvoiceNumber']} edited.")
-        return Outcome(record=invoice, element=element)
+        return Outcome(record=invoice)
 
     def pay(self, invoice_id: str, amount: Optional[Decimal] = None) -> dict[str, Any]:
         """Record a payment (what a customer paying the invoice does in Xero)."""

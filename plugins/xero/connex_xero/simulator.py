@@ -9,7 +9,8 @@ Mounted at ``/xero`` by :class:`~connex_core.sandbox.SandboxServer`:
 * ``/xero/connections``: the organisations (tenants) the token may use;
 * ``/xero/connect/authorize`` and ``/xero/connect/token``: the OAuth2 authorization-code and
   refresh-token grants. Access tokens last 30 minutes **on the simulator's clock**; every refresh
-  rotates the refresh token, the old one still answering for a 30-minute grace period.
+  rotates the refresh token, the old one still answering for a 30-minute grace period; a refresh
+  token unused for 60 days expires.
 
 Faithful in what the connector relies on: bearer auth and ``xero-tenant-id`` (401 problem body,
 403), per-element ``ValidationErrors`` with ``summarizeErrors=false`` and the 400
@@ -106,6 +107,7 @@ class XeroSimulator(SimulatedService):
     name = "xero"
     ACCESS_TOKEN_SECONDS = 1800
     REFRESH_GRACE_SECONDS = 1800
+    REFRESH_TOKEN_LIFETIME = 60 * 86400  # a refresh token unused for 60 days expires
     MINUTE_LIMIT, DAY_LIMIT, CONCURRENT_LIMIT = 60, 5000, 5
     PAGE_SIZE = 100
 
@@ -127,7 +129,7 @@ class XeroSimulator(SimulatedService):
         self.idempotency_window = 24 * 3600.0
         self._idempotency: dict[tuple[str, str], tuple[float, str, Response]] = {}
         self._access: dict[str, float] = {}
-        self._refresh: dict[str, dict[str, Any]] = {refresh_token: {"successor": None, "rotated_at": None}}
+        self._refresh: dict[str, dict[str, Any]] = {refresh_token: self._fresh_refresh()}
         self._codes: dict[str, tuple[str, float]] = {}
         self._minute = WindowLimiter(self.MINUTE_LIMIT, 60.0, self.clock)
         self._day = WindowLimiter(self.DAY_LIMIT, 86400.0, self.clock)
@@ -362,6 +364,8 @@ class XeroSimulator(SimulatedService):
             state = self._refresh.get(old)
             if state is None:
                 return json_response({"error": "invalid_grant"}, 400)
+            if state["successor"] is None and self.clock.now() - state["issued_at"] > self.REFRESH_TOKEN_LIFETIME:
+                return json_response({"error": "invalid_grant"}, 400)  # unused for 60 days
             if state["successor"] is not None:
                 if self.clock.now() - state["rotated_at"] > self.REFRESH_GRACE_SECONDS:
                     return json_response({"error": "invalid_grant"}, 400)
@@ -369,14 +373,17 @@ class XeroSimulator(SimulatedService):
             return self._issue(old)
         return json_response({"error": "unsupported_grant_type"}, 400)
 
+    def _fresh_refresh(self) -> dict[str, Any]:
+        return {"successor": None, "rotated_at": None, "issued_at": self.clock.now()}
+
     def _issue(self, rotated: Optional[str], refresh_token: Optional[str] = None) -> Response:
         access = "xat-" + secrets.token_hex(16)
         self._access[access] = self.clock.now() + self.ACCESS_TOKEN_SECONDS
         if refresh_token is None:
             refresh_token = "xrt-" + secrets.token_hex(16)
-            self._refresh[refresh_token] = {"successor": None, "rotated_at": None}
+            self._refresh[refresh_token] = self._fresh_refresh()
         if rotated is not None:
-            self._refresh[rotated] = {"successor": refresh_token, "rotated_at": self.clock.now()}
+            self._refresh[rotated].update(successor=refresh_token, rotated_at=self.clock.now())
         return json_response({"id_token": "xero-sandbox-id-token", "access_token": access,
                               "expires_in": self.ACCESS_TOKEN_SECONDS, "token_type": "Bearer",
                               "refresh_token": refresh_token, "scope": SCOPES})
@@ -431,7 +438,7 @@ class XeroSimulator(SimulatedService):
             existing = self._lookup(element.get("InvoiceID") or "") if element.get("InvoiceID") else (
                 self.books.find_invoice_by_number(element["InvoiceNumber"]) if element.get("InvoiceNumber") else None)
             if element.get("InvoiceID") and existing is None:
-                return Outcome(errors=["Invoice could not be found"], element=element)
+                return Outcome(errors=["Invoice could not be found"])
             return self.books.update_invoice(existing, element) if existing else self.books.create_invoice(element)
 
         return self._write(request, "Invoices", upsert, self.books.invoice_json)
@@ -463,11 +470,10 @@ class XeroSimulator(SimulatedService):
         def note(element: dict[str, Any]) -> Outcome:
             details = str(element.get("Details") or "").strip()
             if not details:
-                return Outcome(errors=["The Details field is mandatory."], element=element)
+                return Outcome(errors=["The Details field is mandatory."])
             if len(details) > 2500:
-                return Outcome(errors=["Details must be 2500 characters or fewer."], element=element)
-            return Outcome(record=self.books.add_history(invoice["InvoiceID"], "Note", details, "Connex"),
-                           element=element)
+                return Outcome(errors=["Details must be 2500 characters or fewer."])
+            return Outcome(record=self.books.add_history(invoice["InvoiceID"], "Note", details, "Connex"))
 
         return self._write(request, "HistoryRecords", note, self.books.history_json)
 

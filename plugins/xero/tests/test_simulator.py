@@ -74,6 +74,12 @@ def test_refresh_tokens_rotate_with_a_30_minute_grace(xero, clock):
     assert grant(xero, grant_type="refresh_token", refresh_token=first["refresh_token"]).status == 200
 
 
+def test_a_refresh_token_unused_for_60_days_expires(xero, clock):
+    clock.advance(61 * 86400)
+    late = grant(xero, grant_type="refresh_token", refresh_token=xero.initial_refresh_token)
+    assert late.status == 400 and late.json() == {"error": "invalid_grant"}
+
+
 def test_wrong_client_secret_is_invalid_client(xero):
     response = HTTP.request("POST", xero.base_url + "/connect/token", encode_multipart=False,
                             fields={"grant_type": "refresh_token", "refresh_token": xero.initial_refresh_token,
