@@ -141,7 +141,8 @@ class TokenManager:
             "access_token": client.access_token,
             "refresh_token": client.refresh_token,
             "expires_at": now + float(client.expires_in or 3600),
-            "refresh_expires_at": now + float(client.x_refresh_token_expires_in or 0) if client.x_refresh_token_expires_in else None,
+            "refresh_expires_at": (now + float(client.x_refresh_token_expires_in)
+                                   if client.x_refresh_token_expires_in else None),
             "realm_id": realm_id,
             "refreshed_at": now,
         })

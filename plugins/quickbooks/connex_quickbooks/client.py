@@ -46,8 +46,8 @@ class QuickBooksFault(OrderError):
 
     def __init__(self, code: str, message: str, detail: str = ""):
         self.message, self.detail = message, detail
-        super().__init__(f"QuickBooks error {code}: {message}" + (f" ({short_body(detail, 200)})" if detail and detail != message else ""),
-                         connector="quickbooks", code=code)
+        extra = f" ({short_body(detail, 200)})" if detail and detail != message else ""
+        super().__init__(f"QuickBooks error {code}: {message}{extra}", connector="quickbooks", code=code)
 
 
 def fault_error(code: str, message: str, detail: str = "", connection: str = "quickbooks") -> Exception:
@@ -120,10 +120,11 @@ class QuickBooksAPI:
     @classmethod
     def create(cls, *, realm_id: str, api_base: str, tokens: TokenManager, timeout: float, minorversion: int,
                clock: Any, connection: str) -> "QuickBooksAPI":
-        limiters = (
-            limiter_for(("quickbooks", realm_id, "minute", id(clock)), lambda: RateLimiter(500, 60.0, clock=clock.now, sleep=clock.sleep)),
-            limiter_for(("quickbooks", realm_id, "second", id(clock)), lambda: RateLimiter(10, 1.0, clock=clock.now, sleep=clock.sleep)),
-        )
+        def pace(name: str, limit: int, window: float) -> RateLimiter:
+            return limiter_for(("quickbooks", realm_id, name, id(clock)),
+                               lambda: RateLimiter(limit, window, clock=clock.now, sleep=clock.sleep))
+
+        limiters = (pace("minute", 500, 60.0), pace("second", 10, 1.0))
         session = QuickBooksSession(company_id=realm_id, minorversion=minorversion, api_base=api_base,
                                     tokens=tokens, timeout=timeout, limiters=limiters, connection=connection)
         return cls(session, RetryPolicy(max_tries=5, cap=THROTTLE_WAIT, max_time=600.0, sleep=clock.sleep))

@@ -76,6 +76,11 @@ class QBFault(Exception):
             {"Message": self.message, "Detail": self.detail, "code": self.code, "element": self.element}]}
 
 
+def _not_found() -> "QBFault":
+    return QBFault("610", "Object Not Found",
+                   "Object Not Found : Something you're trying to use has been made inactive.")
+
+
 def _money(value: Any) -> Decimal:
     return Decimal(str(value if value is not None else 0)).quantize(CENT, ROUND_HALF_UP)
 
@@ -142,8 +147,10 @@ class QuickBooksSimulator(SimulatedService):
     def webhook(self, entities: list[tuple[str, str, str]], token: Optional[str] = None) -> tuple[dict[str, str], bytes]:
         """Headers and body of the webhook QuickBooks sends for ``[(entity, id, operation), ...]``,
         signed (``intuit-signature``: base64 HMAC-SHA256 of the body) with the verifier token."""
-        body = json.dumps({"eventNotifications": [{"realmId": self.realm_id, "dataChangeEvent": {"entities": [
-            {"name": name, "id": ident, "operation": op, "lastUpdated": self._stamp()} for name, ident, op in entities]}}]}).encode()
+        changes = [{"name": name, "id": ident, "operation": op, "lastUpdated": self._stamp()}
+                   for name, ident, op in entities]
+        body = json.dumps({"eventNotifications": [{"realmId": self.realm_id,
+                                                   "dataChangeEvent": {"entities": changes}}]}).encode()
         digest = hmac.new((token or self.verifier_token).encode(), body, hashlib.sha256).digest()
         return {"intuit-signature": base64.b64encode(digest).decode(), "content-type": "application/json"}, body
 
@@ -248,7 +255,8 @@ class QuickBooksSimulator(SimulatedService):
         return self._now().isoformat(timespec="milliseconds")
 
     def _new_id(self, entity: str) -> str:
-        self._next_id[entity] = max(self._next_id[entity] + 1, 1 + max((int(i) for i in self.store.get(entity, {})), default=0))
+        highest = max((int(i) for i in self.store.get(entity, {})), default=0)
+        self._next_id[entity] = max(self._next_id[entity] + 1, highest + 1)
         return str(self._next_id[entity])
 
     def _put(self, entity: str, obj: dict[str, Any]) -> dict[str, Any]:
@@ -347,7 +355,7 @@ class QuickBooksSimulator(SimulatedService):
         entity = _CANONICAL.get(request.params["entity"].lower())
         obj = self.store[entity].get(request.params["ident"]) if entity else None
         if obj is None:
-            return self._fault(QBFault("610", "Object Not Found", "Object Not Found : Something you're trying to use has been made inactive."))
+            return self._fault(_not_found())
         return json_response({entity: obj, "time": self._time()})
 
     @route("GET", "/v3/company/{realm}/query")
@@ -634,7 +642,7 @@ class QuickBooksSimulator(SimulatedService):
     def _update(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         current = self.store[entity].get(str(body["Id"]))
         if current is None:
-            raise QBFault("610", "Object Not Found", "Object Not Found : Something you're trying to use has been made inactive.")
+            raise _not_found()
         if str(body.get("SyncToken")) != current["SyncToken"]:
             raise QBFault("5010", "Stale Object Error", "Stale Object Error : You and root were working on this at the "
                           "same time. root finished before you did, so your work was not saved.")
@@ -653,7 +661,7 @@ class QuickBooksSimulator(SimulatedService):
     def _delete(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         current = self.store[entity].get(str(body.get("Id")))
         if current is None:
-            raise QBFault("610", "Object Not Found", "Object Not Found : Something you're trying to use has been made inactive.")
+            raise _not_found()
         if str(body.get("SyncToken")) != current["SyncToken"]:
             raise QBFault("5010", "Stale Object Error", "Stale Object Error : the object was changed since you read it.")
         del self.store[entity][current["Id"]]
