@@ -130,9 +130,15 @@ def _order_text(order: Order, result: RuleResult) -> Iterable[str]:
     last_writer = {c.field: c for c in result.changes}
     for change in result.changes:
         winner = last_writer[change.field]
-        note = "" if winner is change else f"   (overridden by {winner.rule!r}, line {winner.line})"
-        yield (f"  {change.field}: {_show(change.before)} -> {_show(change.after)}   "
-               f"{change.rule} ({change.file}:{change.line}){note}")
+        overridden = winner is not change and not isinstance(change.after, list)  # tags add up
+        note = f"   (overridden by {winner.rule!r}, line {winner.line})" if overridden else ""
+        yield f"  {change.field}: {_show(change.before)} -> {_show(change.after)}   {_who(change)}{note}"
+
+
+def _who(change: Any) -> str:
+    """``NAME (file:line)`` for a named rule; ``file:line`` for a one-line rule (named after it)."""
+    where = f"{change.file}:{change.line}"
+    return where if change.rule == f"{Path(change.file or '').name}:{change.line}" else f"{change.rule} ({where})"
 
 
 def _summary(ruleset: RuleSet, results: list[RuleResult]) -> list[str]:
@@ -219,19 +225,39 @@ def dry_run(
 
 
 # -- fields -----------------------------------------------------------------------------------------
-@app.command()
-def fields(json_output: bool = typer.Option(False, "--json", help="Print the fields as JSON.")) -> None:
-    """List the order fields rules can use, with their types and descriptions."""
+def field_rows() -> list[dict[str, Any]]:
+    """Every field rules can use: path, type, nullable, writable, alias, predicate, description."""
     from ..models import FIELD_ALIASES, PREDICATES
 
     aliases = {v: k for k, v in FIELD_ALIASES.items()}
-    rows = []
-    for path, info in canonical_fields():
-        rows.append({"field": path, "type": info.type.describe(), "nullable": info.type.nullable,
-                     "writable": info.writable and not path.startswith("line."), "alias": aliases.get(path),
-                     "predicate": path in PREDICATES, "description": info.description})
+    return [{"field": path, "type": info.type.describe(), "nullable": info.type.nullable,
+             "writable": info.writable and not path.startswith("line."), "alias": aliases.get(path),
+             "predicate": path in PREDICATES, "description": info.description}
+            for path, info in canonical_fields()]
+
+
+def field_table_markdown() -> str:
+    """The field table of docs/rules.md (a test keeps the two identical)."""
+    out = ["| field | type | can be null | rules can set it | description |", "|---|---|---|---|---|"]
+    for row in field_rows():
+        name = f"`{row['field']}`" + (f" (`{row['alias']}`)" if row["alias"] else "")
+        out.append(f"| {name} | {row['type']} | {'yes' if row['nullable'] else 'no'} | "
+                   f"{'yes' if row['writable'] else 'no'} | {row['description'].replace('|', '/')} |")
+    return "\n".join(out) + "\n"
+
+
+@app.command()
+def fields(
+    json_output: bool = typer.Option(False, "--json", help="Print the fields as JSON."),
+    markdown: bool = typer.Option(False, "--markdown", help="Print the table of docs/rules.md."),
+) -> None:
+    """List the order fields rules can use, with their types and descriptions."""
+    rows = field_rows()
     if json_output:
         typer.echo(json.dumps(rows, indent=2))
+        return
+    if markdown:
+        typer.echo(field_table_markdown(), nl=False)
         return
     for row in rows:
         name = row["field"] + (f" (or {row['alias']})" if row["alias"] else "")

@@ -123,7 +123,7 @@ def test_dry_run_text_shows_changes_winner_and_summary(rule_file, orders_file):
     assert result.exit_code == 0, result.output
     out = result.stdout
     assert "order 1001-1: sync   fired: main.rules:1, main.rules:2" in out
-    assert f"  number: '1001-1' -> '1001'   main.rules:1 ({rule_file}:1)" in out
+    assert f"  number: '1001-1' -> '1001'   {rule_file}:1\n" in out
     assert "order 1002: skip (test order)" in out
     assert "class_name: null -> 'AZ'" in out and "(overridden by 'main.rules:6', line 6)" in out
     assert "skip test orders" in out and "fired 1 time(s)" in out
