@@ -65,16 +65,24 @@ class QuickBooksConnector(Connector):
 
     def __init__(self, settings: QuickBooksSettings, ctx):
         super().__init__(settings, ctx)
-        store = ctx.tokens or TokenStore(ctx.state_dir, ctx.connection)
-        secret = settings.refresh_token.get_secret_value() if settings.refresh_token else None
-        self.tokens = TokenManager(
-            client_id=settings.client_id, client_secret=settings.client_secret.get_secret_value(),
-            environment=settings.environment, token_url=settings.token_url or TOKEN_URL,
-            authorize_url=settings.authorize_url or AUTHORIZE_URL, store=store, connection=ctx.connection,
-            clock=self.clock, timeout=settings.timeout, initial_refresh_token=secret, realm_id=settings.realm_id)
+        self._tokens: Optional[TokenManager] = None
         self._api: Optional[QuickBooksAPI] = None
         self._preferences: Optional[dict[str, Any]] = None
         self.request_ids = RequestIds(Path(ctx.state_dir) / f"{ctx.connection}.requestids.json")
+
+    @property
+    def tokens(self) -> TokenManager:
+        """Built on first use, so mapping saved payloads (``connex rules dry-run``) needs no credentials."""
+        if self._tokens is None:
+            settings, ctx = self.settings, self.ctx
+            secret = settings.refresh_token.get_secret_value() if settings.refresh_token else None
+            self._tokens = TokenManager(
+                client_id=settings.client_id, client_secret=settings.client_secret.get_secret_value(),
+                environment=settings.environment, token_url=settings.token_url or TOKEN_URL,
+                authorize_url=settings.authorize_url or AUTHORIZE_URL,
+                store=ctx.tokens or TokenStore(ctx.state_dir, ctx.connection), connection=ctx.connection,
+                clock=self.clock, timeout=settings.timeout, initial_refresh_token=secret, realm_id=settings.realm_id)
+        return self._tokens
 
     @property
     def api(self) -> QuickBooksAPI:

@@ -210,3 +210,10 @@ def test_real_invoice_maps_balance_addresses_and_tax(connector, load_fixture):
 def test_a_saved_query_response_parses(connector, load_fixture):
     orders = list(connector.parse_orders(load_fixture("qbo_invoice_query_response.json")))
     assert [o.number for o in orders] == ["1070"]
+
+
+def test_saved_payloads_map_without_credentials(tmp_path, load_fixture):
+    """``connex rules dry-run --source quickbooks`` builds the connector from bare settings."""
+    bare = QuickBooksSettings.model_construct(type="quickbooks")
+    connector = QuickBooksConnector(bare, ConnectorContext(connection="quickbooks", state_dir=tmp_path, dry_run=True))
+    assert [o.number for o in connector.parse_orders(load_fixture("qbo_invoice_object.json"))] == ["1037"]
