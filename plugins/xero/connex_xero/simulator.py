@@ -131,8 +131,9 @@ class XeroSimulator(SimulatedService):
         self._access: dict[str, float] = {}
         self._refresh: dict[str, dict[str, Any]] = {refresh_token: self._fresh_refresh()}
         self._codes: dict[str, tuple[str, float]] = {}
-        self._minute = WindowLimiter(self.MINUTE_LIMIT, 60.0, self.clock)
-        self._day = WindowLimiter(self.DAY_LIMIT, 86400.0, self.clock)
+        self.minute_window = WindowLimiter(self.MINUTE_LIMIT, 60.0, self.clock)
+        """Calls per organisation per minute (tests may change ``.limit`` or spend calls with ``.hit(tenant)``)."""
+        self.day_window = WindowLimiter(self.DAY_LIMIT, 86400.0, self.clock)
         self._in_flight: dict[str, int] = {}
         self._flight_lock = threading.Lock()
         self._offline_until = -1.0
@@ -182,6 +183,11 @@ class XeroSimulator(SimulatedService):
     def go_offline(self, seconds: float) -> None:
         """Answer 503 "The Organisation is offline" for ``seconds`` of simulated time (a data upgrade)."""
         self._offline_until = self.clock.now() + seconds
+
+    def expire_access_tokens(self) -> None:
+        """Make every access token invalid now (refresh tokens still work): the next call is a 401."""
+        with self.lock:
+            self._access.clear()
 
     def revoke_tokens(self) -> None:
         """Forget every token (the user disconnected the app): the next call is a 401 / invalid_grant."""
@@ -314,10 +320,10 @@ class XeroSimulator(SimulatedService):
         if not request.path.lower().startswith(API.lower()):
             return None, {}
         tenant = request.headers.get("xero-tenant-id", "").lower()
-        allowed, minute_left, minute_reset = self._minute.hit(tenant)
+        allowed, minute_left, minute_reset = self.minute_window.hit(tenant)
         if not allowed:
             return self._too_many("minute", minute_reset), {}
-        allowed, day_left, day_reset = self._day.hit(tenant)
+        allowed, day_left, day_reset = self.day_window.hit(tenant)
         if not allowed:
             return self._too_many("day", day_reset), {}
         return None, {"X-MinLimit-Remaining": str(minute_left), "X-DayLimit-Remaining": str(day_left),

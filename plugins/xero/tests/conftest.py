@@ -34,13 +34,22 @@ def sandbox() -> Iterator[SandboxServer]:
 
 
 @pytest.fixture
-def xero(sandbox, clock) -> Iterator[XeroSimulator]:
-    """A fresh Xero simulator, served at ``/xero`` on the session's loopback server."""
-    simulator = XeroSimulator(clock=clock, seed=7)
-    simulator.base_url = sandbox.url("xero")
-    sandbox.services["xero"] = simulator
-    yield simulator
+def mount(sandbox) -> Iterator[Callable[[XeroSimulator], XeroSimulator]]:
+    """``mount(simulator)`` serves it at ``/xero`` on the session's loopback server, for this test."""
+
+    def put(simulator: XeroSimulator) -> XeroSimulator:
+        simulator.base_url = sandbox.url("xero")
+        sandbox.services["xero"] = simulator
+        return simulator
+
+    yield put
     sandbox.services.pop("xero", None)
+
+
+@pytest.fixture
+def xero(mount, clock) -> XeroSimulator:
+    """A fresh Xero simulator, served at ``/xero`` on the session's loopback server."""
+    return mount(XeroSimulator(clock=clock, seed=7))
 
 
 @pytest.fixture

@@ -16,9 +16,11 @@ from connex_core.connector import FetchQuery, OrderWrite, TrackingWrite
 from connex_core.errors import (AuthenticationError, DryRunWriteError, FatalAPIError, RateLimitExhausted,
                                RetriableAPIError, WebhookRejected)
 from connex_core.models import Customer, LineItem, Shipment
-from connex_core.sandbox import Fault
+from connex_core.sandbox import Fault, route
 from connex_core.testing import make_order
 from connex_core.tokens import TokenStore
+
+from connex_xero.simulator import API, XeroSimulator
 
 from .conftest import load_fixture
 
@@ -80,18 +82,21 @@ def test_fetch_honours_the_users_date_window_on_the_invoice_date(xero, make_xero
     assert {o.source_id for o in orders} == expected and 0 < len(expected) < 40
 
 
-def test_paging_stops_when_xero_repeats_a_page(xero, make_xero, monkeypatch):
-    xero.seed_invoices(150, status="AUTHORISED")
-    original = xero.get_invoices
+class StuckPaging(XeroSimulator):
+    """A Xero that ignores ``page`` (answers page 1 every time)."""
 
-    def stuck(request):  # a server that ignores ``page``
+    @route("GET", API + "/Invoices")
+    def get_invoices(self, request):
         request.query["page"] = ["1"]
-        return original(request)
+        return super().get_invoices(request)
 
-    monkeypatch.setattr(xero, "_routes", [(m, r, p, stuck if h == original else h) for m, r, p, h in xero._routes])
+
+def test_paging_stops_when_xero_repeats_a_page(mount, clock, make_xero):
+    stuck = mount(StuckPaging(clock=clock, seed=7))
+    stuck.seed_invoices(150, status="AUTHORISED")
     with pytest.raises(FatalAPIError) as info:
         list(make_xero().fetch_orders(FetchQuery()))
-    assert "page 2" in str(info.value) and xero.calls[INVOICES] == 2
+    assert "page 2" in str(info.value) and stuck.calls[INVOICES] == 2
 
 
 def test_parse_orders_reads_a_saved_invoices_response(make_xero):
@@ -229,7 +234,7 @@ def test_the_client_slows_down_when_xero_says_no_calls_are_left_this_minute(xero
     connector = make_xero()
     connector.check()
     for _ in range(57):  # another process of the same app spent most of this minute
-        xero._minute.hit(xero.tenant_id)
+        xero.minute_window.hit(xero.tenant_id)
     before = clock.now()
     for _ in range(4):
         connector.client.call("ping", "get_items")
@@ -255,7 +260,7 @@ def test_organisation_offline_is_retried(xero, make_xero):
 
 
 def test_day_limit_stops_the_task_and_later_calls_do_not_reach_xero(xero, make_xero):
-    xero._day.limit = 2
+    xero.day_window.limit = 2
     connector = make_xero()
     connector.client.call("ping", "get_items")
     connector.client.call("ping", "get_items")
@@ -337,7 +342,7 @@ def test_a_refresh_whose_answer_was_lost_is_retried_within_the_grace_period(xero
 def test_a_401_refreshes_once_then_fails_with_reconnect(xero, make_xero):
     connector = make_xero()
     connector.check()
-    xero._access.clear()  # access tokens revoked, refresh token still good
+    xero.expire_access_tokens()  # refresh token still good
     connector.check()
     assert token_calls(xero) == 2
     xero.revoke_tokens()

@@ -90,11 +90,8 @@ def check(request: Request, response: Response) -> str:
 
 
 @pytest.fixture
-def recorded(sandbox, clock, make_xero):
-    simulator = RecordingSimulator(clock=clock, seed=3)
-    simulator.base_url = sandbox.url("xero")
-    sandbox.services["xero"] = simulator
-    return simulator
+def recorded(mount, clock, make_xero):
+    return mount(RecordingSimulator(clock=clock, seed=3))
 
 
 def test_the_simulator_speaks_the_official_openapi_document(recorded, make_xero):

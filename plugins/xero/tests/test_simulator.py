@@ -124,7 +124,7 @@ def test_minute_limit_headers_and_429(xero, token, clock):
 
 
 def test_day_limit_says_day_with_retry_after(xero, token, clock):
-    xero._day.limit = 3
+    xero.day_window.limit = 3
     for _ in range(3):
         assert api(xero, "GET", "/Invoices", token).status == 200
     limited = api(xero, "GET", "/Invoices", token)
