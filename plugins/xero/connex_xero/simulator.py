@@ -356,7 +356,10 @@ class XeroSimulator(SimulatedService):
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
         basic = request.headers.get("authorization", "")
         if basic.lower().startswith("basic "):
-            client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+            try:
+                client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
+            except (ValueError, UnicodeDecodeError):
+                client_id = client_secret = None
         if client_id != self.client_id or client_secret != self.client_secret:
             return json_response({"error": "invalid_client"}, 400)
         grant = form.get("grant_type")
