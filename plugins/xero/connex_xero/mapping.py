@@ -56,13 +56,18 @@ def country_code(name: Optional[str]) -> Optional[str]:
     return text.upper() if len(text) == 2 else COUNTRIES.get(text.lower(), text)
 
 
-def address_from_xero(address: Optional[dict[str, Any]], contact_name: Optional[str]) -> Address:
-    """One of a contact's ``Addresses`` as a canonical address (empty strings count as absent)."""
+def address_from_xero(address: Optional[dict[str, Any]], contact_name: Optional[str], company: Optional[str] = None,
+                      phone: Optional[str] = None) -> Address:
+    """One of a contact's ``Addresses`` as a canonical address (empty strings count as absent).
+
+    ``contact_name`` is who to address it to when it has no AttentionTo; ``company`` and
+    ``phone`` come from the contact (Xero addresses carry neither).
+    """
     if not address:
         return Address()
     street3 = " ".join(filter(None, [_text(address.get("AddressLine3")), _text(address.get("AddressLine4"))]))
     return Address(
-        name=_text(address.get("AttentionTo")) or contact_name,
+        name=_text(address.get("AttentionTo")) or contact_name, company=company, phone=phone,
         street1=_text(address.get("AddressLine1")), street2=_text(address.get("AddressLine2")),
         street3=street3 or None, city=_text(address.get("City")), state=_text(address.get("Region")),
         postal_code=_text(address.get("PostalCode")), country=country_code(address.get("Country")),
@@ -117,6 +122,8 @@ def order_from_xero(invoice: dict[str, Any], contact: Optional[dict[str, Any]], 
     paid = status == "PAID" or (total > 0 and paid_amount >= total)
     issued = parse_ms_date(invoice.get("Date"))
     due = parse_ms_date(invoice.get("DueDate"))
+    company = name if person and person != name else None
+    phone = _phone(contact)
     return Order(
         source="xero", source_id=invoice["InvoiceID"], number=invoice.get("InvoiceNumber") or invoice["InvoiceID"],
         status=STATUSES.get(status) or (OrderStatus.awaiting_shipment if paid else OrderStatus.awaiting_payment),
@@ -124,9 +131,9 @@ def order_from_xero(invoice: dict[str, Any], contact: Optional[dict[str, Any]], 
         modified_at=parse_ms_date(invoice.get("UpdatedDateUTC")), paid_at=parse_ms_date(invoice.get("FullyPaidOnDate")),
         due_date=due.date() if due else None,
         customer=Customer(id=_text(contact.get("ContactID")), name=name, email=_text(contact.get("EmailAddress")),
-                          company=name if person and person != name else None, phone=_phone(contact)),
-        bill_to=address_from_xero(addresses.get("POBOX"), name),
-        ship_to=address_from_xero(addresses.get("STREET"), name),
+                          company=company, phone=phone),
+        bill_to=address_from_xero(addresses.get("POBOX"), person or name, company, phone),
+        ship_to=address_from_xero(addresses.get("STREET"), person or name, company, phone),
         lines=lines, shipping=_money(shipping), tax=_dec(invoice.get("TotalTax")),
         discount=_dec(invoice.get("TotalDiscount")) or sum((l.discount for l in lines), ZERO),
         total=total, amount_paid=paid_amount, paid=paid,

@@ -68,7 +68,16 @@ def test_contact_pobox_is_billing_and_street_is_shipping(invoices, contacts):
     assert order.bill_to.country == "US" and order.bill_to.street1 is None  # empty strings are absent
     assert order.ship_to.street1 == "1 Loading Dock" and order.ship_to.city == "Oakland"
     assert order.customer.email == "kat.warren@clampett.com" and order.customer.phone == "(626) 847-1294"
-    assert order.bill_to.name == "Katherine Warren"
+    assert order.bill_to.name == "Katherine Warren" and order.bill_to.company is None  # a person, not a firm
+    assert order.ship_to.phone == "(626) 847-1294"
+
+
+def test_a_business_contact_is_the_company_and_its_person_the_addressee(contacts):
+    contact = {**contacts["3ec601ad-eddc-4ccb-a8ac-736e88293b1b"], "Name": "Parker & Co"}
+    invoice = {"InvoiceID": "i", "Contact": {"ContactID": contact["ContactID"]}, "LineItems": []}
+    order = order_from_xero(invoice, contact, SETTINGS)
+    assert order.customer.name == "Parker & Co" and order.customer.company == "Parker & Co"
+    assert order.bill_to.name == "Lisa Parker" and order.bill_to.company == "Parker & Co"
 
 
 def test_country_names_become_iso_codes_where_known():
