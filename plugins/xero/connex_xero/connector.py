@@ -198,7 +198,7 @@ class XeroConnector(Connector):
             duplicates = []
             for write, answer in zip(pending, answers):
                 messages = validation_messages([answer])
-                if answer.get("StatusAttributeString") == "ERROR" or answer.get("HasErrors") and messages:
+                if answer.get("StatusAttributeString") == "ERROR" or (answer.get("HasErrors") and messages):
                     if DUPLICATE in messages:
                         duplicates.append(write)
                     else:
@@ -240,8 +240,8 @@ class XeroConnector(Connector):
                             results[write.key] = WriteResult(write.key, ok=False, error=error)
         return ids
 
-    def _known_items(self) -> Optional[set[str]]:
-        """Item codes Xero has (lower case), read once per connector; None when SKUs are not sent."""
+    def _known_items(self) -> set[str]:
+        """Item codes Xero has (lower case), read once per connector; none when SKUs are not to be sent."""
         if not self.settings.item_codes:
             return set()
         if self._items is None:
