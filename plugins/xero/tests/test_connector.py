@@ -6,6 +6,7 @@ import os
 import stat
 import threading
 import urllib.request
+from urllib.parse import parse_qs, urlsplit
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -411,3 +412,14 @@ def test_webhook_with_a_bad_signature_is_refused(xero, make_xero):
         make_xero().handle_webhook(headers, body, None)
     with pytest.raises(WebhookRejected):
         make_xero(webhook_key=None).handle_webhook(*xero.webhook([]), None)
+
+
+def test_connect_refuses_an_answer_that_is_not_for_this_login(xero, make_xero, token_store):
+    def forged(message: str) -> None:
+        redirect = parse_qs(urlsplit(message.splitlines()[-1]).query)["redirect_uri"][0]
+        answer = f"{redirect}?code=stolen&state=forged"
+        threading.Thread(target=lambda: urllib.request.urlopen(answer, timeout=10).read(), daemon=True).start()
+
+    with pytest.raises(AuthenticationError) as info:
+        make_xero().connect(echo=forged, input_fn=lambda _: "1")
+    assert "state mismatch" in str(info.value) and token_store.load() is None
