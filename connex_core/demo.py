@@ -9,6 +9,7 @@ everything once more to show that nothing is posted twice, and reports from the 
 
 from __future__ import annotations
 
+import re
 import shutil
 import time
 from collections import Counter
@@ -123,15 +124,19 @@ def report(result: DemoResult, *, diffs: int = 4, tail: int = 12) -> str:
                            ("created", "updated", "duplicate", "already_synced", "skipped", "held", "failed") if d.get(k))
         w(f"  {s.task:<28} read {d['read']:>3}: {counts or 'nothing to do'}" + (f"  [{s.error}]" if s.error else ""))
     why: Counter = Counter()
+    example: dict[tuple, str] = {}
     for e in store.query_log(LogQuery()):
         if e.outcome in ("skipped", "held", "duplicate", "failed"):
             where = f" (rule {e.rule!r}, {Path(e.rule_file).name if e.rule_file else 'rules'} line {e.line})" if e.rule else ""
-            why[(e.task, e.outcome, (e.reason or e.message or "")[:90] + where)] += 1
+            text = (e.reason or e.message or "") + where
+            key = (e.task, e.outcome, re.sub(r"\([^)]*\d[^)]*\)|\b[\w:-]*\d[\w:-]*\b", "#", text))
+            why[key] += 1
+            example.setdefault(key, f"{text} (e.g. order {e.order_number})" if why[key] == 1 else text)
     if why:
         w("")
         w("Skipped, held, duplicates and failures, and why")
-        for (task, outcome, reason), n in sorted(why.items()):
-            w(f"  {task:<28} {n:>3} {outcome}: {reason}")
+        for key, n in sorted(why.items()):
+            w(f"  {key[0]:<28} {n:>3} {key[1]}: {example[key]}")
     changed = [e for e in store.query_log(LogQuery()) if e.changes][:diffs]
     if changed:
         w("")

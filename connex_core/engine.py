@@ -305,10 +305,12 @@ class SyncEngine:
         existing = self.store.ledger_get(name, [order.key]).get(order.key)
         if existing is not None and existing.state == "done":
             return  # already in the target; a later rule change does not undo that
+        if existing is not None and existing.state == outcome and existing.last_error == result.reason:
+            return  # skipped or held for the same reason last time: logged already
         snapshot = order.model_dump_json() if outcome == "held" else None
         self.store.ledger_put([LedgerEntry(task=name, source_key=order.key, state=outcome, snapshot=snapshot,
                                            attempts=existing.attempts if existing else 0,
-                                           last_error=result.reason)])
+                                           last_error=result.reason, content_hash=order.content_hash())])
         self.store.log([self._log_entry(name, order, result, outcome, summary.run_id)])
         self._after(order, name, outcome, None)
 
@@ -426,6 +428,7 @@ class SyncEngine:
     def _record_results(self, name: str, writes: list[OrderWrite], results: list[WriteResult],
                         ledger: dict[str, LedgerEntry], by_key: dict, summary: RunSummary) -> None:
         by_result = {r.key: r for r in results}
+        target_name = self.config.tasks[name].target
         entries, logs = [], []
         for w in writes:
             order, result = by_key[w.key]
@@ -435,6 +438,8 @@ class SyncEngine:
             if r.ok:
                 outcome = "duplicate" if r.duplicate else "created"
                 state = "done"
+                if r.duplicate and not (r.error or r.note):
+                    r.note = f"already in {target_name} as {r.target_number or r.target_id}"
             else:
                 outcome, state = "failed", "failed"
             summary.counts[outcome] += 1

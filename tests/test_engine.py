@@ -232,3 +232,13 @@ def test_a_cancelled_run_finishes_its_batch_and_keeps_the_cursor(manager, memory
     assert SQLiteStore(load_config(memory_config).state_path).get_cursor("orders") is None
     rest = engine_for(memory_config, manager).run_task("orders")
     assert rest.counts["created"] == 70 and len(set(api("dst").numbers())) == 100
+
+
+def test_an_unchanged_skipped_order_is_logged_once_not_every_run(manager, memory_config):
+    seed("src", 3)
+    api("src").orders[0] = api("src").orders[0].model_copy(update={"origin": "memory:INV-1"})
+    for _ in range(3):
+        summary = engine_for(memory_config, manager).run_task("orders", since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+        assert summary.counts["skipped"] == 1
+    skips = SQLiteStore(load_config(memory_config).state_path).query_log(LogQuery(outcome="skipped"))
+    assert len(skips) == 1

@@ -67,10 +67,6 @@ class RuleSet:
 
         return explain(self.rules, self.sources, order)
 
-    @property
-    def names(self) -> list[str]:
-        return [rule.name for rule in self.rules]
-
     def __len__(self) -> int:
         return len(self.rules)
 

@@ -182,8 +182,3 @@ class Rule:
     @property
     def line(self) -> int:
         return self.pos.line
-
-    @property
-    def label(self) -> str:
-        """How messages name the rule: its name, or file:line for a one-line rule."""
-        return self.name

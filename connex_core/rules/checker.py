@@ -136,7 +136,7 @@ class Checker:
         parts.append((node.id, node.pos))
         return parts[::-1]
 
-    def resolve(self, parts: list[tuple[str, ast.Pos]], scope: _Scope, whole: ast.Pos) -> Optional[FieldRef]:
+    def resolve(self, parts: list[tuple[str, ast.Pos]], scope: _Scope) -> Optional[FieldRef]:
         """Resolve ``order.customer.email`` / ``shipped`` / ``line.sku`` to a field reference."""
         typed = parts
         root, root_pos = parts[0]
@@ -171,8 +171,6 @@ class Checker:
                     if n == 0 and where == "order":
                         candidates += ["order"] + (["line"] if scope.in_quant else [])
                 hint = did_you_mean(name, candidates)
-                if model is models.Order and n == 0 and name == "lines":
-                    hint = hint or ""
                 if where == "order" and n == 0 and not hint and name in fields_of(models.LineItem):
                     hint = f"; '{name}' is a field of each line: use any line.{name} ..."
                 self.report(pos, f"unknown field '{shown}'{hint}", "unknown-field")
@@ -196,7 +194,7 @@ class Checker:
         if parts is None:
             self.report(node.pos, "only fields have fields (write customer.email, ship_to.state...)", "unknown-field")
             return None
-        ref = self.resolve(parts, scope, node.pos)
+        ref = self.resolve(parts, scope)
         if ref is None:
             return None
         node.ref = ref  # type: ignore[attr-defined]
@@ -460,7 +458,7 @@ class Checker:
         if target[0][0] == "line":
             self.report(whole, f"{verb} can only change order fields (not line fields)", "not-writable")
             return None
-        ref = self.resolve(target, _Scope(), whole)
+        ref = self.resolve(target, _Scope())
         if ref is None:
             return None
         if not ref.info.writable:
@@ -536,8 +534,7 @@ class Checker:
             self.expr(action.text, _Scope())
             if ref is None:
                 paths = {m.left.ref.path: m.left.ref for m in matched}  # type: ignore[attr-defined]
-                ref = next(iter(paths.values())) if len(paths) == 1 else self.resolve([("number", action.pos)],
-                                                                                         _Scope(), action.pos)
+                ref = next(iter(paths.values())) if len(paths) == 1 else self.resolve([("number", action.pos)], _Scope())
         assert ref is not None
         if ref.scope != "order" or not ref.info.writable or ref.type.kind != "text":
             self.report(action.pos, f"'strip {action.name}' changes order text fields; '{ref.path}' is not one",
@@ -550,7 +547,7 @@ class Checker:
             hint = did_you_mean(action.name, MARK_WORDS) or "; write 'mark paid' or 'mark unpaid'"
             self.report(action.name_pos or action.pos, f"unknown mark '{action.name}'{hint}", "unknown-action")
             return
-        action.writes = self.resolve([("paid", action.pos)], _Scope(), action.pos)
+        action.writes = self.resolve([("paid", action.pos)], _Scope())
 
     def a_tag(self, action: ast.Action, rule: ast.Rule) -> None:
         ty = self.expr(action.value, _Scope()) if action.value is not None else None

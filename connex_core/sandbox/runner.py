@@ -18,12 +18,13 @@ SECRET_KEYS = ("api_key", "api_secret", "client_secret", "refresh_token", "webho
 #: connections has no simulator (its plugin is not installed or is disabled).
 STANDARD_TASKS: list[tuple[str, dict[str, Any]]] = [
     ("shipstation-to-quickbooks", {"source": "shipstation", "target": "quickbooks", "kind": "orders",
-                                   "rules": ["rules/shipstation-to-quickbooks.rules"],
+                                   "rules": ["rules/shipstation-to-quickbooks.rules",
+                                             "rules/only-orders-from-shipstation.rules"],
                                    "source_options": {"status": "shipped"},
                                    "target_options": {"document": "invoice", "customer_match": "email",
                                                       "create_customers": True, "unknown_items": "create_non_inventory"}}),
     ("daily-summary", {"source": "shipstation", "target": "quickbooks-summary", "kind": "daily_summary",
-                       "rules": ["rules/shipstation-to-quickbooks.rules"],
+                       "rules": ["rules/shipstation-to-quickbooks.rules", "rules/only-orders-from-shipstation.rules"],
                        "target_options": {"summary_date": "created", "fixed_customer": "Daily Sales",
                                           "customer_match": "fixed", "create_customers": True,
                                           "unknown_items": "create_non_inventory"}}),
@@ -33,8 +34,7 @@ STANDARD_TASKS: list[tuple[str, dict[str, Any]]] = [
                              "rules": ["rules/xero-to-shipstation.rules"]}),
     ("tracking-to-xero", {"source": "shipstation", "target": "xero", "kind": "tracking"}),
     ("shipstation-to-xero", {"source": "shipstation", "target": "xero", "kind": "orders",
-                             "rules": ["rules/shipstation-to-xero.rules"],
-                             "source_options": {"store": "Xero Wholesale"}}),
+                             "rules": ["rules/shipstation-to-xero.rules"]}),
 ]
 
 
