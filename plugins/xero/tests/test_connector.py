@@ -260,7 +260,7 @@ def test_organisation_offline_is_retried(xero, make_xero):
     assert len(list(make_xero().fetch_orders(FetchQuery()))) == 2
 
 
-def test_day_limit_stops_the_task_and_later_calls_do_not_reach_xero(xero, make_xero):
+def test_day_limit_stops_the_task_until_the_day_resets(xero, make_xero, clock):
     xero.day_window.limit = 2
     connector = make_xero()
     connector.client.call("ping", "get_items")
@@ -272,6 +272,8 @@ def test_day_limit_stops_the_task_and_later_calls_do_not_reach_xero(xero, make_x
     with pytest.raises(RateLimitExhausted):
         connector.find_orders(writes(order("X-1")))
     assert xero.total_calls + xero.calls["429"] == calls
+    clock.advance(86400)  # the day resets: the task resumes
+    assert connector.find_orders(writes(order("X-1"))) == {}
 
 
 def test_bad_requests_are_fatal_with_xero_type_and_messages(xero, make_xero):
