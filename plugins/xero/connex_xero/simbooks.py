@@ -373,6 +373,7 @@ class Books:
             if invoice.get(key):
                 out[key], out[f"{key}String"] = to_ms_date(invoice[key]), f"{invoice[key].isoformat()}T00:00:00"
         out["UpdatedDateUTC"] = to_ms_date(invoice["UpdatedDateUTC"])
+        out["UpdatedDateUTCString"] = invoice["UpdatedDateUTC"].strftime("%Y-%m-%d %H:%M:%S+00:00")
         if invoice.get("FullyPaidOnDate"):
             out["FullyPaidOnDate"] = to_ms_date(invoice["FullyPaidOnDate"])
         out["Payments"] = [{**p, "Date": to_ms_date(p["Date"])} for p in invoice["Payments"]]
@@ -384,7 +385,7 @@ class Books:
 
     def history_json(self, record: dict[str, Any]) -> dict[str, Any]:
         return {**record, "DateUTC": to_ms_date(record["DateUTC"]),
-                "DateUTCString": record["DateUTC"].strftime("%Y-%m-%dT%H:%M:%S")}
+                "DateUTCString": record["DateUTC"].strftime("%Y-%m-%dT%H:%M:%S"), "ValidationErrors": []}
 
     # -- seeding helpers --------------------------------------------------------------------------
     def backdate(self, invoice_id: str, updated: datetime) -> None:
