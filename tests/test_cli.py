@@ -110,3 +110,26 @@ def test_secrets_in_the_config_never_reach_output(manager, write_config, monkeyp
     for args in (("run",), ("run", "--json"), ("log", "--json"), ("connect", "dst")):
         result = invoke(*args)
         assert "very-secret-token-123" not in result.output
+
+
+def _commands(group, prefix=()):
+    import typer.main
+
+    click_group = typer.main.get_command(group) if not hasattr(group, "commands") else group
+    for name, cmd in click_group.commands.items():
+        yield prefix + (name,), cmd
+        if hasattr(cmd, "commands"):
+            yield from _commands(cmd, prefix + (name,))
+
+
+def test_every_command_has_help_and_is_in_the_readme():
+    readme = (__import__("pathlib").Path(__file__).resolve().parents[1] / "README.md").read_text()
+    seen = []
+    for path, cmd in _commands(app):
+        assert (cmd.help or "").strip(), f"connex {' '.join(path)} has no help"
+        result = invoke(*path, "--help")
+        assert result.exit_code == 0, path
+        if len(path) == 1:
+            assert f"connex {path[0]}" in readme, f"connex {path[0]} is not in the README"
+        seen.append(path)
+    assert {("run",), ("log",), ("demo",), ("sandbox",), ("serve",), ("connect",), ("plugins", "list")} <= set(seen)
