@@ -18,7 +18,7 @@ from .run import format_summary
 def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Address the webhook receiver listens on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port of the webhook receiver (POST /webhooks/<connection>[/<secret>]).")] = 8787,
+    port: Annotated[int, typer.Option(help="Port of the webhook receiver: POST /webhooks/CONNECTION, or /webhooks/CONNECTION/SECRET for ShipStation.")] = 8787,
 ) -> None:
     """Run every enabled task on its schedule (every_minutes) and at once when a webhook arrives.
 
