@@ -34,7 +34,9 @@ STANDARD_TASKS: list[tuple[str, dict[str, Any]]] = [
                              "rules": ["rules/xero-to-shipstation.rules"]}),
     ("tracking-to-xero", {"source": "shipstation", "target": "xero", "kind": "tracking"}),
     ("shipstation-to-xero", {"source": "shipstation", "target": "xero", "kind": "orders",
-                             "rules": ["rules/shipstation-to-xero.rules"]}),
+                             # the ShipStation order rules (split parts, paid/unpaid) serve any target
+                             "rules": ["rules/shipstation-to-quickbooks.rules",
+                                       "rules/only-orders-from-shipstation.rules"]}),
 ]
 
 
