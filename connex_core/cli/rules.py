@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterable, List, Optional
 
 import typer
+from pydantic import TypeAdapter
 
 from ..errors import ConnexError, ExitCode
 from ..models import Order
@@ -83,31 +84,38 @@ def check(
 
 
 # -- dry-run ----------------------------------------------------------------------------------------
-def _canonical_orders(data: Any) -> list[Order]:
-    if isinstance(data, dict) and "orders" in data:
-        data = data["orders"]
-    if isinstance(data, dict):
-        data = [data]
-    return [Order.model_validate(item) for item in data]
+_ORDER_LIST = TypeAdapter(list[Order])
+
+
+def _load_json(text: str) -> Any:
+    """A JSON document, or a list of the objects of a JSON-lines file."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 def read_orders(path: Path, source: Optional[str]) -> list[Order]:
-    """Orders from a file: canonical JSON (a list, ``{"orders": [...]}`` or JSON lines), or with
-    ``source`` that plugin's own API payload, mapped by the plugin's ``parse_orders``."""
+    """Orders from a file: canonical JSON (a list, ``{"orders": [...]}``, one order, or JSON lines),
+    or with ``source`` that plugin's own API payload, mapped by the plugin's ``parse_orders``."""
     text = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        data = [json.loads(line) for line in text.splitlines() if line.strip()]
-    if source is None:
-        return _canonical_orders(data)
-    from ..connector import ConnectorContext
-    from ..plugins import get_manager
+    if source is not None:
+        from ..connector import ConnectorContext
+        from ..plugins import get_manager
 
-    cls = get_manager().connector(source)
-    settings = cls.settings_model.model_construct(type=source)
-    connector = cls(settings, ConnectorContext(connection=source, state_dir=Path(tempfile.mkdtemp()), dry_run=True))
-    return list(connector.parse_orders(data))
+        cls = get_manager().connector(source)
+        settings = cls.settings_model.model_construct(type=source)
+        ctx = ConnectorContext(connection=source, state_dir=Path(tempfile.mkdtemp()), dry_run=True)
+        return list(cls(settings, ctx).parse_orders(_load_json(text)))
+    if text.lstrip().startswith("["):
+        return _ORDER_LIST.validate_json(text)  # parsed and validated in one pass (large files)
+    lines = [line for line in text.splitlines() if line.strip()]
+    if len(lines) > 1 and all(line.lstrip().startswith("{") for line in lines[:2]):  # JSON lines
+        return [Order.model_validate_json(line) for line in lines]
+    data = json.loads(text)
+    if isinstance(data, dict) and "orders" in data:
+        data = data["orders"]
+    return _ORDER_LIST.validate_python(data if isinstance(data, list) else [data])
 
 
 def _order_json(order: Order, result: RuleResult) -> dict[str, Any]:

@@ -131,6 +131,26 @@ def test_dry_run_text_shows_changes_winner_and_summary(rule_file, orders_file):
     assert f"  main.rules:7 ({rule_file}:7): failed on 1 order(s), held" in out
 
 
+@pytest.mark.parametrize("layout", ["list", "wrapped", "lines", "one"])
+def test_dry_run_reads_every_canonical_layout(tmp_path, rule_file, layout):
+    orders = [make_order(number="5-1", source_id="5"), make_order(number="6", source_id="6")]
+    dumped = [o.model_dump(mode="json") for o in orders]
+    text = {"list": json.dumps(dumped, indent=1), "wrapped": json.dumps({"orders": dumped}, indent=2),
+            "lines": "\n".join(json.dumps(d) for d in dumped) + "\n", "one": json.dumps(dumped[0], indent=2)}[layout]
+    path = tmp_path / "orders.json"
+    path.write_text(text)
+    result = invoke("dry-run", rule_file, "--orders", path, "--json")
+    assert result.exit_code == 0, result.output
+    assert [o["order"] for o in json.loads(result.stdout)] == ["5-1", "6"][: 1 if layout == "one" else 2]
+
+
+def test_dry_run_invalid_orders_is_a_usage_error(tmp_path, rule_file):
+    path = tmp_path / "orders.json"
+    path.write_text('[{"source": "x"}]')
+    result = invoke("dry-run", rule_file, "--orders", path)
+    assert result.exit_code == 2 and "cannot read orders" in result.stderr and "source_id" in result.stderr
+
+
 def test_dry_run_writes_nothing(rule_file, orders_file):
     before = orders_file.read_text()
     invoke("dry-run", rule_file, "--orders", orders_file)
