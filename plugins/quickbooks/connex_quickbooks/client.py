@@ -7,7 +7,7 @@ a Fault (even inside a 200). :class:`QuickBooksSession` subclasses it to add wha
 * a base URL override (the simulator), and no ``OAuth2Session`` (so plain-HTTP loopback works
   without ``OAUTHLIB_INSECURE_TRANSPORT``);
 * the bearer token from :class:`~.auth.TokenManager`, refreshed once on a 401;
-* pacing under the per-realm throttles (500 per minute, 10 per second).
+* pacing under the per-realm throttles (500 per minute, 10 per second, 40 batch requests per minute).
 
 :class:`QuickBooksAPI` wraps it with the calls the connector makes (query with paging, our own
 ``/batch`` with a ``requestid`` and short ``bId``s, which ``batch_create`` cannot do, company
@@ -78,15 +78,20 @@ class QuickBooksSession(QuickBooks):
     """python-quickbooks with timeouts, a base URL override, managed tokens and pacing."""
 
     def __init__(self, *, company_id: str, minorversion: int, api_base: str, tokens: TokenManager,
-                 timeout: float, limiters: tuple[RateLimiter, ...], connection: str, **_: Any):
+                 timeout: float, limiters: tuple[RateLimiter, ...], connection: str,
+                 batch_limiter: Optional[RateLimiter] = None, **_: Any):
         self.api_url_v3 = self.sandbox_api_url_v3 = api_base.rstrip("/") + "/v3"
         self.session = make_session("connex-quickbooks")
         self.tokens, self.timeout, self.limiters, self.connection = tokens, timeout, limiters, connection
+        self.batch_limiter = batch_limiter
+        """Paces ``/batch`` calls under Intuit's separate throttle (40 batch requests a minute per realm)."""
         self.use_decimal = True
 
     def process_request(self, request_type, url, headers="", params="", data=""):
         for limiter in self.limiters:
             limiter.acquire()
+        if self.batch_limiter is not None and url.split("?", 1)[0].endswith("/batch"):
+            self.batch_limiter.acquire()
         token = self.tokens.access_token()
         for attempt in (1, 2):
             try:
@@ -101,8 +106,9 @@ class QuickBooksSession(QuickBooks):
             raise AuthenticationError(f"QuickBooks refused the access token after a refresh; reconnect with "
                                       f"`connex connect {self.connection}`", connector="quickbooks", status=401)
         if response.status_code == 429 or (response.status_code != 200 and b"ThrottleExceeded" in response.content[:2000]):
-            for limiter in self.limiters:
-                limiter.block_for(THROTTLE_WAIT)
+            for limiter in (*self.limiters, self.batch_limiter):
+                if limiter is not None:
+                    limiter.block_for(THROTTLE_WAIT)
             raise RetriableAPIError("QuickBooks throttled the request (429 ThrottleExceeded)", connector="quickbooks",
                                     status=429, retry_after=THROTTLE_WAIT)
         if response.status_code >= 500:
@@ -126,7 +132,8 @@ class QuickBooksAPI:
 
         limiters = (pace("minute", 500, 60.0), pace("second", 10, 1.0))
         session = QuickBooksSession(company_id=realm_id, minorversion=minorversion, api_base=api_base,
-                                    tokens=tokens, timeout=timeout, limiters=limiters, connection=connection)
+                                    tokens=tokens, timeout=timeout, limiters=limiters, connection=connection,
+                                    batch_limiter=pace("batch", 40, 60.0))
         return cls(session, RetryPolicy(max_tries=5, cap=THROTTLE_WAIT, max_time=600.0, sleep=clock.sleep))
 
     def _url(self, path: str) -> str:
