@@ -176,8 +176,6 @@ class Rule:
     cond: Expr
     actions: list
     file: str = ""
-    index: int = 0
-    """Position of the rule among all loaded rules (0-based)."""
 
     @property
     def line(self) -> int:

@@ -84,8 +84,7 @@ class Checker:
     # -- entry point ----------------------------------------------------------------------------
     def check(self, rules: list[ast.Rule]) -> list[Diagnostic]:
         seen: dict[str, ast.Rule] = {}
-        for index, rule in enumerate(rules):
-            rule.index = index
+        for rule in rules:
             self.rule = rule
             if rule.named and rule.name in seen:
                 first = seen[rule.name]

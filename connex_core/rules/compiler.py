@@ -10,7 +10,6 @@ returns the first rule that fires: an order no rule touches costs one call and n
 
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from typing import Any, Callable, Optional
 
@@ -197,11 +196,19 @@ class CodeGen:
         return f"(not {inner})" if node.kind == "none" else inner
 
 
-_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+def _value_nodes(rule: ast.Rule) -> list[ast.Expr]:
+    """The expressions an action evaluates (set values, tags, plugin arguments)."""
+    nodes: list[ast.Expr] = []
+    for action in rule.actions:
+        if action.kind in ("set", "tag") and action.value is not None:
+            nodes.append(action.value)
+        nodes.extend(action.args)
+    return nodes
 
 
 class Compiled:
-    """A rule set compiled to Python: ``runnables`` (one per rule) and ``scan(order)``."""
+    """A rule set compiled to Python in one module: ``scan(order)``, and ``runnables`` (one per rule:
+    its condition function and its actions, whose values are functions of the same module)."""
 
     def __init__(self, rules: list[ast.Rule]):
         gen = CodeGen()
@@ -211,22 +218,19 @@ class Compiled:
             source.append(f"        _i = {n}")
             source.append(f"        if {code}: return {n}")
         source += ["    except Exception as _e:", "        raise RuleFailed(_i) from _e", "    return -1"]
-        for n, code in enumerate(conds):
-            source.append(f"def _c{n}(o): return {code}")
+        source += [f"def _c{n}(o): return {code}" for n, code in enumerate(conds)]
+        values: dict[int, str] = {}
+        for rule in rules:
+            for node in _value_nodes(rule):
+                values[id(node)] = name = f"_v{len(values)}"
+                source.append(f"def {name}(o): return {gen.value(node)}")
         self.source = "\n".join(source) + "\n"
         exec(compile(self.source, "<connex rules>", "exec"), gen.ns)
         self.scan: Callable[[Any], int] = gen.ns["_scan"]
-        self.gen = gen
-        self.runnables = [
-            Runnable(rule, gen.ns[f"_c{n}"], [make_action(a, self.value_fn) for a in rule.actions])
-            for n, rule in enumerate(rules)
-        ]
 
-    def value_fn(self, node: Optional[ast.Expr]) -> OrderFn:
-        """A compiled function of the order for one value (an action's argument)."""
-        assert node is not None
-        code = self.gen.value(node)
-        name = f"_v{len(self.gen.ns)}"
-        assert _IDENT.match(name)
-        exec(compile(f"def {name}(o): return {code}\n", "<connex rules>", "exec"), self.gen.ns)
-        return self.gen.ns[name]
+        def value_of(node: Optional[ast.Expr]) -> OrderFn:
+            assert node is not None
+            return gen.ns[values[id(node)]]
+
+        self.runnables = [Runnable(rule, gen.ns[f"_c{n}"], [make_action(a, value_of) for a in rule.actions])
+                          for n, rule in enumerate(rules)]
