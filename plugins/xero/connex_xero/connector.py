@@ -276,7 +276,7 @@ class XeroConnector(Connector):
     def _add_shipping_costs(self, writes: list[TrackingWrite], invoices: dict[str, dict[str, Any]]) -> dict[str, str]:
         """Add each shipment's cost as a line where the invoice can be edited; notes for those where it cannot."""
         notes: dict[str, str] = {}
-        updates: list[tuple[TrackingWrite, dict[str, Any]]] = []
+        updates: dict[str, tuple[list[TrackingWrite], dict[str, Any]]] = {}  # one element per invoice
         for write in writes:
             invoice, shipment = invoices.get(write.target_ref), write.shipment
             if invoice is None or not shipment.cost or shipment.cost <= 0:
@@ -292,16 +292,24 @@ class XeroConnector(Connector):
             if (invoice.get("AmountPaid") or 0) > 0 or (invoice.get("AmountCredited") or 0) > 0:
                 notes[write.key] = "shipping cost not added: invoice has a payment"
                 continue
+            if write.target_ref in updates:  # another shipment of the same invoice (a split order): one more line
+                group, element = updates[write.target_ref]
+                group.append(write)
+                element["LineItems"].append(shipping_cost_line(shipment, self.settings))
+                continue
             kept = [{k: l[k] for k in KEPT_LINE_FIELDS if l.get(k) is not None} for l in lines]
-            updates.append((write, {"InvoiceID": invoice["InvoiceID"],
-                                    "LineItems": kept + [shipping_cost_line(shipment, self.settings)]}))
+            updates[write.target_ref] = ([write], {"InvoiceID": invoice["InvoiceID"],
+                                                   "LineItems": kept + [shipping_cost_line(shipment, self.settings)]})
         if updates:
+            groups = list(updates.values())
             data = self.client.call("add shipping costs", "update_or_create_invoices",
-                                    {"Invoices": [u for _, u in updates]}, summarize_errors=False, unitdp=4,
-                                    idempotency_key=idempotency_key("cost", [w.idempotency_key for w, _ in updates]))
-            for (write, _), answer in zip(updates, data.get("Invoices") or []):
+                                    {"Invoices": [element for _, element in groups]}, summarize_errors=False, unitdp=4,
+                                    idempotency_key=idempotency_key("cost", [w.idempotency_key for group, _ in groups
+                                                                             for w in group]))
+            for (group, _), answer in zip(groups, data.get("Invoices") or []):
                 if answer.get("StatusAttributeString") == "ERROR":
-                    notes[write.key] = "shipping cost not added: " + "; ".join(validation_messages([answer]))
+                    for write in group:
+                        notes[write.key] = "shipping cost not added: " + "; ".join(validation_messages([answer]))
         return notes
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
