@@ -285,7 +285,7 @@ class Checker:
         if left.numeric and right.numeric:
             kind = "money" if "money" in (left.kind, right.kind) else "number"
             return Type(kind, nullable)
-        if node.op == "+" and left.kind == "text" and right.kind == "text":
+        if node.op == "+" and left.textual and right.textual:
             return TEXT.with_null(nullable)
         self.report(node.op_pos or node.pos, f"'{node.op}' needs numbers{' (or two texts)' if node.op == '+' else ''}, "
                     f"not {left.describe()} and {right.describe()}", "type")
@@ -480,7 +480,7 @@ class Checker:
             return
         elif not (want.kind == "enum" and action.value.ty.kind == "text"):
             value = action.value.ty
-            if not _compatible(want, value) or (want.kind == "date" and value.kind == "datetime"):
+            if not _compatible(want, value) or (want.temporal and value.temporal and want.kind != value.kind):
                 self.report(action.value.pos, f"'{ref.path}' is {want.describe()}, so it cannot be set to "
                             f"{value.describe()}", "type")
                 return

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import decimal
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any, Callable, Optional, Sequence
 
 from pydantic import ValidationError
@@ -122,11 +123,13 @@ def make_action(action: ast.Action, value_of: Callable[[ast.Expr], OrderFn]) -> 
 
         def tag(state: State):
             text = value(state.order)
+            if isinstance(text, Enum):
+                text = text.value
             if text is None or text in state.order.tags:
                 return
             before = list(state.order.tags)
             order = state.writable()
-            order.tags = [*before, str(text)]
+            order.tags = [*before, text]
             state.record("tags", before, list(order.tags))
 
         return tag

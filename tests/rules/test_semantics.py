@@ -143,6 +143,13 @@ def test_set_enum_date_nested_and_computed_values(rules_from):
     assert order.shipping == Decimal("5.36")
 
 
+def test_enum_values_are_text_in_tags_and_texts(rules_from):
+    rules = rules_from("when paid then tag status, set memo = 'status: ' + status\n")
+    order = rules.apply(make_order(status=OrderStatus.shipped)).order
+    assert order.tags == ["shipped"] and order.memo == "status: shipped"
+    assert type(order.tags[0]) is str
+
+
 def test_set_to_null(rules_from):
     assert rules_from("when paid then set memo = null\n").apply(make_order(memo="x")).order.memo is None
 
