@@ -87,6 +87,9 @@ class ShipStationConnector(Connector):
         self._names: Optional[tuple[dict[str, str], dict[str, str]]] = None
         self._looked_up: dict[str, Optional[dict]] = {}
         """orderKey -> the ShipStation order (None: not there), from the last find_orders, for write_orders."""
+        self._too_broad: set[str] = set()
+        """Number prefixes that matched more than LOOKUP_PAGES pages (and so does any shorter one): orders are only
+        added, so they stay too broad."""
 
     @property
     def client(self) -> ShipStationClient:
@@ -272,9 +275,10 @@ class ShipStationConnector(Connector):
 
         ShipStation cannot list by orderKey; its ``orderNumber`` filter is a prefix match. So the
         batch's numbers, sorted, are searched by their longest common prefix: one call when the
-        prefix matches at most one page (500 orders), else the numbers are halved and each half
-        searched the same way. A batch of consecutive numbers (INV-0101..INV-0200) takes one or two
-        calls; unrelated numbers take at most one call per order.
+        prefix matches at most one page (500 orders), else the numbers are split by the character
+        after that prefix and each part searched the same way. A prefix found too broad is
+        remembered, so later batches do not ask for it again. A batch of consecutive numbers
+        (INV-0101..INV-0200) takes one or two calls; unrelated numbers take at most one call per order.
         """
         wanted = {order_key_for(w.order): w.order.number for w in writes}
         result: dict[str, Optional[dict]] = {k: self._looked_up.pop(k) for k in list(wanted) if k in self._looked_up}
@@ -288,11 +292,17 @@ class ShipStationConnector(Connector):
         if not numbers or numbers == [""]:
             return  # an empty number cannot be searched for (and ShipStation refuses to store one)
         prefix = os.path.commonprefix(numbers)
-        orders = self.client.orders_by_number(prefix, None if len(numbers) == 1 else LOOKUP_PAGES) if prefix else None
+        broad = len(numbers) > 1 and (not prefix or any(p.startswith(prefix) for p in self._too_broad))
+        orders = None if broad else self.client.orders_by_number(prefix, None if len(numbers) == 1 else LOOKUP_PAGES)
         if orders is None:
-            middle = len(numbers) // 2
-            self._search(numbers[:middle], keys, found)
-            self._search(numbers[middle:], keys, found)
+            if prefix:
+                self._too_broad.add(prefix)
+            # Split where the numbers part (INV-0101..INV-0200 -> INV-01.., INV-0200): each part has a longer prefix.
+            groups: dict[str, list[str]] = {}
+            for number in numbers:
+                groups.setdefault(number[:len(prefix) + 1], []).append(number)
+            for group in groups.values():
+                self._search(group, keys, found)
             return
         for order in orders:
             if order.get("orderKey") in keys:
