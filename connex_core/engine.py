@@ -554,7 +554,7 @@ class SyncEngine:
         by_key = {r.key: r for r in results}
         for w in todo:
             r = by_key.get(w.key) or WriteResult(key=w.key, ok=False, error="the connector gave no result")
-            outcome = "updated" if r.ok else "failed"
+            outcome = ("duplicate" if r.duplicate else "updated") if r.ok else "failed"
             summary.counts[outcome] += 1
             entries.append(LedgerEntry(task=name, source_key=w.key, state="done" if r.ok else "failed",
                                        idempotency_key=w.idempotency_key, target_id=w.target_ref, last_error=r.error))
