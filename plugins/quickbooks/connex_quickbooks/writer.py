@@ -1,6 +1,6 @@
 """Orders into QuickBooks in few calls: look up, create what is missing, post, pay.
 
-For up to 30 orders (the engine's batch, :attr:`QuickBooksConnector.write_batch_size`):
+For the engine's batch of orders (:attr:`QuickBooksConnector.write_batch_size`, 120; each ``/batch`` holds 30):
 
 1. one ``/batch`` of ``IN`` queries: DocNumbers already used (duplicates), customers, items,
    class, location, accounts and payment methods by name;
