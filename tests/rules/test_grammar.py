@@ -202,3 +202,37 @@ def test_a_5000_rule_file_parses():
     rules, diags = parse_text(text, "big.rules")
     assert len(rules) == 5000 and diags == []
     assert rules[-1].name == "r4999" and rules[-1].line == 9999
+
+
+CORPUS = """
+rule "all of it":
+  when not (paid or shipped) and any line.tracking['Sales Channel'] == 'ShipStation'
+    and number endswith ci '-1' and status in ['shipped'] and store not in [] and memo is set
+    and memo is null and memo is empty and memo is not empty and -total * 2 / 3 + 1 - 0.5 > @2026-01-01
+    and lower(customer.email) == "a" and true != false and memo == null
+  then skip 'a', hold, stop, set class = 'A', strip suffix '-1' from number, mark paid, tag 'x',
+       notify('ops'), notify 'ops'
+rule other: when shipped then stop
+when paid then stop
+"""
+
+
+def test_every_grammar_production_has_a_parse_test():
+    """Every ``-> alias`` of the grammar is built while parsing the corpus above (each also has its own
+    test in this file)."""
+    from connex_core.rules.parser import _Builder
+
+    aliases = set(re.findall(r"->\s*(\w+)", grammar_text())) | {"start", "when_clause", "target"}
+    called: set[str] = set()
+
+    def recording(name):
+        def method(self, children):
+            called.add(name)
+            return getattr(_Builder, name)(self, children)
+
+        return method
+
+    builder = type("Recorder", (_Builder,), {name: recording(name) for name in aliases})()
+    rules = build_lark(transformer=builder).parse(CORPUS)
+    assert len(rules) == 3
+    assert aliases - called == set()
