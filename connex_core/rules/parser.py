@@ -8,7 +8,10 @@ diagnostic in the same pass (a rule starts on a line beginning with ``rule`` or 
 
 from __future__ import annotations
 
+import hashlib
+import os
 import re
+import sys
 import threading
 from functools import lru_cache
 from importlib import resources
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 from lark import Lark, Token, Transformer
+from lark import __version__ as lark_version
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
 
 from . import ast
@@ -30,14 +34,31 @@ def grammar_text() -> str:
     return resources.files(GRAMMAR_PACKAGE).joinpath(GRAMMAR_FILE).read_text(encoding="utf-8")
 
 
-def build_lark(strict: bool = False, transformer: Optional[Transformer] = None, cache: bool = False) -> Lark:
+def build_lark(strict: bool = False, transformer: Optional[Transformer] = None, cache: bool | str = False) -> Lark:
     """A Lark parser for the grammar (``strict=True`` fails on any conflict: used by a test).
 
-    ``cache`` keeps Lark's analysed grammar in the temporary folder (keyed by the grammar's hash),
-    which takes building the parser from ~200 ms to a few ms on later runs.
+    ``cache`` is a file where Lark keeps the analysed grammar (see :func:`cache_file`), which takes
+    building the parser from ~200 ms to a few ms on later runs.
     """
     return Lark(grammar_text(), parser="lalr", lexer="contextual", strict=strict, transformer=transformer,
                 maybe_placeholders=True, cache=cache)
+
+
+def cache_file() -> str | bool:
+    """Where to cache the analysed grammar: a file in the user's own cache folder, named after the
+    grammar's hash and the Lark and Python versions; False if that folder cannot be made.
+
+    Never the shared temporary folder (Lark's default): the cache is a pickle, and loading one that
+    another user planted there would run their code.
+    """
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = Path(base) / "connex"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError:
+        return False
+    digest = hashlib.sha256(grammar_text().encode("utf-8")).hexdigest()[:16]
+    return str(folder / f"rules-grammar-{digest}-lark{lark_version}-py{sys.version_info[0]}{sys.version_info[1]}")
 
 
 def unquote(raw: str) -> str:
@@ -238,7 +259,7 @@ _LOCK = threading.Lock()
 @lru_cache(maxsize=1)
 def _parser() -> tuple[Lark, _Builder]:
     builder = _Builder()
-    return build_lark(transformer=builder, cache=True), builder
+    return build_lark(transformer=builder, cache=cache_file()), builder
 
 
 # -- rule-by-rule splitting (for error recovery) ------------------------------------------------------

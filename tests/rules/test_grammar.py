@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -236,3 +237,18 @@ def test_every_grammar_production_has_a_parse_test():
     rules = build_lark(transformer=builder).parse(CORPUS)
     assert len(rules) == 3
     assert aliases - called == set()
+
+
+def test_grammar_cache_lives_in_the_users_cache_folder_and_loads(tmp_path, monkeypatch):
+    import stat
+
+    from connex_core.rules.parser import cache_file
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    path = cache_file()
+    assert path and path.startswith(str(tmp_path / "connex"))
+    assert stat.S_IMODE((tmp_path / "connex").stat().st_mode) == 0o700
+    first = build_lark(cache=path).parse("when shipped then stop")
+    assert Path(path).exists()
+    second = build_lark(cache=path).parse("when shipped then stop")  # loaded from the cache
+    assert first == second
