@@ -202,7 +202,10 @@ class _Builder(Transformer):
 
     def neg(self, children):
         kw, operand = children
-        return ast.Neg(self.tp(kw).to(operand.pos), operand)
+        pos = self.tp(kw).to(operand.pos)
+        if isinstance(operand, ast.Literal) and operand.kind == "number":
+            return ast.Literal(pos, -operand.value, "number")  # -5 is a number (usable in lists)
+        return ast.Neg(pos, operand)
 
     def attr(self, children):
         obj, name = children

@@ -158,7 +158,9 @@ def test_map_index():
 def test_arithmetic_precedence_and_negation():
     node = cond("total - shipping * 2 > -1")
     assert node.left.op == "-" and node.left.right.op == "*"
-    assert isinstance(node.right, ast.Neg)
+    assert isinstance(node.right, ast.Literal) and node.right.value == Decimal("-1")
+    assert isinstance(cond("-total < 0").left, ast.Neg)
+    assert [i.value for i in cond("total in [-1, 2.5]").right.items] == [Decimal(-1), Decimal("2.5")]
     node = cond("(total - shipping) / 2 > 1")
     assert node.left.op == "/" and node.left.left.op == "-"
 
