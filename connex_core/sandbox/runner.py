@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any, Optional
 
@@ -104,5 +105,19 @@ def write_config(server: SandboxServer, path: Path, *, tasks: Optional[list[tupl
         lines.append(f"[tasks.{name}]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in task.items()]
         lines.append("")
+        copy_missing_rules(task.get("rules", []), path.parent)
     path.write_text("\n".join(lines))
     return path
+
+
+def copy_missing_rules(rules: list[str], folder: Path) -> None:
+    """Copy the default rule files a task names beside the config when they are not there yet, so that
+    ``connex run`` works at once on a written config (and the user has the files to edit)."""
+    from ..demo import default_rules_dir  # the demo's module imports this one
+
+    defaults = default_rules_dir()
+    for relative in rules:
+        wanted, default = folder / relative, (defaults / Path(relative).name) if defaults else None
+        if not wanted.exists() and default is not None and default.is_file():
+            wanted.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(default, wanted)
