@@ -99,7 +99,7 @@ class Compare(Expr):
     op_pos: Optional[Pos] = None
     as_day: Optional[str] = field(default=None, init=False, repr=False)
     """'left' or 'right' when the checker found a date-time compared with a date: that side's day is
-    compared (in the date-time's own offset, which is the source's local time)."""
+    compared, counted in the order's time zone (see :func:`.runtime.local_day`)."""
 
 
 @dataclass(eq=False, slots=True)

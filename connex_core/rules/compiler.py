@@ -10,11 +10,10 @@ returns the first rule that fires: an order no rule touches costs one call and n
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Callable, Optional
 
 from . import ast
-from .runtime import OrderFn, Runnable, make_action
+from .runtime import OrderFn, Runnable, local_day, make_action
 from .schema import FieldRef
 
 
@@ -24,11 +23,6 @@ class RuleFailed(Exception):
     def __init__(self, index: int):
         super().__init__(index)
         self.index = index
-
-
-def _day(value: Any) -> Any:
-    """The day of a date-time in its own offset (the source's local day); None stays None."""
-    return None if value is None else value.date() if isinstance(value, datetime) else value
 
 
 def _ci_contains(needle: Any, items: Any) -> bool:
@@ -43,7 +37,7 @@ class CodeGen:
     """Builds Python expressions for checked AST nodes, collecting their constants in ``ns``."""
 
     def __init__(self) -> None:
-        self.ns: dict[str, Any] = {"_day": _day, "_ci_contains": _ci_contains, "RuleFailed": RuleFailed}
+        self.ns: dict[str, Any] = {"_day": local_day, "_ci_contains": _ci_contains, "RuleFailed": RuleFailed}
         self._consts: dict[tuple, str] = {}
         self._temps = 0
 
@@ -127,9 +121,9 @@ class CodeGen:
     def v_Compare(self, node: ast.Compare) -> str:
         left, right = self.value(node.left), self.value(node.right)
         if node.as_day == "left":
-            left = f"_day({left})"
+            left = f"_day({left}, o.timezone)"
         elif node.as_day == "right":
-            right = f"_day({right})"
+            right = f"_day({right}, o.timezone)"
         if node.op in ("==", "!="):
             return f"({left} {node.op} {right})"
         checks = []

@@ -9,13 +9,12 @@ order at a time.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from enum import Enum
 from typing import Any, Optional
 
 from ..models import Order
 from . import ast
-from .runtime import Runnable, describe_exception, make_action, read, run
+from .runtime import Runnable, describe_exception, local_day, make_action, read, run
 
 
 @dataclass
@@ -135,9 +134,9 @@ class Walker:
     def v_Compare(self, node: ast.Compare, o, line, reads) -> Any:
         a, b = self.value(node.left, o, line, reads), self.value(node.right, o, line, reads)
         if node.as_day == "left":
-            a = a.date() if isinstance(a, datetime) else a
+            a = local_day(a, o.timezone)
         elif node.as_day == "right":
-            b = b.date() if isinstance(b, datetime) else b
+            b = local_day(b, o.timezone)
         if node.op == "==":
             return a == b
         if node.op == "!=":

@@ -11,9 +11,12 @@ copied (deeply) the first time a rule writes.
 from __future__ import annotations
 
 import decimal
+from datetime import datetime, tzinfo
+from functools import lru_cache
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Optional, Sequence
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
@@ -74,6 +77,24 @@ class State:
         rule = self.rule
         assert rule is not None
         self.changes.append(Change(field, before, after, rule.name, rule.line, rule.file))
+
+
+@lru_cache(maxsize=64)
+def _zone(name: str) -> Optional[tzinfo]:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def local_day(value: Any, zone: Optional[str]) -> Any:
+    """The day of a date-time in the order's time zone (its ``timezone`` field: the source's local
+    time, in which "the 15th" is counted), or in the date-time's own offset when the order names
+    no zone (or an unknown one). None stays None; a date is its own day."""
+    if not isinstance(value, datetime):
+        return value
+    tz = _zone(zone) if zone else None
+    return (value.astimezone(tz) if tz is not None else value).date()
 
 
 def read(order: Order, ref: FieldRef) -> Any:

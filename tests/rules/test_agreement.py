@@ -71,6 +71,7 @@ orders = st.builds(
     order_date=st.sampled_from([None, datetime(2026, 9, 15, 11, tzinfo=timezone.utc),
                                 datetime(2026, 9, 15, 23, tzinfo=timezone(timedelta(hours=-7)))]),
     shipment=shipments, custom_fields=st.sampled_from([{}, {"custom1": "wholesale"}]),
+    timezone=st.sampled_from([None, "America/Los_Angeles", "Asia/Tokyo"]),
     ship_to=st.sampled_from([{"country": "US"}, {"country": None}, {"country": "DE"}]),
 )
 

@@ -203,6 +203,13 @@ def test_dates_compare_by_the_day_in_the_source_time_zone(rules_from):
     assert rules.apply(late_evening).order.tags == ["the 15th"]
     next_day_utc = make_order(order_date=datetime(2026, 9, 16, 1, 0, tzinfo=timezone.utc))
     assert rules.apply(next_day_utc).fired == []
+    # the same instant, for a source whose local time is Pacific: still the 15th there
+    pacific_source = make_order(order_date=datetime(2026, 9, 16, 1, 0, tzinfo=timezone.utc),
+                                timezone="America/Los_Angeles")
+    assert rules.apply(pacific_source).order.tags == ["the 15th"]
+    assert rules.explain(pacific_source)[1][0].fired
+    unknown_zone = make_order(order_date=datetime(2026, 9, 15, 12, tzinfo=timezone.utc), timezone="Mars/Base")
+    assert rules.apply(unknown_zone).order.tags == ["the 15th"]
 
 
 def test_money_is_decimal_exact(rules_from):
