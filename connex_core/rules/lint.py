@@ -1,0 +1,134 @@
+"""Checks of the rules together: rules that can never fire, and rules that can write one field
+with different values. They only warn (``--strict`` makes them errors): the rules still load.
+
+Mixed into :class:`~connex_core.rules.checker.Checker`, which reports through ``self.report``.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Any, Callable, Optional
+
+from . import ast
+from .diagnostics import WARNING
+
+#: How many earlier writers of a field (and earlier skip/hold/stop rules) each rule is compared with.
+WINDOW = 200
+
+
+class RuleSetChecks:
+    """Warnings about rules that can never fire, and about conflicting writes."""
+
+    sources: dict[str, str]
+    rule: Any
+    report: Callable[..., None]
+
+    def never_fires(self, rule: ast.Rule) -> None:
+        """A condition that is always false, or asks one field to equal two values."""
+        conjuncts = _conjuncts(rule.cond)
+        if any(isinstance(c, ast.Literal) and c.value is False for c in conjuncts):
+            self.report(rule.cond.pos, f"{describe_rule(rule)} can never fire: its condition is always false",
+                        "unreachable", WARNING)
+            return
+        equal: dict[str, tuple[Any, ast.Expr]] = {}
+        for c in conjuncts:
+            pair = _equality(c)
+            if pair is None:
+                continue
+            path, value = pair
+            if path in equal and equal[path][0] != value:
+                self.report(c.pos, f"{describe_rule(rule)} can never fire: '{path}' cannot equal both "
+                            f"{_display(equal[path][0])} and {_display(value)}", "unreachable", WARNING)
+                return
+            equal[path] = (value, c)
+
+    def reachability(self, rules: list[ast.Rule]) -> None:
+        """A rule whose condition includes all of an earlier skip/hold/stop rule's condition never runs."""
+        stoppers: list[tuple[frozenset[str], ast.Rule]] = []
+        for rule in rules:
+            self.rule = rule
+            mine = frozenset(self._norm(c, rule) for c in _conjuncts(rule.cond) if not _is_true(c))
+            for theirs, earlier in stoppers:
+                if theirs <= mine:
+                    self.report(rule.pos, f"{describe_rule(rule)} can never fire: {describe_rule(earlier)} "
+                                f"ends every order it would match", "unreachable", WARNING)
+                    break
+            if any(a.kind in ("skip", "hold", "stop") for a in rule.actions) and len(stoppers) < WINDOW:
+                stoppers.append((mine, rule))
+        self.rule = None
+
+    def _norm(self, node: ast.Expr, rule: ast.Rule) -> str:
+        return " ".join(self.sources.get(rule.file, "")[node.pos.start:node.pos.end].split())
+
+    def conflicts(self, rules: list[ast.Rule]) -> None:
+        """Two rules that can both fire and write one field to different values draw a warning."""
+        writers: dict[str, list[tuple[ast.Rule, ast.Action, dict[str, Any]]]] = {}
+        for rule in rules:
+            self.rule = rule
+            conjuncts = _conjuncts(rule.cond)
+            equal = dict(p for p in (_equality(c) for c in conjuncts) if p is not None)
+            # "when FIELD is null then set FIELD = ..." fills in a default: it never overrides.
+            fills = {c.operand.ref.path for c in conjuncts
+                     if isinstance(c, ast.Is) and c.test == "null" and getattr(c.operand, "ref", None) is not None}
+            for action in rule.actions:
+                ref = action.writes
+                if ref is None:
+                    continue
+                earlier_list = writers.setdefault(ref.path, [])
+                if ref.path in fills:
+                    earlier_list.append((rule, action, equal))
+                    continue
+                for earlier, other, their_equal in reversed(earlier_list[-WINDOW:]):
+                    if earlier is rule or _exclusive(equal, their_equal) or _same_write(action, other):
+                        continue
+                    self.report(action.pos, f"{describe_rule(rule)} and {describe_rule(earlier)} can both write "
+                                f"'{ref.path}' with different values; the later rule wins (dry-run shows which)",
+                                "conflicting-writes", WARNING)
+                    break
+                earlier_list.append((rule, action, equal))
+        self.rule = None
+
+
+def describe_rule(rule: ast.Rule) -> str:
+    """How messages name a rule: ``rule 'name' (file:line)``, or ``the rule at file:line``."""
+    return f"rule {rule.name!r} ({rule.file}:{rule.line})" if rule.named else f"the rule at {rule.file}:{rule.line}"
+
+
+def _display(value: Any) -> str:
+    if isinstance(value, Enum):
+        value = value.value
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def _conjuncts(node: ast.Expr) -> list[ast.Expr]:
+    if isinstance(node, ast.BoolOp) and node.op == "and":
+        return [c for item in node.items for c in _conjuncts(item)]
+    return [node]
+
+
+def _is_true(node: ast.Expr) -> bool:
+    return isinstance(node, ast.Literal) and node.value is True
+
+
+def _equality(node: ast.Expr) -> Optional[tuple[str, Any]]:
+    """``(field path, constant)`` for a ``FIELD == constant`` test, else None."""
+    if isinstance(node, ast.Compare) and node.op == "==" and not node.as_day:
+        for a, b in ((node.left, node.right), (node.right, node.left)):
+            ref = getattr(a, "ref", None)
+            if ref is not None and isinstance(b, ast.Literal):
+                return ref.path, b.const
+    return None
+
+
+def _exclusive(mine: dict[str, Any], theirs: dict[str, Any]) -> bool:
+    return any(path in theirs and theirs[path] != value for path, value in mine.items())
+
+
+def _same_write(a: ast.Action, b: ast.Action) -> bool:
+    """Both actions certainly write the same value (the same constant, or the same mark)."""
+    if a.kind == b.kind and a.kind in ("mark", "strip"):
+        same_text = a.text is None or b.text is None or a.text.const == b.text.const
+        return a.name == b.name and same_text
+    if a.kind == "set" and b.kind == "set" and isinstance(a.value, ast.Literal) and isinstance(b.value, ast.Literal):
+        return a.value.const == b.value.const and type(a.value.const) is type(b.value.const)
+    return False
