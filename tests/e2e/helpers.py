@@ -11,7 +11,7 @@ import os
 import shutil
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Optional
@@ -64,6 +64,27 @@ def ss_order(number: str, created: datetime, *, status: str = "awaiting_shipment
         "carrierCode": "ups", "serviceCode": "ups_ground",
         "advancedOptions": {"storeId": 101, "mergedOrSplit": split or parent_id is not None, "parentId": parent_id},
     }
+
+
+POBOX = {"AddressType": "POBOX", "AddressLine1": "PO Box 4417", "City": "Portland", "Region": "OR",
+         "PostalCode": "97208", "Country": "United States", "AttentionTo": "Accounts Payable"}
+STREET = {"AddressType": "STREET", "AddressLine1": "1200 NW Naito Pkwy", "AddressLine2": "Dock 3",
+          "City": "Portland", "Region": "OR", "PostalCode": "97209", "Country": "United States",
+          "AttentionTo": "Receiving"}
+
+
+def add_invoice(xero, number: str, channel: str, contact_id: str) -> dict:
+    """A Xero AUTHORISED sales invoice whose line carries the tracking option ``Sales Channel: channel``."""
+    today = xero.clock.utcnow().date()
+    with xero.lock:
+        outcome = xero.books.create_invoice({
+            "Type": "ACCREC", "InvoiceNumber": number, "Contact": {"ContactID": contact_id}, "Status": "AUTHORISED",
+            "Date": today.isoformat(), "DueDate": (today + timedelta(days=30)).isoformat(),
+            "LineItems": [{"ItemCode": "MUG-BLU", "Description": "Blue mug", "Quantity": 2, "UnitAmount": "12.50",
+                           "AccountCode": "200", "TaxType": "NONE",
+                           "Tracking": [{"Name": "Sales Channel", "Option": channel}]}]})
+    assert outcome.record is not None, outcome.errors
+    return outcome.record
 
 
 def task_table(name: str, **overrides: Any) -> tuple[str, dict[str, Any]]:

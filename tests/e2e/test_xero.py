@@ -3,31 +3,10 @@ Xero invoice (DESIGN flows 6-7), and ShipStation orders -> Xero invoices (flow 8
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
-from tests.e2e.helpers import doc_counts, money, pacific, ss_order
-
-POBOX = {"AddressType": "POBOX", "AddressLine1": "PO Box 4417", "City": "Portland", "Region": "OR",
-         "PostalCode": "97208", "Country": "United States", "AttentionTo": "Accounts Payable"}
-STREET = {"AddressType": "STREET", "AddressLine1": "1200 NW Naito Pkwy", "AddressLine2": "Dock 3",
-          "City": "Portland", "Region": "OR", "PostalCode": "97209", "Country": "United States",
-          "AttentionTo": "Receiving"}
-
-
-def add_invoice(xero, number: str, channel: str, contact_id: str) -> dict:
-    """An AUTHORISED sales invoice whose line carries the tracking option ``Sales Channel: channel``."""
-    today = xero.clock.utcnow().date()
-    with xero.lock:
-        outcome = xero.books.create_invoice({
-            "Type": "ACCREC", "InvoiceNumber": number, "Contact": {"ContactID": contact_id}, "Status": "AUTHORISED",
-            "Date": today.isoformat(), "DueDate": (today + timedelta(days=30)).isoformat(),
-            "LineItems": [{"ItemCode": "MUG-BLU", "Description": "Blue mug", "Quantity": 2, "UnitAmount": "12.50",
-                           "AccountCode": "200", "TaxType": "NONE",
-                           "Tracking": [{"Name": "Sales Channel", "Option": channel}]}]})
-    assert outcome.record is not None, outcome.errors
-    return outcome.record
-
+from tests.e2e.helpers import POBOX, STREET, add_invoice, doc_counts, money, pacific, ss_order
 
 def test_flagged_invoices_ship_with_pobox_billing_street_shipping_and_tracking_comes_back(sandbox):
     xero, ss = sandbox.xero, sandbox.shipstation

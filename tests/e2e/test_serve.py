@@ -1,0 +1,120 @@
+"""``connex serve`` as a child process: webhooks from the simulators run the affected task within seconds;
+a webhook with a bad signature is refused and logged; SIGTERM stops it cleanly."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+import requests
+
+from tests.e2e.helpers import POBOX, STREET, WEBHOOK_SECRET, add_invoice, child_env, ss_order, task_table
+
+
+def wait_for(predicate, seconds: float = 10.0):
+    """Poll until ``predicate()`` is truthy (the worker runs tasks in the background)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s")
+
+
+@pytest.fixture
+def serving(sandbox, tmp_path):
+    """``connex serve --port 0`` on a config with the order flows; yields (sandbox, serve URL, process)."""
+    orders_out = task_table("shipstation-to-quickbooks")
+    orders_out[1]["source_options"] = {}  # every new order, not only shipped ones: ORDER_NOTIFY is for new orders
+    config = sandbox.write([orders_out, task_table("quickbooks-to-shipstation"), task_table("xero-to-shipstation")],
+                           extra={"shipstation": {"webhook_secret": WEBHOOK_SECRET}})
+    proc = subprocess.Popen([sys.executable, "-m", "connex_core", "serve", "--config", str(config), "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(), cwd=tmp_path)
+    banner = ""
+    while "webhooks at" not in banner:
+        line = proc.stderr.readline()
+        assert line, f"connex serve exited {proc.wait()}: {banner}"
+        banner += line
+    url = re.search(r"webhooks at (http://127\.0\.0\.1:\d+)/webhooks", banner).group(1)
+    try:
+        yield url, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def stop(proc: subprocess.Popen) -> str:
+    """SIGTERM, as a service manager stops it: it must exit 0 by itself. Returns what it wrote on stderr."""
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "stopped" in err
+    return err
+
+
+def test_a_shipstation_order_notify_posts_the_order_to_quickbooks_within_seconds(sandbox, serving):
+    url, proc = serving
+    ss = sandbox.shipstation
+    answer = requests.post(f"{ss.base_url}/webhooks/subscribe", auth=(ss.api_key, ss.api_secret), timeout=5,
+                           json={"target_url": f"{url}/webhooks/shipstation/{WEBHOOK_SECRET}",
+                                 "event": "ORDER_NOTIFY", "store_id": None, "friendly_name": "connex"})
+    assert answer.status_code in (200, 201), answer.text
+    ss.add_order(ss_order("W-1001", sandbox.clock.utcnow() - timedelta(minutes=5)))
+
+    started = time.monotonic()
+    assert ss.deliver_webhooks() == 1
+    [invoice] = wait_for(lambda: sandbox.quickbooks.entities("Invoice"), seconds=10)
+    assert invoice["DocNumber"] == "W-1001"
+    assert time.monotonic() - started < 10
+    stop(proc)
+
+
+def test_a_shipstation_webhook_without_the_secret_is_refused(sandbox, serving):
+    url, proc = serving
+    sandbox.shipstation.add_order(ss_order("W-2001", sandbox.clock.utcnow() - timedelta(minutes=5)))
+    body = {"resource_url": f"{sandbox.shipstation.base_url}/orders", "resource_type": "ORDER_NOTIFY"}
+    assert requests.post(f"{url}/webhooks/shipstation/not-the-secret", json=body, timeout=5).status_code == 401
+    assert requests.post(f"{url}/webhooks/shipstation", json=body, timeout=5).status_code == 401
+    assert requests.get(f"{url}/health", timeout=5).json()["webhooks"] == {"accepted": 0, "rejected": 2}
+    err = stop(proc)
+    assert "webhook for shipstation refused" in err and WEBHOOK_SECRET not in err
+    assert sandbox.quickbooks.entities("Invoice") == []
+
+
+def test_quickbooks_and_xero_webhooks_are_verified_by_their_signatures(sandbox, serving):
+    url, proc = serving
+    qb, xero, ss = sandbox.quickbooks, sandbox.xero, sandbox.shipstation
+    [doc] = qb.seed_documents(1, unpaid_every=0, class_every=0)
+    with xero.lock:
+        contact = xero.books.create_contact({"Name": "Hook Test Ltd", "Addresses": [POBOX, STREET]}).record
+    invoice = add_invoice(xero, "INV-HOOK", "ShipStation", contact["ContactID"])
+    entity = "Invoice" if "DueDate" in doc else "SalesReceipt"
+
+    forged = [("quickbooks", *qb.webhook([(entity, doc["Id"], "Create")], token="not-the-verifier")),
+              ("xero", *xero.webhook([invoice["InvoiceID"]], key="not-the-webhook-key"))]
+    for connection, headers, body in forged:
+        refused = requests.post(f"{url}/webhooks/{connection}", data=body, headers=headers, timeout=5)
+        assert refused.status_code == 401, (connection, refused.text)
+    tampered_headers, tampered = qb.webhook([(entity, doc["Id"], "Create")])
+    refused = requests.post(f"{url}/webhooks/quickbooks", data=tampered.replace(b"Create", b"Update"),
+                            headers=tampered_headers, timeout=5)
+    assert refused.status_code == 401
+    health = requests.get(f"{url}/health", timeout=5).json()
+    assert health["webhooks"] == {"accepted": 0, "rejected": 3}
+    assert not [o for o in ss.orders.values() if o["orderKey"].startswith("connex:")]
+
+    signed = [("quickbooks", *qb.webhook([(entity, doc["Id"], "Create")])), ("xero", *xero.webhook([invoice["InvoiceID"]]))]
+    for connection, headers, body in signed:
+        accepted = requests.post(f"{url}/webhooks/{connection}", data=body, headers=headers, timeout=5)
+        assert accepted.status_code == 200, (connection, accepted.text)
+    keys = {f"connex:quickbooks:{entity}-{doc['Id']}", f"connex:xero:{invoice['InvoiceID']}"}
+    wait_for(lambda: keys <= {o["orderKey"] for o in ss.orders.values()}, seconds=10)
+    err = stop(proc)
+    assert "webhook for quickbooks refused" in err and "webhook for xero refused" in err
