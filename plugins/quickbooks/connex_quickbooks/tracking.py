@@ -8,6 +8,7 @@ A document that already carries the shipment's tracking number is left alone (du
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from connex_core.connector import Found, TrackingWrite, WriteResult
@@ -55,6 +56,7 @@ class TrackingWriter:
                 results[w.key] = WriteResult(w.key, ok=False, error="the shipment has no tracking number, ship date or method")
             else:
                 pending[w.key] = (w, ref)
+        _one_per_document(pending, results)
         for _ in range(1 + STALE_RETRIES):
             if not pending:
                 break
@@ -97,6 +99,26 @@ class TrackingWriter:
                 else:
                     results[key] = WriteResult(key, ok=False, error=str(error), retriable=isinstance(error, RetriableAPIError))
         return stale
+
+
+def _one_per_document(pending: dict[str, tuple[TrackingWrite, tuple[str, str]]], results: dict[str, WriteResult]) -> None:
+    """A document carries one tracking number: of several shipments for it (the parts of a split order),
+    only the latest (by ship date, then tracking number) is written, whatever the batch, so a rerun
+    does not write the document back and forth; the others are answered with a note saying so."""
+    def rank(w: TrackingWrite) -> tuple:
+        return (w.shipment.ship_date or date.min, w.shipment.tracking_number or "")
+
+    latest: dict[tuple[str, str], TrackingWrite] = {}
+    for w, ref in pending.values():
+        if ref not in latest or rank(w) > rank(latest[ref]):
+            latest[ref] = w
+    for key, (w, ref) in list(pending.items()):
+        kept = latest[ref]
+        if kept is not w:
+            del pending[key]
+            results[key] = WriteResult(key, ok=True, duplicate=True, target_id=w.target_ref,
+                                       note=f"the document carries one tracking number: the later shipment's "
+                                            f"({kept.shipment.tracking_number}, shipped {kept.shipment.ship_date})")
 
 
 def _parse(ref: str):
