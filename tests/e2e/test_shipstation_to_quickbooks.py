@@ -67,6 +67,18 @@ def test_split_child_is_skipped_as_a_duplicate_after_the_rule_strips_its_suffix(
     again = sandbox.run("shipstation-to-quickbooks")
     assert again.counts.get("created", 0) == 0 and list(by_number(sandbox.quickbooks, "Invoice")) == ["6001"]
 
+    # Tracking: the one document carries one tracking number, the later part's, and keeps it on every rerun.
+    for attempt in range(3):
+        if attempt:  # even with the state file lost (the orders task finds the documents again)
+            sandbox.close()
+            for state in sandbox.folder.glob("connex.db*"):
+                state.unlink()
+            assert sandbox.run("shipstation-to-quickbooks").counts["duplicate"] == 2
+        tracked = sandbox.run("tracking-to-quickbooks")
+        doc = by_number(sandbox.quickbooks, "Invoice")["6001"]
+        assert (doc["TrackingNum"], doc["ShipDate"]) == ("1Z6001B", "2026-09-18")
+        assert tracked.counts["updated"] == (0 if attempt else 1)
+
 
 def test_paid_or_unpaid_decides_the_payment(sandbox):
     ss = sandbox.shipstation
