@@ -118,6 +118,8 @@ class In(Expr):
     negate: bool = False
     left: Expr = None  # type: ignore[assignment]
     right: Expr = None  # type: ignore[assignment]
+    as_day: bool = field(default=False, init=False, repr=False)
+    """Set by the checker when a date-time is looked up in a list of days: its day is."""
 
 
 @dataclass(eq=False, slots=True)

@@ -232,7 +232,7 @@ class Checker(RuleSetChecks):
             if ty is None:
                 ok = False
             elif ty.kind != "null":
-                if item is not None and not _compatible(item, ty):
+                if item is not None and not _compatible(item, ty) and not _quoted_date(item, ty):
                     self.report(element.pos, f"a list mixes {item.describe()} and {ty.describe()}", "type")
                     ok = False
                 item = item or ty
@@ -323,7 +323,7 @@ class Checker(RuleSetChecks):
         left, right = self.expr(node.left, scope), self.expr(node.right, scope)
         if left is None or right is None:
             return None
-        for a, b, lt, rt in ((node.left, node.right, left, right), (node.right, node.left, right, left)):
+        for b, lt in ((node.right, left), (node.left, right)):
             if lt.kind == "enum" or lt.temporal:
                 if not self._coerce_literal(b, lt):
                     return None
@@ -393,6 +393,13 @@ class Checker(RuleSetChecks):
                         ok = False
             if not ok:
                 return None
+            kinds = {item.ty.kind for item in node.right.items if item.ty is not None and item.ty.kind != "null"}
+            if left.kind == "datetime" and "date" in kinds:
+                if kinds != {"date"}:
+                    self.report(node.right.pos, "a list to look a date and time up in holds days or date-times, "
+                                "not both", "type")
+                    return None
+                node.as_day = True
         elif right.item is not None and not _compatible(left, right.item):
             self.report(node.pos, f"'{self.snippet(node.left)}' is {left.describe()} but the list holds "
                         f"{right.item.describe()}", "type")
@@ -574,6 +581,11 @@ def _compatible(a: Type, b: Type) -> bool:
     if a.temporal and b.temporal:
         return True
     return a.kind == b.kind
+
+
+def _quoted_date(a: Type, b: Type) -> bool:
+    """A text beside a date in a list: a date written in quotes (checked where the list is used)."""
+    return {a.kind, b.kind} in ({"text", "date"}, {"text", "datetime"})
 
 
 def _required(ext: Any) -> int:

@@ -165,6 +165,8 @@ class CodeGen:
 
     def v_In(self, node: ast.In) -> str:
         left = self.value(node.left)
+        if node.as_day:
+            left = f"_day({left}, o.timezone)"
         if isinstance(node.right, ast.ListLit):
             right = self.const(frozenset(item.const for item in node.right.items))
         else:

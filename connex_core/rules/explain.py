@@ -163,6 +163,8 @@ class Walker:
 
     def v_In(self, node: ast.In, o, line, reads) -> Any:
         a, b = self.value(node.left, o, line, reads), self.value(node.right, o, line, reads)
+        if node.as_day:
+            a = local_day(a, o.timezone)
         return (a not in b) if node.negate else (a in b)
 
     def v_Is(self, node: ast.Is, o, line, reads) -> Any:

@@ -23,6 +23,7 @@ ATOMS = [
     "any line.sku startswith 'GIFT-'", "all line.quantity >= 2", "none line.unit_price > 15",
     "any line.tracking['Sales Channel'] == 'ShipStation'", "any (line.adjustment or line.discount > 0)",
     "order_date >= '2026-09-15'", "order_date < @2026-09-15T12:00:00Z", "paid_at is null",
+    "order_date in ['2026-09-15', '2026-09-16']",
     "shipment.tracking_number is set", "shipment.cost > 3", "shipment.ship_date == '2026-09-16'",
     "lower(customer.email) contains 'shop'", "round(total / 3, 1) > 17", "upper(store) == 'AMAZON'",
     "ship_to.country != 'US'", "custom_fields['custom1'] == 'wholesale'",

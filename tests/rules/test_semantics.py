@@ -172,6 +172,8 @@ def test_set_to_null(rules_from):
     ("any line.tracking['Sales Channel'] == 'ShipStation'", False),
     ("order_date >= '2026-09-15'", True), ("order_date > @2026-09-15", False),
     ("order_date < '2026-09-15T19:00:00Z'", True), ("order_date == @2026-09-15", True),
+    ("order_date in ['2026-09-14', @2026-09-15]", True), ("order_date not in ['2026-09-15']", False),
+    ("order_date in ['2026-09-15T18:30:00Z']", True),
     ("created_at >= @2026-01-01 and created_at < @2027-01-01", True),
     ("shipment is null", True), ("shipment.tracking_number is set", False),
     ("lower(customer.email) == 'ana@shop.test'", True), ("ship_to.state == 'TX'", True),
