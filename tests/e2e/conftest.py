@@ -13,6 +13,7 @@ import json
 import subprocess
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import pytest
 
@@ -33,15 +34,27 @@ def manager():
     return manager
 
 
-@pytest.fixture
-def sandbox(tmp_path, manager):
-    clock = SimClock(speed=SPEED, start=START)
+def _sandbox(folder, manager, start):
+    clock = SimClock(speed=SPEED, start=start)
     server = build_sandbox(manager, clock=clock, seed=11, extra={"quickbooks-summary": "quickbooks"})
-    copy_default_rules(tmp_path)
-    box = Sandbox(folder=tmp_path, clock=clock, server=server, manager=manager)
+    copy_default_rules(folder)
+    box = Sandbox(folder=folder, clock=clock, server=server, manager=manager)
     with server:
         yield box
         box.close()
+
+
+@pytest.fixture
+def sandbox(tmp_path, manager):
+    """The simulators on a clock that starts at :data:`START` (dates in the tests are fixed)."""
+    yield from _sandbox(tmp_path, manager, START)
+
+
+@pytest.fixture
+def live_sandbox(tmp_path, manager):
+    """The simulators on a clock that starts now, for a ``connex`` child process that reads windows
+    relative to the real time (``connex serve`` polling its cursors)."""
+    yield from _sandbox(tmp_path, manager, datetime.now(timezone.utc))
 
 
 @dataclass

@@ -116,3 +116,20 @@ def test_log_filters_by_task_outcome_order_and_date_and_explains_skips_in_json(s
     text = connex("log", "--config", config, "--outcome", "skipped").stdout
     assert f"(rule 'only orders that started in ShipStation', line {skip['line']})" in text
     assert connex("log", "--config", config, "--outcome", "nonsense", expect=2).code == 2
+
+
+def test_a_dry_run_reports_what_it_would_post_and_writes_nothing(sandbox, connex):
+    ss = sandbox.shipstation
+    for number in ("4101", "4102"):
+        order = ss.add_order(ss_order(number, pacific(2026, 9, 16)))
+        ss.ship_order(order["orderId"], "ups", f"1Z{number}", date(2026, 9, 17), Decimal("6"))
+    config = sandbox.write([task_table("shipstation-to-quickbooks"), task_table("shipstation-to-xero")])
+    writes = {name: service.write_calls for name, service in sandbox.server.services.items()}
+
+    out = connex("run", "--config", config, "--since", "2026-09-10", "--dry-run", "--json")
+
+    assert [(r["task"], r["would_create"], r["created"]) for r in out.json] == [
+        ("shipstation-to-quickbooks", 2, 0), ("shipstation-to-xero", 2, 0)]
+    assert {name: service.write_calls for name, service in sandbox.server.services.items()} == writes
+    assert sandbox.quickbooks.entities("Invoice") == [] and sandbox.xero.invoices == {}
+    assert connex("log", "--config", config, "--json").json == []

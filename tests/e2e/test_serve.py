@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import requests
@@ -27,27 +28,49 @@ def wait_for(predicate, seconds: float = 10.0):
     raise AssertionError(f"not within {seconds} s")
 
 
+ORDER_FLOWS = ("shipstation-to-quickbooks", "quickbooks-to-shipstation", "xero-to-shipstation")
+
+
 @pytest.fixture
-def serving(sandbox, tmp_path):
-    """``connex serve --port 0`` on a config with the order flows; yields (sandbox, serve URL, process)."""
-    orders_out = task_table("shipstation-to-quickbooks")
-    orders_out[1]["source_options"] = {}  # every new order, not only shipped ones: ORDER_NOTIFY is for new orders
-    config = sandbox.write([orders_out, task_table("quickbooks-to-shipstation"), task_table("xero-to-shipstation")],
-                           extra={"shipstation": {"webhook_secret": WEBHOOK_SECRET}})
-    proc = subprocess.Popen([sys.executable, "-m", "connex_core", "serve", "--config", str(config), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(), cwd=tmp_path)
-    banner = ""
-    while "webhooks at" not in banner:
-        line = proc.stderr.readline()
-        assert line, f"connex serve exited {proc.wait()}: {banner}"
-        banner += line
-    url = re.search(r"webhooks at (http://127\.0\.0\.1:\d+)/webhooks", banner).group(1)
-    try:
-        yield url, proc
-    finally:
+def start_serve(tmp_path):
+    """``start_serve(box, flows)``: ``connex serve --port 0`` on a config of ``flows``; returns (URL, process)."""
+    started = []
+
+    def start(box, flows=ORDER_FLOWS):
+        tasks = [task_table(name) for name in flows]
+        for name, table in tasks:
+            if name == "shipstation-to-quickbooks":
+                table["source_options"] = {}  # every new order, not only shipped ones: ORDER_NOTIFY is for new orders
+        config = box.write(tasks, extra={"shipstation": {"webhook_secret": WEBHOOK_SECRET}})
+        proc = subprocess.Popen([sys.executable, "-m", "connex_core", "serve", "--config", str(config), "--port", "0"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(),
+                                cwd=tmp_path)
+        started.append(proc)
+        banner = ""
+        while "webhooks at" not in banner:
+            line = proc.stderr.readline()
+            assert line, f"connex serve exited {proc.wait()}: {banner}"
+            banner += line
+        return re.search(r"webhooks at (http://127\.0\.0\.1:\d+)/webhooks", banner).group(1), proc
+
+    yield start
+    for proc in started:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture
+def serving(sandbox, start_serve):
+    return start_serve(sandbox)
+
+
+def subscribe(ss, url: str, event: str) -> None:
+    """Subscribe the serve URL (with its secret) to a ShipStation event, through the API as a user would."""
+    answer = requests.post(f"{ss.base_url}/webhooks/subscribe", auth=(ss.api_key, ss.api_secret), timeout=5,
+                           json={"target_url": f"{url}/webhooks/shipstation/{WEBHOOK_SECRET}", "event": event,
+                                 "store_id": None, "friendly_name": "connex"})
+    assert answer.status_code in (200, 201), answer.text
 
 
 def stop(proc: subprocess.Popen) -> str:
@@ -62,10 +85,7 @@ def stop(proc: subprocess.Popen) -> str:
 def test_a_shipstation_order_notify_posts_the_order_to_quickbooks_within_seconds(sandbox, serving):
     url, proc = serving
     ss = sandbox.shipstation
-    answer = requests.post(f"{ss.base_url}/webhooks/subscribe", auth=(ss.api_key, ss.api_secret), timeout=5,
-                           json={"target_url": f"{url}/webhooks/shipstation/{WEBHOOK_SECRET}",
-                                 "event": "ORDER_NOTIFY", "store_id": None, "friendly_name": "connex"})
-    assert answer.status_code in (200, 201), answer.text
+    subscribe(ss, url, "ORDER_NOTIFY")
     ss.add_order(ss_order("W-1001", sandbox.clock.utcnow() - timedelta(minutes=5)))
 
     started = time.monotonic()
@@ -118,3 +138,19 @@ def test_quickbooks_and_xero_webhooks_are_verified_by_their_signatures(sandbox, 
     wait_for(lambda: keys <= {o["orderKey"] for o in ss.orders.values()}, seconds=10)
     err = stop(proc)
     assert "webhook for quickbooks refused" in err and "webhook for xero refused" in err
+
+
+def test_a_ship_notify_puts_the_tracking_on_the_quickbooks_document_within_seconds(live_sandbox, start_serve):
+    qb, ss = live_sandbox.quickbooks, live_sandbox.shipstation
+    url, proc = start_serve(live_sandbox, ("quickbooks-to-shipstation", "tracking-to-quickbooks"))
+    subscribe(ss, url, "SHIP_NOTIFY")
+    [doc] = qb.seed_documents(1, unpaid_every=0, class_every=0)
+    entity = "Invoice" if "DueDate" in doc else "SalesReceipt"
+    headers, body = qb.webhook([(entity, doc["Id"], "Create")])
+    assert requests.post(f"{url}/webhooks/quickbooks", data=body, headers=headers, timeout=5).status_code == 200
+    order = wait_for(lambda: next((o for o in ss.orders.values() if o["orderNumber"] == doc["DocNumber"]), None))
+
+    ss.ship_order(order["orderId"], "fedex", "7712000099", live_sandbox.clock.utcnow().date(), Decimal("9.15"))
+    assert ss.deliver_webhooks() == 1
+    wait_for(lambda: qb.get(entity, doc["Id"]).get("TrackingNum") == "7712000099")
+    stop(proc)

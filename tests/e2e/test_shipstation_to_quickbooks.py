@@ -119,7 +119,13 @@ def test_a_day_is_a_pacific_day_for_run_and_for_daily_summaries(sandbox, connex)
 
     [result] = out.json
     assert result["created"] == 1, out.stdout
-    assert list(by_number(sandbox.quickbooks, "Invoice")) == ["8015"]
+    invoices = by_number(sandbox.quickbooks, "Invoice")
+    assert list(invoices) == ["8015"] and invoices["8015"]["TxnDate"] == "2026-09-15"
+    xero = connex("run", "--config", config, "--task", "shipstation-to-xero",
+                  "--since", "2026-09-15", "--until", "2026-09-15", "--json")
+    assert xero.json[0]["created"] == 1
+    [invoice] = sandbox.xero.invoices.values()
+    assert invoice["InvoiceNumber"] == "8015" and invoice["Date"].isoformat() == "2026-09-15"
 
     sandbox.run("daily-summary", since=pacific(2026, 9, 15, 0), until=pacific(2026, 9, 16, 0))
     [summary_doc] = sandbox.summary_books.entities("SalesReceipt")
