@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""The chaos harness as a long run: every flow through the simulated APIs under injected faults
+(5xx, HTML 502 pages, 429s with each API's headers, timeouts, dropped connections, writes whose
+answer is lost, access tokens expiring) and SIGKILLs of the sync process, rerun until done.
+
+    .venv/bin/python scripts/chaos.py --orders 300 --kills 10 --seed 7
+
+Prints the figures: runs, faults injected by kind, orders, duplicates (must be 0), lost (must be 0).
+Exit status 1 when any duplicate, lost order or ledger mismatch is found. The same harness runs at
+a small size in ``tests/reliability/test_chaos.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the checkout, for tests.reliability
+
+from connex_core.plugins import PluginManager  # noqa: E402
+from tests.reliability.harness import Chaos, ChaosOptions  # noqa: E402
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--orders", type=int, default=300, help="records seeded in each simulated service")
+    parser.add_argument("--kills", type=int, default=8, help="SIGKILLed runs per phase (two phases)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--fault-rate", type=float, default=0.03, help="probability per request of each fault kind")
+    parser.add_argument("--speed", type=float, default=100.0, help="simulated seconds per real second")
+    parser.add_argument("--folder", type=Path, help="where the config and state go (default: a temporary folder)")
+    parser.add_argument("--quiet", action="store_true", help="print only the figures")
+    args = parser.parse_args()
+    opts = ChaosOptions(orders=args.orders, kills=args.kills, seed=args.seed, fault_rate=args.fault_rate,
+                        speed=args.speed, say=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
+    with tempfile.TemporaryDirectory(prefix="connex-chaos-") as tmp:
+        folder = args.folder or Path(tmp) / "chaos"
+        report = Chaos(PluginManager().load(), folder, opts).run()
+    print("\n".join(report.lines()))
+    return 0 if report.ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

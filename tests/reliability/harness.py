@@ -1,0 +1,242 @@
+"""The chaos harness: every flow synced through the simulated APIs while faults are injected and the
+sync process is killed with SIGKILL at random points, then rerun until done, then checked.
+
+What one :meth:`Chaos.run` does:
+
+1. starts every registered simulator on one loopback server (plus a second QuickBooks company for
+   the daily summaries), on a :class:`SimClock` running ``speed`` times faster than real time,
+   seeds each with ``orders`` records and writes a config with the standard flows (secrets in files);
+2. phase "create": arms random faults in every simulator (5xx with JSON and HTML bodies, 429 with
+   each API's own headers, slow answers beyond the connection timeout, dropped connections,
+   writes committed whose answer is lost), expires access tokens at random moments, and runs
+   ``connex run`` in a process of its own (:mod:`tests.reliability.clockrun`) ``kills`` times,
+   each killed with SIGKILL after a random delay; then disarms and reruns until a run ends clean;
+3. lets the simulated businesses move on (the warehouse ships, invoices get paid) and does phase
+   "after shipping" the same way, so tracking write-back runs under the same faults;
+4. checks the end state against the simulators' own state (:mod:`tests.reliability.checks`).
+
+The figures (:class:`ChaosReport`) are what ``scripts/chaos.py`` prints.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Optional
+
+from connex_core.demo import default_rules_dir
+from connex_core.plugins import PluginManager
+from connex_core.sandbox import Fault, SandboxServer, SimClock, SimulatedService
+from connex_core.sandbox.runner import build_sandbox, write_config
+
+from . import checks
+
+CLOCKRUN = Path(__file__).with_name("clockrun.py")
+#: Paths of the OAuth token endpoints: a lost answer there is the credentials tests' subject
+#: (QuickBooks has no grace period, so it ends in "reconnect"), not the chaos runs'.
+TOKEN_PATHS = r"^/(?!oauth2/|connect/)"
+
+HTML_502 = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
+            b"</center><hr><center>nginx</center></body></html>")
+QB_THROTTLE = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?><IntuitResponse '
+               b'xmlns="http://schema.intuit.com/finance/v3"><Fault type="SERVICE"><Error code="3001">'
+               b"<Message>message=ThrottleExceeded; errorCode=003001; statusCode=429</Message>"
+               b"<Detail>The request limit was reached.</Detail></Error></Fault></IntuitResponse>")
+
+
+def too_many_requests(service: SimulatedService) -> Fault:
+    """A 429 as the service's API sends it (its body and rate-limit headers)."""
+    if service.name == "quickbooks":
+        return Fault("error", status=429, body=QB_THROTTLE, headers={"Content-Type": "application/xml"})
+    if service.name == "xero":
+        return Fault("error", status=429, body=b'{"Title":"Too Many Requests","Status":429}',
+                     headers={"Content-Type": "application/json", "Retry-After": "2",
+                              "X-Rate-Limit-Problem": "minute"})
+    return Fault("error", status=429, body=b'{"message":"Too Many Requests"}',
+                 headers={"Content-Type": "application/json", "X-Rate-Limit-Limit": "40",
+                          "X-Rate-Limit-Remaining": "0", "X-Rate-Limit-Reset": "5"})
+
+
+@dataclass
+class ChaosOptions:
+    orders: int = 40
+    """Records seeded in each simulator."""
+    seed: int = 1
+    speed: float = 100.0
+    """How much faster than real time the simulated clock (and the sync processes' clock) runs."""
+    kills: int = 4
+    """SIGKILLed runs per phase."""
+    kill_window: tuple[float, float] = (0.1, 1.5)
+    """Real seconds after its start at which a run is killed (uniform)."""
+    fault_rate: float = 0.03
+    """Probability per request of each fault kind."""
+    timeout: float = 1.0
+    """Connection timeout (real seconds) written into every connection; slow answers take longer."""
+    max_clean_runs: int = 6
+    expire_tokens: bool = True
+    say: Callable[[str], None] = lambda s: None
+
+
+@dataclass
+class ChaosReport:
+    runs: int = 0
+    killed: int = 0
+    exit_codes: Counter = field(default_factory=Counter)
+    faults: Counter = field(default_factory=Counter)
+    token_expiries: int = 0
+    checked: checks.Result = field(default_factory=checks.Result)
+    seconds: float = 0.0
+    stderr_tail: str = ""
+
+    def lines(self) -> list[str]:
+        c = self.checked
+        out = [f"runs: {self.runs} ({self.killed} killed with SIGKILL; exit codes "
+               + ", ".join(f"{k}: {v}" for k, v in sorted(self.exit_codes.items())) + ")",
+               "faults injected: " + (", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())) or "none")
+               + f"; access tokens expired {self.token_expiries} times",
+               "orders by flow: " + ", ".join(f"{k} {v}" for k, v in c.orders.items()),
+               f"orders: {sum(c.orders.values())}, in target exactly once: {c.once}, skipped/held with a reason: "
+               f"{c.skipped}",
+               f"duplicates: {len(c.duplicates)}", f"lost: {len(c.lost)}",
+               f"ledger mismatches: {len(c.mismatches)}", f"time: {self.seconds:.1f} s"]
+        for title, items in (("DUPLICATE", c.duplicates), ("LOST", c.lost), ("MISMATCH", c.mismatches)):
+            out += [f"  {title}: {item}" for item in items[:20]]
+        return out
+
+    @property
+    def ok(self) -> bool:
+        return not (self.checked.duplicates or self.checked.lost or self.checked.mismatches)
+
+
+class Chaos:
+    """One chaos run in ``folder`` (see the module docstring)."""
+
+    def __init__(self, manager: PluginManager, folder: Path, options: Optional[ChaosOptions] = None):
+        self.manager = manager
+        self.folder = Path(folder)
+        self.opts = options or ChaosOptions()
+        self.rng = random.Random(self.opts.seed)
+        self.clock = SimClock(speed=self.opts.speed)
+        self.report = ChaosReport()
+        self.server: Optional[SandboxServer] = None
+        self.config: Optional[Path] = None
+        self.baseline: Optional[checks.Baseline] = None
+
+    # -- setting up ------------------------------------------------------------------------------
+    def _setup(self) -> None:
+        if self.folder.exists():
+            shutil.rmtree(self.folder)
+        self.folder.mkdir(parents=True)
+        shutil.copytree(default_rules_dir(), self.folder / "rules")
+        self.server = build_sandbox(self.manager, clock=self.clock, seed=self.opts.seed,
+                                    extra={"quickbooks-summary": "quickbooks"})
+        self.server.start()
+        for name, service in self.server.services.items():
+            service.seed(self.opts.orders if name != "quickbooks-summary" else 0)
+        self.config = write_config(self.server, self.folder / "connex.toml")
+        text = self.config.read_text()
+        for name in self.server.services:  # a short connection timeout, so slow answers time out
+            text = text.replace(f"[connections.{name}]\n", f"[connections.{name}]\ntimeout = {self.opts.timeout}\n")
+        self.config.write_text(text)
+
+    def _arm(self) -> None:
+        rate = self.opts.fault_rate
+        for service in self.services.values():
+            service.faults.clear()
+            for fault in (Fault("error", status=500, body=b'{"message":"An error has occurred."}',
+                                headers={"Content-Type": "application/json"}),
+                          Fault("error", status=502, body=HTML_502, headers={"Content-Type": "text/html"}),
+                          too_many_requests(service),
+                          Fault("slow", delay=self.opts.timeout + 0.3),
+                          Fault("drop"),
+                          Fault("lost_response", methods=("POST", "PUT"))):
+                fault.rate, fault.path = rate, TOKEN_PATHS
+                service.faults.add(fault)
+            burst = too_many_requests(service)  # a burst: the next three API calls all answer 429
+            burst.times, burst.path = 3, TOKEN_PATHS
+            service.faults.faults.insert(0, burst)
+
+    def _disarm(self) -> None:
+        for service in self.services.values():
+            for kind, n in service.faults.injected.items():
+                self.report.faults[kind if kind != "error" else "error (5xx, 429)"] += n
+            service.faults.injected.clear()
+            service.faults.clear()
+
+    @property
+    def services(self) -> dict[str, SimulatedService]:
+        assert self.server is not None
+        return self.server.services
+
+    # -- running ---------------------------------------------------------------------------------
+    def _expire_tokens(self) -> None:
+        for service in self.services.values():
+            for method in ("expire_tokens", "expire_access_tokens"):
+                if hasattr(service, method):
+                    getattr(service, method)()
+        self.report.token_expiries += 1
+
+    def sync(self, kill_after: Optional[float] = None) -> int:
+        """One ``connex run`` in its own process; SIGKILLed after ``kill_after`` real seconds if still running."""
+        cmd = [sys.executable, str(CLOCKRUN), str(self.opts.speed), self.clock.utcnow().isoformat(),
+               "run", "--config", str(self.config)]
+        env = dict(os.environ, CONNEX_CONFIG=str(self.config))
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.folder, env=env)
+        expiry = None
+        if self.opts.expire_tokens and self.rng.random() < 0.5:
+            expiry = threading.Timer(self.rng.uniform(0.05, 1.0), self._expire_tokens)
+            expiry.start()
+        try:
+            out, err = proc.communicate(timeout=kill_after)
+            code = proc.returncode
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            out, err = proc.communicate()
+            code = -signal.SIGKILL
+            self.report.killed += 1
+        finally:
+            if expiry is not None:
+                expiry.cancel()
+        self.report.runs += 1
+        self.report.exit_codes[code] += 1
+        self.report.stderr_tail = err.decode(errors="replace")[-2000:]
+        self.opts.say(f"run {self.report.runs}: exit {code}" + (" (SIGKILL)" if code == -signal.SIGKILL else ""))
+        return code
+
+    def _phase(self) -> None:
+        self._arm()
+        for _ in range(self.opts.kills):
+            self.sync(kill_after=self.rng.uniform(*self.opts.kill_window))
+        for _ in range(self.opts.kills):  # runs that go to their end through the faults
+            self.sync()
+        self._disarm()
+        for _ in range(self.opts.max_clean_runs):
+            if self.sync() == 0:
+                return
+        self.opts.say("no clean run; last stderr:\n" + self.report.stderr_tail)
+
+    def run(self) -> ChaosReport:
+        started = time.monotonic()
+        self._setup()
+        try:
+            self.baseline = baseline = checks.Baseline.take(self.services)
+            self._phase()
+            for service in self.services.values():
+                service.simulate_activity()
+            self._phase()
+            assert self.config is not None
+            self.report.checked = checks.check(self.config, self.services, baseline)
+        finally:
+            assert self.server is not None
+            self.server.stop()
+        self.report.seconds = time.monotonic() - started
+        return self.report
