@@ -33,13 +33,14 @@ ORDER_FLOWS = ("shipstation-to-quickbooks", "quickbooks-to-shipstation", "xero-t
 
 @pytest.fixture
 def start_serve(tmp_path):
-    """``start_serve(box, flows)``: ``connex serve --port 0`` on a config of ``flows``; returns (URL, process)."""
+    """``start_serve(box, flows, only_shipped=False)``: ``connex serve --port 0`` on a config of the standard
+    ``flows`` (ShipStation -> QuickBooks without its ``shipped`` filter unless asked); returns (URL, process)."""
     started = []
 
-    def start(box, flows=ORDER_FLOWS):
+    def start(box, flows=ORDER_FLOWS, only_shipped: bool = False):
         tasks = [task_table(name) for name in flows]
         for name, table in tasks:
-            if name == "shipstation-to-quickbooks":
+            if name == "shipstation-to-quickbooks" and not only_shipped:
                 table["source_options"] = {}  # every new order, not only shipped ones: ORDER_NOTIFY is for new orders
         config = box.write(tasks, extra={"shipstation": {"webhook_secret": WEBHOOK_SECRET}})
         proc = subprocess.Popen([sys.executable, "-m", "connex_core", "serve", "--config", str(config), "--port", "0"],
@@ -153,4 +154,23 @@ def test_a_ship_notify_puts_the_tracking_on_the_quickbooks_document_within_secon
     ss.ship_order(order["orderId"], "fedex", "7712000099", live_sandbox.clock.utcnow().date(), Decimal("9.15"))
     assert ss.deliver_webhooks() == 1
     wait_for(lambda: qb.get(entity, doc["Id"]).get("TrackingNum") == "7712000099")
+    stop(proc)
+
+
+
+def test_with_the_shipped_filter_a_ship_notify_exports_the_order_with_its_tracking(live_sandbox, start_serve):
+    """The default flow: only shipped orders go to QuickBooks, so the label (SHIP_NOTIFY) is what exports it."""
+    ss, qb = live_sandbox.shipstation, live_sandbox.quickbooks
+    url, proc = start_serve(live_sandbox, ("shipstation-to-quickbooks",), only_shipped=True)
+    subscribe(ss, url, "ORDER_NOTIFY")
+    subscribe(ss, url, "SHIP_NOTIFY")
+    order = ss.add_order(ss_order("W-3001", live_sandbox.clock.utcnow()))
+    assert ss.deliver_webhooks() == 1
+    time.sleep(0.5)
+    assert qb.entities("Invoice") == [], "an order that has not shipped was exported"
+
+    ss.ship_order(order["orderId"], "ups", "1ZW3001", live_sandbox.clock.utcnow().date(), Decimal("6.20"))
+    assert ss.deliver_webhooks() == 1
+    [invoice] = wait_for(lambda: qb.entities("Invoice"))
+    assert (invoice["DocNumber"], invoice["TrackingNum"]) == ("W-3001", "1ZW3001")
     stop(proc)
