@@ -90,9 +90,13 @@ class RateLimiter:
     """
 
     def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+                 sleep: Callable[[float], None] = time.sleep, margin: float = 0.0):
         self.limit = limit
         self.window = window
+        self.margin = margin
+        """Extra wait past a full window. An API's window starts when our first call *arrives* (later than we
+        sent it), so a call sent exactly one window later can still land in the old window and get a 429,
+        which costs far more (often a minute's block) than a margin of a second or so."""
         self.clock = clock
         self.sleep = sleep
         self._lock = threading.Lock()
@@ -103,12 +107,13 @@ class RateLimiter:
         while True:
             with self._lock:
                 now = self.clock()
-                self._stamps = [t for t in self._stamps if now - t < self.window]
+                span = self.window + self.margin
+                self._stamps = [t for t in self._stamps if now - t < span]
                 wait = 0.0
                 if now < self._blocked_until:
                     wait = self._blocked_until - now
                 elif len(self._stamps) >= self.limit:
-                    wait = self.window - (now - self._stamps[0])
+                    wait = span - (now - self._stamps[0])
                 if wait <= 0:
                     self._stamps.append(now)
                     return

@@ -128,7 +128,7 @@ class QuickBooksAPI:
                clock: Any, connection: str) -> "QuickBooksAPI":
         def pace(name: str, limit: int, window: float) -> RateLimiter:
             return limiter_for(("quickbooks", realm_id, name, id(clock)),
-                               lambda: RateLimiter(limit, window, clock=clock.now, sleep=clock.sleep))
+                               lambda: RateLimiter(limit, window, clock=clock.now, sleep=clock.sleep, margin=window / 60))
 
         limiters = (pace("minute", 500, 60.0), pace("second", 10, 1.0))
         session = QuickBooksSession(company_id=realm_id, minorversion=minorversion, api_base=api_base,

@@ -119,7 +119,7 @@ class ShipStationClient:
         # shares a limiter with real time (in production there is one clock: one limiter per key).
         self.limiter: RateLimiter = limiter_for(
             (CONNECTOR, digest, id(clock)),
-            lambda: RateLimiter(RATE_LIMIT, RATE_WINDOW, clock=clock.now, sleep=clock.sleep))
+            lambda: RateLimiter(RATE_LIMIT, RATE_WINDOW, clock=clock.now, sleep=clock.sleep, margin=1.0))
         self.retry = RetryPolicy(max_tries=max_tries, sleep=clock.sleep)
 
     # -- transport -------------------------------------------------------------------------------
