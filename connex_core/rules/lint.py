@@ -7,12 +7,13 @@ Mixed into :class:`~connex_core.rules.checker.Checker`, which reports through ``
 from __future__ import annotations
 
 from enum import Enum
+from itertools import islice
 from typing import Any, Callable, Optional
 
 from . import ast
 from .diagnostics import WARNING
 
-#: How many earlier writers of a field (and earlier skip/hold/stop rules) each rule is compared with.
+#: How many earlier writers of a field each rule is compared with (conflicting writes).
 WINDOW = 200
 
 
@@ -43,26 +44,39 @@ class RuleSetChecks:
             equal[path] = (value, c)
 
     def reachability(self, rules: list[ast.Rule]) -> None:
-        """A rule whose condition includes all of an earlier skip/hold/stop rule's condition never runs."""
-        stoppers: list[tuple[frozenset[str], ast.Rule]] = []
+        """A rule whose condition includes all of an earlier skip/hold/stop rule's condition never runs.
+
+        Conditions are compared as sets of ``and``-ed parts (their normalised text). Earlier
+        stoppers are indexed by one of their parts, so each rule looks only at those that can apply.
+        """
+        by_part: dict[str, list[tuple[frozenset[str], ast.Rule]]] = {}
+        unconditional: Optional[ast.Rule] = None
         for rule in rules:
             self.rule = rule
             mine = frozenset(self._norm(c, rule) for c in _conjuncts(rule.cond) if not _is_true(c))
-            for theirs, earlier in stoppers:
-                if theirs <= mine:
-                    self.report(rule.pos, f"{describe_rule(rule)} can never fire: {describe_rule(earlier)} "
-                                f"ends every order it would match", "unreachable", WARNING)
-                    break
-            if any(a.kind in ("skip", "hold", "stop") for a in rule.actions) and len(stoppers) < WINDOW:
-                stoppers.append((mine, rule))
+            earlier = unconditional or next((r for part in sorted(mine) for theirs, r in by_part.get(part, ())
+                                            if theirs <= mine), None)
+            if earlier is not None:
+                self.report(rule.pos, f"{describe_rule(rule)} can never fire: {describe_rule(earlier)} "
+                            f"ends every order it would match", "unreachable", WARNING)
+            if any(a.kind in ("skip", "hold", "stop") for a in rule.actions):
+                if not mine:
+                    unconditional = unconditional or rule
+                else:
+                    by_part.setdefault(min(mine), []).append((mine, rule))
         self.rule = None
 
     def _norm(self, node: ast.Expr, rule: ast.Rule) -> str:
         return " ".join(self.sources.get(rule.file, "")[node.pos.start:node.pos.end].split())
 
     def conflicts(self, rules: list[ast.Rule]) -> None:
-        """Two rules that can both fire and write one field to different values draw a warning."""
-        writers: dict[str, list[tuple[ast.Rule, ast.Action, dict[str, Any]]]] = {}
+        """Two rules that can both fire and write one field to different values draw a warning.
+
+        Rules whose ``==`` tests on one field exclude each other (``store == 'A'`` / ``store == 'B'``)
+        cannot both fire, and a rule that only fills an empty field never overrides. Writers that
+        write the same value under the same tests count once (the latest stands for them).
+        """
+        writers: dict[str, dict[tuple, tuple[ast.Rule, ast.Action, dict[str, Any]]]] = {}
         for rule in rules:
             self.rule = rule
             conjuncts = _conjuncts(rule.cond)
@@ -74,18 +88,18 @@ class RuleSetChecks:
                 ref = action.writes
                 if ref is None:
                     continue
-                earlier_list = writers.setdefault(ref.path, [])
-                if ref.path in fills:
-                    earlier_list.append((rule, action, equal))
-                    continue
-                for earlier, other, their_equal in reversed(earlier_list[-WINDOW:]):
-                    if earlier is rule or _exclusive(equal, their_equal) or _same_write(action, other):
-                        continue
-                    self.report(action.pos, f"{describe_rule(rule)} and {describe_rule(earlier)} can both write "
-                                f"'{ref.path}' with different values; the later rule wins (dry-run shows which)",
-                                "conflicting-writes", WARNING)
-                    break
-                earlier_list.append((rule, action, equal))
+                earlier = writers.setdefault(ref.path, {})
+                if ref.path not in fills:
+                    for other_rule, other, their_equal in islice(reversed(earlier.values()), WINDOW):
+                        if other_rule is rule or _exclusive(equal, their_equal) or _same_write(action, other):
+                            continue
+                        self.report(action.pos, f"{describe_rule(rule)} and {describe_rule(other_rule)} can both "
+                                    f"write '{ref.path}' with different values; the later rule wins (dry-run shows "
+                                    f"which)", "conflicting-writes", WARNING)
+                        break
+                key = _write_key(action, equal)
+                earlier.pop(key, None)
+                earlier[key] = (rule, action, equal)
         self.rule = None
 
 
@@ -122,6 +136,17 @@ def _equality(node: ast.Expr) -> Optional[tuple[str, Any]]:
 
 def _exclusive(mine: dict[str, Any], theirs: dict[str, Any]) -> bool:
     return any(path in theirs and theirs[path] != value for path, value in mine.items())
+
+
+def _write_key(action: ast.Action, equal: dict[str, Any]) -> tuple:
+    """Equal for two writers that write the same value under the same ``==`` tests."""
+    if action.kind in ("mark", "strip"):
+        what: tuple = (action.kind, action.name, action.text.const if action.text is not None else None)
+    elif action.kind == "set" and isinstance(action.value, ast.Literal):
+        what = ("set", type(action.value.const), action.value.const)
+    else:
+        what = (id(action),)
+    return what + (frozenset(equal.items()),)
 
 
 def _same_write(a: ast.Action, b: ast.Action) -> bool:
