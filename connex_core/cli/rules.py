@@ -105,8 +105,14 @@ def read_orders(path: Path, source: Optional[str]) -> list[Order]:
 
         cls = get_manager().connector(source)
         settings = cls.settings_model.model_construct(type=source)
-        ctx = ConnectorContext(connection=source, state_dir=Path(tempfile.mkdtemp()), dry_run=True)
-        return list(cls(settings, ctx).parse_orders(_load_json(text)))
+        with tempfile.TemporaryDirectory() as state_dir:
+            ctx = ConnectorContext(connection=source, state_dir=Path(state_dir), dry_run=True)
+            try:
+                return list(cls(settings, ctx).parse_orders(_load_json(text)))
+            except (ConnexError, json.JSONDecodeError):
+                raise
+            except Exception as exc:  # the plugin's mapping met a payload it does not understand
+                raise ValueError(f"the {source} mapping could not read it ({type(exc).__name__}: {exc})") from exc
     if text.lstrip().startswith("["):
         return _ORDER_LIST.validate_json(text)  # parsed and validated in one pass (large files)
     lines = [line for line in text.splitlines() if line.strip()]

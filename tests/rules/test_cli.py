@@ -212,6 +212,9 @@ def test_dry_run_source_uses_the_plugins_mapping(tmp_path, rule_file):
     assert [(o["order"], [c["after"] for c in o["changes"]]) for o in out] == [("77-1", ["77"]), ("78", ["BIG"])]
     unknown = invoke("dry-run", rule_file, "--orders", payload, "--source", "nosuch")
     assert unknown.exit_code == 4 and "no connector named 'nosuch'" in unknown.stderr
+    payload.write_text(json.dumps([1, 2]))
+    wrong = invoke("dry-run", rule_file, "--orders", payload, "--source", "csvshop")
+    assert wrong.exit_code == 2 and "the csvshop mapping could not read it (TypeError" in wrong.stderr
 
 
 def test_dry_run_source_shipstation_saved_orders(tmp_path):
