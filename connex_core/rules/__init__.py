@@ -105,7 +105,7 @@ def _read(paths: Sequence[str | Path]) -> dict[str, str]:
         files = sorted(path.rglob("*.rules")) if path.is_dir() else [path]
         for file in files:
             try:
-                sources[str(file)] = file.read_text(encoding="utf-8")
+                sources[str(file)] = file.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is dropped
             except (OSError, UnicodeDecodeError) as exc:
                 raise RuleCheckError([Diagnostic(str(file), 1, 1, "error", f"cannot read rule file: {exc}",
                                                  code="io")]) from None

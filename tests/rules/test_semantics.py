@@ -227,3 +227,11 @@ def test_null_operands_make_comparisons_false(rules_from):
                        "then tag 'x'\n")
     order = make_order(customer={"email": None})
     assert rules.apply(order).fired == []
+
+
+def test_a_file_saved_with_a_byte_order_mark_loads(tmp_path, manager):
+    from connex_core.rules import load_rules
+
+    path = tmp_path / "bom.rules"
+    path.write_bytes("\ufeffwhen order.number endswith '-1' then strip suffix\n".encode("utf-8"))
+    assert load_rules([path], manager=manager).apply(make_order(number="9-1")).order.number == "9"
