@@ -42,13 +42,11 @@ class CodeGen:
         self._temps = 0
 
     def const(self, value: Any) -> str:
+        """The name the generated code uses for a constant (equal constants share one name;
+        ``1.0`` and ``1`` stay apart, so a value set by a rule keeps the digits the user wrote)."""
         if value is None or value is True or value is False:
             return repr(value)
-        try:
-            key = (type(value), value)
-            hash(key)
-        except TypeError:
-            key = (id(value),)
+        key = (type(value), repr(value))
         name = self._consts.get(key)
         if name is None:
             name = f"_k{len(self.ns)}"

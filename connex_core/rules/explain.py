@@ -177,35 +177,30 @@ class Walker:
     v_Not = v_Quant = v_BoolOp
 
 
-def walked_runnables(rules: list[ast.Rule], sources: dict[str, str],
-                     traces: Optional[list[RuleTrace]] = None) -> list[Runnable]:
-    """The rules as runnables evaluated by the :class:`Walker` (recording into ``traces`` if given)."""
+def walked_runnables(rules: list[ast.Rule], sources: dict[str, str], traces: list[RuleTrace]) -> list[Runnable]:
+    """The rules as runnables evaluated by the :class:`Walker`, recording one trace per rule."""
     walker = Walker(sources)
+
+    def value_of(node: Optional[ast.Expr]) -> Any:
+        assert node is not None
+        return lambda order: walker.value(node, order, None, None)
+
     out = []
     for rule in rules:
-        record = RuleTrace(rule) if traces is not None else None
-        if record is not None:
-            traces.append(record)
+        record = RuleTrace(rule)
+        traces.append(record)
 
-        def cond(order: Order, rule=rule, record=record) -> Any:
+        def cond(order: Order, rule: ast.Rule = rule, record: RuleTrace = record) -> Any:
             walker.file = rule.file
-            found: Optional[list] = [] if record is not None else None
-            if record is not None:
-                record.evaluated = True
+            record.evaluated = True
+            found: list[Trace] = []
             try:
                 value = walker.cond(rule.cond, order, None, found)
             except Exception as exc:
-                if record is not None:
-                    record.error = describe_exception(exc)
+                record.error = describe_exception(exc)
                 raise
-            if record is not None:
-                record.trace = found[0] if found else None
-                record.fired = bool(value)
+            record.trace, record.fired = found[0], bool(value)
             return value
-
-        def value_of(node: Optional[ast.Expr], rule=rule) -> Any:
-            assert node is not None
-            return lambda order: walker.value(node, order, None, None)
 
         out.append(Runnable(rule, cond, [make_action(a, value_of) for a in rule.actions]))
     return out

@@ -150,6 +150,12 @@ def test_enum_values_are_text_in_tags_and_texts(rules_from):
     assert type(order.tags[0]) is str
 
 
+def test_set_keeps_the_digits_written(rules_from):
+    rules = rules_from("when total == 53.6 then set shipping = 5.0, set tax = 5\n")
+    order = rules.apply(make_order()).order
+    assert (str(order.shipping), str(order.tax)) == ("5.0", "5")
+
+
 def test_set_to_null(rules_from):
     assert rules_from("when paid then set memo = null\n").apply(make_order(memo="x")).order.memo is None
 
