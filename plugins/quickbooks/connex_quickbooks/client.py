@@ -126,14 +126,16 @@ class QuickBooksAPI:
     @classmethod
     def create(cls, *, realm_id: str, api_base: str, tokens: TokenManager, timeout: float, minorversion: int,
                clock: Any, connection: str) -> "QuickBooksAPI":
-        def pace(name: str, limit: int, window: float) -> RateLimiter:
+        def pace(name: str, limit: int, window: float, margin: float) -> RateLimiter:
             return limiter_for(("quickbooks", realm_id, name, id(clock)),
-                               lambda: RateLimiter(limit, window, clock=clock.now, sleep=clock.sleep, margin=window / 60))
+                               lambda: RateLimiter(limit, window, clock=clock.now, sleep=clock.sleep, margin=margin))
 
-        limiters = (pace("minute", 500, 60.0), pace("second", 10, 1.0))
+        # Margins: a throttle answer blocks us for THROTTLE_WAIT, so each limit is kept with room for the
+        # time a request takes to arrive (a quarter of the one-second window; a second of the minute ones).
+        limiters = (pace("minute", 500, 60.0, 1.0), pace("second", 10, 1.0, 0.25))
         session = QuickBooksSession(company_id=realm_id, minorversion=minorversion, api_base=api_base,
                                     tokens=tokens, timeout=timeout, limiters=limiters, connection=connection,
-                                    batch_limiter=pace("batch", 40, 60.0))
+                                    batch_limiter=pace("batch", 40, 60.0, 1.0))
         return cls(session, RetryPolicy(max_tries=5, cap=THROTTLE_WAIT, max_time=600.0, sleep=clock.sleep))
 
     def _url(self, path: str) -> str:
