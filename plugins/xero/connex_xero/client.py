@@ -105,6 +105,31 @@ def parse_json(data: bytes) -> Any:
     return json.loads(data.decode("utf-8") or "null", parse_float=Decimal)
 
 
+def decode(what: str, status: int, data: bytes, shape: type) -> Any:
+    """A 2xx body as JSON of the shape the API documents (``dict`` or ``list``).
+
+    An empty answer, a cut-off one or a proxy's HTML page is not an answer: a retriable error that
+    says what came back, never a JSONDecodeError or an AttributeError further on.
+    """
+    try:
+        body = parse_json(data)
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
+        body = None
+    if not isinstance(body, shape):
+        said = "an empty body" if not data.strip() else f"a body that is not a JSON {shape.__name__}"
+        raise RetriableAPIError(f"Xero: {what}: answered {status} with {said} ({short_body(data, 120)})",
+                                connector="xero", status=status)
+    return body
+
+
+def records(data: dict, key: str, what: str) -> list[dict]:
+    """The list ``key`` of an answer (absent: none); any other type is a malformed answer (retriable)."""
+    value = data.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise RetriableAPIError(f"Xero: {what}: the answer's {key} is not a list of records", connector="xero")
+    return value
+
+
 class XeroClient:
     """Calls to one Xero organisation through xero-python, with Connex's auth, limits, retries and errors."""
 
@@ -158,9 +183,10 @@ class XeroClient:
 
     def _call(self, what: str, send: Callable[[], Any], tenant: bool = True) -> Any:
         gate = _gate((self.settings.client_id, self.tenant_id if tenant else "", id(self.clock)), self.clock)
-        return self.policy.call(lambda: self._once(what, send, gate), what=f"Xero: {what}")
+        shape = dict if tenant else list  # the Accounting API answers objects; /connections a list
+        return self.policy.call(lambda: self._once(what, send, gate, shape), what=f"Xero: {what}")
 
-    def _once(self, what: str, send: Callable[[], Any], gate: _Gate) -> Any:
+    def _once(self, what: str, send: Callable[[], Any], gate: _Gate, shape: type) -> Any:
         if gate.day_blocked_until > wall_clock(self.clock):
             raise self._day_exhausted(gate)
         for attempt in (1, 2):
@@ -182,7 +208,7 @@ class XeroClient:
             finally:
                 response.release_conn()
             self._note_limits(response.headers, gate)
-            return parse_json(data)
+            return decode(what, response.status, data, shape)
         raise AssertionError("unreachable")
 
     def _note_limits(self, headers: Any, gate: _Gate) -> None:

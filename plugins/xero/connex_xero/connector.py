@@ -26,7 +26,7 @@ from connex_core.models import Order
 from connex_core.tokens import TokenStore
 
 from .auth import XeroAuth
-from .client import NotFound, XeroClient, make_pool, validation_messages
+from .client import NotFound, XeroClient, make_pool, records, validation_messages
 from .connect_flow import authorize
 from .mapping import (contact_name, contact_to_xero, has_note, invoice_to_xero, order_from_xero, shipping_cost_line,
                       tracking_note)
@@ -108,7 +108,7 @@ class XeroConnector(Connector):
         page, previous_first = 1, None
         while True:
             data = self.client.call(f"list invoices (page {page})", "get_invoices", page=page, **params)
-            invoices = data.get("Invoices") or []
+            invoices = records(data, "Invoices", f"list invoices (page {page})")
             if invoices and invoices[0].get("InvoiceID") == previous_first:
                 raise FatalAPIError(f"Xero answered page {page} of invoices with page {page - 1} again; "
                                     "stopping instead of reading forever", connector="xero")
@@ -192,7 +192,7 @@ class XeroConnector(Connector):
                                                  known) for w in pending]}
             data = self.client.call("create invoices", "create_invoices", body, summarize_errors=False, unitdp=4,
                                     idempotency_key=idempotency_key("invoices", [w.idempotency_key for w in pending]))
-            answers = data.get("Invoices") or []
+            answers = records(data, "Invoices", "create invoices")
             if len(answers) != len(pending):
                 raise FatalAPIError(f"Xero answered {len(answers)} invoices for {len(pending)} sent", connector="xero")
             duplicates = []
@@ -264,10 +264,14 @@ class XeroConnector(Connector):
                 continue
             body = {"HistoryRecords": [{"Details": tracking_note(write.shipment)}]}
             try:
-                self.client.call("add history note", "create_invoice_history", write.target_ref, body,
-                                 idempotency_key=idempotency_key("note", [write.idempotency_key]))
+                answer = self.client.call("add history note", "create_invoice_history", write.target_ref, body,
+                                          idempotency_key=idempotency_key("note", [write.idempotency_key]))
             except NotFound:
                 results.append(WriteResult(write.key, ok=False, error=f"invoice {write.target_ref} not found in Xero"))
+                continue
+            if not answer.get("HistoryRecords"):  # not confirmed: retried with the same Idempotency-Key
+                results.append(WriteResult(write.key, ok=False, retriable=True,
+                                           error="Xero did not confirm the history note (malformed answer)"))
                 continue
             results.append(WriteResult(write.key, ok=True, target_id=write.target_ref,
                                        target_number=invoice.get("InvoiceNumber"), note=notes.get(write.key)))
