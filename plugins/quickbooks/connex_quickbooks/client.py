@@ -141,40 +141,47 @@ class QuickBooksAPI:
     def _url(self, path: str) -> str:
         return f"{self.qb.api_url}/company/{self.qb.company_id}/{path}"
 
-    def _call(self, fn: Callable[[], T], what: str) -> T:
+    def _call(self, fn: Callable[[], T], what: str, part: Optional[str] = None) -> T:
+        """``fn`` retried; its answer must be a JSON object (holding the object ``part`` when named)."""
         def attempt() -> T:
             try:
-                return fn()
+                answer = fn()
             except QuickbooksException as exc:
                 code = str(exc.error_code)
                 if code == "10000":  # not JSON, or a status python-quickbooks does not know
                     raise RetriableAPIError(f"QuickBooks answered something unexpected: {short_body(exc.message, 120)}",
                                             connector="quickbooks") from None
                 raise fault_error(code, exc.message, exc.detail or "", self.qb.connection) from None
+            except TypeError:  # python-quickbooks looks for "Fault" in a JSON null or number
+                answer = None
+            if not isinstance(answer, dict) or (part is not None and not isinstance(answer.get(part), dict)):
+                raise RetriableAPIError(f"QuickBooks answered its {what} with something that is not the JSON object "
+                                        f"it documents ({short_body(str(answer), 120)})", connector="quickbooks")
+            return answer[part] if part is not None else answer
 
         return self.retry.call(attempt, f"QuickBooks {what}")
 
     # -- reading ---------------------------------------------------------------------------------
     def query(self, text: str) -> dict[str, Any]:
         """One query; returns the ``QueryResponse`` object (empty results have no entity key)."""
-        return self._call(lambda: self.qb.query(text), "query")["QueryResponse"]
+        return self._call(lambda: self.qb.query(text), "query", "QueryResponse")
 
     def query_all(self, select: str, entity: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
         """Every row of ``select`` (no STARTPOSITION/MAXRESULTS in it), page by page."""
         start = 1
         while True:
-            rows = self.query(f"{select} STARTPOSITION {start} MAXRESULTS {page_size}").get(entity, [])
+            rows = records(self.query(f"{select} STARTPOSITION {start} MAXRESULTS {page_size}"), entity, "query")
             yield from rows
             if len(rows) < page_size:
                 return
             start += page_size
 
     def preferences(self) -> dict[str, Any]:
-        return self._call(lambda: self.qb.get(self._url("preferences")), "preferences")["Preferences"]
+        return self._call(lambda: self.qb.get(self._url("preferences")), "preferences", "Preferences")
 
     def company_info(self) -> dict[str, Any]:
         realm = self.qb.company_id
-        return self._call(lambda: self.qb.get(self._url(f"companyinfo/{realm}")), "company info")["CompanyInfo"]
+        return self._call(lambda: self.qb.get(self._url(f"companyinfo/{realm}")), "company info", "CompanyInfo")
 
     # -- writing ---------------------------------------------------------------------------------
     def batch(self, items: list[dict[str, Any]], request_id: Optional[str]) -> dict[str, dict[str, Any]]:
@@ -187,7 +194,16 @@ class QuickBooksAPI:
         body = dumps({"BatchItemRequest": items})
         result = self._call(lambda: self.qb.make_request("POST", self._url("batch"), request_body=body,
                                                          request_id=request_id), "batch")
-        return {str(item.get("bId")): item for item in result.get("BatchItemResponse", [])}
+        return {str(item.get("bId")): item for item in records(result, "BatchItemResponse", "batch")}
+
+
+def records(answer: dict[str, Any], key: str, what: str) -> list[dict[str, Any]]:
+    """The list ``key`` of an answer (absent: none); any other type is a malformed answer (retriable)."""
+    value = answer.get(key) or []
+    if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        raise RetriableAPIError(f"QuickBooks answered a {what} whose {key} is not a list of records",
+                                connector="quickbooks")
+    return value
 
 
 def item_error(answer: dict[str, Any]) -> Optional[Exception]:
