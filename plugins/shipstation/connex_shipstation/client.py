@@ -88,6 +88,12 @@ def describe_error_body(response: requests.Response) -> str:
     return short_body(text, 200)
 
 
+def _is_page(data: Any, key: str) -> bool:
+    """A listing page as ShipStation sends one: ``{key: [objects], "pages": number, ...}``."""
+    return (isinstance(data, dict) and isinstance(data.get(key), list) and all(isinstance(i, dict) for i in data[key])
+            and isinstance(data.get("pages", 0), (int, float)))
+
+
 def _json_default(value: Any) -> Any:
     """Decimal money as a JSON number (float repr round-trips two-decimal amounts exactly)."""
     if isinstance(value, Decimal):
@@ -124,11 +130,23 @@ class ShipStationClient:
 
     # -- transport -------------------------------------------------------------------------------
     def request(self, method: str, path: str, *, params: Optional[dict[str, Any]] = None,
-                body: Any = None) -> Any:
-        """One API call, rate-limited and retried; returns the decoded JSON (None for an empty body)."""
+                body: Any = None, listing: Optional[str] = None) -> Any:
+        """One API call, rate-limited and retried; returns the decoded JSON (None for an empty body).
+
+        ``listing`` names the list a page of a listing holds (``"orders"``): an answer without it
+        (an empty body, ``{}``, wrong types) is retried like a 5xx instead of read as "no more orders".
+        """
         what = f"ShipStation {method} {path}"
         url = self.base_url + path
-        return self.retry.call(lambda: self._once(method, url, params, body, what), what)
+
+        def once() -> Any:
+            data = self._once(method, url, params, body, what)
+            if listing is not None and not _is_page(data, listing):
+                raise RetriableAPIError(f"{what}: answered a page without its list of {listing} "
+                                        f"({short_body(json.dumps(data, default=str), 120)})", connector=CONNECTOR)
+            return data
+
+        return self.retry.call(once, what)
 
     def get_resource(self, resource_url: str) -> Any:
         """Follow a webhook's ``resource_url`` (the batch of orders or shipments it points at).
@@ -212,8 +230,8 @@ class ShipStationClient:
         page, previous = 1, None
         while True:
             query["page"] = page
-            data = self.request("GET", path, params=dict(query)) or {}
-            items = data.get(key) or []
+            data = self.request("GET", path, params=dict(query), listing=key)
+            items = data[key]
             if items and items == previous:
                 raise FatalAPIError(f"ShipStation GET {path}: page {page} repeats page {page - 1} (paging loop)",
                                     connector=CONNECTOR)
@@ -237,11 +255,12 @@ class ShipStationClient:
         page, pages = 1, 1
         while page <= pages:
             data = self.request("GET", "/orders", params={"orderNumber": prefix, "pageSize": self.page_size,
-                                                          "page": page, "sortBy": "CreateDate", "sortDir": "ASC"}) or {}
+                                                          "page": page, "sortBy": "CreateDate", "sortDir": "ASC"},
+                                listing="orders")
             pages = int(data.get("pages") or 0)
             if max_pages is not None and pages > max_pages:
                 return None
-            found.extend(data.get("orders") or [])
+            found.extend(data["orders"])
             page += 1
         return found
 
