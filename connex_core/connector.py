@@ -202,6 +202,10 @@ class Connector:
     """The time zone the API's dates are in; ``--since 2026-09-15`` means that day in this zone."""
     write_batch_size: ClassVar[int] = 50
     """How many orders the engine hands :meth:`write_orders` at once (the API's batch limit)."""
+    upserts_orders: ClassVar[bool] = False
+    """True when :meth:`write_orders` updates an order it wrote before in place (ShipStation: upsert by
+    orderKey), so writing it again is safe: the engine then sends an order whose content changed since
+    it was synced (an invoice paid after it went out as ``awaiting_payment``) instead of calling it done."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)

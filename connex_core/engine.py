@@ -348,12 +348,15 @@ class SyncEngine:
             by_key[order.key] = (order, result)  # a repeat within a batch counts once
         ledger = self.store.ledger_get(name, by_key)
         writes: list[OrderWrite] = []
+        changed: set[str] = set()  # done before, content changed since, and the target updates in place
         for key, (order, result) in by_key.items():
             entry = ledger.get(key)
-            if entry is not None and entry.state == "done":
-                summary.counts["already_synced"] += 1
-                continue
             content = result.order.content_hash()
+            if entry is not None and entry.state == "done":
+                if not (target.upserts_orders and entry.content_hash and entry.content_hash != content):
+                    summary.counts["already_synced"] += 1
+                    continue
+                changed.add(key)
             writes.append(OrderWrite(order=result.order, idempotency_key=idempotency_key(name, key, content),
                                      options=dict(task.target_options)))
         if not writes:
@@ -361,8 +364,12 @@ class SyncEngine:
         if self.dry_run:
             summary.counts["would_create"] += len(writes)
             return
+        # Writing again is safe where the target upserts: what Connex wrote before (changed, or whose answer
+        # was lost) is not looked up, so it is updated rather than taken as done.
+        rewrite = {w.key for w in writes if target.upserts_orders and w.key in ledger}
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            writes = self._reconcile(name, target, writes, ledger, by_key, summary)
+            writes = self._reconcile(name, target, [w for w in writes if w.key not in rewrite], ledger, by_key,
+                                     summary) + [w for w in writes if w.key in rewrite]
             if not writes:
                 return
             intents = []
@@ -388,7 +395,7 @@ class SyncEngine:
                 self._record_failures(name, writes, ledger, by_key, str(exc), summary)
                 raise
             # Per-order failures (retriable or not) go to the ledger's retry queue for the next run.
-            self._record_results(name, writes, results, ledger, by_key, summary)
+            self._record_results(name, writes, results, ledger, by_key, summary, changed)
             return
 
     def _reconcile(self, name: str, target: Connector, writes: list[OrderWrite], ledger: dict[str, LedgerEntry],
@@ -426,7 +433,8 @@ class SyncEngine:
         return rest
 
     def _record_results(self, name: str, writes: list[OrderWrite], results: list[WriteResult],
-                        ledger: dict[str, LedgerEntry], by_key: dict, summary: RunSummary) -> None:
+                        ledger: dict[str, LedgerEntry], by_key: dict, summary: RunSummary,
+                        changed: frozenset[str] | set[str] = frozenset()) -> None:
         by_result = {r.key: r for r in results}
         target_name = self.config.tasks[name].target
         entries, logs = [], []
@@ -436,7 +444,7 @@ class SyncEngine:
                                                      error=f"{type(self).__name__}: the connector gave no result")
             prior = ledger[w.key]
             if r.ok:
-                outcome = "duplicate" if r.duplicate else "created"
+                outcome = "duplicate" if r.duplicate else "updated" if w.key in changed else "created"
                 state = "done"
                 if r.duplicate and not (r.error or r.note):
                     r.note = f"already in {target_name} as {r.target_number or r.target_id}"

@@ -77,6 +77,7 @@ class ShipStationConnector(Connector):
     settings_model = ShipStationSettings
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.READ_SHIPMENTS})
     write_batch_size = MAX_BATCH
+    upserts_orders = True  # createorders upserts by orderKey (and leaves shipped or cancelled orders alone)
     timezone = PACIFIC_NAME
     """The time zone of the account's dates: a day the user names ("15 September") is a Pacific day."""
     settings: ShipStationSettings
