@@ -201,6 +201,15 @@ class QuickBooksSimulator(SimulatedService):
                 docs.append(self.store[kind][doc["Id"]])
             return docs
 
+    def pay(self, invoice_id: str, amount: Optional[Decimal] = None) -> dict[str, Any]:
+        """The customer pays an invoice (its whole balance by default): a linked Payment, as the company records it."""
+        with self.lock:
+            invoice = self.store["Invoice"][str(invoice_id)]
+            paid = str(_money(invoice["Balance"]) if amount is None else amount)
+            return self._create("Payment", {"CustomerRef": invoice["CustomerRef"], "TotalAmt": paid,
+                                            "Line": [{"Amount": paid,
+                                                      "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]}, {})
+
     # -- company data ----------------------------------------------------------------------------
     def _seed_company(self) -> None:
         for ident, name, kind in (("1", "Services", "Income"), ("79", "Sales of Product Income", "Income"),
