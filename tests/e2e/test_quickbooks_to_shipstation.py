@@ -65,3 +65,26 @@ def test_documents_become_orders_unpaid_ones_awaiting_payment_and_tracking_comes
     echo = sandbox.run("shipstation-to-quickbooks")
     assert echo.counts.get("created", 0) == 0 and echo.counts["skipped"] == 6
     assert doc_counts(sandbox) == counts
+
+
+def test_an_invoice_paid_after_it_went_out_moves_its_order_to_awaiting_shipment(sandbox):
+    qb, ss = sandbox.quickbooks, sandbox.shipstation
+    docs = qb.seed_documents(6, unpaid_every=2, class_every=0)
+    sandbox.write()
+    sandbox.run("quickbooks-to-shipstation")
+    [waiting] = [o for o in ss.orders.values() if o["orderStatus"] == "awaiting_payment"]
+    invoice = document_of(qb, waiting["orderKey"])
+    assert money(invoice["Balance"]) > 0
+    orders = len(ss.orders)
+
+    sandbox.clock.advance(600)  # ten minutes later the customer pays
+    qb.pay(invoice["Id"])
+    again = sandbox.run("quickbooks-to-shipstation")
+
+    assert again.counts["updated"] == 1 and again.counts["already_synced"] == len(docs) - 1
+    assert ss.orders[waiting["orderId"]]["orderStatus"] == "awaiting_shipment"
+    assert money(ss.orders[waiting["orderId"]]["amountPaid"]) == money(invoice["TotalAmt"])
+    assert len(ss.orders) == orders, "the paid invoice became a second order"
+    [entry] = sandbox.log(task="quickbooks-to-shipstation", outcome="updated")
+    assert entry.order_number == invoice["DocNumber"] and entry.target_id == str(waiting["orderId"])
+    assert sandbox.run("quickbooks-to-shipstation").counts.get("updated", 0) == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
-from tests.e2e.helpers import POBOX, STREET, add_invoice, doc_counts, money, pacific, ss_order
+from tests.e2e.helpers import POBOX, STREET, add_invoice, doc_counts, money, pacific, ss_order, task_table
 
 def test_flagged_invoices_ship_with_pobox_billing_street_shipping_and_tracking_comes_back(sandbox):
     xero, ss = sandbox.xero, sandbox.shipstation
@@ -93,3 +93,20 @@ def test_both_parts_of_a_split_order_put_their_shipping_cost_on_the_one_xero_inv
     assert costs == [Decimal("4.10"), Decimal("5.35")], invoice["LineItems"]
     notes = [h["Details"] for h in xero.history(invoice["InvoiceID"]) if h["Changes"] == "Note"]
     assert len(notes) == 2 and any("1ZPARENT01" in n for n in notes) and any("9400CHILD01" in n for n in notes)
+
+
+def test_a_xero_invoice_paid_after_it_went_out_is_released_for_shipping(sandbox):
+    """With PAID among the statuses read (the default is AUTHORISED only), a payment updates the order."""
+    xero, ss = sandbox.xero, sandbox.shipstation
+    with xero.lock:
+        contact = xero.books.create_contact({"Name": "Paid Later Ltd", "Addresses": [POBOX, STREET]}).record
+    invoice = add_invoice(xero, "INV-9101", "ShipStation", contact["ContactID"])
+    sandbox.write([task_table("xero-to-shipstation", source_options={"statuses": ["AUTHORISED", "PAID"]})])
+    sandbox.run("xero-to-shipstation")
+    [order] = ss.orders.values()
+    assert order["orderStatus"] == "awaiting_payment"
+
+    sandbox.clock.advance(600)
+    xero.pay(invoice["InvoiceID"])
+    assert sandbox.run("xero-to-shipstation").counts["updated"] == 1
+    assert [o["orderStatus"] for o in ss.orders.values()] == ["awaiting_shipment"]
