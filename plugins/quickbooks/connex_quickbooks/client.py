@@ -141,8 +141,8 @@ class QuickBooksAPI:
     def _url(self, path: str) -> str:
         return f"{self.qb.api_url}/company/{self.qb.company_id}/{path}"
 
-    def _call(self, fn: Callable[[], T], what: str, part: Optional[str] = None) -> T:
-        """``fn`` retried; its answer must be a JSON object (holding the object ``part`` when named)."""
+    def _call(self, fn: Callable[[], Any], what: str, pick: Callable[[dict[str, Any]], T] = lambda a: a) -> T:
+        """``fn`` retried; its answer must be a JSON object, from which ``pick`` takes (and checks) what is used."""
         def attempt() -> T:
             try:
                 answer = fn()
@@ -154,17 +154,17 @@ class QuickBooksAPI:
                 raise fault_error(code, exc.message, exc.detail or "", self.qb.connection) from None
             except TypeError:  # python-quickbooks looks for "Fault" in a JSON null or number
                 answer = None
-            if not isinstance(answer, dict) or (part is not None and not isinstance(answer.get(part), dict)):
+            if not isinstance(answer, dict):
                 raise RetriableAPIError(f"QuickBooks answered its {what} with something that is not the JSON object "
                                         f"it documents ({short_body(str(answer), 120)})", connector="quickbooks")
-            return answer[part] if part is not None else answer
+            return pick(answer)
 
         return self.retry.call(attempt, f"QuickBooks {what}")
 
     # -- reading ---------------------------------------------------------------------------------
     def query(self, text: str) -> dict[str, Any]:
         """One query; returns the ``QueryResponse`` object (empty results have no entity key)."""
-        return self._call(lambda: self.qb.query(text), "query", "QueryResponse")
+        return self._call(lambda: self.qb.query(text), "query", lambda a: part(a, "QueryResponse", "query"))
 
     def query_all(self, select: str, entity: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
         """Every row of ``select`` (no STARTPOSITION/MAXRESULTS in it), page by page."""
@@ -177,11 +177,13 @@ class QuickBooksAPI:
             start += page_size
 
     def preferences(self) -> dict[str, Any]:
-        return self._call(lambda: self.qb.get(self._url("preferences")), "preferences", "Preferences")
+        return self._call(lambda: self.qb.get(self._url("preferences")), "preferences",
+                          lambda a: part(a, "Preferences", "preferences"))
 
     def company_info(self) -> dict[str, Any]:
         realm = self.qb.company_id
-        return self._call(lambda: self.qb.get(self._url(f"companyinfo/{realm}")), "company info", "CompanyInfo")
+        return self._call(lambda: self.qb.get(self._url(f"companyinfo/{realm}")), "company info",
+                          lambda a: part(a, "CompanyInfo", "company info"))
 
     # -- writing ---------------------------------------------------------------------------------
     def batch(self, items: list[dict[str, Any]], request_id: Optional[str]) -> dict[str, dict[str, Any]]:
@@ -192,14 +194,24 @@ class QuickBooksAPI:
         if len(items) > BATCH_LIMIT:
             raise ValueError(f"a QuickBooks batch holds at most {BATCH_LIMIT} items")
         body = dumps({"BatchItemRequest": items})
-        result = self._call(lambda: self.qb.make_request("POST", self._url("batch"), request_body=body,
-                                                         request_id=request_id), "batch")
-        return {str(item.get("bId")): item for item in records(result, "BatchItemResponse", "batch")}
+        return self._call(lambda: self.qb.make_request("POST", self._url("batch"), request_body=body,
+                                                       request_id=request_id), "batch",
+                          lambda a: {str(item.get("bId")): item for item in records(a, "BatchItemResponse", "batch",
+                                                                                   required=True)})
 
 
-def records(answer: dict[str, Any], key: str, what: str) -> list[dict[str, Any]]:
-    """The list ``key`` of an answer (absent: none); any other type is a malformed answer (retriable)."""
-    value = answer.get(key) or []
+def part(answer: dict[str, Any], key: str, what: str) -> dict[str, Any]:
+    """The object ``key`` of an answer; missing, or of another type, it is a malformed answer (retriable)."""
+    value = answer.get(key)
+    if not isinstance(value, dict):
+        raise RetriableAPIError(f"QuickBooks answered a {what} without its {key} object "
+                                f"({short_body(str(answer), 120)})", connector="quickbooks")
+    return value
+
+
+def records(answer: dict[str, Any], key: str, what: str, required: bool = False) -> list[dict[str, Any]]:
+    """The list ``key`` of an answer (absent: none, unless ``required``); another type is a malformed answer (retriable)."""
+    value = answer.get(key, None if required else [])
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise RetriableAPIError(f"QuickBooks answered a {what} whose {key} is not a list of records",
                                 connector="quickbooks")
