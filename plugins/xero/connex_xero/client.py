@@ -123,8 +123,8 @@ def decode(what: str, status: int, data: bytes, shape: type) -> Any:
 
 
 def records(data: dict, key: str, what: str) -> list[dict]:
-    """The list ``key`` of an answer (absent: none); any other type is a malformed answer (retriable)."""
-    value = data.get(key) or []
+    """The list ``key`` of an answer; missing, or of another type, it is a malformed answer (retriable)."""
+    value = data.get(key)
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         raise RetriableAPIError(f"Xero: {what}: the answer's {key} is not a list of records", connector="xero")
     return value
