@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..engine import SyncEngine
-from ..errors import ConnexError, ExitCode, FatalAPIError
+from ..errors import ConnectorError, ExitCode
 from ..plugins import get_manager
 from ..state import SQLiteStore
 from .common import ConfigOption, JsonOption, config_from, emit, emit_json, err, handle_errors, parse_when
@@ -53,7 +53,7 @@ def run(
             source_tz = engine.connector(cfg.task(n).source).timezone
             try:
                 result = engine.run_task(n, since=parse_when(since, source_tz), until=parse_when(until, source_tz, end=True))
-            except FatalAPIError as exc:
+            except ConnectorError as exc:  # fatal, or retriable with its retries spent: the other tasks still run
                 fatal = exc
                 summaries.append({"task": n, "status": "error", "error": str(exc)})
                 err(f"error: task {n}: {exc}")
