@@ -1,0 +1,193 @@
+"""Bad input: malformed API answers from each simulator, and broken configs.
+
+A malformed answer (an empty 200, cut-off JSON, a proxy's HTML 502 page or the same with status
+200, an empty object, a list, wrong types) is either retried away (once) or, when it persists,
+ends the task with an error that names the service and what came back, never a KeyError or
+JSONDecodeError; what earlier tasks and batches wrote stays, and a rerun finishes with nothing twice.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from connex_core.config import load_config
+from connex_core.demo import default_rules_dir
+from connex_core.engine import SyncEngine
+from connex_core.errors import ConnexError
+from connex_core.plugins import PluginManager
+from connex_core.sandbox import Fault, SimClock
+from connex_core.sandbox.runner import build_sandbox, write_config
+from connex_core.state import LogQuery, SQLiteStore
+
+from .harness import HTML_502
+
+CONNEX = str(Path(sys.executable).with_name("connex"))
+BODIES = {
+    "empty 200": (200, b""),
+    "truncated JSON": (200, b'{"orders": [{"orderId": 1'),
+    "HTML 502": (502, HTML_502),
+    "HTML with 200": (200, HTML_502),
+    "empty object": (200, b"{}"),
+    "a list": (200, b"[]"),
+    "wrong types": (200, b'{"orders": "x", "pages": "b", "QueryResponse": "x", "BatchItemResponse": "x", "Invoices": 5}'),
+}
+#: (simulator, method, path, task whose run meets it, service name in messages)
+ENDPOINTS = {
+    "ShipStation orders listing": ("shipstation", "GET", r"^/orders$", "shipstation-to-xero", "ShipStation"),
+    "ShipStation createorders": ("shipstation", "POST", r"createorders$", "quickbooks-to-shipstation", "ShipStation"),
+    "QuickBooks query": ("quickbooks", "", r"/query$", "quickbooks-to-shipstation", "QuickBooks"),
+    "QuickBooks batch": ("quickbooks", "POST", r"/batch$", "shipstation-to-quickbooks", "QuickBooks"),
+    "Xero invoices listing": ("xero", "GET", r"/Invoices$", "xero-to-shipstation", "Xero"),
+    "Xero invoices create": ("xero", "PUT", r"/Invoices$", "shipstation-to-xero", "Xero"),
+}
+NOT_CLEAR = ("KeyError", "TypeError", "AttributeError", "JSONDecodeError", "NoneType", "Traceback")
+
+
+@pytest.fixture(scope="module")
+def manager():
+    return PluginManager().load()
+
+
+@pytest.fixture
+def world(tmp_path, manager):
+    shutil.copytree(default_rules_dir(), tmp_path / "rules")
+    clock = SimClock(speed=2000)
+    server = build_sandbox(manager, clock=clock, seed=4)
+    with server:
+        for service in server.services.values():
+            service.seed(10)
+        cfg = load_config(write_config(server, tmp_path / "connex.toml"))
+        store = SQLiteStore(cfg.state_path)
+        engine = SyncEngine(cfg, manager, store, connector_options={"clock": clock})
+        yield server, engine, store
+        engine.close()
+        store.close()
+
+
+def fault(endpoint: str, body: str, times) -> tuple[str, Fault]:
+    service, method, path, _, _ = ENDPOINTS[endpoint]
+    status, payload = BODIES[body]
+    return service, Fault("error", status=status, body=payload, methods=(method,) if method else (), path=path,
+                          times=times)
+
+
+def identities(server) -> Counter:
+    """Every document the targets hold, by its identity: a count above 1 is a duplicate."""
+    ss, qb, xero = (server.services[n] for n in ("shipstation", "quickbooks", "xero"))
+    seen: Counter = Counter(("ss", o["orderKey"]) for o in ss.orders.values())
+    seen.update(("qb", e, d["DocNumber"]) for e in ("Invoice", "SalesReceipt") for d in qb.entities(e))
+    seen.update(("xero", i["InvoiceNumber"]) for i in xero.invoices.values() if i.get("Status") != "DELETED")
+    return seen
+
+
+def run_or_error(engine, store, task: str, name: str):
+    """Run a task; a failure must be a ConnexError, or failed orders, whose message names the service plainly."""
+    try:
+        summary = engine.run_task(task)
+    except ConnexError as exc:
+        message = str(exc)
+    else:
+        if not summary.counts["failed"]:
+            return summary
+        message = store.query_log(LogQuery(task=task, outcome="failed"))[0].message
+    assert name in message and not any(word in message for word in NOT_CLEAR), message
+    return None
+
+
+@pytest.mark.parametrize("body", list(BODIES))
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_a_malformed_answer_once_is_retried(world, endpoint, body):
+    """Retried in the run (reads and writes: the client, or the engine's reconcile-and-retry of a batch),
+    or by the next run after a clear message; either way every order ends up in its target once."""
+    server, engine, store = world
+    _, _, _, task, name = ENDPOINTS[endpoint]
+    service, f = fault(endpoint, body, times=1)
+    server.services[service].faults.add(f)
+    first = run_or_error(engine, store, task, name)
+    assert f.times == 0, "the malformed answer was served"
+    summary = first or engine.run_task(task)
+    assert summary.status == "ok" and summary.counts["failed"] == 0, summary.as_dict()
+    assert store.ledger_counts(task).get("done", 0) > 0 and set(store.ledger_counts(task)) <= {"done", "skipped"}
+    assert max(identities(server).values()) == 1
+
+
+@pytest.mark.parametrize("body", list(BODIES))
+@pytest.mark.parametrize("endpoint", list(ENDPOINTS))
+def test_a_malformed_answer_that_persists_is_a_clear_error_and_a_rerun_finishes(world, endpoint, body):
+    server, engine, store = world
+    _, _, _, task, name = ENDPOINTS[endpoint]
+    engine.run_task("quickbooks-to-shipstation" if task != "quickbooks-to-shipstation" else "xero-to-shipstation")
+    before = identities(server)
+    service, f = fault(endpoint, body, times=None)
+    server.services[service].faults.add(f)
+    assert run_or_error(engine, store, task, name) is None, "a task that never got a good answer cannot succeed"
+    assert identities(server) >= before, "what earlier runs wrote is still there"
+    server.services[service].faults.clear()
+    rerun = engine.run_task(task)
+    assert rerun.status == "ok" and rerun.counts["failed"] == 0, rerun.as_dict()
+    assert max(identities(server).values()) == 1
+
+
+def test_one_task_meeting_bad_answers_does_not_stop_the_others(tmp_path, manager):
+    """`connex run`: the task whose API keeps answering HTML fails with a message; the others run (exit 6)."""
+    shutil.copytree(default_rules_dir(), tmp_path / "rules")
+    with build_sandbox(manager, clock=SimClock(), seed=4) as server:
+        for service in server.services.values():
+            service.seed(4)
+        config = write_config(server, tmp_path / "connex.toml", tasks=[
+            ("xero-to-shipstation", {"source": "xero", "target": "shipstation", "rules": ["rules/xero-to-shipstation.rules"]}),
+            ("quickbooks-to-shipstation", {"source": "quickbooks", "target": "shipstation"})])
+        server.services["xero"].faults.add(Fault("error", status=200, body=HTML_502, path=r"/Invoices$"))
+        p = subprocess.run([CONNEX, "run", "--config", str(config)], capture_output=True, text=True, cwd=tmp_path,
+                           timeout=120)
+    assert p.returncode == 6, p.stderr
+    assert "xero-to-shipstation: error: Xero: list invoices (page 1): answered 200 with a body that is not a JSON" in p.stdout
+    assert "quickbooks-to-shipstation: read 4, created 4" in p.stdout
+    assert not any(word in p.stdout + p.stderr for word in NOT_CLEAR)
+
+
+BASE = """
+[connections.shipstation]
+type = "shipstation"
+api_key = "k"
+api_secret = "s"
+
+[connections.quickbooks]
+type = "quickbooks"
+client_id = "id"
+client_secret = "s"
+
+[tasks.t]
+source = "shipstation"
+target = "quickbooks"
+"""
+
+
+@pytest.mark.parametrize("old,new,expected", [
+    ('api_secret = "s"', 'api_secret = "s"\ntimout = 5', "connections.shipstation.timout: unknown key"),
+    ('api_secret = "s"', 'api_secret = "s"\ntimeout = "fast"', "connections.shipstation.timeout: Input should be a valid number"),
+    ('api_key = "k"\n', "", "connections.shipstation.api_key: required key is missing"),
+    ('api_key = "k"', "api_key = 12345", "connections.shipstation.api_key: Input should be a valid string"),
+    ('target = "quickbooks"', 'target = "quickbooks"\nkind = "weekly"',
+     "tasks.t.kind: Input should be 'orders', 'tracking' or 'daily_summary'"),
+    ('api_key = "k"', 'api_key = { env = "NOPE_KEY" }',
+     "connections.shipstation.api_key: environment variable NOPE_KEY is not set"),
+    ('api_key = "k"', 'api_key = { file = "nope.txt" }', "connections.shipstation.api_key: cannot read secret file"),
+    ('target = "quickbooks"', 'target = "quickbok"', "no connection named 'quickbok' (connections: quickbooks, shipstation)"),
+    ('type = "shipstation"', 'type = "shipstaton"', "connections.shipstation.type: no connector named 'shipstaton'"),
+    ('api_secret = "s"', 'api_secret = "s', "not valid TOML: Illegal character '\\n' (at line 5, column 16)"),
+])
+def test_a_broken_config_names_the_key_and_what_was_expected(tmp_path, old, new, expected):
+    assert old in BASE
+    (tmp_path / "connex.toml").write_text(BASE.replace(old, new, 1))
+    p = subprocess.run([CONNEX, "run", "--dry-run", "--config", str(tmp_path / "connex.toml")], capture_output=True,
+                       text=True, cwd=tmp_path, timeout=60)
+    assert p.returncode == 4
+    assert expected in p.stderr
+    assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1
