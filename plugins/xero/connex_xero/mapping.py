@@ -203,10 +203,12 @@ def invoice_to_xero(order: Order, settings: XeroSettings, contact_id: Optional[s
         service = f" ({order.requested_service})" if order.requested_service else ""
         elements.append({"Description": f"Shipping{service}", "Quantity": Decimal("1"), "UnitAmount": order.shipping,
                          "AccountCode": settings.shipping_account_code, "TaxType": tax_type})
-    line_discounts = sum((l.discount for l in order.lines), ZERO)
-    if order.discount > line_discounts:
+    # The order's discount counts its adjustment lines (a coupon line) and per-line discounts, which are
+    # on the invoice already; a Discount line carries only the rest.
+    on_lines = sum((l.discount for l in order.lines), ZERO) - sum((l.amount for l in order.lines if l.adjustment), ZERO)
+    if order.discount > on_lines:
         elements.append({"Description": "Discount", "Quantity": Decimal("1"),
-                         "UnitAmount": -(order.discount - line_discounts),
+                         "UnitAmount": -(order.discount - on_lines),
                          "AccountCode": settings.sales_account_code, "TaxType": tax_type})
     weights = [_money(_dec(e["Quantity"]) * _dec(e["UnitAmount"]) - _dec(e.get("DiscountAmount"))) for e in elements]
     for element, tax in zip(elements, _spread(order.tax, weights)):
