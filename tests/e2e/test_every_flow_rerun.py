@@ -4,15 +4,42 @@ from __future__ import annotations
 
 from connex_core.demo import AFTER_SHIPPING, FIRST
 
-from tests.e2e.helpers import doc_counts
+from tests.e2e.helpers import doc_counts, money
+
+
+def assert_totals_match(sandbox) -> None:
+    """Every document holds its order's total, to the cent, in both directions (coupons, item-level tax
+    and shipping, split parts included); at least one compared order had a coupon line."""
+    ss, qb, xero = sandbox.shipstation, sandbox.quickbooks, sandbox.xero
+    by_number = {o["orderNumber"]: o for o in ss.orders.values() if not o["orderKey"].startswith("connex:")}
+    compared, coupons = 0, 0
+    targets = [(d["DocNumber"], d["TotalAmt"]) for d in qb.entities("Invoice") + qb.entities("SalesReceipt")]
+    targets += [(i["InvoiceNumber"], i["Total"]) for i in xero.invoices.values()]
+    for number, total in targets:
+        order = by_number.get(number)
+        if order is not None:
+            assert money(total) == money(order["orderTotal"]), (number, total, order["orderTotal"])
+            compared += 1
+            coupons += any(item["adjustment"] for item in order["items"])
+    for order in ss.orders.values():
+        origin = order["orderKey"].removeprefix("connex:")
+        if origin.startswith("quickbooks:"):
+            entity, ident = origin.removeprefix("quickbooks:").split("-")
+            assert money(order["orderTotal"]) == money(qb.get(entity, ident)["TotalAmt"]), order["orderNumber"]
+            compared += 1
+        elif origin.startswith("xero:"):
+            assert money(order["orderTotal"]) == money(xero.invoices[origin.removeprefix("xero:")]["Total"])
+            compared += 1
+    assert compared > 40 and coupons > 0, (compared, coupons)
 
 
 def test_a_rerun_of_every_flow_posts_nothing_new(sandbox):
-    seeded = {name: service.seed(24 if name != "quickbooks-summary" else 0)
+    seeded = {name: service.seed(40 if name != "quickbooks-summary" else 0)
               for name, service in sandbox.server.services.items()}
-    assert seeded["shipstation"] == seeded["quickbooks"] == seeded["xero"] == 24
+    assert seeded["shipstation"] == seeded["quickbooks"] == seeded["xero"] == 40
     sandbox.write()
     first = {name: sandbox.run(name) for name in FIRST}
+    assert_totals_match(sandbox)
     for service in sandbox.server.services.values():
         service.simulate_activity()
     first.update({name: sandbox.run(name) for name in AFTER_SHIPPING})
