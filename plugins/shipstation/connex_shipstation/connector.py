@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+from datetime import timedelta
 from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
 
@@ -30,7 +31,7 @@ from .mapping import (
     order_from_shipstation, order_key_for, order_to_shipstation, shipment_from_fulfillment,
     shipment_from_shipstation,
 )
-from .timezone import PACIFIC_NAME, format_filter, parse_date
+from .timezone import PACIFIC_NAME, format_filter, parse_date, parse_timestamp
 
 #: ``FetchQuery.date_field`` -> the prefix of ShipStation's ``*DateStart`` / ``*DateEnd`` filters.
 ORDER_DATE_FILTERS = {"created": "createDate", "order": "orderDate", "modified": "modifyDate", "paid": "paymentDate"}
@@ -163,12 +164,20 @@ class ShipStationConnector(Connector):
 
         One ``/shipments`` listing over the page's range of ship dates (a shipped order's
         ``shipDate`` is the day it shipped), and one ``/fulfillments`` listing if some are left.
+        Both are narrowed to records created between the orders' first ``createDate`` and last
+        ``modifyDate`` (shipping an order modifies it), so a page reads its own shipments, not
+        every shipment of those days.
         """
         shipped = {str(o["orderId"]): o for o in page if o.get("orderStatus") == "shipped" and o.get("shipDate")}
         if not shipped:
             return {}
         days = sorted(parse_date(o["shipDate"]) for o in shipped.values())
         window = {"shipDateStart": f"{days[0]:%Y-%m-%d} 00:00:00", "shipDateEnd": f"{days[-1]:%Y-%m-%d} 23:59:59"}
+        created = [parse_timestamp(o.get("createDate")) for o in shipped.values()]
+        modified = [parse_timestamp(o.get("modifyDate")) for o in shipped.values()]
+        if all(created) and all(modified):
+            window["createDateStart"] = format_filter(min(created))
+            window["createDateEnd"] = format_filter(max(modified) + timedelta(seconds=1))
         found: dict[str, Shipment] = {}
         sources = ((self.client.list_shipments, lambda record, order: shipment_from_shipstation(record)),
                    (self.client.list_fulfillments,
