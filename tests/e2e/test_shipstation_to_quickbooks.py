@@ -167,3 +167,27 @@ def test_daily_summaries_by_creation_and_by_ship_date_and_a_second_run_posts_not
         again = sandbox.run(task, **day)                                         # the same day, asked again
         assert again.counts.get("created", 0) == 0 and again.counts["already_synced"] == 1
     assert doc_counts(sandbox) == counts
+
+
+def test_customers_matched_by_email_and_items_by_sku_are_created_once(sandbox):
+    ss = sandbox.shipstation
+    for number in ("5101", "5102", "5103"):
+        email = "repeat@shop.test" if number != "5103" else "other@shop.test"
+        order = ss.add_order(ss_order(number, pacific(2026, 9, 16), email=email,
+                                      items=[("MUG-BLU", "Blue mug", 1, "12.50"), ("CAP-01", "Baseball cap", 1, "18.95")]))
+        ship(ss, order, f"1Z{number}", date(2026, 9, 17))
+    sandbox.write()
+    assert sandbox.run("shipstation-to-quickbooks").counts["created"] == 3
+
+    qb = sandbox.quickbooks
+    customers = {c["PrimaryEmailAddr"]["Address"]: c for c in qb.entities("Customer")}
+    assert set(customers) == {"repeat@shop.test", "other@shop.test"}
+    invoices = by_number(qb, "Invoice")
+    assert invoices["5101"]["CustomerRef"]["value"] == invoices["5102"]["CustomerRef"]["value"] \
+        == customers["repeat@shop.test"]["Id"]
+    skus = [i.get("Sku") for i in qb.entities("Item") if i.get("Sku") in ("MUG-BLU", "CAP-01")]
+    assert sorted(skus) == ["CAP-01", "MUG-BLU"]
+    [cap] = [i for i in qb.entities("Item") if i.get("Sku") == "CAP-01"]
+    assert cap["Type"] == "NonInventory"
+    assert all(any(line.get("SalesItemLineDetail", {}).get("ItemRef", {}).get("value") == cap["Id"]
+                   for line in doc["Line"]) for doc in invoices.values())
