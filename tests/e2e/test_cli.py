@@ -133,3 +133,34 @@ def test_a_dry_run_reports_what_it_would_post_and_writes_nothing(sandbox, connex
     assert {name: service.write_calls for name, service in sandbox.server.services.items()} == writes
     assert sandbox.quickbooks.entities("Invoice") == [] and sandbox.xero.invoices == {}
     assert connex("log", "--config", config, "--json").json == []
+
+
+def test_a_held_order_exits_5_says_why_and_syncs_once_the_rule_is_fixed(sandbox, connex):
+    ss = sandbox.shipstation
+    for number, country in (("4201", "US"), ("4202", "CA")):
+        payload = ss_order(number, pacific(2026, 9, 16))
+        payload["shipTo"]["country"] = country
+        order = ss.add_order(payload)
+        ss.ship_order(order["orderId"], "ups", f"1Z{number}", date(2026, 9, 17), Decimal("6"))
+    rules = sandbox.folder / "rules" / "hold.rules"
+    rules.write_text("# hold exports abroad until customs is sorted\n"
+                     "rule \"customs check\":\n  when ship_to.country != 'US' then hold 'customs papers missing'\n")
+    table = task_table("shipstation-to-quickbooks")
+    table[1]["rules"] = table[1]["rules"] + ["rules/hold.rules"]
+    config = sandbox.write([table])
+
+    held = connex("run", "--config", config, "--since", "2026-09-10", "--json", expect=5)
+    assert held.json[0]["held"] == 1 and held.json[0]["created"] == 1
+    [entry] = connex("log", "--config", config, "--outcome", "held", "--json").json
+    assert (entry["order_number"], entry["reason"], entry["rule"], entry["line"]) == \
+        ("4202", "customs papers missing", "customs check", 2)
+    assert list(by_doc_number(sandbox)) == ["4201"]
+
+    rules.write_text("# customs sorted\n")
+    released = connex("run", "--config", config, "--json")  # no window: the held order comes from the retry queue
+    assert released.json[0]["created"] == 1
+    assert sorted(by_doc_number(sandbox)) == ["4201", "4202"]
+
+
+def by_doc_number(sandbox) -> dict[str, dict]:
+    return {d["DocNumber"]: d for d in sandbox.quickbooks.entities("Invoice")}
