@@ -308,10 +308,11 @@ class SyncEngine:
         if existing is not None and existing.state == outcome and existing.last_error == result.reason:
             return  # skipped or held for the same reason last time: logged already
         snapshot = order.model_dump_json() if outcome == "held" else None
+        # The log line first: a crash between the two repeats the line next run, instead of losing the reason.
+        self.store.log([self._log_entry(name, order, result, outcome, summary.run_id)])
         self.store.ledger_put([LedgerEntry(task=name, source_key=order.key, state=outcome, snapshot=snapshot,
                                            attempts=existing.attempts if existing else 0,
                                            last_error=result.reason, content_hash=order.content_hash())])
-        self.store.log([self._log_entry(name, order, result, outcome, summary.run_id)])
         self._after(order, name, outcome, None)
 
     def _target_type(self, task: TaskConfig) -> str:
@@ -424,8 +425,8 @@ class SyncEngine:
             logs.append(self._log_entry(name, order, result, outcome, summary.run_id, target_id=hit.target_id,
                                         target_number=hit.target_number, message=message))
             told.append((w.order, outcome, hit.target_id))
+        self.store.log(logs)  # before the ledger, as in _route
         self.store.ledger_put(entries)
-        self.store.log(logs)
         for e in entries:
             ledger[e.source_key] = e
         for order, outcome, target_id in told:
@@ -458,8 +459,8 @@ class SyncEngine:
             logs.append(self._log_entry(name, order, result, outcome, summary.run_id, target_id=r.target_id,
                                         target_number=r.target_number, message=r.error or r.note,
                                         reason=None if r.ok else r.error))
+        self.store.log(logs)  # before the ledger, as in _route
         self.store.ledger_put(entries)
-        self.store.log(logs)
         for e, entry_log in zip(entries, logs):
             ledger[e.source_key] = e
             self._after(by_key[e.source_key][1].order, name, entry_log.outcome, e.target_id)
@@ -567,8 +568,8 @@ class SyncEngine:
             entries.append(LedgerEntry(task=name, source_key=w.key, state="done" if r.ok else "failed",
                                        idempotency_key=w.idempotency_key, target_id=w.target_ref, last_error=r.error))
             logs.append(self._tracking_log(name, w, outcome, summary.run_id, r.error or r.note))
+        self.store.log(logs)  # before the ledger, as in _route
         self.store.ledger_put(entries)
-        self.store.log(logs)
 
     @staticmethod
     def _tracking_log(name: str, w: TrackingWrite, outcome: str, run_id: Optional[int], message: Optional[str]) -> LogEntry:
