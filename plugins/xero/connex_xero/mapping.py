@@ -14,7 +14,7 @@ contact element with both addresses for contacts that must be created.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Optional
 
@@ -103,6 +103,13 @@ def line_from_xero(line: dict[str, Any], inclusive: bool) -> LineItem:
     )
 
 
+def calendar_day(moment: Optional[datetime]) -> Optional[datetime]:
+    """An invoice date (a calendar day, which Xero sends as midnight UTC) as noon UTC of that day, so that
+    it stays the same day in any target's time zone from UTC-11 to UTC+11 (ShipStation shows Pacific
+    time: midnight UTC would be the evening before)."""
+    return None if moment is None else datetime.combine(moment.date(), time(12), timezone.utc)
+
+
 def order_from_xero(invoice: dict[str, Any], contact: Optional[dict[str, Any]], settings: XeroSettings) -> Order:
     """An ACCREC invoice (and its full contact, for the addresses) as a canonical order."""
     contact = contact or invoice.get("Contact") or {}
@@ -120,7 +127,7 @@ def order_from_xero(invoice: dict[str, Any], contact: Optional[dict[str, Any]], 
     status = invoice.get("Status") or ""
     total, paid_amount = _dec(invoice.get("Total")), _dec(invoice.get("AmountPaid"))
     paid = status == "PAID" or (total > 0 and paid_amount >= total)
-    issued = parse_ms_date(invoice.get("Date"))
+    issued = calendar_day(parse_ms_date(invoice.get("Date")))
     due = parse_ms_date(invoice.get("DueDate"))
     company = name if person and person != name else None
     phone = _phone(contact)
