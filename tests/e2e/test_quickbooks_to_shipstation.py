@@ -36,7 +36,7 @@ def test_documents_become_orders_unpaid_ones_awaiting_payment_and_tracking_comes
         entity = entity_of(doc)
         current = qb.get(entity, doc["Id"])
         order = orders[f"connex:quickbooks:{entity}-{doc['Id']}"]
-        assert order["orderNumber"] == doc["DocNumber"]
+        assert order["orderNumber"] == doc["DocNumber"] and order["orderDate"][:10] == doc["TxnDate"]
         assert money(order["orderTotal"]) == money(current["TotalAmt"])
         unpaid = entity == "Invoice" and money(current["Balance"]) > 0
         assert order["orderStatus"] == ("awaiting_payment" if unpaid else "awaiting_shipment"), doc["DocNumber"]

@@ -27,6 +27,7 @@ def test_flagged_invoices_ship_with_pobox_billing_street_shipping_and_tracking_c
     assert (bill["street1"], bill["city"], bill["postalCode"]) == ("PO Box 4417", "Portland", "97208")
     assert (ship["street1"], ship["street2"], ship["postalCode"]) == ("1200 NW Naito Pkwy", "Dock 3", "97209")
     assert bill["name"] == "Accounts Payable" and ship["name"] == "Receiving"
+    assert order["orderDate"][:10] == flagged["Date"].isoformat(), "the invoice's day, also in Pacific time"
     [skip] = sandbox.log(task="xero-to-shipstation", outcome="skipped")
     assert skip.order_number == "INV-9002" and skip.reason == "not flagged for ShipStation"
     assert skip.rule == "only invoices flagged for ShipStation" and skip.line == 8
