@@ -120,6 +120,7 @@ class Sandbox:
     manager: PluginManager
     config_path: Optional[Path] = None
     _opened: list[Any] = field(default_factory=list)
+    _engine: Optional[SyncEngine] = None
 
     @property
     def shipstation(self):
@@ -149,6 +150,7 @@ class Sandbox:
             text = text.replace(header, header + "".join(f'{k} = "{v}"\n' for k, v in keys.items()))
         path.write_text(text)
         self.config_path = path
+        self.close()  # engines read the config they were made with
         return path
 
     @property
@@ -156,13 +158,15 @@ class Sandbox:
         return load_config(self.config_path or self.write())
 
     def engine(self) -> SyncEngine:
-        """A sync engine on the config's state file, waiting on the simulators' clock."""
-        cfg = self.config
-        store = SQLiteStore(cfg.state_path)
-        engine = SyncEngine(cfg, self.manager, store, connector_options={"clock": self.clock},
-                            now=self.clock.utcnow)
-        self._opened += [store, engine]
-        return engine
+        """The sync engine on the config's state file, waiting on the simulators' clock. One engine (and so
+        one connector per connection) serves every run until :meth:`close`, as in ``connex serve``."""
+        if self._engine is None:
+            cfg = self.config
+            store = SQLiteStore(cfg.state_path)
+            self._engine = SyncEngine(cfg, self.manager, store, connector_options={"clock": self.clock},
+                                      now=self.clock.utcnow)
+            self._opened += [store, self._engine]
+        return self._engine
 
     def run(self, task: str, **kwargs: Any) -> RunSummary:
         summary = self.engine().run_task(task, **kwargs)
@@ -180,6 +184,7 @@ class Sandbox:
         for thing in reversed(self._opened):
             thing.close()
         self._opened.clear()
+        self._engine = None
 
 
 def copy_default_rules(folder: Path) -> None:

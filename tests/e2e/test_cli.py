@@ -80,6 +80,7 @@ def test_demo_reports_flows_reasons_with_rule_and_line_and_the_state_file(tmp_pa
     state = tmp_path / "demo" / "connex.db"
     assert f"State: {state}" in report and state.exists()
     assert "Second run of every flow: 0 posted" in report
+    assert not re.search(r"\d+ failed", report), report
 
 
 def test_log_filters_by_task_outcome_order_and_date_and_explains_skips_in_json(sandbox, connex):
