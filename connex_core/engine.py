@@ -481,6 +481,7 @@ class SyncEngine:
                      if cfg.source == task.source and cfg.target == task.target and cfg.kind == "orders"]
         target_type = self.config.connection_settings(task.target, self.manager).type
         newest: Optional[datetime] = None
+        held: Optional[datetime] = None  # the oldest shipment whose write failed retriably: the cursor stays before it
         batch: list[tuple[Shipment, TrackingWrite]] = []
         with Progress(name, self.show_progress) as progress:
             for shipment in source.fetch_shipments(query):
@@ -499,10 +500,12 @@ class SyncEngine:
                                                       idempotency_key=idempotency_key(name, shipment.key, content),
                                                       options=dict(task.target_options))))
                 if len(batch) >= max(1, target.write_batch_size):
-                    self._dispatch_tracking(name, target, batch, summary)
+                    held = _oldest(batch, self._dispatch_tracking(name, target, batch, summary), held)
                     batch = []
             if batch:
-                self._dispatch_tracking(name, target, batch, summary)
+                held = _oldest(batch, self._dispatch_tracking(name, target, batch, summary), held)
+        if held is not None and newest is not None:
+            newest = min(newest, held)  # so the next run's window reads the failed shipment again
         if not self.dry_run and newest is not None and not (since or until):
             old = self.store.get_cursor(name)
             if old is None or datetime.fromisoformat(old) < newest:
@@ -520,7 +523,8 @@ class SyncEngine:
         return None
 
     def _dispatch_tracking(self, name: str, target: Connector, batch: list[tuple[Shipment, TrackingWrite]],
-                           summary: RunSummary) -> None:
+                           summary: RunSummary) -> set[str]:
+        """Write one batch of tracking; returns the keys whose write failed and is to be retried."""
         writes = {w.key: w for _, w in batch}
         ledger = self.store.ledger_get(name, writes)
         todo = []
@@ -531,10 +535,10 @@ class SyncEngine:
             else:
                 todo.append(w)
         if not todo:
-            return
+            return set()
         if self.dry_run:
             summary.counts["would_create"] += len(todo)
-            return
+            return set()
         pending_keys = [w for w in todo if ledger.get(w.key) is not None and ledger[w.key].state == "pending"]
         found = target.find_tracking(pending_keys) if pending_keys else {}
         entries, logs = [], []
@@ -558,6 +562,7 @@ class SyncEngine:
             self._record_tracking(name, todo, results, entries, logs, summary)
             raise
         self._record_tracking(name, todo, results, entries, logs, summary)
+        return {r.key for r in results if not r.ok and r.retriable}
 
     def _record_tracking(self, name, todo, results, entries, logs, summary) -> None:
         by_key = {r.key: r for r in results}
@@ -638,6 +643,14 @@ class SyncEngine:
         if not self.dry_run and not (since or until) and summary.counts.get("failed", 0) == 0:
             self.store.set_cursor(name, last.isoformat())
         summary.cursor = self.store.get_cursor(name)
+
+
+def _oldest(batch: list[tuple[Shipment, TrackingWrite]], failed: set[str], held: Optional[datetime]) -> Optional[datetime]:
+    """The creation time of the oldest shipment in ``batch`` whose key is in ``failed`` (or ``held``, if older)."""
+    for shipment, write in batch:
+        if write.key in failed and shipment.created_at and (held is None or shipment.created_at < held):
+            held = shipment.created_at
+    return held
 
 
 class _DayTotals:
