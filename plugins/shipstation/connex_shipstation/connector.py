@@ -28,7 +28,7 @@ from .client import (
     DEFAULT_BASE_URL, MAX_BATCH, ORDER_STATUSES, UPDATABLE_STATUSES, ShipStationClient, ShipStationRequestError,
 )
 from .mapping import (
-    order_from_shipstation, order_key_for, order_to_shipstation, shipment_from_fulfillment,
+    KEY_PREFIX, order_from_shipstation, order_key_for, order_to_shipstation, shipment_from_fulfillment,
     shipment_from_shipstation,
 )
 from .timezone import PACIFIC_NAME, format_filter, parse_date, parse_timestamp
@@ -39,6 +39,8 @@ ORDER_DATE_FILTERS = {"created": "createDate", "order": "orderDate", "modified":
 SHIPMENT_DATE_FILTERS = {"created": "createDate", "modified": "createDate", "shipped": "shipDate", "ship": "shipDate"}
 #: How many pages of ``orderNumber`` prefix matches a duplicate lookup reads before narrowing the prefix.
 LOOKUP_PAGES = 1
+#: Seconds a prefix listed in full answers later look-ups (with the orders written since) before it is read again.
+LISTING_TTL = 600.0
 
 
 class ShipStationSettings(ConnectorSettings):
@@ -89,9 +91,15 @@ class ShipStationConnector(Connector):
         self._names: Optional[tuple[dict[str, str], dict[str, str]]] = None
         self._looked_up: dict[str, Optional[dict]] = {}
         """orderKey -> the ShipStation order (None: not there), from the last find_orders, for write_orders."""
-        self._too_broad: set[str] = set()
-        """Number prefixes that matched more than LOOKUP_PAGES pages (and so does any shorter one): orders are only
-        added, so they stay too broad."""
+        self._listed: dict[str, float] = {}
+        """Number prefixes whose every order was listed, and when (clock seconds): see :meth:`_lookup`."""
+        self._known: dict[str, dict] = {}
+        """orderKey -> what we know of a Connex order (orderId, number, status) from those listings and our writes."""
+        self._from_memory: set[str] = set()
+        """orderKeys whose last look-up was answered from :attr:`_known` (a refusal then asks ShipStation)."""
+        self._too_broad: dict[str, int] = {}
+        """Number prefix -> a page budget its orders exceeded (as does any shorter prefix's): orders are only
+        added, so it stays too broad for that budget."""
 
     @property
     def client(self) -> ShipStationClient:
@@ -284,37 +292,71 @@ class ShipStationConnector(Connector):
         """The ShipStation orders with these writes' orderKeys (None where there is none).
 
         ShipStation cannot list by orderKey; its ``orderNumber`` filter is a prefix match. So the
-        batch's numbers, sorted, are searched by their longest common prefix: one call when the
-        prefix matches at most one page (500 orders), else the numbers are split by the character
-        after that prefix and each part searched the same way. A prefix found too broad is
-        remembered, so later batches do not ask for it again. A batch of consecutive numbers
+        batch's numbers, sorted, are searched by their longest common prefix, whose listing is read
+        when it takes no more pages (500 orders each) than the calls a split would take; else the
+        numbers are split by the character after that prefix and each part searched the same way.
+        A prefix found too broad is remembered, so later batches do not ask for it again. A batch of consecutive numbers
         (INV-0101..INV-0200) takes one or two calls; unrelated numbers take at most one call per order.
+
+        A prefix listed in full is remembered for :data:`LISTING_TTL` seconds, with the Connex
+        orders it held and those written since: a number under it is answered without a call (the
+        first batch of an initial sync lists ``INV-``, and the batches after it cost nothing). Only
+        Connex writes ``connex:`` orderKeys, so what could change meanwhile is an order's status
+        (shipped by the warehouse), which ShipStation itself refuses to overwrite.
         """
         wanted = {order_key_for(w.order): w.order.number for w in writes}
         result: dict[str, Optional[dict]] = {k: self._looked_up.pop(k) for k in list(wanted) if k in self._looked_up}
+        self._expire_listings()
+        for key, number in wanted.items():
+            if key not in result and any(number.startswith(p) for p in self._listed):
+                result[key] = self._known.get(key)
+                self._from_memory.add(key)
         pending = {k: n for k, n in wanted.items() if k not in result}
+        self._from_memory.difference_update(pending)
         found: dict[str, dict] = {}
         self._search(sorted(set(pending.values())), set(pending), found)
         result.update({k: found.get(k) for k in pending})
         return result
 
+    def _expire_listings(self) -> None:
+        """Forget every remembered listing once the oldest is LISTING_TTL old (they were kept together)."""
+        if self._listed and self.clock.now() - min(self._listed.values()) > LISTING_TTL:
+            self._forget()
+
+    def _forget(self) -> None:
+        self._listed.clear()
+        self._known.clear()
+        self._from_memory.clear()
+
+    def _remember(self, order: dict) -> None:
+        key = str(order.get("orderKey") or "")
+        if key.startswith(KEY_PREFIX):
+            self._known[key] = {"orderId": order.get("orderId"), "orderNumber": order.get("orderNumber"),
+                                "orderKey": key, "orderStatus": order.get("orderStatus"),
+                                "advancedOptions": {"mergedOrSplit": (order.get("advancedOptions") or {}).get("mergedOrSplit")}}
+
     def _search(self, numbers: list[str], keys: set[str], found: dict[str, dict]) -> None:
         if not numbers or numbers == [""]:
             return  # an empty number cannot be searched for (and ShipStation refuses to store one)
         prefix = os.path.commonprefix(numbers)
-        broad = len(numbers) > 1 and (not prefix or any(p.startswith(prefix) for p in self._too_broad))
-        orders = None if broad else self.client.orders_by_number(prefix, None if len(numbers) == 1 else LOOKUP_PAGES)
+        # Split where the numbers part (INV-0101..INV-0200 -> INV-01.., INV-0200): each part has a longer prefix.
+        groups: dict[str, list[str]] = {}
+        for number in numbers:
+            groups.setdefault(number[:len(prefix) + 1], []).append(number)
+        # Reading the prefix's listing is worth as many pages as splitting would cost calls.
+        budget = None if len(numbers) == 1 else max(LOOKUP_PAGES, len(groups))
+        broad = budget is not None and (not prefix or any(
+            p.startswith(prefix) and exceeded >= budget for p, exceeded in self._too_broad.items()))
+        orders = None if broad else self.client.orders_by_number(prefix, budget)
         if orders is None:
-            if prefix:
-                self._too_broad.add(prefix)
-            # Split where the numbers part (INV-0101..INV-0200 -> INV-01.., INV-0200): each part has a longer prefix.
-            groups: dict[str, list[str]] = {}
-            for number in numbers:
-                groups.setdefault(number[:len(prefix) + 1], []).append(number)
+            if prefix and budget is not None:
+                self._too_broad[prefix] = max(budget, self._too_broad.get(prefix, 0))
             for group in groups.values():
                 self._search(group, keys, found)
             return
+        self._listed[prefix] = self.clock.now()
         for order in orders:
+            self._remember(order)
             if order.get("orderKey") in keys:
                 found[order["orderKey"]] = order
 
@@ -352,6 +394,13 @@ class ShipStationConnector(Connector):
             to_send.append((w, payload))
         for batch in batched(to_send, MAX_BATCH):
             results.extend(self._send(batch))
+        # A refusal where the look-up was answered from memory (the order may have shipped since): ask again.
+        stale = {w.key: w for w, _ in to_send if order_key_for(w.order) in self._from_memory}
+        refused = [stale[r.key] for r in results if not r.ok and not r.retriable and r.key in stale]
+        if refused:
+            self._forget()
+            again = {r.key: r for r in self.write_orders(refused)}
+            results = [again.get(r.key, r) for r in results]
         return results
 
     def _send(self, batch: list[tuple[OrderWrite, dict]]) -> list[WriteResult]:
@@ -361,6 +410,7 @@ class ShipStationConnector(Connector):
         try:
             answer = self.client.create_orders([payload for _, payload in batch])
         except RetriableAPIError as exc:
+            self._forget()  # the write may have been committed: the next look-up asks ShipStation
             return [WriteResult(key=w.key, ok=False, error=str(exc), retriable=True) for w, _ in batch]
         except ShipStationRequestError as exc:
             bad = {i for i in exc.order_indexes() if i < len(batch)}
@@ -379,6 +429,7 @@ class ShipStationConnector(Connector):
                 results.append(WriteResult(key=w.key, ok=False, retriable=True,
                                            error="ShipStation gave no result for this order"))
             elif r.get("success"):
+                self._remember(dict(payload, orderId=r.get("orderId")))
                 results.append(WriteResult(key=w.key, ok=True, target_id=str(r.get("orderId")),
                                            target_number=r.get("orderNumber")))
             else:
