@@ -26,15 +26,18 @@ from tests.reliability.harness import Chaos, ChaosOptions  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--orders", type=int, default=300, help="records seeded in each simulated service")
-    parser.add_argument("--kills", type=int, default=8, help="SIGKILLed runs per phase (two phases)")
+    parser.add_argument("--kills", type=int, default=8, help="runs SIGKILLed at a random time, per phase (two phases)")
+    parser.add_argument("--state-kills", type=int, default=4,
+                        help="runs killed right after a random write to the state database, per phase")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fault-rate", type=float, default=0.03, help="probability per request of each fault kind")
     parser.add_argument("--speed", type=float, default=100.0, help="simulated seconds per real second")
     parser.add_argument("--folder", type=Path, help="where the config and state go (default: a temporary folder)")
     parser.add_argument("--quiet", action="store_true", help="print only the figures")
     args = parser.parse_args()
-    opts = ChaosOptions(orders=args.orders, kills=args.kills, seed=args.seed, fault_rate=args.fault_rate,
-                        speed=args.speed, say=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
+    opts = ChaosOptions(orders=args.orders, kills=args.kills, state_kills=args.state_kills, seed=args.seed,
+                        fault_rate=args.fault_rate, speed=args.speed,
+                        say=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
     with tempfile.TemporaryDirectory(prefix="connex-chaos-") as tmp:
         folder = args.folder or Path(tmp) / "chaos"
         report = Chaos(PluginManager().load(), folder, opts).run()

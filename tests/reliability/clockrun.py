@@ -6,17 +6,24 @@ runs exactly the ``connex run`` command (same code, same exit codes), with its c
 clock that runs at the sandbox's speed from the sandbox's time. It is killed with SIGKILL at
 random points by :mod:`tests.reliability.harness`.
 
+With ``CONNEX_KILL_AFTER_STATE_WRITES=N`` in the environment, the process kills itself (SIGKILL)
+right after its N-th write to the state database (a ledger entry or log lines): the harness's
+deterministic crash points, between recording an intent, writing, and recording the result.
+
 Usage: ``python clockrun.py SPEED START_ISO connex-args...`` (``run --config F``).
 """
 
 from __future__ import annotations
 
 import importlib
+import os
+import signal
 import sys
 from datetime import datetime
 
 from connex_core.cli import main
 from connex_core.sandbox import SimClock
+from connex_core.state import SQLiteStore
 
 run_command = importlib.import_module("connex_core.cli.run")  # the module (the package re-exports the function)
 
@@ -31,8 +38,25 @@ def _engine_on(clock: SimClock):
     return engine
 
 
+def die_after_state_writes(n: int) -> None:
+    count = [0]
+
+    def after(write):
+        def wrapped(self, entries):
+            write(self, entries)
+            count[0] += 1
+            if count[0] >= n:
+                os.kill(os.getpid(), signal.SIGKILL)
+        return wrapped
+
+    SQLiteStore.ledger_put = after(SQLiteStore.ledger_put)
+    SQLiteStore.log = after(SQLiteStore.log)
+
+
 if __name__ == "__main__":
     speed, start = float(sys.argv[1]), datetime.fromisoformat(sys.argv[2])
     run_command.SyncEngine = _engine_on(SimClock(speed=speed, start=start))
+    if os.environ.get("CONNEX_KILL_AFTER_STATE_WRITES"):
+        die_after_state_writes(int(os.environ["CONNEX_KILL_AFTER_STATE_WRITES"]))
     sys.argv = ["connex", *sys.argv[3:]]
     main()

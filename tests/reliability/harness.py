@@ -10,7 +10,9 @@ What one :meth:`Chaos.run` does:
    each API's own headers, slow answers beyond the connection timeout, dropped connections,
    writes committed whose answer is lost), expires access tokens at random moments, and runs
    ``connex run`` in a process of its own (:mod:`tests.reliability.clockrun`) ``kills`` times,
-   each killed with SIGKILL after a random delay; then disarms and reruns until a run ends clean;
+   each killed with SIGKILL after a random delay, and ``state_kills`` times killed right after a
+   random state write (between intent, write and result); then disarms and reruns until a run
+   ends clean;
 3. lets the simulated businesses move on (the warehouse ships, invoices get paid) and does phase
    "after shipping" the same way, so tracking write-back runs under the same faults;
 4. checks the end state against the simulators' own state (:mod:`tests.reliability.checks`).
@@ -77,6 +79,9 @@ class ChaosOptions:
     """SIGKILLed runs per phase."""
     kill_window: tuple[float, float] = (0.1, 1.5)
     """Real seconds after its start at which a run is killed (uniform)."""
+    state_kills: int = 3
+    """Runs per phase killed right after their N-th state write (N random in ``state_kill_range``)."""
+    state_kill_range: tuple[int, int] = (1, 60)
     fault_rate: float = 0.03
     """Probability per request of each fault kind."""
     timeout: float = 1.0
@@ -90,6 +95,8 @@ class ChaosOptions:
 class ChaosReport:
     runs: int = 0
     killed: int = 0
+    state_kills: int = 0
+    """Of the killed runs, those that killed themselves right after a state write."""
     exit_codes: Counter = field(default_factory=Counter)
     faults: Counter = field(default_factory=Counter)
     token_expiries: int = 0
@@ -99,7 +106,8 @@ class ChaosReport:
 
     def lines(self) -> list[str]:
         c = self.checked
-        out = [f"runs: {self.runs} ({self.killed} killed with SIGKILL; exit codes "
+        out = [f"runs: {self.runs} ({self.killed} killed with SIGKILL, {self.state_kills} of them right after a "
+               f"state write; exit codes "
                + ", ".join(f"{k}: {v}" for k, v in sorted(self.exit_codes.items())) + ")",
                "faults injected: " + (", ".join(f"{k} {v}" for k, v in sorted(self.faults.items())) or "none")
                + f"; access tokens expired {self.token_expiries} times",
@@ -185,11 +193,14 @@ class Chaos:
                     getattr(service, method)()
         self.report.token_expiries += 1
 
-    def sync(self, kill_after: Optional[float] = None) -> int:
-        """One ``connex run`` in its own process; SIGKILLed after ``kill_after`` real seconds if still running."""
+    def sync(self, kill_after: Optional[float] = None, state_writes: Optional[int] = None) -> int:
+        """One ``connex run`` in its own process; SIGKILLed after ``kill_after`` real seconds if still running,
+        or by itself right after its ``state_writes``-th write to the state database."""
         cmd = [sys.executable, str(CLOCKRUN), str(self.opts.speed), self.clock.utcnow().isoformat(),
                "run", "--config", str(self.config)]
         env = dict(os.environ, CONNEX_CONFIG=str(self.config))
+        if state_writes is not None:
+            env["CONNEX_KILL_AFTER_STATE_WRITES"] = str(state_writes)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.folder, env=env)
         expiry = None
         if self.opts.expire_tokens and self.rng.random() < 0.5:
@@ -198,6 +209,9 @@ class Chaos:
         try:
             out, err = proc.communicate(timeout=kill_after)
             code = proc.returncode
+            if code == -signal.SIGKILL:
+                self.report.killed += 1
+                self.report.state_kills += 1
         except subprocess.TimeoutExpired:
             os.kill(proc.pid, signal.SIGKILL)
             out, err = proc.communicate()
@@ -216,6 +230,8 @@ class Chaos:
         self._arm()
         for _ in range(self.opts.kills):
             self.sync(kill_after=self.rng.uniform(*self.opts.kill_window))
+        for _ in range(self.opts.state_kills):
+            self.sync(state_writes=self.rng.randint(*self.opts.state_kill_range))
         for _ in range(self.opts.kills):  # runs that go to their end through the faults
             self.sync()
         self._disarm()
