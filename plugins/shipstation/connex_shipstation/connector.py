@@ -12,6 +12,7 @@ from __future__ import annotations
 import hmac
 import json
 import os
+from collections import OrderedDict
 from datetime import timedelta
 from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
@@ -41,6 +42,8 @@ SHIPMENT_DATE_FILTERS = {"created": "createDate", "modified": "createDate", "shi
 LOOKUP_PAGES = 1
 #: Seconds a prefix listed in full answers later look-ups (with the orders written since) before it is read again.
 LISTING_TTL = 600.0
+#: How many shipped orders' shipment facts are remembered (by orderId and modifyDate) between pages and runs.
+SHIPMENT_MEMORY = 5000
 
 
 class ShipStationSettings(ConnectorSettings):
@@ -97,6 +100,8 @@ class ShipStationConnector(Connector):
         """orderKey -> what we know of a Connex order (orderId, number, status) from those listings and our writes."""
         self._from_memory: set[str] = set()
         """orderKeys whose last look-up was answered from :attr:`_known` (a refusal then asks ShipStation)."""
+        self._shipped: OrderedDict[str, tuple[Optional[str], Optional[Shipment]]] = OrderedDict()
+        """orderId -> (its modifyDate, its shipment facts or None), for the orders attached last."""
         self._too_broad: dict[str, int] = {}
         """Number prefix -> a page budget its orders exceeded (as does any shorter prefix's): orders are only
         added, so it stays too broad for that budget."""
@@ -175,10 +180,21 @@ class ShipStationConnector(Connector):
         Both are narrowed to records created between the orders' first ``createDate`` and last
         ``modifyDate`` (shipping an order modifies it), so a page reads its own shipments, not
         every shipment of those days.
+
+        What was found for an order is remembered with its ``modifyDate`` (the last
+        :data:`SHIPMENT_MEMORY` orders): the next run's overlap re-reads the same orders, unchanged,
+        and needs no listing for them.
         """
         shipped = {str(o["orderId"]): o for o in page if o.get("orderStatus") == "shipped" and o.get("shipDate")}
+        known: dict[str, Shipment] = {}
+        for order_id, order in list(shipped.items()):
+            memo = self._shipped.get(order_id)
+            if memo is not None and memo[0] == order.get("modifyDate"):
+                del shipped[order_id]
+                if memo[1] is not None:
+                    known[order_id] = memo[1].model_copy(deep=True)
         if not shipped:
-            return {}
+            return known
         days = sorted(parse_date(o["shipDate"]) for o in shipped.values())
         window = {"shipDateStart": f"{days[0]:%Y-%m-%d} 00:00:00", "shipDateEnd": f"{days[-1]:%Y-%m-%d} 23:59:59"}
         created = [parse_timestamp(o.get("createDate")) for o in shipped.values()]
@@ -198,7 +214,12 @@ class ShipStationConnector(Connector):
                     order_id = str(record.get("orderId"))
                     if order_id in shipped and order_id not in found and not record.get("voided"):
                         found[order_id] = convert(record, shipped[order_id])
-        return found
+        for order_id, order in shipped.items():
+            self._shipped[order_id] = (order.get("modifyDate"), found.get(order_id))
+            self._shipped.move_to_end(order_id)
+        while len(self._shipped) > SHIPMENT_MEMORY:
+            self._shipped.popitem(last=False)
+        return {**known, **{k: v.model_copy(deep=True) for k, v in found.items()}}
 
     def parse_orders(self, payload: Any) -> Iterator[Order]:
         """Map a saved ``GET /orders`` response, a list of orders or one order; no network.
