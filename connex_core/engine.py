@@ -40,6 +40,7 @@ from .config import Config, TaskConfig
 from .connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite, TrackingWrite,
                         WriteResult, batched)
 from .errors import (ConfigurationError, ConnectorError, FatalAPIError, RetriableAPIError, UsageError)
+from .http import short_body
 from .models import LineItem, Order, OrderStatus, Shipment, ZERO, parse_origin
 from .plugins import PluginManager
 from .rules import PASS_THROUGH, RuleResult, RuleSet, load_rules
@@ -246,7 +247,8 @@ class SyncEngine:
                     since: Optional[datetime], until: Optional[datetime], summary: RunSummary,
                     given: Optional[Iterable[Order]] = None) -> None:
         query = self._window(name, task, since, until)
-        incoming = source.fetch_orders(query) if given is None else (o for o in given if source.accepts(o, query))
+        incoming = _read(source, source.fetch_orders(query)) if given is None else (
+            o for o in given if source.accepts(o, query))
         complete = True
         newest: Optional[datetime] = None
         seen: set[str] = set()
@@ -379,6 +381,9 @@ class SyncEngine:
                 prior = ledger.get(w.key)
                 intents.append(LedgerEntry(task=name, source_key=w.key, state="pending",
                                            idempotency_key=w.idempotency_key,
+                                           # an update keeps the document it updates (for the log's outcome)
+                                           target_id=prior.target_id if prior else None,
+                                           target_number=prior.target_number if prior else None,
                                            attempts=(prior.attempts if prior else 0) + 1,
                                            content_hash=w.order.content_hash(), snapshot=order.model_dump_json()))
             self.store.ledger_put(intents)
@@ -445,7 +450,8 @@ class SyncEngine:
                                                      error=f"{type(self).__name__}: the connector gave no result")
             prior = ledger[w.key]
             if r.ok:
-                outcome = "duplicate" if r.duplicate else "updated" if w.key in changed else "created"
+                rewritten = w.key in changed or prior.target_id is not None
+                outcome = "duplicate" if r.duplicate else "updated" if rewritten else "created"
                 state = "done"
                 if r.duplicate and not (r.error or r.note):
                     r.note = f"already in {target_name} as {r.target_number or r.target_id}"
@@ -484,7 +490,7 @@ class SyncEngine:
         held: Optional[datetime] = None  # the oldest shipment whose write failed retriably: the cursor stays before it
         batch: list[tuple[Shipment, TrackingWrite]] = []
         with Progress(name, self.show_progress) as progress:
-            for shipment in source.fetch_shipments(query):
+            for shipment in _read(source, source.fetch_shipments(query)):
                 summary.counts["read"] += 1
                 progress.advance()
                 if shipment.created_at and (newest is None or shipment.created_at > newest):
@@ -614,7 +620,7 @@ class SyncEngine:
             query = FetchQuery(modified_since=start, date_field="modified", options=src_opts)
         days: dict[date, _DayTotals] = {}
         with Progress(name, self.show_progress) as progress:
-            for order in source.fetch_orders(query):
+            for order in _read(source, source.fetch_orders(query)):
                 summary.counts["read"] += 1
                 progress.advance()
                 result = self._evaluate(name, rules, order)
@@ -643,6 +649,23 @@ class SyncEngine:
         if not self.dry_run and not (since or until) and summary.counts.get("failed", 0) == 0:
             self.store.set_cursor(name, last.isoformat())
         summary.cursor = self.store.get_cursor(name)
+
+
+def _read(source: Connector, records: Iterable[Any]) -> Iterator[Any]:
+    """The source's records. One the connector cannot read (a malformed answer that passed its checks: a
+    field missing, a wrong type) stops the task with an API error naming the connector, not a crash of
+    the command; what the task synced before it is kept, and the cursor stays where it was."""
+    it = iter(records)
+    while True:
+        try:
+            record = next(it)
+        except StopIteration:
+            return
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as exc:
+            raise FatalAPIError(f"{source.name} sent a record Connex could not read ({type(exc).__name__}: "
+                                f"{short_body(str(exc), 120)}); the task stopped there and keeps what it synced",
+                                connector=source.name) from exc
+        yield record
 
 
 def _oldest(batch: list[tuple[Shipment, TrackingWrite]], failed: set[str], held: Optional[datetime]) -> Optional[datetime]:
