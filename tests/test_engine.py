@@ -242,3 +242,23 @@ def test_an_unchanged_skipped_order_is_logged_once_not_every_run(manager, memory
         assert summary.counts["skipped"] == 1
     skips = SQLiteStore(load_config(memory_config).state_path).query_log(LogQuery(outcome="skipped"))
     assert len(skips) == 1
+
+
+def test_a_changed_order_is_updated_in_an_upserting_target_even_across_a_crash(manager, memory_config):
+    api("dst").upsert = True
+    seed("src", 40)
+    engine_for(memory_config, manager).run_task("orders")
+    assert len(api("dst").documents) == 40
+    # 30 orders get paid later (their content changes); the process dies half-way through the update
+    for i in range(30):
+        api("src").orders[i] = api("src").orders[i].model_copy(update={"amount_paid": Decimal("1.00"), "paid": False})
+    api("dst").crash_on_write = {api("dst").write_calls + 1}
+    with pytest.raises(Crash):
+        engine_for(memory_config, manager).run_task("orders", since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    api("dst").crash_on_write = set()
+    summary = engine_for(memory_config, manager).run_task("orders", since=datetime(2000, 1, 1, tzinfo=timezone.utc))
+    docs = api("dst").documents
+    assert len(docs) == 40  # updated in place, nothing posted twice
+    updated = [d for d in docs.values() if d["order"].amount_paid == Decimal("1.00")]
+    assert len(updated) == 30  # none of the updates lost, including those cut off by the crash
+    assert summary.counts["updated"] == 30 and summary.counts["created"] == 0

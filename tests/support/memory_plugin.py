@@ -36,6 +36,7 @@ class MemoryAPI:
     crash_on_write: set[int] = field(default_factory=set)
     reject_numbers: set[str] = field(default_factory=set)
     revoked: bool = False
+    upsert: bool = False  # like ShipStation: a write of a key already there replaces that document
 
     def numbers(self) -> list[str]:
         return [d["number"] for d in self.documents.values()]
@@ -72,6 +73,10 @@ class MemoryConnector(Connector):
     settings_model = MemorySettings
     capabilities = frozenset(Capability)
     write_batch_size = 25
+
+    @property
+    def upserts_orders(self) -> bool:  # type: ignore[override]
+        return api(self.settings.space).upsert
 
     @property
     def api(self) -> MemoryAPI:
@@ -118,8 +123,9 @@ class MemoryConnector(Connector):
             if w.order.number in a.reject_numbers:
                 results.append(WriteResult(key=w.key, ok=False, error=f"order {w.order.number}: item not found"))
                 continue
-            tid = f"doc-{len(a.documents) + 1}"
-            a.documents[tid] = {"number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key}
+            tid = next((t for t, d in a.documents.items() if a.upsert and d.get("key") == w.key),
+                       f"doc-{len(a.documents) + 1}")
+            a.documents[tid] = {"key": w.key, "number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key}
             results.append(WriteResult(key=w.key, ok=True, target_id=tid, target_number=w.order.number))
         if call in a.lose_response_on_write:
             raise RetriableAPIError("connection dropped before the answer arrived", connector="memory")
