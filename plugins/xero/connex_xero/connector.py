@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from connex_core.connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
@@ -35,6 +36,9 @@ from .settings import XeroSettings
 PAGE_SIZE = 100
 ID_BATCH = 50
 NAME_BATCH = 10
+#: Contacts read for invoices' addresses are reused for this many seconds, the last CONTACT_MEMORY of them.
+CONTACT_TTL = 600.0
+CONTACT_MEMORY = 5000
 EDITABLE = {"DRAFT", "SUBMITTED", "AUTHORISED"}
 DUPLICATE = "Invoice # must be unique."
 KEPT_LINE_FIELDS = ("LineItemID", "Description", "Quantity", "UnitAmount", "ItemCode", "AccountCode", "TaxType",
@@ -75,6 +79,8 @@ class XeroConnector(Connector):
         self.client = XeroClient(settings, self.auth, self.clock, ctx.connection, http)
         self._http = http
         self._items: Optional[set[str]] = None
+        self._contacts: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
+        """ContactID -> (when it was read, the contact), for :meth:`_contacts_of`."""
 
     # -- lifecycle --------------------------------------------------------------------------------
     def connect(self, *, port: int = 0, open_browser: bool = False, echo: Callable[[str], None] = print,
@@ -94,7 +100,7 @@ class XeroConnector(Connector):
 
     # -- reading ---------------------------------------------------------------------------------
     def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:
-        statuses = _statuses(query.options.get("statuses", query.options.get("status", ["AUTHORISED"])))
+        statuses = _statuses(query.options.get("statuses", query.options.get("status", ["AUTHORISED", "PAID"])))
         where = ['Type=="ACCREC"']
         for bound, op in ((query.since, ">="), (query.until, "<=")):
             if bound is not None:
@@ -104,7 +110,6 @@ class XeroConnector(Connector):
             params["statuses"] = statuses
         if query.modified_since is not None:
             params["if_modified_since"] = query.modified_since
-        contacts: dict[str, dict[str, Any]] = {}
         page, previous_first = 1, None
         while True:
             data = self.client.call(f"list invoices (page {page})", "get_invoices", page=page, **params)
@@ -113,7 +118,7 @@ class XeroConnector(Connector):
                 raise FatalAPIError(f"Xero answered page {page} of invoices with page {page - 1} again; "
                                     "stopping instead of reading forever", connector="xero")
             previous_first = invoices[0].get("InvoiceID") if invoices else None
-            self._load_contacts({i["Contact"]["ContactID"] for i in invoices if i.get("Contact")}, contacts)
+            contacts = self._contacts_of(invoices)
             for invoice in invoices:
                 yield order_from_xero(invoice, contacts.get((invoice.get("Contact") or {}).get("ContactID", "")),
                                       self.settings)
@@ -121,6 +126,25 @@ class XeroConnector(Connector):
             if not invoices or len(invoices) < PAGE_SIZE or (page_count is not None and page >= page_count):
                 return
             page += 1
+
+    def _contacts_of(self, invoices: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+        """The invoices' contacts by id: from memory when read in the last CONTACT_TTL seconds (the next run's
+        overlap re-reads the same invoices), else fetched; the last CONTACT_MEMORY contacts are kept."""
+        now = self.clock.now()
+        ids = {i["Contact"]["ContactID"] for i in invoices if i.get("Contact")}
+        found: dict[str, dict[str, Any]] = {}
+        for contact_id in ids:
+            memo = self._contacts.get(contact_id)
+            if memo is not None and now - memo[0] <= CONTACT_TTL:
+                found[contact_id] = memo[1]
+        fetched: dict[str, dict[str, Any]] = {}
+        self._load_contacts(ids - set(found), fetched)
+        for contact_id, contact in fetched.items():
+            self._contacts[contact_id] = (now, contact)
+            self._contacts.move_to_end(contact_id)
+        while len(self._contacts) > CONTACT_MEMORY:
+            self._contacts.popitem(last=False)
+        return {**found, **fetched}
 
     def _load_contacts(self, ids: set[str], into: dict[str, dict[str, Any]]) -> None:
         """Fetch the contacts not yet in ``into``, 50 ids a call (their addresses are the orders')."""
