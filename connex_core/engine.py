@@ -49,6 +49,9 @@ from .tokens import TokenStore
 
 log = logging.getLogger("connex.engine")
 
+#: What a connector raises on an answer of a shape it did not expect (as opposed to Connex's own errors).
+UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError)
+
 #: How many times a batch whose write failed with a retriable error is reconciled and retried in one run.
 WRITE_ATTEMPTS = 3
 
@@ -390,7 +393,7 @@ class SyncEngine:
             for e in intents:
                 ledger[e.source_key] = e
             try:
-                results = target.write_orders(writes)
+                results = _write(target, target.write_orders, writes)
             except RetriableAPIError as exc:
                 if attempt >= WRITE_ATTEMPTS:
                     self._record_failures(name, writes, ledger, by_key, f"{exc} (will retry next run)", summary)
@@ -560,7 +563,7 @@ class SyncEngine:
                                            attempts=(ledger[w.key].attempts if w.key in ledger else 0) + 1)
                                for w in todo])
         try:
-            results = target.write_tracking(todo) if todo else []
+            results = _write(target, target.write_tracking, todo) if todo else []
         except RetriableAPIError as exc:
             results = [WriteResult(key=w.key, ok=False, retriable=True, error=f"{exc} (will retry next run)") for w in todo]
         except FatalAPIError as exc:
@@ -651,6 +654,16 @@ class SyncEngine:
         summary.cursor = self.store.get_cursor(name)
 
 
+def _write(target: Connector, write: Callable[[list], list[WriteResult]], items: list) -> list[WriteResult]:
+    """``write(items)``; an answer the connector could not read (a shape it did not expect) is a retriable
+    error naming the target: the writes are reconciled and retried, as after a lost answer."""
+    try:
+        return write(items)
+    except UNREADABLE as exc:
+        raise RetriableAPIError(f"{target.name} answered in a way Connex could not read ({type(exc).__name__}: "
+                                f"{short_body(str(exc), 120)})", connector=target.name) from exc
+
+
 def _read(source: Connector, records: Iterable[Any]) -> Iterator[Any]:
     """The source's records. One the connector cannot read (a malformed answer that passed its checks: a
     field missing, a wrong type) stops the task with an API error naming the connector, not a crash of
@@ -661,7 +674,7 @@ def _read(source: Connector, records: Iterable[Any]) -> Iterator[Any]:
             record = next(it)
         except StopIteration:
             return
-        except (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError) as exc:
+        except UNREADABLE as exc:
             raise FatalAPIError(f"{source.name} sent a record Connex could not read ({type(exc).__name__}: "
                                 f"{short_body(str(exc), 120)}); the task stopped there and keeps what it synced",
                                 connector=source.name) from exc
