@@ -11,8 +11,8 @@ What one :meth:`Chaos.run` does:
    writes committed whose answer is lost), expires access tokens at random moments, and runs
    ``connex run`` in a process of its own (:mod:`tests.reliability.clockrun`) ``kills`` times,
    each killed with SIGKILL after a random delay, and ``state_kills`` times killed right after a
-   random state write (between intent, write and result); then disarms and reruns until a run
-   ends clean;
+   random state write (between intent, write and result), and ``faulty_runs`` times to its end
+   through the faults; then disarms and reruns until a run ends clean;
 3. lets the simulated businesses move on (the warehouse ships, invoices get paid) and does phase
    "after shipping" the same way, so tracking write-back runs under the same faults;
 4. checks the end state against the simulators' own state (:mod:`tests.reliability.checks`).
@@ -79,6 +79,8 @@ class ChaosOptions:
     """SIGKILLed runs per phase."""
     kill_window: tuple[float, float] = (0.1, 1.5)
     """Real seconds after its start at which a run is killed (uniform)."""
+    faulty_runs: int = 3
+    """Runs per phase that go to their end through the faults (after the killed ones)."""
     state_kills: int = 3
     """Runs per phase killed right after their N-th state write (N random in ``state_kill_range``)."""
     state_kill_range: tuple[int, int] = (1, 60)
@@ -232,7 +234,7 @@ class Chaos:
             self.sync(kill_after=self.rng.uniform(*self.opts.kill_window))
         for _ in range(self.opts.state_kills):
             self.sync(state_writes=self.rng.randint(*self.opts.state_kill_range))
-        for _ in range(self.opts.kills):  # runs that go to their end through the faults
+        for _ in range(self.opts.faulty_runs):
             self.sync()
         self._disarm()
         for _ in range(self.opts.max_clean_runs):
