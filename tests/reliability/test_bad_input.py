@@ -36,16 +36,19 @@ BODIES = {
     "HTML with 200": (200, HTML_502),
     "empty object": (200, b"{}"),
     "a list": (200, b"[]"),
-    "wrong types": (200, b'{"orders": "x", "pages": "b", "QueryResponse": "x", "BatchItemResponse": "x", "Invoices": 5}'),
+    "wrong types": (200, b'{"orders": "x", "pages": "b", "QueryResponse": "x", "BatchItemResponse": "x", '
+                         b'"Invoices": 5}'),
     # well-formed pages holding one record that lacks its fields, or has them of the wrong types
     "a record missing fields": (200, b'{"orders": [{"orderNumber": "X-1"}], "page": 1, "pages": 1, '
-                                     b'"QueryResponse": {"Invoice": [{"Id": "77"}]}, "BatchItemResponse": [{"bId": "x"}], '
+                                     b'"QueryResponse": {"Invoice": [{"Id": "77"}]}, '
+                                     b'"BatchItemResponse": [{"bId": "x"}], '
                                      b'"Invoices": [{"InvoiceNumber": "X"}], "hasErrors": false, "results": [{}]}'),
     "a record of wrong types": (200, b'{"orders": [{"orderId": "abc", "orderNumber": 5, "orderDate": "yesterday", '
                                      b'"orderTotal": "lots", "items": "none"}], "page": 1, "pages": 1, '
-                                     b'"QueryResponse": {"Invoice": [{"Id": "77", "TotalAmt": "lots", "Line": "none"}]}, '
-                                     b'"BatchItemResponse": [{"bId": 5, "Invoice": "x"}], "hasErrors": "no", "results": 3, '
-                                     b'"Invoices": [{"InvoiceID": "i1", "Total": "lots", "LineItems": "none", "Contact": "bob"}]}'),
+                                     b'"QueryResponse": {"Invoice": [{"Id": "77", "TotalAmt": "lots", '
+                                     b'"Line": "none"}]}, "BatchItemResponse": [{"bId": 5, "Invoice": "x"}], '
+                                     b'"hasErrors": "no", "results": 3, "Invoices": [{"InvoiceID": "i1", '
+                                     b'"Total": "lots", "LineItems": "none", "Contact": "bob"}]}'),
 }
 #: (simulator, method, path, task whose run meets it, service name in messages)
 ENDPOINTS = {
@@ -167,13 +170,15 @@ def test_one_task_meeting_bad_answers_does_not_stop_the_others(tmp_path, manager
         for service in server.services.values():
             service.seed(4)
         config = write_config(server, tmp_path / "connex.toml", tasks=[
-            ("xero-to-shipstation", {"source": "xero", "target": "shipstation", "rules": ["rules/xero-to-shipstation.rules"]}),
+            ("xero-to-shipstation", {"source": "xero", "target": "shipstation",
+                                     "rules": ["rules/xero-to-shipstation.rules"]}),
             ("quickbooks-to-shipstation", {"source": "quickbooks", "target": "shipstation"})])
         server.services["xero"].faults.add(Fault("error", status=200, body=HTML_502, path=r"/Invoices$"))
         p = subprocess.run([CONNEX, "run", "--config", str(config)], capture_output=True, text=True, cwd=tmp_path,
                            timeout=120)
     assert p.returncode == 6, p.stderr
-    assert "xero-to-shipstation: error: Xero: list invoices (page 1): answered 200 with a body that is not a JSON" in p.stdout
+    said = "xero-to-shipstation: error: Xero: list invoices (page 1): answered 200 with a body that is not a JSON"
+    assert said in p.stdout
     assert "quickbooks-to-shipstation: read 4, created 4" in p.stdout
     assert not any(word in p.stdout + p.stderr for word in NOT_CLEAR)
 
@@ -197,7 +202,8 @@ target = "quickbooks"
 
 @pytest.mark.parametrize("old,new,expected", [
     ('api_secret = "s"', 'api_secret = "s"\ntimout = 5', "connections.shipstation.timout: unknown key"),
-    ('api_secret = "s"', 'api_secret = "s"\ntimeout = "fast"', "connections.shipstation.timeout: Input should be a valid number"),
+    ('api_secret = "s"', 'api_secret = "s"\ntimeout = "fast"',
+     "connections.shipstation.timeout: Input should be a valid number"),
     ('api_key = "k"\n', "", "connections.shipstation.api_key: required key is missing"),
     ('api_key = "k"', "api_key = 12345", "connections.shipstation.api_key: Input should be a valid string"),
     ('target = "quickbooks"', 'target = "quickbooks"\nkind = "weekly"',
@@ -205,7 +211,8 @@ target = "quickbooks"
     ('api_key = "k"', 'api_key = { env = "NOPE_KEY" }',
      "connections.shipstation.api_key: environment variable NOPE_KEY is not set"),
     ('api_key = "k"', 'api_key = { file = "nope.txt" }', "connections.shipstation.api_key: cannot read secret file"),
-    ('target = "quickbooks"', 'target = "quickbok"', "no connection named 'quickbok' (connections: quickbooks, shipstation)"),
+    ('target = "quickbooks"', 'target = "quickbok"',
+     "no connection named 'quickbok' (connections: quickbooks, shipstation)"),
     ('type = "shipstation"', 'type = "shipstaton"', "connections.shipstation.type: no connector named 'shipstaton'"),
     ('api_secret = "s"', 'api_secret = "s', "not valid TOML: Illegal character '\\n' (at line 5, column 16)"),
 ])

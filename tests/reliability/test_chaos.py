@@ -15,8 +15,8 @@ from .harness import Chaos, ChaosOptions
 @pytest.fixture(scope="module")
 def chaos(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chaos") / "run"
-    harness = Chaos(PluginManager().load(), folder, ChaosOptions(orders=20, kills=3, state_kills=2, faulty_runs=1, seed=5,
-                                                                fault_rate=0.05))
+    options = ChaosOptions(orders=20, kills=3, state_kills=2, faulty_runs=1, seed=5, fault_rate=0.05)
+    harness = Chaos(PluginManager().load(), folder, options)
     report = harness.run()
     return harness, report
 

@@ -166,7 +166,8 @@ def test_no_secret_in_files_connex_wrote(world):
 def test_private_files_are_0600(world):
     folder, _, _, _ = world
     files = private_files(folder)
-    assert {"connex.db", "quickbooks.tokens.json", "xero.tokens.json", "quickbooks.client_secret"} <= {p.name for p in files}
+    names = {p.name for p in files}
+    assert {"connex.db", "quickbooks.tokens.json", "xero.tokens.json", "quickbooks.client_secret"} <= names
     for path in files:
         assert path.stat().st_mode & 0o777 == 0o600, path
 
