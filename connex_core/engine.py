@@ -199,6 +199,10 @@ class SyncEngine:
                 self._run_tracking(name, task, source, target, since, until, summary)
             else:
                 self._run_daily_summary(name, task, rules, source, target, since, until, summary)
+        except ConfigurationError as exc:
+            exc = _in_task(name, exc)
+            summary.status, summary.error = "error", str(exc)
+            raise exc from None
         except ConnectorError as exc:
             summary.status, summary.error = "error", str(exc)
             raise
@@ -652,6 +656,15 @@ class SyncEngine:
         if not self.dry_run and not (since or until) and summary.counts.get("failed", 0) == 0:
             self.store.set_cursor(name, last.isoformat())
         summary.cursor = self.store.get_cursor(name)
+
+
+def _in_task(name: str, exc: ConfigurationError) -> ConfigurationError:
+    """A connector's complaint about a task option, under the option's full key (``tasks.NAME.source_options.x``):
+    connectors see only the options, not which task they belong to."""
+    key = exc.key or ""
+    if exc.file or key.split(".")[0] not in ("source_options", "target_options"):
+        return exc
+    return ConfigurationError(str(exc)[len(key) + 2:], key=f"tasks.{name}.{key}")
 
 
 def _write(target: Connector, write: Callable[[list], list[WriteResult]], items: list) -> list[WriteResult]:
