@@ -147,7 +147,7 @@ class ShipStationConnector(Connector):
         if status:
             if status not in ORDER_STATUSES:
                 raise ConfigurationError(f"unknown ShipStation order status {status!r} (one of: "
-                                         f"{', '.join(ORDER_STATUSES)})", key="status")
+                                         f"{', '.join(ORDER_STATUSES)})", key="source_options.status")
             params["orderStatus"] = status
         store_id = query.options.get("store_id", self.settings.store_id)
         if store_id is not None:
