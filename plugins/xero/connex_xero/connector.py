@@ -114,7 +114,7 @@ class XeroConnector(Connector):
         while True:
             data = self.client.call(f"list invoices (page {page})", "get_invoices", page=page, **params)
             invoices = records(data, "Invoices", f"list invoices (page {page})")
-            if invoices and invoices[0].get("InvoiceID") == previous_first:
+            if invoices and previous_first is not None and invoices[0].get("InvoiceID") == previous_first:
                 raise FatalAPIError(f"Xero answered page {page} of invoices with page {page - 1} again; "
                                     "stopping instead of reading forever", connector="xero")
             previous_first = invoices[0].get("InvoiceID") if invoices else None
