@@ -183,17 +183,22 @@ def test_one_task_meeting_bad_answers_does_not_stop_the_others(tmp_path, manager
     assert not any(word in p.stdout + p.stderr for word in NOT_CLEAR)
 
 
-BASE = """
+CONNECTIONS = """
 [connections.shipstation]
 type = "shipstation"
 api_key = "k"
 api_secret = "s"
+base_url = "http://127.0.0.1:9/shipstation"
 
 [connections.quickbooks]
 type = "quickbooks"
 client_id = "id"
 client_secret = "s"
-
+realm_id = "1"
+base_url = "http://127.0.0.1:9/quickbooks"
+token_url = "http://127.0.0.1:9/token"
+"""
+BASE = CONNECTIONS + """
 [tasks.t]
 source = "shipstation"
 target = "quickbooks"
@@ -224,3 +229,18 @@ def test_a_broken_config_names_the_key_and_what_was_expected(tmp_path, old, new,
     assert p.returncode == 4
     assert expected in p.stderr
     assert "Traceback" not in p.stderr and p.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("task,expected", [
+    ('source = "shipstation"\ntarget = "quickbooks"\nsource_options = { status = "shiped" }',
+     "tasks.t.source_options.status: unknown ShipStation order status 'shiped' (one of: awaiting_payment,"),
+    ('source = "quickbooks"\ntarget = "shipstation"\nsource_options = { page_size = 5000 }',
+     "tasks.t.source_options: QuickBooks source_options: page_size: Input should be less than or equal to 1000"),
+])
+def test_a_bad_task_option_names_its_full_key(tmp_path, task, expected):
+    """Connectors check their own options; the message still names the task the option belongs to."""
+    (tmp_path / "connex.toml").write_text(CONNECTIONS + "\n[tasks.t]\n" + task + "\n")
+    p = subprocess.run([CONNEX, "run", "--dry-run", "--config", str(tmp_path / "connex.toml")], capture_output=True,
+                       text=True, cwd=tmp_path, timeout=60)
+    assert p.returncode == 4, p.stderr
+    assert expected in p.stderr
