@@ -7,8 +7,10 @@ simulators hold after the run:
   invoices, shipments and fulfillments;
 * writing: ``ceil(records / batch limit)`` per kind of record written (QuickBooks 30 a ``/batch``,
   ShipStation 100 a ``createorders``, Xero 50 a request): documents, payments, customers and items
-  created, contacts created, shipping-cost updates; Xero history notes are one call each (Xero has no
-  batch endpoint for them);
+  created, contacts created, shipping-cost updates. Tracking goes onto a Xero invoice in the batched
+  update while the invoice can be edited; a paid one takes only a history note, one call each (Xero has
+  no batch endpoint for them). The figure against the connector's own design (a note on every invoice)
+  is printed beside it;
 * look-ups: one batched call per write batch of orders (duplicates, customers and items of that batch
   together), ``ceil(ids / 50)`` for Xero's contacts and invoices read by id, and ``ceil(fulfillments /
   500)`` for the orders of ShipStation fulfillments (which carry no orderKey);
@@ -21,13 +23,12 @@ from __future__ import annotations
 
 from typing import Callable
 
-from connex_core.sandbox import SimClock
+from harness import Bench, BenchClock, api_calls, calls_by_route, ceil_div, rule_path, seed_shipstation
 
-from harness import Bench, api_calls, calls_by_route, ceil_div, rule_path, seed_shipstation
-
-#: The clock runs 100 times faster than real time: rate-limit waits shrink, and what connectors remember
-#: for some minutes (ShipStation's listed number prefixes) is remembered for as long in simulated time.
-SPEED = 100.0
+#: The clock runs faster than real time, so rate-limit waits shrink. Connex's own processing is sped up
+#: with it, so what connectors remember for some minutes (ShipStation's listed number prefixes, Xero's
+#: contacts) would expire after fewer orders than in real time: the flows that rely on that run at x20.
+SPEED, SPEED_REMEMBERING = 100.0, 20.0
 SS_PAGE, SS_BATCH = 500, 100
 QB_BATCH = 30
 XERO_PAGE, XERO_BATCH, XERO_IDS = 100, 50, 50
@@ -54,7 +55,7 @@ def shipstation_to_quickbooks(orders: int, say: Callable[[str], None]) -> float:
     from connex_quickbooks.simulator import QuickBooksSimulator
     from connex_shipstation.simulator import ShipStationSimulator
 
-    clock = SimClock(speed=SPEED)
+    clock = BenchClock(speed=SPEED)
     ss, qb = ShipStationSimulator(clock=clock, seed=1), QuickBooksSimulator(clock=clock, seed=1)
     customers, skus = max(1, orders // 5), max(1, orders // 20)
     seed_shipstation(ss, orders, customers=customers, skus=skus)
@@ -87,7 +88,7 @@ def xero_flows(invoices: int, say: Callable[[str], None]) -> tuple[float, float]
     from connex_shipstation.simulator import ShipStationSimulator
     from connex_xero.simulator import XeroSimulator
 
-    clock = SimClock(speed=SPEED)
+    clock = BenchClock(speed=SPEED_REMEMBERING)
     ss, xero = ShipStationSimulator(clock=clock, seed=2), XeroSimulator(clock=clock, seed=2)
     contacts = max(1, invoices // 5)
     xero.day_window.limit = 10**9  # one run here is bigger than a day's 5,000 calls; the economy is what counts
@@ -106,6 +107,7 @@ def xero_flows(invoices: int, say: Callable[[str], None]) -> tuple[float, float]
         first = _ratio_line("Xero -> ShipStation", api_calls(ss) + api_calls(xero), bound, say)
 
         bench.reset_counts()
+        clock.set_speed(SPEED)  # a history note per paid invoice: thousands of calls at 60 a minute
         xero.simulate_activity()  # customers pay every third invoice: those can no longer be edited
         shipped = ship_all(ss)
         summary = bench.run(TRACKING_TO_XERO[0])
@@ -121,7 +123,11 @@ def xero_flows(invoices: int, say: Callable[[str], None]) -> tuple[float, float]
                  "history notes (one each)": max(0, written - editable)}
         say(f"  calls: ShipStation {api_calls(ss)} {dict(calls_by_route(ss))}")
         say(f"         Xero {api_calls(xero)} {dict(calls_by_route(xero))}")
-        second = _ratio_line("ShipStation -> Xero tracking", api_calls(ss) + api_calls(xero), bound, say)
+        made = api_calls(ss) + api_calls(xero)
+        second = _ratio_line("ShipStation -> Xero tracking", made, bound, say)
+        as_designed = dict(bound, **{"history notes (one each)": written})
+        say(f"  (against the work as the connector is designed, a history note on every invoice: "
+            f"{made} / {sum(as_designed.values())} = {made / max(1, sum(as_designed.values())):.3f})")
     return first, second
 
 

@@ -52,6 +52,16 @@ def calls_by_route(service: SimulatedService) -> Counter:
     return Counter({label: n for label, n in service.calls.items() if n})
 
 
+class BenchClock(SimClock):
+    """A :class:`SimClock` whose speed can change mid-benchmark without a jump in its time."""
+
+    def set_speed(self, speed: float) -> None:
+        with self._lock:
+            now = self.now()
+            self.speed = float(speed)
+            self._offset += now - self.now()
+
+
 class Bench:
     """Simulators, config, state and engine for one benchmark run (a context manager; cleans up after)."""
 
