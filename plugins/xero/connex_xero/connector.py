@@ -22,7 +22,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 
 from connex_core.connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
                                    TrackingWrite, WebhookEvent, WriteResult, batched, verify_hmac_sha256)
-from connex_core.errors import FatalAPIError, WebhookRejected
+from connex_core.errors import ConfigurationError, FatalAPIError, WebhookRejected
 from connex_core.models import Order
 from connex_core.tokens import TokenStore
 
@@ -30,7 +30,7 @@ from .auth import XeroAuth
 from .client import NotFound, XeroClient, make_pool, records, validation_messages
 from .connect_flow import authorize
 from .mapping import (contact_name, contact_to_xero, has_note, invoice_to_xero, order_from_xero, shipping_cost_line,
-                      tracking_note)
+                      tracking_note, tracking_reference)
 from .settings import XeroSettings
 
 PAGE_SIZE = 100
@@ -41,6 +41,9 @@ CONTACT_TTL = 600.0
 CONTACT_MEMORY = 5000
 EDITABLE = {"DRAFT", "SUBMITTED", "AUTHORISED"}
 DUPLICATE = "Invoice # must be unique."
+TRACKING_NOTE_MODES = ("always", "when_not_editable")
+#: Xero's limit on an invoice's Reference.
+REFERENCE_LIMIT = 255
 KEPT_LINE_FIELDS = ("LineItemID", "Description", "Quantity", "UnitAmount", "ItemCode", "AccountCode", "TaxType",
                     "TaxAmount", "DiscountRate", "DiscountAmount", "Tracking")
 
@@ -275,16 +278,32 @@ class XeroConnector(Connector):
 
     # -- tracking back ---------------------------------------------------------------------------
     def write_tracking(self, writes: list[TrackingWrite]) -> list[WriteResult]:
+        """Tracking number, carrier and ship date onto each invoice, and the shipping cost as a line where editable.
+
+        Task option ``tracking_note``: ``"always"`` (the default) writes a history note on every invoice
+        (it works on any status, but Xero has no batch call for notes: one call per shipment);
+        ``"when_not_editable"`` appends the tracking to the invoice's Reference in the same batched update
+        that adds the cost lines while the invoice can be edited, and writes a note only on the others.
+        """
+        mode = writes[0].options.get("tracking_note", "always") if writes else "always"
+        if mode not in TRACKING_NOTE_MODES:
+            raise ConfigurationError(f"expected one of {', '.join(map(repr, TRACKING_NOTE_MODES))}, not {mode!r}",
+                                     key="target_options.tracking_note")
         invoices: dict[str, dict[str, Any]] = {}
         for chunk in batched(sorted({w.target_ref for w in writes}), ID_BATCH):
             data = self.client.call("fetch invoices", "get_invoices", i_ds=chunk, page=1)
             invoices.update({i["InvoiceID"]: i for i in data.get("Invoices") or []})
-        notes = self._add_shipping_costs(writes, invoices)
+        notes, on_invoice = self._update_invoices(writes, invoices, reference=mode == "when_not_editable")
         results = []
         for write in writes:
             invoice = invoices.get(write.target_ref)
             if invoice is None:
                 results.append(WriteResult(write.key, ok=False, error=f"invoice {write.target_ref} not found in Xero"))
+                continue
+            if write.key in on_invoice:
+                results.append(WriteResult(write.key, ok=True, target_id=write.target_ref,
+                                           target_number=invoice.get("InvoiceNumber"),
+                                           note=notes.get(write.key, "tracking added to the invoice's reference")))
                 continue
             body = {"HistoryRecords": [{"Details": tracking_note(write.shipment)}]}
             try:
@@ -301,44 +320,62 @@ class XeroConnector(Connector):
                                        target_number=invoice.get("InvoiceNumber"), note=notes.get(write.key)))
         return results
 
-    def _add_shipping_costs(self, writes: list[TrackingWrite], invoices: dict[str, dict[str, Any]]) -> dict[str, str]:
-        """Add each shipment's cost as a line where the invoice can be edited; notes for those where it cannot."""
+    def _update_invoices(self, writes: list[TrackingWrite], invoices: dict[str, dict[str, Any]],
+                         reference: bool) -> tuple[dict[str, str], set[str]]:
+        """One batched update of the editable invoices: each shipment's cost as a line and, with ``reference``,
+        its tracking appended to the Reference. Returns notes for the log, and the shipments whose tracking
+        is now on the invoice itself (they need no history note)."""
         notes: dict[str, str] = {}
+        on_invoice: set[str] = set()
         updates: dict[str, tuple[list[TrackingWrite], dict[str, Any]]] = {}  # one element per invoice
         for write in writes:
             invoice, shipment = invoices.get(write.target_ref), write.shipment
-            if invoice is None or not shipment.cost or shipment.cost <= 0:
+            if invoice is None:
                 continue
-            lines = invoice.get("LineItems") or []
             number = shipment.tracking_number
-            if number and any(number in str(line.get("Description", "")) for line in lines):
-                continue  # added by an earlier attempt
+            lines = invoice.get("LineItems") or []
             status = invoice.get("Status")
-            if status not in EDITABLE:
-                notes[write.key] = f"shipping cost not added: invoice is {status}"
+            paid = (invoice.get("AmountPaid") or 0) > 0 or (invoice.get("AmountCredited") or 0) > 0
+            editable = status in EDITABLE and not paid
+            add_cost = bool(shipment.cost and shipment.cost > 0) and not (
+                number and any(number in str(line.get("Description", "")) for line in lines))  # added before
+            if add_cost and not editable:
+                notes[write.key] = (f"shipping cost not added: invoice is {status}" if status not in EDITABLE
+                                    else "shipping cost not added: invoice has a payment")
+                add_cost = False
+            add_reference = reference and editable
+            if add_reference and number and number in str(invoice.get("Reference") or ""):
+                on_invoice.add(write.key)  # written by an earlier attempt
+                add_reference = False
+            if not (add_cost or add_reference):
                 continue
-            if (invoice.get("AmountPaid") or 0) > 0 or (invoice.get("AmountCredited") or 0) > 0:
-                notes[write.key] = "shipping cost not added: invoice has a payment"
-                continue
-            if write.target_ref in updates:  # another shipment of the same invoice (a split order): one more line
-                group, element = updates[write.target_ref]
-                group.append(write)
-                element["LineItems"].append(shipping_cost_line(shipment, self.settings))
-                continue
-            kept = [{k: l[k] for k in KEPT_LINE_FIELDS if l.get(k) is not None} for l in lines]
-            updates[write.target_ref] = ([write], {"InvoiceID": invoice["InvoiceID"],
-                                                   "LineItems": kept + [shipping_cost_line(shipment, self.settings)]})
+            group, element = updates.setdefault(write.target_ref, ([], {"InvoiceID": invoice["InvoiceID"]}))
+            if add_cost:
+                kept = [{k: l[k] for k in KEPT_LINE_FIELDS if l.get(k) is not None} for l in lines]
+                element.setdefault("LineItems", kept).append(shipping_cost_line(shipment, self.settings))
+            if add_reference:
+                current = element.get("Reference", invoice.get("Reference") or "")
+                text = f"{current} | {tracking_reference(shipment)}" if current else tracking_reference(shipment)
+                if len(text) <= REFERENCE_LIMIT:
+                    element["Reference"] = text
+                else:
+                    add_reference = False  # no room: the history note carries it
+            group.append(write)
+            if add_reference:
+                on_invoice.add(write.key)
+        updates = {k: v for k, v in updates.items() if len(v[1]) > 1}  # something besides the InvoiceID
         if updates:
             groups = list(updates.values())
-            data = self.client.call("add shipping costs", "update_or_create_invoices",
+            data = self.client.call("update invoices with shipping", "update_or_create_invoices",
                                     {"Invoices": [element for _, element in groups]}, summarize_errors=False, unitdp=4,
                                     idempotency_key=idempotency_key("cost", [w.idempotency_key for group, _ in groups
                                                                              for w in group]))
             for (group, _), answer in zip(groups, data.get("Invoices") or []):
                 if answer.get("StatusAttributeString") == "ERROR":
                     for write in group:
+                        on_invoice.discard(write.key)  # the history note carries the tracking instead
                         notes[write.key] = "shipping cost not added: " + "; ".join(validation_messages([answer]))
-        return notes
+        return notes, on_invoice
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         found: dict[str, Found] = {}

@@ -255,6 +255,12 @@ def shipping_cost_line(shipment: Shipment, settings: XeroSettings) -> dict[str, 
             "TaxType": settings.no_tax_type}
 
 
+def tracking_reference(shipment: Shipment) -> str:
+    """The short form appended to an invoice's Reference: 'Shipped 2026-09-16 ups 1Z999'."""
+    day = shipment.ship_date.isoformat() if shipment.ship_date else ""
+    return " ".join(filter(None, ["Shipped", day, shipment.carrier, shipment.tracking_number]))
+
+
 def has_note(history: Iterable[dict[str, Any]], shipment: Shipment) -> bool:
     """Whether an invoice's history already holds the tracking note of this shipment."""
     needle = f"tracking {shipment.tracking_number}" if shipment.tracking_number else tracking_note(shipment)

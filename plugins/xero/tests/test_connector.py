@@ -12,6 +12,8 @@ from decimal import Decimal
 
 import pytest
 
+from connex_core.errors import ConfigurationError
+
 from connex_core.config import REDACTOR
 from connex_core.connector import FetchQuery, OrderWrite, TrackingWrite
 from connex_core.errors import (AuthenticationError, DryRunWriteError, FatalAPIError, RateLimitExhausted,
@@ -177,6 +179,38 @@ def test_tracking_adds_cost_line_where_editable_and_a_note_everywhere(xero, make
     connector.write_tracking(tracking)  # a re-run adds neither a second cost line nor a second note
     assert xero.invoices[open_]["Total"] == Decimal("60.70")
     assert sum(h["Changes"] == "Note" for h in xero.history(open_)) == 1
+
+
+def test_tracking_in_the_reference_where_editable_takes_no_note_call(xero, make_xero):
+    connector = make_xero()
+    open_, no_cost, paid = (r.target_id for r in connector.write_orders(writes(order("R-1"), order("R-2"), order("R-3"))))
+    xero.pay(paid)
+    economy = {"tracking_note": "when_not_editable"}
+    tracking = [TrackingWrite(shipment=shipment("E"), target_ref=open_, idempotency_key="te", options=economy),
+                TrackingWrite(shipment=shipment("F", cost="0"), target_ref=no_cost, idempotency_key="tf", options=economy),
+                TrackingWrite(shipment=shipment("G"), target_ref=paid, idempotency_key="tg", options=economy)]
+    before = dict(xero.calls)
+    results = connector.write_tracking(tracking)
+    assert [r.ok for r in results] == [True, True, True]
+    assert xero.invoices[open_]["Reference"].endswith("Shipped 2026-09-16 ups 1ZE")
+    assert xero.invoices[no_cost]["Reference"].endswith("Shipped 2026-09-16 ups 1ZF")
+    assert xero.invoices[open_]["Total"] == Decimal("60.70")  # and the cost line, in the same update
+    assert xero.history(open_) == [] or all(h["Changes"] != "Note" for h in xero.history(open_))
+    assert any(h["Details"] == "Shipped 2026-09-16 via ups (ups_ground) tracking 1ZG" for h in xero.history(paid))
+    calls = {k: v - before.get(k, 0) for k, v in xero.calls.items() if v != before.get(k, 0)}
+    assert sum(v for k, v in calls.items() if k.startswith("PUT") and "History" in k) == 1  # the paid one only
+    assert sum(v for k, v in calls.items() if k.startswith("POST")) == 1  # one batched update for both open ones
+    connector.write_tracking(tracking)  # a re-run adds nothing
+    assert xero.invoices[open_]["Reference"].count("1ZE") == 1 and xero.invoices[open_]["Total"] == Decimal("60.70")
+    assert sum(h["Changes"] == "Note" for h in xero.history(paid)) == 1
+
+
+def test_an_unknown_tracking_note_mode_names_the_option(xero, make_xero):
+    connector = make_xero()
+    ref = connector.write_orders(writes(order("R-9")))[0].target_id
+    with pytest.raises(ConfigurationError, match="target_options.tracking_note"):
+        connector.write_tracking([TrackingWrite(shipment=shipment("H"), target_ref=ref, idempotency_key="th",
+                                                options={"tracking_note": "sometimes"})])
 
 
 def test_tracking_for_an_unknown_invoice_fails_that_shipment_only(xero, make_xero):
