@@ -506,7 +506,14 @@ class SyncEngine:
                     continue
                 ref = self._tracking_target(shipment, target_type, creators)
                 if ref is None:
-                    summary.counts["not_ours"] += 1
+                    if self._order_in_flight(shipment, creators):
+                        # Its order is on its way to the target (failed, held or unanswered for now): read the
+                        # shipment again next run, once the document exists, instead of passing it by for good.
+                        summary.counts["waiting"] += 1
+                        if shipment.created_at and (held is None or shipment.created_at < held):
+                            held = shipment.created_at
+                    else:
+                        summary.counts["not_ours"] += 1
                     continue
                 content = f"{shipment.tracking_number}|{shipment.ship_date}|{shipment.cost}"
                 batch.append((shipment, TrackingWrite(shipment=shipment, target_ref=ref,
@@ -534,6 +541,12 @@ class SyncEngine:
             if entry is not None and entry.target_id:
                 return entry.target_id
         return None
+
+    def _order_in_flight(self, shipment: Shipment, creators: list[str]) -> bool:
+        if not (shipment.source and shipment.order_source_id):
+            return False
+        return self.store.ledger_find_target(f"{shipment.source}:{shipment.order_source_id}", creators,
+                                             states=("pending", "failed", "held")) is not None
 
     def _dispatch_tracking(self, name: str, target: Connector, batch: list[tuple[Shipment, TrackingWrite]],
                            summary: RunSummary) -> set[str]:

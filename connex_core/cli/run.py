@@ -39,7 +39,8 @@ def run(
     """
     cfg = config_from(config)
     manager = get_manager()
-    names = task or [n for n, t in cfg.tasks.items() if t.enabled]
+    # Tasks that create documents run before those that write tracking onto them.
+    names = task or sorted((n for n, t in cfg.tasks.items() if t.enabled), key=lambda n: cfg.tasks[n].kind == "tracking")
     if not names:
         err("no tasks in the config; add a [tasks.NAME] table")
         raise typer.Exit(int(ExitCode.CONFIG_ERROR))

@@ -204,14 +204,16 @@ class SQLiteStore:
         for row in rows:
             yield LedgerEntry(**dict(row))
 
-    def ledger_find_target(self, source_key: str, tasks: Iterable[str]) -> Optional[LedgerEntry]:
+    def ledger_find_target(self, source_key: str, tasks: Iterable[str],
+                           states: tuple[str, ...] = ("done",)) -> Optional[LedgerEntry]:
         tasks = list(tasks)
-        if not tasks:
+        if not tasks or not states:
             return None
         marks = ",".join("?" * len(tasks))
+        state_marks = ",".join("?" * len(states))
         with self._lock:
-            row = self.db.execute(f"SELECT * FROM ledger WHERE source_key = ? AND state = 'done' "
-                                  f"AND task IN ({marks}) LIMIT 1", (source_key, *tasks)).fetchone()
+            row = self.db.execute(f"SELECT * FROM ledger WHERE source_key = ? AND state IN ({state_marks}) "
+                                  f"AND task IN ({marks}) LIMIT 1", (source_key, *states, *tasks)).fetchone()
         return LedgerEntry(**dict(row)) if row else None
 
     def ledger_counts(self, task: str) -> dict[str, int]:
