@@ -60,7 +60,9 @@ class Server:
         self._queued: set[str] = set()
         self._queued_lock = threading.Lock()
         self.stopping = threading.Event()
-        self.next_due = {name: 0.0 for name, t in config.tasks.items() if t.enabled}
+        # Document tasks first: when several are due together, tracking is written once the documents exist.
+        enabled = [name for name, t in config.tasks.items() if t.enabled]
+        self.next_due = {name: 0.0 for name in sorted(enabled, key=lambda n: config.tasks[n].kind == "tracking")}
         self.runs: list[RunSummary] = []
         self.webhooks = {"accepted": 0, "rejected": 0}
         self.http = ThreadingHTTPServer((host, port), self._handler())

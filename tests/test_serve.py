@@ -107,3 +107,19 @@ def test_sigterm_stops_connex_serve_cleanly(hook_config):
     assert "stopping: letting the batch in flight finish" in errs
     assert errs.rstrip().endswith("stopped")
     assert proc.returncode == 0
+
+
+def test_document_tasks_are_queued_before_tracking_tasks(manager, write_config):
+    path = write_config("""
+        [connections.a]
+        type = "memory"
+        [tasks.tracking-back]
+        source = "a"
+        target = "a"
+        kind = "tracking"
+        [tasks.orders-out]
+        source = "a"
+        target = "a"
+    """)
+    server = Server(load_config(path), manager, port=0, tick=0.02)
+    assert list(server.next_due) == ["orders-out", "tracking-back"]
