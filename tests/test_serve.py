@@ -122,4 +122,8 @@ def test_document_tasks_are_queued_before_tracking_tasks(manager, write_config):
         target = "a"
     """)
     server = Server(load_config(path), manager, port=0, tick=0.02)
-    assert list(server.next_due) == ["orders-out", "tracking-back"]
+    try:
+        assert list(server.next_due) == ["orders-out", "tracking-back"]
+    finally:
+        server.http.server_close()
+        server.store.close()
