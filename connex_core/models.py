@@ -190,6 +190,7 @@ class Order(_Model):
     tax_code: Optional[str] = Field(None, description="Tax code (QuickBooks) or tax type (Xero) for the whole order.")
     memo: Optional[str] = Field(None, description="Memo / reference text on the target document.")
     customer_ref: Optional[str] = Field(None, description="The target's customer to post the order to (overrides the task's customer matching).")
+    shipping_item: Optional[str] = Field(None, description="The target's product/service to book the shipping charge on, whatever the method (QuickBooks; default: the task's shipping_item option, or the company's built-in shipping).")
 
     # -- helpers --------------------------------------------------------------------------------------
     @property

@@ -77,7 +77,8 @@ def test_example_deposit_account(manager):
 def test_example_one_shipping_item(manager):
     rules = load("examples/one-shipping-item.rules", manager)
     order = rules.apply(make_order(requested_service="USPS Priority Mail")).order
-    assert (order.requested_service, order.memo) == ("Shipping", "Shipped via USPS Priority Mail")
+    assert (order.shipping_item, order.memo) == ("Shipping", "Shipped via USPS Priority Mail")
+    assert order.requested_service == "USPS Priority Mail"  # what the customer chose is left as it was
     assert rules.apply(make_order(shipping=Decimal(0), requested_service="Pickup")).fired == []
 
 

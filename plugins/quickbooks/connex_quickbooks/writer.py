@@ -116,8 +116,9 @@ class OrderWriter:
                 plan.item_bodies[key] = self._item_body(line, key, opts)
             elif not line.adjustment:
                 plan.problems.append(f"line {line.line_id or '?'} has neither a SKU nor a name to match an item by")
-        if order.shipping > 0 and not self.allow_shipping:
-            plan.shipping_key = ("Name", clean_name(opts.shipping_item, 100))
+        if order.shipping > 0 and (order.shipping_item or not self.allow_shipping):
+            # a rule's choice (order.shipping_item) wins over the company's built-in shipping line
+            plan.shipping_key = ("Name", clean_name(order.shipping_item or opts.shipping_item, 100))
             plan.item_bodies[plan.shipping_key] = {"Name": plan.shipping_key[1], "Type": "Service", "Description": "Shipping"}
         for ref, name in (("ClassRef", order.class_name), ("DepartmentRef", order.location),
                           ("DepositToAccountRef", order.deposit_account or opts.deposit_account),
@@ -342,7 +343,7 @@ class OrderWriter:
             for n, plan in enumerate(chunk):
                 customer = resolve.get(found, "Customer", *plan.customer)
                 item_ids = [resolve.get(found, "Item", *k)["Id"] if k else None for k in plan.items]
-                if self.allow_shipping:
+                if self.allow_shipping and not plan.shipping_key:
                     shipping = {"value": mapping.SHIPPING_ITEM_ID}
                 else:
                     row = resolve.get(found, "Item", *plan.shipping_key) if plan.shipping_key else None

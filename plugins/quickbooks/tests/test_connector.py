@@ -157,6 +157,21 @@ def test_shipping_item_when_the_company_does_not_allow_shipping(sim, make_connec
     assert any(l.get("SalesItemLineDetail", {}).get("ItemRef", {}).get("value") == freight["Id"] for l in lines)
 
 
+def test_a_rule_choosing_the_shipping_item_wins_over_built_in_shipping(sim, make_connector):
+    chosen = make_order(source_id="s1", number="SH-1", shipping_item="Freight & Handling")
+    default = make_order(source_id="s2", number="SH-2")
+    assert all(r.ok for r in write(make_connector(), chosen, default))
+    [freight] = [i for i in sim.entities("Item") if i["Name"] == "Freight & Handling"]
+
+    def shipping_refs(number):
+        [doc] = docs(sim, "SalesReceipt", number)
+        return [l["SalesItemLineDetail"]["ItemRef"]["value"] for l in doc["Line"]
+                if D(str(l.get("Amount", 0))) == D("5.00") and "SalesItemLineDetail" in l]
+
+    assert shipping_refs("SH-1") == [freight["Id"]]
+    assert shipping_refs("SH-2") == ["SHIPPING_ITEM_ID"]
+
+
 def test_discount_and_adjustment_lines(sim, make_connector):
     lines = [LineItem(sku="MUG-BLU", name="Blue mug", quantity=D(2), unit_price=D("12.50")),
              LineItem(name="Coupon SAVE5", quantity=D(1), unit_price=D("-5.00"), adjustment=True)]
