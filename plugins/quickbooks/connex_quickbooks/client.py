@@ -87,13 +87,22 @@ class QuickBooksSession(QuickBooks):
         """Paces ``/batch`` calls under Intuit's separate throttle (40 batch requests a minute per realm)."""
         self.use_decimal = True
 
-    def process_request(self, request_type, url, headers="", params="", data=""):
+    def _pace(self, url: str) -> None:
+        """Wait for a turn under every throttle that counts a request to ``url``.
+
+        Called right before each request is sent, after the token is at hand: a turn taken before a
+        token refresh would be stamped too early, and the request would land in the next window
+        with one too many (Intuit answers that with a minute's 429).
+        """
         for limiter in self.limiters:
             limiter.acquire()
         if self.batch_limiter is not None and url.split("?", 1)[0].endswith("/batch"):
             self.batch_limiter.acquire()
+
+    def process_request(self, request_type, url, headers="", params="", data=""):
         token = self.tokens.access_token()
         for attempt in (1, 2):
+            self._pace(url)
             try:
                 response = self.session.request(request_type, url, headers=dict(headers, Authorization=f"Bearer {token}"),
                                                 params=params, data=data, timeout=self.timeout)
