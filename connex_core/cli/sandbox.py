@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..errors import UsageError
 from ..plugins import get_manager
 from ..sandbox import SimClock
 from ..sandbox.runner import build_sandbox, write_config
@@ -22,11 +23,15 @@ def sandbox(
     seed_orders: Annotated[int, typer.Option("--seed-orders", help="Seed each service with this many realistic records.")] = 0,
     write_config_to: Annotated[Optional[Path], typer.Option("--write-config", help="Write a config whose connections point at the sandbox (secrets in files beside it).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the generated data.")] = 1,
+    speed: Annotated[float, typer.Option(help="How much faster than real time the simulated clock runs "
+                                              "(rate-limit windows, token expiry); 1 is real time.")] = 1.0,
     json_out: Annotated[bool, typer.Option("--json", help="First line of stdout: one JSON object with each service's base_url and credentials.")] = False,
 ) -> None:
     """Serve the simulated ShipStation, QuickBooks Online and Xero APIs (and any plugin's) on loopback."""
     manager = get_manager()
-    server = build_sandbox(manager, clock=SimClock(), seed=seed, port=port)
+    if speed <= 0:
+        raise UsageError("--speed must be above 0")
+    server = build_sandbox(manager, clock=SimClock(speed=speed), seed=seed, port=port)
     seeded = {name: service.seed(seed_orders) for name, service in server.services.items()} if seed_orders else {}
     server.start()
     if write_config_to:
