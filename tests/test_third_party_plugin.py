@@ -30,6 +30,14 @@ class AcmeConnector(Connector):
 @hookimpl
 def register_connectors(register):
     register(AcmeConnector)
+
+
+@hookimpl
+def register_commands(app):
+    @app.command("acme-hello")
+    def acme_hello(name: str = "world"):
+        """Say hello from the Acme plugin."""
+        print(f"hello {name} from acme")
 '''
 
 
@@ -74,3 +82,6 @@ def test_pip_install_of_a_third_party_plugin_is_discovered(tmp_path):
     assert plugins["acme"]["distribution"] == "connex-acme"
     assert plugins["acme"]["connectors"] == ["acme"]
     assert {"shipstation", "quickbooks", "xero"} <= set(plugins)
+    assert "register_commands" in plugins["acme"]["hooks"]
+    hello = subprocess.run([py, "-m", "connex_core", "acme-hello", "--name", "Ana"], capture_output=True, text=True)
+    assert (hello.returncode, hello.stdout.strip()) == (0, "hello Ana from acme")
