@@ -17,7 +17,7 @@ from decimal import Decimal
 import pytest
 
 from connex_core.connector import FetchQuery, OrderWrite
-from connex_core.sandbox import SimClock
+from connex_core.sandbox import Fault, SimClock
 from connex_shipstation import connector as ss_connector
 from connex_shipstation.simulator import ShipStationSimulator
 
@@ -194,3 +194,18 @@ def test_fulfillments_take_their_order_keys_from_one_listing(sim, connector_for,
     assert sim.calls["GET /orders/{order_id}"] == gets, "no order read one by one"
     assert sim.calls[LIST] - lists == 1
     assert sim.asked("/orders", "orderStatus")[-1] == "shipped"
+
+
+def test_a_write_whose_answer_was_lost_is_looked_up_again_not_answered_from_memory(sim, connector_for,
+                                                                                   canonical_order):
+    connector = connector_for(sim)
+    connector.client.retry.max_tries = 1
+    writes = invoices(canonical_order, numbered(1, 11))
+    assert all(r.ok for r in connector.write_orders(writes[:5]))  # "INV-00" is now listed and remembered
+    sim.faults.add(Fault(kind="lost_response", path="createorders", times=1))
+    lost = connector.write_orders(writes[5:])
+    assert all(not r.ok and r.retriable for r in lost) and len(sim.orders) == 10, "committed, answer lost"
+    lists = sim.calls[LIST]
+    again = connector.write_orders(writes[5:])
+    assert sim.calls[LIST] - lists == 1, "the memory was dropped with the lost answer"
+    assert all(r.ok for r in again) and len(sim.orders) == 10
