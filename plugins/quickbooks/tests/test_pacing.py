@@ -16,7 +16,7 @@ import pytest
 
 from connex_core.connector import OrderWrite
 from connex_core.models import Customer
-from connex_core.sandbox import SimClock
+from connex_core.sandbox import Fault, SimClock
 from connex_core.testing import make_order
 from connex_quickbooks.connector import QuickBooksConnector
 from connex_quickbooks.simulator import BATCH_LIMIT, QuickBooksSimulator
@@ -46,9 +46,9 @@ class Recording(QuickBooksSimulator):
 
 @pytest.fixture
 def clock() -> SimClock:
-    """100 times real time: a minute is 0.6 s, and a loopback round trip (~1 ms) a tenth of a simulated second,
-    well inside the pacing margins (at x1000 the round trip alone would eat the one-second margin)."""
-    return SimClock(speed=100.0)
+    """20 times real time: a minute is 3 s, and a loopback round trip (a few ms, more on a loaded machine) stays
+    well inside the 0.25 s margin (at x100 a 3 ms delay was already 0.3 simulated seconds and drew a 429)."""
+    return SimClock(speed=20.0)
 
 
 @pytest.fixture
@@ -111,6 +111,18 @@ def test_ten_a_second_with_a_quarter_second_margin(sim, make_connector, clock):
     assert (second.limit, second.margin) == (10, 0.25)
     assert (minute.limit, minute.margin) == (500, 1.0)
     assert (session.batch_limiter.limit, session.batch_limiter.window, session.batch_limiter.margin) == (40, 60.0, 1.0)
+
+
+def test_a_slow_token_refresh_does_not_crowd_the_first_second(sim, make_connector, clock):
+    # The first request refreshes the token; the refresh takes 1 simulated second (50 ms at x20). A pacing turn
+    # taken before the refresh would date the request a second early, and the 11th would land with the other ten.
+    sim.faults.add(Fault(kind="slow", delay=0.05, path="tokens/bearer", times=1))
+    api = make_connector().api
+    for _ in range(12):
+        api.query("select * from Customer")
+    assert sim.faults.injected["slow"] == 1
+    assert sim.calls["429"] == 0
+    assert most_in_any_window([t for t, kind in sim.arrivals if kind == "other"], 1.0) <= 10
 
 
 def writes(orders, **options):
