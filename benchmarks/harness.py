@@ -17,6 +17,7 @@ import random
 import tempfile
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Optional
 
 from connex_core.config import load_config
@@ -62,23 +63,40 @@ class BenchClock(SimClock):
             self._offset += now - self.now()
 
 
+class RemoteService:
+    """A simulator served by another process (``connex sandbox --json``), known by its client config.
+
+    Given to :class:`Bench` beside local simulators, it becomes a connection in the config without being
+    served (or held) in this process.
+    """
+
+    def __init__(self, name: str, client_config: dict[str, Any]):
+        self.name = name
+        self._config = dict(client_config)
+
+    def client_config(self) -> dict[str, Any]:
+        return dict(self._config)
+
+
 class Bench:
     """Simulators, config, state and engine for one benchmark run (a context manager; cleans up after)."""
 
-    def __init__(self, services: dict[str, SimulatedService], tasks: list[tuple[str, dict[str, Any]]],
+    def __init__(self, services: dict[str, SimulatedService | RemoteService], tasks: list[tuple[str, dict[str, Any]]],
                  clock: SimClock, folder: Optional[Path] = None):
         self.clock = clock
-        self.services = services
+        self.services = {k: v for k, v in services.items() if not isinstance(v, RemoteService)}
+        self.remote = {k: v for k, v in services.items() if isinstance(v, RemoteService)}
         self.tasks = tasks
         self._tmp = None if folder else tempfile.TemporaryDirectory(prefix="connex-bench-")
         self.folder = Path(folder or self._tmp.name)
-        self.server = SandboxServer(services)
+        self.server = SandboxServer(self.services)
         self.engine: Optional[SyncEngine] = None
         self.store: Optional[SQLiteStore] = None
 
     def __enter__(self) -> "Bench":
         self.server.start()
-        path = write_config(self.server, self.folder / "connex.toml", tasks=self.tasks)
+        served = SimpleNamespace(services={**self.server.services, **self.remote})  # what write_config reads
+        path = write_config(served, self.folder / "connex.toml", tasks=self.tasks)
         self.config = load_config(path)
         self.store = SQLiteStore(self.config.state_path)
         self.engine = self.new_engine()
