@@ -54,7 +54,6 @@ def run(say: Callable[[str], None], orders: int = 2000) -> dict[str, float]:
             started = time.perf_counter()
             d = bench.run(task).as_dict()
             seconds = time.perf_counter() - started
-            calls = {name: api_calls(s) for name, s in services.items() if api_calls(s)}
             lists = sum(n for label, n in source.calls.items() if label.startswith("GET ") and "{" not in label)
             routes = {name: dict(calls_by_route(s)) for name, s in services.items() if api_calls(s)}
             say(f"Incremental {task}: first run read {first['read']:,}; then, nothing new: read {d['read']} "

@@ -100,6 +100,8 @@ class OrderWrite:
     order: Order
     idempotency_key: str
     options: dict[str, Any] = field(default_factory=dict)
+    content_hash: str = ""
+    """``order.content_hash()`` as the engine computed it (once per write: it serialises the whole order)."""
 
     @property
     def key(self) -> str:

@@ -15,14 +15,14 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Callable, Optional
 
 from .config import load_config
 from .engine import RunSummary, SyncEngine
 from .errors import ConnexError
 from .plugins import PluginManager
 from .sandbox import SimClock
-from .sandbox.runner import STANDARD_TASKS, build_sandbox, write_config
+from .sandbox.runner import build_sandbox, write_config
 from .state import LogQuery, SQLiteStore
 
 #: Order of the flows: those that create orders first, then tracking write-back.

@@ -31,7 +31,6 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Optional
 from zoneinfo import ZoneInfo
@@ -39,7 +38,7 @@ from zoneinfo import ZoneInfo
 from .config import Config, TaskConfig
 from .connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite, TrackingWrite,
                         WriteResult, batched)
-from .errors import (ConfigurationError, ConnectorError, FatalAPIError, RetriableAPIError, UsageError)
+from .errors import ConfigurationError, ConnectorError, FatalAPIError, RetriableAPIError
 from .http import short_body
 from .models import LineItem, Order, OrderStatus, Shipment, ZERO, parse_origin
 from .plugins import PluginManager
@@ -368,7 +367,7 @@ class SyncEngine:
                     continue
                 changed.add(key)
             writes.append(OrderWrite(order=result.order, idempotency_key=idempotency_key(name, key, content),
-                                     options=dict(task.target_options)))
+                                     options=dict(task.target_options), content_hash=content))
         if not writes:
             return
         if self.dry_run:
@@ -392,7 +391,7 @@ class SyncEngine:
                                            target_id=prior.target_id if prior else None,
                                            target_number=prior.target_number if prior else None,
                                            attempts=(prior.attempts if prior else 0) + 1,
-                                           content_hash=w.order.content_hash(), snapshot=order.model_dump_json()))
+                                           content_hash=w.content_hash, snapshot=order.model_dump_json()))
             self.store.ledger_put(intents)
             for e in intents:
                 ledger[e.source_key] = e
@@ -433,7 +432,7 @@ class SyncEngine:
             summary.counts[outcome] += 1
             entries.append(LedgerEntry(task=name, source_key=w.key, state="done", idempotency_key=w.idempotency_key,
                                        target_id=hit.target_id, target_number=hit.target_number,
-                                       attempts=prior.attempts if prior else 0, content_hash=w.order.content_hash()))
+                                       attempts=prior.attempts if prior else 0, content_hash=w.content_hash))
             logs.append(self._log_entry(name, order, result, outcome, summary.run_id, target_id=hit.target_id,
                                         target_number=hit.target_number, message=message))
             told.append((w.order, outcome, hit.target_id))
@@ -467,7 +466,7 @@ class SyncEngine:
             summary.counts[outcome] += 1
             entries.append(LedgerEntry(task=name, source_key=w.key, state=state, idempotency_key=w.idempotency_key,
                                        target_id=r.target_id, target_number=r.target_number, attempts=prior.attempts,
-                                       last_error=r.error, content_hash=w.order.content_hash(),
+                                       last_error=r.error, content_hash=w.content_hash,
                                        snapshot=None if r.ok else prior.snapshot))
             logs.append(self._log_entry(name, order, result, outcome, summary.run_id, target_id=r.target_id,
                                         target_number=r.target_number, message=r.error or r.note,

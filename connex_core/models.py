@@ -16,7 +16,7 @@ Conventions:
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from enum import Enum
 from typing import Any, Optional

@@ -10,7 +10,7 @@ import pytest
 from connex_core.config import load_config
 from connex_core.engine import SyncEngine
 from connex_core.errors import AuthenticationError
-from connex_core.models import OrderStatus, Shipment
+from connex_core.models import Shipment
 from connex_core.state import LogQuery, SQLiteStore
 from tests.support import memory_plugin
 from tests.support.memory_plugin import Crash, api, seed

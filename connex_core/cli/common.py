@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import traceback
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Callable, Optional

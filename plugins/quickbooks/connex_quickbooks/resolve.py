@@ -7,7 +7,7 @@ items by SKU, this class by name" into as few batch calls as that allows (usuall
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Optional
+from typing import Any, Optional
 
 from .client import BATCH_LIMIT, QuickBooksAPI, item_error
 from .qbquery import field_value, quote
