@@ -84,9 +84,14 @@ class RedactingFilter(logging.Filter):
 
 
 class StateConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     path: str = "connex.db"
     """SQLite file for the ledger, cursors, runs and transaction log; relative to the config file."""
+    url: Optional[str] = Field(None, pattern=r"^postgres(ql)?://")
+    """A PostgreSQL database instead of the SQLite file (``postgresql://user@host:5432/db``); a password
+    comes from ``PGPASSWORD`` or ``~/.pgpass``, never the config file."""
+    db_schema: Optional[str] = Field(None, alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """With ``url``: the PostgreSQL schema to keep Connex's tables in (one per tenant, for example)."""
 
 
 class TaskConfig(BaseModel):

@@ -27,7 +27,8 @@ from .engine import RunSummary, SyncEngine
 from .errors import ConnexError, WebhookRejected
 from .models import Order
 from .plugins import PluginManager
-from .state import SQLiteStore
+from .state.factory import open_store
+from .state.lease import TaskBusy, TaskLease, holder_name
 
 log = logging.getLogger("connex.serve")
 
@@ -51,7 +52,7 @@ class Server:
         self.tick = tick
         self.on_run = on_run
         self.connector_options = connector_options or {}
-        self.store = SQLiteStore(config.state_path)
+        self.store = open_store(config)
         self.engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
         self._hooks_engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
         self._hooks_lock = threading.Lock()
@@ -63,6 +64,9 @@ class Server:
         enabled = [name for name, t in config.tasks.items() if t.enabled]
         self.next_due = {name: 0.0 for name in sorted(enabled, key=lambda n: config.tasks[n].kind == "tracking")}
         self.runs: list[RunSummary] = []
+        self.busy: list[str] = []
+        """Tasks whose run was passed by because another process held the task's lease."""
+        self.lease_holder = holder_name("connex serve")
         self.webhooks = {"accepted": 0, "rejected": 0}
         self.http = ThreadingHTTPServer((host, port), self._handler())
         self.http.daemon_threads = True
@@ -101,11 +105,19 @@ class Server:
             if self.stopping.is_set():
                 break
             try:
-                summary = self.engine.run_task(job.task, orders=job.orders)
+                with TaskLease(self.store, job.task, holder=self.lease_holder):
+                    summary = self.engine.run_task(job.task, orders=job.orders)
                 log.info("task %s (%s): %s", job.task, job.reason, summary.as_dict())
                 self.runs.append(summary)
                 if self.on_run:
                     self.on_run(summary)
+            except TaskBusy as exc:  # another process runs it now; the schedule (or the webhook's retry) comes back
+                log.warning("task %s not run: %s", job.task, exc)
+                self.busy.append(job.task)
+                if job.orders is not None and not self.stopping.is_set():  # a webhook's orders are not dropped
+                    retry = threading.Timer(min(30.0, 5 * self.tick), self.jobs.put, (job,))
+                    retry.daemon = True
+                    retry.start()
             except ConnexError as exc:
                 log.error("task %s failed: %s", job.task, exc)
             except Exception:

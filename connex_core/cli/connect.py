@@ -8,7 +8,7 @@ import typer
 
 from ..engine import SyncEngine
 from ..plugins import get_manager
-from ..state import SQLiteStore
+from ..state.factory import open_store
 from .common import ConfigOption, emit, err, handle_errors
 
 
@@ -23,7 +23,7 @@ def connect(
     from .common import config_from
 
     cfg = config_from(config)
-    store = SQLiteStore(cfg.state_path)
+    store = open_store(cfg)
     engine = SyncEngine(cfg, get_manager(), store)
     try:
         connector = engine.connector(name)

@@ -8,7 +8,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import UsageError
-from ..state import OUTCOMES, LogQuery, SQLiteStore
+from ..state import OUTCOMES, LogQuery
+from ..state.factory import open_store
 from .common import ConfigOption, JsonOption, config_from, emit, emit_json, handle_errors, parse_when
 
 
@@ -41,7 +42,7 @@ def log_command(
     if outcome and outcome not in OUTCOMES:
         raise UsageError(f"unknown outcome {outcome!r}; expected one of: {', '.join(OUTCOMES)}")
     cfg = config_from(config)
-    store = SQLiteStore(cfg.state_path)
+    store = open_store(cfg)
     try:
         entries = store.query_log(LogQuery(task=task, outcome=outcome, order_number=order,
                                            since=parse_when(since, "UTC"), until=parse_when(until, "UTC", end=True),

@@ -10,7 +10,8 @@ import typer
 from ..engine import SyncEngine
 from ..errors import ConnectorError, ExitCode
 from ..plugins import get_manager
-from ..state import SQLiteStore
+from ..state.factory import open_store
+from ..state.lease import TaskBusy, TaskLease, holder_name
 from .common import ConfigOption, JsonOption, config_from, emit, emit_json, err, handle_errors, parse_when
 
 
@@ -31,11 +32,15 @@ def run(
     until: Annotated[Optional[str], typer.Option(help="Read orders up to the end of this date (YYYY-MM-DD, same time zone as --since).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and apply rules, report what would be written, write nothing.")] = False,
     json_out: JsonOption = False,
+    wait: Annotated[Optional[float], typer.Option("--wait", help="When another process is running a task, wait up to this many seconds for it (default: do not wait; exit 5).")] = None,
 ) -> None:
     """Run tasks once: read new orders, apply the rules, write them to the target, record every outcome.
 
-    Exit codes: 0 all done, 3 rule error, 4 configuration error, 5 some orders failed or were held,
-    6 fatal API or authentication error.
+    Each task runs under a lease in the state store: while another process (``connex serve``, a worker,
+    another ``connex run``) runs the same task, this one says who and exits 5, or waits with ``--wait``.
+
+    Exit codes: 0 all done, 3 rule error, 4 configuration error, 5 some orders failed or were held (or a
+    task was busy elsewhere), 6 fatal API or authentication error.
     """
     cfg = config_from(config)
     manager = get_manager()
@@ -46,14 +51,27 @@ def run(
         raise typer.Exit(int(ExitCode.CONFIG_ERROR))
     for n in names:
         cfg.task(n)
-    store = SQLiteStore(cfg.state_path)
+    store = open_store(cfg)
     engine = SyncEngine(cfg, manager, store, dry_run=dry_run, show_progress=sys.stderr.isatty() and not json_out)
     summaries, exit_code, fatal = [], ExitCode.OK, None
     try:
         for n in names:
             source_tz = engine.connector(cfg.task(n).source).timezone
             try:
-                result = engine.run_task(n, since=parse_when(since, source_tz), until=parse_when(until, source_tz, end=True))
+                lease = TaskLease(store, n, holder=holder_name("connex run"), wait=wait or 0.0)
+                if not dry_run:  # a dry run writes nothing, so it may look while another process runs the task
+                    lease.acquire()
+                try:
+                    result = engine.run_task(n, since=parse_when(since, source_tz),
+                                             until=parse_when(until, source_tz, end=True))
+                finally:
+                    if not dry_run:
+                        lease.release()
+            except TaskBusy as exc:
+                summaries.append({"task": n, "status": "busy", "error": str(exc)})
+                err(f"error: {exc}")
+                exit_code = max(exit_code, ExitCode.ORDERS_FAILED)
+                continue
             except ConnectorError as exc:  # fatal, or retriable with its retries spent: the other tasks still run
                 fatal = exc
                 summaries.append({"task": n, "status": "error", "error": str(exc)})

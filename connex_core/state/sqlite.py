@@ -6,6 +6,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
@@ -67,6 +68,14 @@ MIGRATIONS: list[str] = [
     CREATE INDEX log_task_time ON log (task, time);
     CREATE INDEX log_number ON log (order_number);
     """,
+    """
+    CREATE TABLE leases (
+        task TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        expires_at REAL NOT NULL
+    );
+    """,
 ]
 
 _LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
@@ -75,6 +84,18 @@ _LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _with_busy_retry(fn, attempts: int = 100):
+    """Switching to WAL takes an exclusive lock for an instant and does not wait on the busy handler: two
+    processes opening a fresh file together can see "database is locked". Try again for a few seconds."""
+    for i in range(attempts):
+        try:
+            return fn()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or i == attempts - 1:
+                raise
+            time.sleep(0.05)
 
 
 class SQLiteStore:
@@ -90,7 +111,7 @@ class SQLiteStore:
         self._lock = threading.RLock()
         self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
+        _with_busy_retry(lambda: self.db.execute("PRAGMA journal_mode=WAL"))
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=30000")
         self._migrate()
@@ -98,16 +119,22 @@ class SQLiteStore:
     # -- schema ------------------------------------------------------------------------------------
     def _migrate(self) -> None:
         with self._lock:
-            version = self.db.execute("PRAGMA user_version").fetchone()[0]
-            if version > len(MIGRATIONS):
-                raise RuntimeError(f"{self.path} was written by a newer Connex (schema {version}); upgrade Connex")
-            for i in range(version, len(MIGRATIONS)):
+            for i in range(len(MIGRATIONS) + 1):
+                # The version is read inside the write lock (BEGIN IMMEDIATE): two processes opening a fresh
+                # file at the same instant take turns, and the second finds the first one's tables.
                 self.db.execute("BEGIN IMMEDIATE")
                 try:
-                    for statement in MIGRATIONS[i].split(";"):
+                    version = self.db.execute("PRAGMA user_version").fetchone()[0]
+                    if version > len(MIGRATIONS):
+                        raise RuntimeError(f"{self.path} was written by a newer Connex (schema {version}); "
+                                           "upgrade Connex")
+                    if version == len(MIGRATIONS):
+                        self.db.execute("COMMIT")
+                        return
+                    for statement in MIGRATIONS[version].split(";"):
                         if statement.strip():
                             self.db.execute(statement)
-                    self.db.execute(f"PRAGMA user_version = {i + 1}")
+                    self.db.execute(f"PRAGMA user_version = {version + 1}")
                     self.db.execute("COMMIT")
                 except BaseException:
                     self.db.execute("ROLLBACK")
@@ -262,6 +289,29 @@ class SQLiteStore:
             d["changes"] = json.loads(d["changes"] or "[]")
             out.append(LogEntry(**d))
         return out
+
+    # -- leases: one runner per task ----------------------------------------------------------------
+    def lease_acquire(self, task: str, holder: str, ttl: float) -> Optional[str]:
+        """Take the task's lease for ``ttl`` seconds. None when taken; otherwise the holder that has it."""
+        now = time.time()
+        with self._tx() as db:
+            row = db.execute("SELECT holder, acquired_at, expires_at FROM leases WHERE task = ?", (task,)).fetchone()
+            if row is not None and row["holder"] != holder and row["expires_at"] >= now:
+                return f"{row['holder']} since {row['acquired_at']}"
+            db.execute("INSERT INTO leases (task, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) "
+                       "ON CONFLICT(task) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, "
+                       "expires_at = excluded.expires_at", (task, holder, _now(), now + ttl))
+        return None
+
+    def lease_renew(self, task: str, holder: str, ttl: float) -> bool:
+        with self._tx() as db:
+            cur = db.execute("UPDATE leases SET expires_at = ? WHERE task = ? AND holder = ?",
+                             (time.time() + ttl, task, holder))
+            return cur.rowcount == 1
+
+    def lease_release(self, task: str, holder: str) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM leases WHERE task = ? AND holder = ?", (task, holder))
 
     def close(self) -> None:
         with self._lock:

@@ -1,0 +1,307 @@
+"""The PostgreSQL state store: the same ledger, cursors, runs, log and leases as SQLite, for many processes.
+
+``[state] url = "postgresql://user@host/db"`` (optionally ``schema = "connex_alice"``, one schema per tenant)
+selects it. It speaks psycopg 3. Migrations are versioned in a ``connex_schema`` table and applied under a
+PostgreSQL advisory lock, so any number of processes may start at the same instant: one migrates, the others
+wait and find the schema current.
+
+Times are stored as ISO-8601 text in UTC, as in the SQLite store, so both stores order and filter the log the
+same way.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime, timezone
+from typing import Any, Iterable, Iterator, Optional
+
+from ..errors import ConfigurationError
+from . import LedgerEntry, LogEntry, LogQuery
+
+#: Each migration moves the schema from version i to i + 1. Append only.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE runs (
+        id BIGSERIAL PRIMARY KEY,
+        task TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        status TEXT NOT NULL DEFAULT 'running',
+        options TEXT,
+        summary TEXT
+    );
+    CREATE TABLE cursors (
+        task TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE ledger (
+        task TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        state TEXT NOT NULL,
+        idempotency_key TEXT,
+        target_id TEXT,
+        target_number TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        content_hash TEXT,
+        snapshot TEXT,
+        updated_at TEXT NOT NULL,
+        PRIMARY KEY (task, source_key)
+    );
+    CREATE INDEX ledger_retry ON ledger (task, state);
+    CREATE INDEX ledger_source ON ledger (source_key);
+    CREATE TABLE log (
+        id BIGSERIAL PRIMARY KEY,
+        run_id BIGINT,
+        task TEXT NOT NULL,
+        time TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        order_number TEXT,
+        order_date TEXT,
+        outcome TEXT NOT NULL,
+        target_id TEXT,
+        target_number TEXT,
+        reason TEXT,
+        rule TEXT,
+        line INTEGER,
+        rule_file TEXT,
+        message TEXT,
+        fired TEXT,
+        changes TEXT
+    );
+    CREATE INDEX log_task_time ON log (task, time);
+    CREATE INDEX log_number ON log (order_number)
+    """,
+    """
+    CREATE TABLE leases (
+        task TEXT PRIMARY KEY,
+        holder TEXT NOT NULL,
+        acquired_at TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL
+    )
+    """,
+]
+
+_LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
+                "last_error", "content_hash", "snapshot", "updated_at")
+#: Any constant works; it only has to be the same in every Connex process (pg_advisory_xact_lock's key).
+_MIGRATION_LOCK = 0x636F6E6E6578  # "connex"
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _epoch() -> float:
+    return datetime.now(timezone.utc).timestamp()
+
+
+class PostgresStore:
+    """A :class:`~connex_core.state.StateStore` on PostgreSQL (psycopg 3), safe for many processes."""
+
+    def __init__(self, url: str, *, schema: Optional[str] = None, connect_timeout: float = 10):
+        try:
+            import psycopg
+            from psycopg.rows import dict_row
+        except ImportError:  # pragma: no cover - psycopg is a dependency of connex-core
+            raise ConfigurationError("the PostgreSQL state store needs psycopg: pip install 'psycopg[binary]'",
+                                     key="state.url") from None
+        self.url = url
+        self.schema = schema
+        self._lock = threading.RLock()
+        try:
+            self.db = psycopg.connect(url, autocommit=True, row_factory=dict_row,
+                                      connect_timeout=max(1, int(connect_timeout)))
+        except psycopg.OperationalError as exc:
+            # The message of libpq names host, port and user, never a password (psycopg strips it).
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ConfigurationError(f"cannot connect to PostgreSQL: {first}", key="state.url") from None
+        if schema:
+            if not schema.replace("_", "").isalnum():
+                raise ConfigurationError(f"{schema!r}: a schema name is letters, digits and _", key="state.schema")
+            self.db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            self.db.execute(f'SET search_path TO "{schema}"')
+        self._migrate()
+
+    # -- schema ------------------------------------------------------------------------------------
+    def _migrate(self) -> None:
+        with self._lock, self.db.transaction():
+            # Serialise concurrent starts: the first process migrates, the others wait here, then find it done.
+            self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+            self.db.execute("CREATE TABLE IF NOT EXISTS connex_schema (version INTEGER NOT NULL)")
+            row = self.db.execute("SELECT version FROM connex_schema").fetchone()
+            if row is None:
+                self.db.execute("INSERT INTO connex_schema (version) VALUES (0)")
+                version = 0
+            else:
+                version = row["version"]
+            if version > len(MIGRATIONS):
+                raise ConfigurationError(f"the database was written by a newer Connex (schema {version}); "
+                                         "upgrade Connex", key="state.url")
+            for i in range(version, len(MIGRATIONS)):
+                for statement in MIGRATIONS[i].split(";"):
+                    if statement.strip():
+                        self.db.execute(statement)
+                self.db.execute("UPDATE connex_schema SET version = %s", (i + 1,))
+
+    @property
+    def schema_version(self) -> int:
+        with self._lock:
+            return self.db.execute("SELECT version FROM connex_schema").fetchone()["version"]
+
+    # -- runs --------------------------------------------------------------------------------------
+    def begin_run(self, task: str, options: dict[str, Any]) -> int:
+        with self._lock:
+            row = self.db.execute("INSERT INTO runs (task, started_at, options) VALUES (%s, %s, %s) RETURNING id",
+                                  (task, _now(), json.dumps(options, default=str))).fetchone()
+        return int(row["id"])
+
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
+        with self._lock:
+            self.db.execute("UPDATE runs SET finished_at = %s, status = %s, summary = %s WHERE id = %s",
+                            (_now(), status, json.dumps(summary, default=str), run_id))
+
+    def runs(self, task: Optional[str] = None, limit: int = 20) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM runs" + (" WHERE task = %s" if task else "") + " ORDER BY id DESC LIMIT %s"
+        args: tuple = (task, limit) if task else (limit,)
+        with self._lock:
+            rows = self.db.execute(sql, args).fetchall()
+        out = []
+        for d in rows:
+            d = dict(d)
+            d["summary"] = json.loads(d["summary"]) if d["summary"] else None
+            d["options"] = json.loads(d["options"]) if d["options"] else None
+            out.append(d)
+        return out
+
+    # -- cursors -----------------------------------------------------------------------------------
+    def get_cursor(self, task: str) -> Optional[str]:
+        with self._lock:
+            row = self.db.execute("SELECT value FROM cursors WHERE task = %s", (task,)).fetchone()
+        return row["value"] if row else None
+
+    def set_cursor(self, task: str, value: str) -> None:
+        with self._lock:
+            self.db.execute("INSERT INTO cursors (task, value, updated_at) VALUES (%s, %s, %s) "
+                            "ON CONFLICT (task) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+                            (task, value, _now()))
+
+    # -- ledger ------------------------------------------------------------------------------------
+    def ledger_get(self, task: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
+        keys = list(keys)
+        if not keys:
+            return {}
+        with self._lock:
+            rows = self.db.execute("SELECT * FROM ledger WHERE task = %s AND source_key = ANY(%s)",
+                                   (task, keys)).fetchall()
+        return {r["source_key"]: LedgerEntry(**r) for r in rows}
+
+    def ledger_put(self, entries: Iterable[LedgerEntry]) -> None:
+        rows = []
+        for e in entries:
+            e.updated_at = _now()
+            rows.append(tuple(getattr(e, c) for c in _LEDGER_COLS))
+        if not rows:
+            return
+        marks = ",".join(["%s"] * len(_LEDGER_COLS))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _LEDGER_COLS[2:])
+        with self._lock, self.db.transaction(), self.db.cursor() as cur:
+            cur.executemany(f"INSERT INTO ledger ({', '.join(_LEDGER_COLS)}) VALUES ({marks}) "
+                            f"ON CONFLICT (task, source_key) DO UPDATE SET {updates}", rows)
+
+    def ledger_retry_queue(self, task: str) -> Iterator[LedgerEntry]:
+        with self._lock:
+            rows = self.db.execute("SELECT * FROM ledger WHERE task = %s AND state IN ('pending', 'failed', 'held') "
+                                   "ORDER BY updated_at", (task,)).fetchall()
+        for r in rows:
+            yield LedgerEntry(**r)
+
+    def ledger_find_target(self, source_key: str, tasks: Iterable[str],
+                           states: tuple[str, ...] = ("done",)) -> Optional[LedgerEntry]:
+        tasks = list(tasks)
+        if not tasks or not states:
+            return None
+        with self._lock:
+            row = self.db.execute("SELECT * FROM ledger WHERE source_key = %s AND state = ANY(%s) "
+                                  "AND task = ANY(%s) LIMIT 1", (source_key, list(states), tasks)).fetchone()
+        return LedgerEntry(**row) if row else None
+
+    def ledger_counts(self, task: str) -> dict[str, int]:
+        with self._lock:
+            rows = self.db.execute("SELECT state, COUNT(*) AS n FROM ledger WHERE task = %s GROUP BY state",
+                                   (task,)).fetchall()
+        return {r["state"]: int(r["n"]) for r in rows}
+
+    # -- transaction log ---------------------------------------------------------------------------
+    def log(self, entries: Iterable[LogEntry]) -> None:
+        rows = []
+        for e in entries:
+            rows.append((e.run_id, e.task, e.time or _now(), e.source_key, e.order_number, e.order_date, e.outcome,
+                         e.target_id, e.target_number, e.reason, e.rule, e.line, e.rule_file, e.message,
+                         json.dumps(e.fired), json.dumps(e.changes, default=str)))
+        if not rows:
+            return
+        with self._lock, self.db.transaction(), self.db.cursor() as cur:
+            cur.executemany("INSERT INTO log (run_id, task, time, source_key, order_number, order_date, outcome, "
+                            "target_id, target_number, reason, rule, line, rule_file, message, fired, changes) "
+                            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+
+    def query_log(self, query: LogQuery) -> list[LogEntry]:
+        where, args = [], []
+        if query.task:
+            where.append("task = %s"); args.append(query.task)
+        if query.outcome:
+            where.append("outcome = %s"); args.append(query.outcome)
+        if query.order_number:
+            where.append("order_number = %s"); args.append(query.order_number)
+        if query.run_id is not None:
+            where.append("run_id = %s"); args.append(query.run_id)
+        if query.since:
+            where.append("time >= %s"); args.append(query.since.astimezone(timezone.utc).isoformat())
+        if query.until:
+            where.append("time < %s"); args.append(query.until.astimezone(timezone.utc).isoformat())
+        sql = "SELECT * FROM log" + (" WHERE " + " AND ".join(where) if where else "")
+        sql += " ORDER BY id DESC" if query.newest_first else " ORDER BY id"
+        if query.limit:
+            sql += " LIMIT %s"
+            args.append(int(query.limit))
+        with self._lock:
+            rows = self.db.execute(sql, args).fetchall()
+        out = []
+        for d in rows:
+            d = dict(d)
+            d["fired"] = json.loads(d["fired"] or "[]")
+            d["changes"] = json.loads(d["changes"] or "[]")
+            out.append(LogEntry(**d))
+        return out
+
+    # -- leases: one runner per task ----------------------------------------------------------------
+    def lease_acquire(self, task: str, holder: str, ttl: float) -> Optional[str]:
+        """Take the task's lease for ``ttl`` seconds. None when taken; otherwise the holder that has it."""
+        now = _epoch()
+        with self._lock:
+            row = self.db.execute(
+                "INSERT INTO leases (task, holder, acquired_at, expires_at) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (task) DO UPDATE SET holder = EXCLUDED.holder, acquired_at = EXCLUDED.acquired_at, "
+                "expires_at = EXCLUDED.expires_at WHERE leases.expires_at < %s OR leases.holder = EXCLUDED.holder "
+                "RETURNING holder", (task, holder, _now(), now + ttl, now)).fetchone()
+            if row is not None:
+                return None
+            other = self.db.execute("SELECT holder, acquired_at FROM leases WHERE task = %s", (task,)).fetchone()
+        return f"{other['holder']} since {other['acquired_at']}" if other else "another process"
+
+    def lease_renew(self, task: str, holder: str, ttl: float) -> bool:
+        with self._lock:
+            cur = self.db.execute("UPDATE leases SET expires_at = %s WHERE task = %s AND holder = %s",
+                                  (_epoch() + ttl, task, holder))
+            return cur.rowcount == 1
+
+    def lease_release(self, task: str, holder: str) -> None:
+        with self._lock:
+            self.db.execute("DELETE FROM leases WHERE task = %s AND holder = %s", (task, holder))
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.close()
