@@ -92,6 +92,22 @@ class StateConfig(BaseModel):
     comes from ``PGPASSWORD`` or ``~/.pgpass``, never the config file."""
     db_schema: Optional[str] = Field(None, alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """With ``url``: the PostgreSQL schema to keep Connex's tables in (one per tenant, for example)."""
+    lease_seconds: float = Field(60.0, ge=1, le=3600)
+    """How long a task's lease outlives a runner that died without letting go (the heartbeat renews it every
+    third of that while the runner lives)."""
+
+
+class BrokerConfig(BaseModel):
+    """``[broker]``: run tasks as jobs on Dramatiq workers (``connex worker``) instead of in ``connex serve``."""
+
+    model_config = ConfigDict(extra="forbid")
+    url: str = Field(pattern=r"^(redis|rediss|amqp|amqps)://")
+    """``redis://127.0.0.1:6379/0`` or ``amqp://guest:guest@127.0.0.1:5672/``; a password comes from the
+    environment (``{env:NAME}`` is not read here: use the broker's own default credentials or a local socket)."""
+    queue: str = Field("connex", pattern=r"^[A-Za-z0-9_.-]+$")
+    """The queue the tasks' messages go to (one per deployment; tenants share it)."""
+    heartbeat_seconds: float = Field(60.0, gt=0, le=3600)
+    """Redis only: how long a silent worker is given before its unacknowledged messages go to another."""
 
 
 class TaskConfig(BaseModel):
@@ -117,6 +133,7 @@ class Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     state: StateConfig = Field(default_factory=StateConfig)
+    broker: Optional[BrokerConfig] = None
     connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tasks: dict[str, TaskConfig] = Field(default_factory=dict)
 

@@ -67,6 +67,14 @@ class Server:
         self.busy: list[str] = []
         """Tasks whose run was passed by because another process held the task's lease."""
         self.lease_holder = holder_name("connex serve")
+        self.broker_jobs = None
+        """With a ``[broker]``: this process schedules and receives webhooks; ``connex worker`` runs the tasks."""
+        self.sent: list[str] = []
+        if config.broker is not None:
+            from .jobs import Jobs
+
+            self.broker_jobs = Jobs(config.broker.url, queue=config.broker.queue,
+                                    heartbeat_seconds=config.broker.heartbeat_seconds)
         self.webhooks = {"accepted": 0, "rejected": 0}
         self.http = ThreadingHTTPServer((host, port), self._handler())
         self.http.daemon_threads = True
@@ -75,7 +83,14 @@ class Server:
 
     # -- queueing --------------------------------------------------------------------------------
     def enqueue(self, task: str, reason: str, orders: Optional[list[Order]] = None) -> bool:
-        """Queue a run unless one without orders is already waiting (webhook orders always queue)."""
+        """Queue a run unless one without orders is already waiting (webhook orders always queue).
+
+        With a ``[broker]``, the run is sent to the workers as a message instead (docs/scale.md)."""
+        if self.broker_jobs is not None:
+            payload = [o.model_dump(mode="json") for o in orders] if orders is not None else None
+            self.broker_jobs.send(str(self.config.path), task, payload)
+            self.sent.append(task)
+            return True
         with self._queued_lock:
             if orders is None and task in self._queued:
                 return False
@@ -105,7 +120,7 @@ class Server:
             if self.stopping.is_set():
                 break
             try:
-                with TaskLease(self.store, job.task, holder=self.lease_holder):
+                with TaskLease(self.store, job.task, holder=self.lease_holder, ttl=self.config.state.lease_seconds):
                     summary = self.engine.run_task(job.task, orders=job.orders)
                 log.info("task %s (%s): %s", job.task, job.reason, summary.as_dict())
                 self.runs.append(summary)
@@ -189,8 +204,10 @@ class Server:
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> "Server":
         serve_http = lambda: self.http.serve_forever(poll_interval=0.05)  # noqa: E731
-        for target, name in ((serve_http, "webhooks"), (self._schedule_loop, "scheduler"),
-                             (self._work_loop, "worker")):
+        loops = [(serve_http, "webhooks"), (self._schedule_loop, "scheduler")]
+        if self.broker_jobs is None:  # with a broker, the workers run the tasks
+            loops.append((self._work_loop, "worker"))
+        for target, name in loops:
             t = threading.Thread(target=target, name=f"connex-{name}", daemon=True)
             t.start()
             self._threads.append(t)
@@ -208,6 +225,8 @@ class Server:
         self.engine.close()
         self._hooks_engine.close()
         self.store.close()
+        if self.broker_jobs is not None:
+            self.broker_jobs.broker.close()
 
     @property
     def url(self) -> str:

@@ -56,7 +56,7 @@ if importlib.util.find_spec("connex_core.cli.rules") is not None:
 
     app.add_typer(rules_cmd.app, name="rules", help="Check rule files and try them on saved orders.")
 
-for _extra in ("sandbox", "serve"):
+for _extra in ("sandbox", "serve", "worker"):
     if importlib.util.find_spec(f"connex_core.cli.{_extra}") is not None:
         _mod = importlib.import_module(f"connex_core.cli.{_extra}")
         app.command(_extra)(getattr(_mod, _extra))

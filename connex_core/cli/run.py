@@ -58,7 +58,8 @@ def run(
         for n in names:
             source_tz = engine.connector(cfg.task(n).source).timezone
             try:
-                lease = TaskLease(store, n, holder=holder_name("connex run"), wait=wait or 0.0)
+                lease = TaskLease(store, n, holder=holder_name("connex run"), wait=wait or 0.0,
+                                  ttl=cfg.state.lease_seconds)
                 if not dry_run:  # a dry run writes nothing, so it may look while another process runs the task
                     lease.acquire()
                 try:
