@@ -110,6 +110,14 @@ class BrokerConfig(BaseModel):
     """Redis only: how long a silent worker is given before its unacknowledged messages go to another."""
 
 
+class LimitsConfig(BaseModel):
+    """``[limits]``: API rate limits shared by every process (docs/scale.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    redis_url: Optional[str] = Field(None, pattern=r"^(redis|rediss|unix)://")
+    """Redis that keeps each credential's calls, so all workers together stay under one credential's limit."""
+
+
 class TaskConfig(BaseModel):
     """One task: move orders (or shipments) from a source connection to a target connection."""
 
@@ -134,6 +142,7 @@ class Config(BaseModel):
 
     state: StateConfig = Field(default_factory=StateConfig)
     broker: Optional[BrokerConfig] = None
+    limits: Optional[LimitsConfig] = None
     connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tasks: dict[str, TaskConfig] = Field(default_factory=dict)
 

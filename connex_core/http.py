@@ -137,8 +137,16 @@ _LIMITERS_LOCK = threading.Lock()
 
 
 def limiter_for(key: tuple, factory: Callable[[], RateLimiter]) -> RateLimiter:
-    """The one limiter of a credential (``key`` such as ``("shipstation", api_key_hash)``), shared in the process."""
+    """The one limiter of a credential (``key`` such as ``("shipstation", api_key_hash)``), shared in the process,
+    and across processes through Redis when ``[limits] redis_url`` is set (:mod:`connex_core.limits`)."""
+    from .limits import SharedRateLimiter, shared_client, shared_name
+
+    client = shared_client()
+    cache_key = key + (("shared", id(client)) if client is not None else ())
     with _LIMITERS_LOCK:
-        if key not in _LIMITERS:
-            _LIMITERS[key] = factory()
-        return _LIMITERS[key]
+        if cache_key not in _LIMITERS:
+            local = factory()
+            if client is not None:
+                local = SharedRateLimiter(client, shared_name(key), local.limit, local.window, margin=local.margin)
+            _LIMITERS[cache_key] = local
+        return _LIMITERS[cache_key]

@@ -58,7 +58,10 @@ def run_job(config_path: str, task: str, orders: Optional[list[dict]] = None) ->
     from .state.factory import open_store
     from .state.lease import TaskBusy, TaskLease, holder_name
 
+    from .limits import configure as configure_limits
+
     cfg = load_config(config_path)
+    configure_limits(cfg)
     store = open_store(cfg)
     engine = SyncEngine(cfg, get_manager(), store)
     try:

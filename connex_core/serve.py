@@ -27,6 +27,7 @@ from .engine import RunSummary, SyncEngine
 from .errors import ConnexError, WebhookRejected
 from .models import Order
 from .plugins import PluginManager
+from .limits import configure as configure_limits
 from .state.factory import open_store
 from .state.lease import TaskBusy, TaskLease, holder_name
 
@@ -52,6 +53,7 @@ class Server:
         self.tick = tick
         self.on_run = on_run
         self.connector_options = connector_options or {}
+        configure_limits(config)
         self.store = open_store(config)
         self.engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
         self._hooks_engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)

@@ -10,6 +10,7 @@ import typer
 from ..engine import SyncEngine
 from ..errors import ConnectorError, ExitCode
 from ..plugins import get_manager
+from ..limits import configure as configure_limits
 from ..state.factory import open_store
 from ..state.lease import TaskBusy, TaskLease, holder_name
 from .common import ConfigOption, JsonOption, config_from, emit, emit_json, err, handle_errors, parse_when
@@ -51,6 +52,7 @@ def run(
         raise typer.Exit(int(ExitCode.CONFIG_ERROR))
     for n in names:
         cfg.task(n)
+    configure_limits(cfg)
     store = open_store(cfg)
     engine = SyncEngine(cfg, manager, store, dry_run=dry_run, show_progress=sys.stderr.isatty() and not json_out)
     summaries, exit_code, fatal = [], ExitCode.OK, None
