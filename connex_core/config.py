@@ -92,6 +92,8 @@ class StateConfig(BaseModel):
     comes from ``PGPASSWORD`` or ``~/.pgpass``, never the config file."""
     db_schema: Optional[str] = Field(None, alias="schema", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     """With ``url``: the PostgreSQL schema to keep Connex's tables in (one per tenant, for example)."""
+    registry_schema: str = Field("connex_tenants", pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
+    """With ``url``: the schema holding the deployment's list of tenants (``connex tenants``)."""
     lease_seconds: float = Field(60.0, ge=1, le=3600)
     """How long a task's lease outlives a runner that died without letting go (the heartbeat renews it every
     third of that while the runner lives)."""

@@ -15,6 +15,7 @@ import typer
 from .. import __version__
 from ..plugins import get_manager
 from . import plugins as plugins_cmd
+from . import tenants as tenants_cmd
 from .common import STATE, setup_logging
 from .connect import connect
 from .demo import demo
@@ -50,6 +51,7 @@ app.command("log")(log_command)
 app.command("connect")(connect)
 app.command("demo")(demo)
 app.add_typer(plugins_cmd.app, name="plugins")
+app.add_typer(tenants_cmd.app, name="tenants")
 
 if importlib.util.find_spec("connex_core.cli.rules") is not None:
     from . import rules as rules_cmd

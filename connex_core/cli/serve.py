@@ -19,12 +19,15 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Address the webhook receiver listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the webhook receiver: POST /webhooks/CONNECTION, or /webhooks/CONNECTION/SECRET for ShipStation.")] = 8787,
+    tenants: Annotated[bool, typer.Option("--tenants", help="Schedule every registered tenant's tasks (connex tenants add) and send them to the workers through the config's broker; no webhook receiver.")] = False,
 ) -> None:
     """Run every enabled task on its schedule (every_minutes) and at once when a webhook arrives.
 
     Stops cleanly on SIGTERM or Ctrl-C: the batch in flight finishes, nothing is half-written.
     """
     cfg = config_from(config)
+    if tenants:
+        return _serve_tenants(cfg)
     server = Server(cfg, get_manager(), host=host, port=port, on_run=lambda s: emit(format_summary(s.as_dict())))
     done = threading.Event()
 
@@ -38,4 +41,31 @@ def serve(
     err(f"connex serve: {len(server.next_due)} tasks; webhooks at {server.url}/webhooks/<connection>")
     done.wait()
     server.stop()
+    err("stopped")
+
+
+def _serve_tenants(cfg) -> None:
+    from ..errors import ConfigurationError
+    from ..jobs import Jobs
+    from ..scheduler import TenantScheduler
+    from ..tenants import registry_for
+
+    if cfg.broker is None:
+        raise ConfigurationError("connex serve --tenants sends task runs to workers: add a [broker] section",
+                                 file=str(cfg.path or ""), key="broker")
+    registry = registry_for(cfg)
+    jobs = Jobs(cfg.broker.url, queue=cfg.broker.queue, heartbeat_seconds=cfg.broker.heartbeat_seconds)
+    scheduler = TenantScheduler(cfg, jobs=jobs, registry=registry)
+
+    def stop(signum, frame):
+        scheduler.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    err(f"connex serve: scheduling {len(registry.list())} tenants on queue {cfg.broker.queue!r}")
+    try:
+        scheduler.run()
+    finally:
+        jobs.broker.close()
+        registry.close()
     err("stopped")

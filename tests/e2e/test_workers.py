@@ -91,14 +91,14 @@ def _stop(procs) -> None:
             p.kill()
 
 
-def _seed(box, n: int) -> dict[str, Decimal]:
+def _seed(box, n: int, prefix: str = "WK") -> dict[str, Decimal]:
     """n ShipStation orders; returns each order number's total. The QuickBooks company does not warn about
     duplicate numbers (a setting a user may turn off): what keeps the books exact here is Connex."""
     box.quickbooks.warn_duplicate_doc_number = False
     ss, totals = box.shipstation, {}
     now = box.clock.utcnow()
     for i in range(n):
-        number = f"WK-{i + 1:04d}"
+        number = f"{prefix}-{i + 1:04d}"
         items = [("MUG-BLU", "Blue mug", 1 + i % 3, "12.50"), ("TEE-RED", "Red tee", 1, f"{10 + i % 7}.00")]
         ss.add_order(ss_order(number, now - timedelta(minutes=30 + i), items=items, shipping="4.00"))
         totals[number] = sum(Decimal(p) * q for _, _, q, p in items) + Decimal("4.00")
