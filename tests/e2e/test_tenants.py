@@ -97,3 +97,20 @@ def test_two_tenants_scheduled_once_run_by_one_worker_pool(live_sandbox, second_
     _assert_exact(second_account, want_bob)
     assert "scheduling 2 tenants" in (tmp_path / "scheduler.log").read_text()
 
+
+
+def test_the_example_deployment_config_loads_as_docs_scale_says():
+    from pathlib import Path
+
+    from connex_core.config import load_config
+
+    root = Path(__file__).resolve().parents[2]
+    cfg = load_config(root / "examples" / "scale" / "alice.toml")
+    assert cfg.state.url.startswith("postgresql://") and cfg.state.db_schema == "tenant_alice"
+    assert cfg.broker.url.startswith("redis://") and cfg.broker.queue == "connex"
+    assert cfg.limits.redis_url.startswith("redis://")
+    assert (cfg.folder / cfg.tasks["shipstation-to-quickbooks"].rules[0]).exists()
+    doc = (root / "docs" / "scale.md").read_text()
+    for module in ("connex_core/state/postgres.py", "connex_core/state/lease.py", "connex_core/jobs.py",
+                   "connex_core/limits.py", "connex_core/tenants.py", "connex_core/scheduler.py"):
+        assert module in doc and (root / module).exists(), module
