@@ -21,6 +21,7 @@ from .connect import connect
 from .demo import demo
 from .log import log_command
 from .run import run
+from .runs import runs
 
 app = typer.Typer(
     name="connex",
@@ -47,6 +48,7 @@ def root(
 
 
 app.command("run")(run)
+app.command("runs")(runs)
 app.command("log")(log_command)
 app.command("connect")(connect)
 app.command("demo")(demo)
