@@ -178,8 +178,10 @@ def verify_hmac_sha256(body: bytes, key: str, signature_b64: Optional[str]) -> b
     """Check a base64 HMAC-SHA256 signature of ``body`` (QuickBooks ``intuit-signature``, Xero ``x-xero-signature``)."""
     if not signature_b64 or not key:
         return False
-    expected = base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest()).decode()
-    return hmac.compare_digest(expected, signature_b64.strip())
+    expected = base64.b64encode(hmac.new(key.encode(), body, hashlib.sha256).digest())
+    # As bytes: a header with characters outside ASCII simply does not match (compare_digest refuses such str).
+    given = signature_b64.strip().encode("utf-8", "surrogateescape")
+    return hmac.compare_digest(expected, given)
 
 
 def _guard_write(method):
@@ -285,15 +287,37 @@ class Connector:
     def close(self) -> None:
         """Release sessions and files."""
 
-    def handle_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> WebhookEvent:
-        """Verify a webhook sent to ``connex serve`` and say what it is about.
+    def verify_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> Optional[bytes]:
+        """Check that a webhook sent to ``connex serve`` comes from the API: its signature, or the secret in its
+        URL. Fast and without any network call: ``connex serve`` answers the sender right after it (the APIs
+        retry, then disable, endpoints slower than a few seconds) and keeps the delivery in its inbox.
 
         ``headers`` have lower-case names; ``secret`` is the path segment after the connection name
         (ShipStation puts a shared secret in the URL). Raise
-        :class:`~connex_core.errors.WebhookRejected` for a bad signature or secret: it is refused
-        (401) and logged. A connector may fetch what the webhook points at and return it in the event.
+        :class:`~connex_core.errors.WebhookRejected` for a bad signature or secret (answered 401, logged).
+        Return a body to answer with (some APIs expect one), or None for an empty 200.
+
+        A connector that implements this and :meth:`read_webhook` gets answer-first delivery; one that only
+        overrides :meth:`handle_webhook` is still served, with the work done before the answer.
+        """
+        raise NotImplementedError(f"{self.name} does not verify webhooks apart")
+
+    def read_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
+        """Say what a verified delivery is about, fetching what it points at (later, from the inbox).
+
+        A body that verified but cannot be read raises :class:`~connex_core.errors.WebhookRejected` (kept as
+        failed, not retried); an API error is retried like any other.
         """
         raise NotImplementedError(f"{self.name} does not receive webhooks")
+
+    def handle_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> WebhookEvent:
+        """Verify a webhook and say what it is about, in one step (:meth:`verify_webhook` then
+        :meth:`read_webhook`). A connector may override this alone; see :meth:`verify_webhook`."""
+        reply = self.verify_webhook(headers, body, secret)
+        event = self.read_webhook(headers, body)
+        if reply is not None and event.reply is None:
+            event.reply = reply
+        return event
 
     @classmethod
     def describe(cls) -> dict[str, Any]:

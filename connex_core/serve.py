@@ -3,35 +3,41 @@
 * Every enabled task runs every ``every_minutes`` (polling stays the fallback for missed webhooks).
 * Runs go through one worker, one at a time: a task never runs twice at once, and two tasks never
   write the same ledger concurrently.
-* Webhooks arrive at ``POST /webhooks/<connection>[/<secret>]``. The connection's connector verifies
-  them (ShipStation: the secret in the URL; QuickBooks and Xero: HMAC signatures) and may fetch what
-  they point at; a bad one is refused (401) and logged. A good one queues the tasks reading from that
-  connection at once, with the orders it carried when there are any.
+* Webhooks arrive at ``POST /webhooks/<connection>[/<secret>]`` (:mod:`connex_core.webhook_http`). The
+  connection's connector verifies them (ShipStation: the secret in the URL; QuickBooks and Xero: HMAC
+  signatures) without any network call; a bad one is refused (401) and logged. A good one is kept in the
+  durable inbox of the state store and answered at once; the inbox worker then reads it (fetching what it
+  points at) and queues the tasks reading from that connection, with the orders it carried. A process
+  killed after answering loses nothing: the inbox is worked through at the next start. A delivery that
+  fails to read is retried a few times, then kept as failed, without holding up the others.
 * :meth:`Server.stop` (SIGTERM, SIGINT) lets the batch in flight finish, then stops: nothing is
   half-written, and the interrupted task's cursor stays where it was.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import logging
 import queue
 import threading
 import time
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 
 from .config import Config
 from .engine import RunSummary, SyncEngine
-from .errors import ConnexError, WebhookRejected
+from .errors import ConnexError, RetriableAPIError, WebhookRejected
 from .models import Order
 from .plugins import PluginManager
 from .limits import configure as configure_limits
 from .state.factory import open_store
 from .state.lease import TaskBusy, TaskLease, holder_name
+from .webhook_http import WebhookHTTP
 
 log = logging.getLogger("connex.serve")
+
+#: How many times a delivery whose reading hit a passing API error is tried before it is kept as failed.
+INBOX_ATTEMPTS = 5
 
 
 @dataclass
@@ -78,9 +84,12 @@ class Server:
             self.broker_jobs = Jobs(config.broker.url, queue=config.broker.queue,
                                     heartbeat_seconds=config.broker.heartbeat_seconds)
         self.webhooks = {"accepted": 0, "rejected": 0}
-        self.http = ThreadingHTTPServer((host, port), self._handler())
-        self.http.daemon_threads = True
-        self.host, self.port = self.http.server_address[:2]
+        self.http = WebhookHTTP(self.receive, self.health, host=host, port=port)
+        self.host, self.port = host, port
+        self.inbox_wake = threading.Event()
+        self.inbox_read = 0
+        """Deliveries the inbox worker has finished with (read, refused or failed for good)."""
+        self._inbox_done = threading.Condition()
         self._threads: list[threading.Thread] = []
 
     # -- queueing --------------------------------------------------------------------------------
@@ -142,12 +151,39 @@ class Server:
 
     # -- webhooks ------------------------------------------------------------------------------
     def receive(self, connection: str, secret: Optional[str], headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
+        """Verify a delivery, keep it in the inbox and answer: no network call, no task run, before the answer."""
         if connection not in self.config.connections:
+            log.warning("webhook for unknown connection %r refused", connection)
             return 404, b'{"error": "unknown connection"}'
         try:
             with self._hooks_lock:
                 connector = self._hooks_engine.connector(connection)
-                event = connector.handle_webhook(headers, body, secret)
+            reply = connector.verify_webhook(headers, body, secret)
+        except NotImplementedError:
+            return self._receive_at_once(connector, connection, secret, headers, body)
+        except WebhookRejected as exc:
+            self.webhooks["rejected"] += 1
+            log.warning("webhook for %s refused: %s", connection, exc)
+            return 401, b'{"error": "refused"}'
+        except ConnexError as exc:
+            log.error("webhook for %s could not be verified: %s", connection, exc)
+            return 400, b'{"error": "could not be verified"}'
+        except Exception as exc:  # a header that is not ASCII, a signature of the wrong shape: not verified
+            self.webhooks["rejected"] += 1
+            log.warning("webhook for %s refused: signature could not be checked (%s)", connection, type(exc).__name__)
+            return 401, b'{"error": "refused"}'
+        digest = hashlib.sha256(body).hexdigest()
+        kept = {k: v for k, v in headers.items() if k not in ("authorization", "cookie")}
+        if self.store.inbox_put(connection, digest, kept, body) is None:
+            log.info("webhook for %s: the same delivery again (already in the inbox)", connection)
+        self.webhooks["accepted"] += 1
+        self.inbox_wake.set()
+        return 200, reply or b""
+
+    def _receive_at_once(self, connector, connection, secret, headers, body) -> tuple[int, bytes]:
+        """For a connector that only implements ``handle_webhook``: verify and read before answering."""
+        try:
+            event = connector.handle_webhook(headers, body, secret)
         except WebhookRejected as exc:
             self.webhooks["rejected"] += 1
             log.warning("webhook for %s refused: %s", connection, exc)
@@ -158,6 +194,11 @@ class Server:
             log.error("webhook for %s could not be handled: %s", connection, exc)
             return 502, b'{"error": "could not fetch the resource"}'
         self.webhooks["accepted"] += 1
+        self._dispatch_event(connection, event)
+        return 200, event.reply or b""
+
+    def _dispatch_event(self, connection: str, event) -> None:
+        """Queue the tasks that read from ``connection``: with the orders the event carried, when it has any."""
         for name, task in self.config.tasks.items():
             if not task.enabled or task.source != connection:
                 continue
@@ -166,47 +207,80 @@ class Server:
                     self.enqueue(name, f"webhook {event.kind}", list(event.orders))
             else:
                 self.enqueue(name, f"webhook {event.kind}")
-        return 200, event.reply or b""
 
-    def _handler(self):
-        server = self
+    def health(self) -> dict:
+        return {"ok": True, "runs": len(self.runs), "webhooks": dict(self.webhooks),
+                "inbox": self.store.inbox_counts()}
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            disable_nagle_algorithm = True
+    # -- the inbox -----------------------------------------------------------------------------
+    def _readers(self, connection: str, headers: dict[str, str], body: bytes) -> list[str]:
+        """The connection a delivery came to, and every other connection of the same type that verifies it
+        too (one app's delivery may speak of several companies: each connection reads its own)."""
+        ctype = self.config.connections[connection].get("type")
+        out = [connection]
+        for other, raw in self.config.connections.items():
+            if other == connection or raw.get("type") != ctype:
+                continue
+            try:
+                with self._hooks_lock:
+                    self._hooks_engine.connector(other).verify_webhook(headers, body, None)
+                out.append(other)
+            except Exception:  # not this connection's delivery
+                continue
+        return out
 
-            def log_message(self, format: str, *args: Any) -> None:
-                return
+    def drain_inbox(self) -> int:
+        """Read every kept delivery once; returns how many were finished with."""
+        done = 0
+        for entry in self.store.inbox_pending(limit=50):
+            if self.stopping.is_set():
+                break
+            error, retry = None, False
+            try:
+                for connection in self._readers(entry.connection, entry.headers, entry.body):
+                    with self._hooks_lock:
+                        event = self._hooks_engine.connector(connection).read_webhook(entry.headers, entry.body)
+                    self._dispatch_event(connection, event)
+            except WebhookRejected as exc:
+                error = f"not readable: {exc}"
+            except RetriableAPIError as exc:
+                error, retry = str(exc), entry.attempts + 1 < INBOX_ATTEMPTS
+            except ConnexError as exc:
+                error = str(exc)
+            except Exception as exc:  # a delivery Connex cannot read must not stop the others
+                log.exception("webhook %s for %s could not be read", entry.id, entry.connection)
+                error = f"{type(exc).__name__}: {exc}"
+            if error:
+                log.warning("webhook %s for %s: %s%s", entry.id, entry.connection, error,
+                            " (will try again)" if retry else "")
+            self.store.inbox_finish(entry.id, error=error, retry=retry)
+            if not retry:
+                done += 1
+                with self._inbox_done:
+                    self.inbox_read += 1
+                    self._inbox_done.notify_all()
+        return done
 
-            def _answer(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+    def wait_inbox(self, n: int, timeout: float = 10.0) -> bool:
+        """Block until the inbox worker has finished with ``n`` deliveries in all (for tests and tools)."""
+        with self._inbox_done:
+            return self._inbox_done.wait_for(lambda: self.inbox_read >= n, timeout)
 
-            def do_GET(self) -> None:
-                if self.path.rstrip("/") == "/health":
-                    body = json.dumps({"ok": True, "runs": len(server.runs), "webhooks": server.webhooks}).encode()
-                    return self._answer(200, body)
-                self._answer(404, b'{"error": "not found"}')
-
-            def do_POST(self) -> None:
-                parts = self.path.split("?", 1)[0].strip("/").split("/")
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                if len(parts) < 2 or parts[0] != "webhooks":
-                    return self._answer(404, b'{"error": "not found"}')
-                secret = parts[2] if len(parts) > 2 else None
-                status, reply = server.receive(parts[1], secret, {k.lower(): v for k, v in self.headers.items()}, body)
-                self._answer(status, reply)
-
-        return Handler
+    def _inbox_loop(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                if self.drain_inbox() == 0:
+                    self.inbox_wake.wait(self.tick)
+                    self.inbox_wake.clear()
+            except Exception:  # the state store went away for a moment
+                log.exception("the webhook inbox could not be read; trying again")
+                self.stopping.wait(self.tick)
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start(self) -> "Server":
-        serve_http = lambda: self.http.serve_forever(poll_interval=0.05)  # noqa: E731
-        loops = [(serve_http, "webhooks"), (self._schedule_loop, "scheduler")]
+        self.http.start()
+        self.port = self.http.port
+        loops = [(self._schedule_loop, "scheduler"), (self._inbox_loop, "inbox")]
         if self.broker_jobs is None:  # with a broker, the workers run the tasks
             loops.append((self._work_loop, "worker"))
         for target, name in loops:
@@ -220,10 +294,10 @@ class Server:
         """Stop: the batch in flight finishes, then every thread ends."""
         self.stopping.set()
         self.engine.cancel.set()
-        self.http.shutdown()
+        self.inbox_wake.set()
+        self.http.stop()
         for t in self._threads:
             t.join(timeout)
-        self.http.server_close()
         self.engine.close()
         self._hooks_engine.close()
         self.store.close()

@@ -125,5 +125,4 @@ def test_document_tasks_are_queued_before_tracking_tasks(manager, write_config):
     try:
         assert list(server.next_due) == ["orders-out", "tracking-back"]
     finally:
-        server.http.server_close()
-        server.store.close()
+        server.stop()

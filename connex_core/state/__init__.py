@@ -75,6 +75,18 @@ class LogQuery:
     newest_first: bool = False
 
 
+@dataclass
+class InboxEntry:
+    """A webhook delivery that was verified and answered, kept until its work is done (``connex serve``)."""
+
+    id: int
+    connection: str
+    received_at: str
+    headers: dict[str, str]
+    body: bytes
+    attempts: int = 0
+
+
 class StateStore(Protocol):
     """What the sync engine needs from a state store."""
 
@@ -95,4 +107,4 @@ class StateStore(Protocol):
 
 from .sqlite import SQLiteStore  # noqa: E402
 
-__all__ = ["StateStore", "SQLiteStore", "LedgerEntry", "LogEntry", "LogQuery", "LEDGER_STATES", "OUTCOMES"]
+__all__ = ["StateStore", "SQLiteStore", "InboxEntry", "LedgerEntry", "LogEntry", "LogQuery", "LEDGER_STATES", "OUTCOMES"]

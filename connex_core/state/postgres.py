@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Optional
 
 from ..errors import ConfigurationError
-from . import LedgerEntry, LogEntry, LogQuery
+from . import InboxEntry, LedgerEntry, LogEntry, LogQuery
 
 #: Each migration moves the schema from version i to i + 1. Append only.
 MIGRATIONS: list[str] = [
@@ -81,6 +81,21 @@ MIGRATIONS: list[str] = [
         acquired_at TEXT NOT NULL,
         expires_at DOUBLE PRECISION NOT NULL
     )
+    """,
+    """
+    CREATE TABLE inbox (
+        id BIGSERIAL PRIMARY KEY,
+        connection TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body BYTEA NOT NULL,
+        state TEXT NOT NULL DEFAULT 'new',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        UNIQUE (connection, digest)
+    );
+    CREATE INDEX inbox_state ON inbox (state, id)
     """,
 ]
 
@@ -301,6 +316,34 @@ class PostgresStore:
     def lease_release(self, task: str, holder: str) -> None:
         with self._lock:
             self.db.execute("DELETE FROM leases WHERE task = %s AND holder = %s", (task, holder))
+
+    # -- webhook inbox: answered at once, worked through after -----------------------------------------
+    def inbox_put(self, connection: str, digest: str, headers: dict[str, str], body: bytes) -> Optional[int]:
+        """Keep a verified delivery; None when the same one (same connection and digest) is already kept."""
+        with self._lock:
+            row = self.db.execute("INSERT INTO inbox (connection, received_at, digest, headers, body) "
+                                  "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (connection, digest) DO NOTHING RETURNING id",
+                                  (connection, _now(), digest, json.dumps(headers), body)).fetchone()
+        return int(row["id"]) if row else None
+
+    def inbox_pending(self, limit: int = 50) -> list[InboxEntry]:
+        with self._lock:
+            rows = self.db.execute("SELECT * FROM inbox WHERE state = 'new' ORDER BY id LIMIT %s", (limit,)).fetchall()
+        return [InboxEntry(id=r["id"], connection=r["connection"], received_at=r["received_at"],
+                           headers=json.loads(r["headers"]), body=bytes(r["body"]), attempts=r["attempts"])
+                for r in rows]
+
+    def inbox_finish(self, entry_id: int, *, error: Optional[str] = None, retry: bool = False) -> None:
+        state = "done" if error is None else ("new" if retry else "failed")
+        with self._lock:
+            self.db.execute("UPDATE inbox SET state = %s, attempts = attempts + 1, last_error = %s, "
+                            "body = CASE WHEN %s = 'done' THEN ''::bytea ELSE body END WHERE id = %s",
+                            (state, error, state, entry_id))
+
+    def inbox_counts(self) -> dict[str, int]:
+        with self._lock:
+            rows = self.db.execute("SELECT state, COUNT(*) AS n FROM inbox GROUP BY state").fetchall()
+        return {r["state"]: int(r["n"]) for r in rows}
 
     def close(self) -> None:
         with self._lock:

@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
-from . import LedgerEntry, LogEntry, LogQuery
+from . import InboxEntry, LedgerEntry, LogEntry, LogQuery
 
 #: Each migration moves the schema from version i to i + 1 (``PRAGMA user_version``). Append only.
 MIGRATIONS: list[str] = [
@@ -75,6 +75,21 @@ MIGRATIONS: list[str] = [
         acquired_at TEXT NOT NULL,
         expires_at REAL NOT NULL
     );
+    """,
+    """
+    CREATE TABLE inbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        connection TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        digest TEXT NOT NULL,
+        headers TEXT NOT NULL,
+        body BLOB NOT NULL,
+        state TEXT NOT NULL DEFAULT 'new',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        UNIQUE (connection, digest)
+    );
+    CREATE INDEX inbox_state ON inbox (state, id);
     """,
 ]
 
@@ -312,6 +327,35 @@ class SQLiteStore:
     def lease_release(self, task: str, holder: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM leases WHERE task = ? AND holder = ?", (task, holder))
+
+    # -- webhook inbox: answered at once, worked through after -----------------------------------------
+    def inbox_put(self, connection: str, digest: str, headers: dict[str, str], body: bytes) -> Optional[int]:
+        """Keep a verified delivery; None when the same one (same connection and digest) is already kept."""
+        with self._tx() as db:
+            cur = db.execute("INSERT INTO inbox (connection, received_at, digest, headers, body) VALUES (?, ?, ?, ?, ?) "
+                             "ON CONFLICT(connection, digest) DO NOTHING",
+                             (connection, _now(), digest, json.dumps(headers), body))
+            return int(cur.lastrowid) if cur.rowcount == 1 else None
+
+    def inbox_pending(self, limit: int = 50) -> list[InboxEntry]:
+        with self._lock:
+            rows = self.db.execute("SELECT * FROM inbox WHERE state = 'new' ORDER BY id LIMIT ?", (limit,)).fetchall()
+        return [InboxEntry(id=r["id"], connection=r["connection"], received_at=r["received_at"],
+                           headers=json.loads(r["headers"]), body=bytes(r["body"]), attempts=r["attempts"])
+                for r in rows]
+
+    def inbox_finish(self, entry_id: int, *, error: Optional[str] = None, retry: bool = False) -> None:
+        """Done (no error), to be tried again (``retry``), or failed for good (an error, no retry)."""
+        state = "done" if error is None else ("new" if retry else "failed")
+        with self._tx() as db:
+            db.execute("UPDATE inbox SET state = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+                       (state, error, entry_id))
+            if state == "done":  # the body is not needed any more (it may hold customer data)
+                db.execute("UPDATE inbox SET body = X'' WHERE id = ?", (entry_id,))
+
+    def inbox_counts(self) -> dict[str, int]:
+        with self._lock:
+            return {r[0]: r[1] for r in self.db.execute("SELECT state, COUNT(*) FROM inbox GROUP BY state")}
 
     def close(self) -> None:
         with self._lock:

@@ -35,6 +35,8 @@ class MemoryAPI:
     crash_on_write: set[int] = field(default_factory=set)
     reject_numbers: set[str] = field(default_factory=set)
     revoked: bool = False
+    webhook_reads: int = 0
+    fail_webhook_reads: int = 0  # the next n webhook reads fail as a passing API error
     upsert: bool = False  # like ShipStation: a write of a key already there replaces that document
 
     def numbers(self) -> list[str]:
@@ -146,13 +148,23 @@ class MemoryConnector(Connector):
             out.append(WriteResult(key=w.key, ok=True, target_id=w.target_ref))
         return out
 
-    def handle_webhook(self, headers, body, secret):
+    def verify_webhook(self, headers, body, secret):
         """Signed like QuickBooks: base64 HMAC-SHA256 of the body with the connection's token."""
         if not verify_hmac_sha256(body, self.settings.token or "", headers.get("x-signature")):
             raise WebhookRejected("bad signature")
+        return None
+
+    def read_webhook(self, headers, body):
         import json
 
-        numbers = set(json.loads(body)["numbers"])
+        try:
+            numbers = set(json.loads(body)["numbers"])
+        except (ValueError, KeyError, TypeError):
+            raise WebhookRejected("not a memory webhook body") from None
+        self.api.webhook_reads += 1
+        if self.api.fail_webhook_reads:
+            self.api.fail_webhook_reads -= 1
+            raise RetriableAPIError("the memory API is down for a moment", connector="memory")
         return WebhookEvent(kind="orders", orders=[o for o in self.api.orders if o.number in numbers])
 
     def check(self) -> str:

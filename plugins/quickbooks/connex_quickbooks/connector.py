@@ -129,23 +129,23 @@ class QuickBooksConnector(Connector):
     def accepts(self, order: Order, query: FetchQuery) -> bool:
         return passes(order, SourceOptions.parse(query.options, "source_options"))
 
-    def handle_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> WebhookEvent:
-        """Verify a QuickBooks webhook (``intuit-signature``) and fetch the invoices and sales receipts it names.
-
-        Notifications for another company, other entities, or deletions and voids carry no order.
-        """
+    def verify_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> Optional[bytes]:
+        """The ``intuit-signature`` header: base64 HMAC-SHA256 of the body with the app's verifier token."""
         key = self.settings.verifier_token.get_secret_value() if self.settings.verifier_token else ""
         if not verify_hmac_sha256(body, key, headers.get("intuit-signature")):
             raise WebhookRejected("QuickBooks webhook signature does not verify (check verifier_token)")
-        try:
-            notifications = json.loads(body or b"{}").get("eventNotifications") or []
-        except (ValueError, AttributeError):
-            raise WebhookRejected("QuickBooks webhook body is not JSON") from None
-        realm = self.api.qb.company_id
-        refs = sorted({(e["name"], str(e["id"])) for n in notifications if str(n.get("realmId")) == realm
-                       for e in (n.get("dataChangeEvent") or {}).get("entities") or []
-                       if e.get("name") in ("Invoice", "SalesReceipt") and e.get("operation") in ("Create", "Update")
-                       and e.get("id")})
+        return None
+
+    def read_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
+        """Fetch the invoices and sales receipts a delivery names, for this connection's company.
+
+        Both formats Intuit sends are read (``docs`` in :mod:`connex_quickbooks.webhooks`): CloudEvents (a JSON
+        array of events, since 2026) and the legacy ``eventNotifications`` body. Events for another company
+        (a delivery may mix the companies of one app), other entities, deletions and voids carry no order.
+        """
+        from .webhooks import changed_documents
+
+        refs = changed_documents(body, self.api.qb.company_id)
         if not refs:
             return WebhookEvent(kind="other", orders=[])
         return WebhookEvent(kind="documents", orders=DocumentReader(self.api).by_ids(refs))

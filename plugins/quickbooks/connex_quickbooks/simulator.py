@@ -30,6 +30,7 @@ import base64
 import hashlib
 import hmac
 import json
+import uuid
 import secrets
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -144,15 +145,36 @@ class QuickBooksSimulator(SimulatedService):
                 "token_url": f"{self.base_url}/oauth2/v1/tokens/bearer",
                 "authorize_url": f"{self.base_url}/connect/oauth2", "verifier_token": self.verifier_token}
 
-    def webhook(self, entities: list[tuple[str, str, str]], token: Optional[str] = None) -> tuple[dict[str, str], bytes]:
-        """Headers and body of the webhook QuickBooks sends for ``[(entity, id, operation), ...]``,
-        signed (``intuit-signature``: base64 HMAC-SHA256 of the body) with the verifier token."""
-        changes = [{"name": name, "id": ident, "operation": op, "lastUpdated": self._stamp()}
-                   for name, ident, op in entities]
-        body = json.dumps({"eventNotifications": [{"realmId": self.realm_id,
-                                                   "dataChangeEvent": {"entities": changes}}]}).encode()
+    def webhook(self, entities: list[tuple[str, str, str]], token: Optional[str] = None, *,
+                legacy: bool = False, realm_id: Optional[str] = None) -> tuple[dict[str, str], bytes]:
+        """Headers and body of the webhook QuickBooks sends for ``[(entity, id, operation), ...]``, signed
+        (``intuit-signature``: base64 HMAC-SHA256 of the body) with the verifier token.
+
+        As Intuit sends them since 2026 (shared/reference/api-changes-2025-2026.md section 1): a JSON array of
+        CloudEvents (``specversion`` 1.0, ``id``, ``type`` = ``qbo.<entity>.<operation>.v1`` in lower case with
+        the operation in the past tense, ``intuitentityid``, ``intuitaccountid``, ``time``, ``data`` ``{}``),
+        content type ``application/cloudevents+json``. ``legacy=True``: the ``eventNotifications`` body of before.
+        ``realm_id``: another company's events (one app's delivery may mix companies).
+        """
+        realm = realm_id or self.realm_id
+        if legacy:
+            changes = [{"name": name, "id": ident, "operation": op, "lastUpdated": self._stamp()}
+                       for name, ident, op in entities]
+            body = json.dumps({"eventNotifications": [{"realmId": realm,
+                                                       "dataChangeEvent": {"entities": changes}}]}).encode()
+            ctype = "application/json"
+        else:
+            past = {"create": "created", "update": "updated", "delete": "deleted", "merge": "merged",
+                    "void": "voided", "emailed": "emailed"}
+            events = [{"specversion": "1.0", "id": uuid.uuid4().hex, "source": f"intuit.{realm}",
+                       "type": f"qbo.{name.lower()}.{past.get(op.lower(), op.lower())}.v1",
+                       "datacontenttype": "application/json", "time": self._stamp(),
+                       "intuitentityid": str(ident), "intuitaccountid": str(realm), "data": {}}
+                      for name, ident, op in entities]
+            body = json.dumps(events).encode()
+            ctype = "application/cloudevents+json"
         digest = hmac.new((token or self.verifier_token).encode(), body, hashlib.sha256).digest()
-        return {"intuit-signature": base64.b64encode(digest).decode(), "content-type": "application/json"}, body
+        return {"intuit-signature": base64.b64encode(digest).decode(), "content-type": ctype}, body
 
     def expire_tokens(self) -> None:
         """Make every access token expire now (as if an hour had passed)."""

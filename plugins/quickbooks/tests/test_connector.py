@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import threading
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -503,9 +505,55 @@ def test_a_webhook_that_does_not_verify_is_refused(sim, make_connector):
     headers, body = sim.webhook([("Invoice", "1", "Create")], token="not-the-verifier")
     with pytest.raises(WebhookRejected):
         make_connector().handle_webhook(headers, body, None)
-    headers, _ = sim.webhook([("Invoice", "1", "Create")])
+    headers, body = sim.webhook([("Invoice", "1", "Create")])
     with pytest.raises(WebhookRejected):
-        make_connector().handle_webhook(headers, body.replace(b"Invoice", b"Bill"), None)
+        make_connector().handle_webhook(headers, body.replace(b'"1"', b'"2"'), None)  # tampered after signing
+
+
+def test_cloudevents_and_legacy_deliveries_name_the_same_documents(sim, make_connector):
+    """Intuit's format since 2026 (a JSON array of CloudEvents, application/cloudevents+json) and the legacy
+    eventNotifications body are both read (shared/reference/api-changes-2025-2026.md section 1)."""
+    sim.seed_documents(3)
+    refs = [("Invoice", d["Id"], "Create") for d in sim.entities("Invoice")]
+    new_headers, new_body = sim.webhook(refs)
+    old_headers, old_body = sim.webhook(refs, legacy=True)
+    assert new_headers["content-type"] == "application/cloudevents+json" and new_body.startswith(b"[")
+    assert b"eventNotifications" in old_body
+    connector = make_connector()
+    numbers = lambda h, b: sorted(o.number for o in connector.handle_webhook(h, b, None).orders)  # noqa: E731
+    assert numbers(new_headers, new_body) == numbers(old_headers, old_body) == sorted(d["DocNumber"] for d in
+                                                                                    sim.entities("Invoice"))
+
+
+def test_a_delivery_mixing_companies_brings_only_this_companys_documents(sim, make_connector):
+    from connex_quickbooks.webhooks import changed_documents
+
+    sim.seed_documents(4)
+    mine = sim.entities("Invoice")[0]
+    _, other = sim.webhook([("Invoice", "77", "Create")], realm_id="4620816365000000001")
+    _, own = sim.webhook([("Invoice", mine["Id"], "Update")])
+    mixed = json.dumps(json.loads(other) + json.loads(own)).encode()
+    assert changed_documents(mixed, sim.realm_id) == [("Invoice", mine["Id"])]
+    assert changed_documents(mixed, "4620816365000000001") == [("Invoice", "77")]
+
+
+def test_an_unreadable_event_is_passed_over_and_the_rest_read(sim, make_connector):
+    """One element Connex cannot read never spoils the delivery (Intuit's best practices); a body that is
+    neither format is refused."""
+    from connex_core.errors import WebhookRejected
+    from connex_quickbooks.webhooks import changed_documents
+
+    sim.seed_documents(1)
+    doc = (sim.entities("Invoice") or sim.entities("SalesReceipt"))[0]
+    entity = "Invoice" if sim.entities("Invoice") else "SalesReceipt"
+    _, good = sim.webhook([(entity, doc["Id"], "Create")])
+    broken = [1, "x", None, {"type": 5}, {"type": "qbo.invoice"}, {"type": "qbo.invoice.created.v1"},
+              {"type": "qbo.invoice.created.v1", "intuitentityid": {"a": 1}, "intuitaccountid": sim.realm_id}]
+    assert changed_documents(json.dumps(broken + json.loads(good)).encode(), sim.realm_id) == [(entity, doc["Id"])]
+    for body in (b"not json", b"5", b'"x"', b'{"eventNotifications": 3}', b'{"events": "x"}'):
+        with pytest.raises(WebhookRejected):
+            changed_documents(body, sim.realm_id)
+    assert changed_documents(b'{"eventNotifications": [1, {"dataChangeEvent": 3}]}', sim.realm_id) == []
 
 
 def test_a_webhook_without_documents_carries_no_orders(sim, make_connector):

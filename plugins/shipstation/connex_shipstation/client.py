@@ -21,11 +21,11 @@ import json
 import re
 from decimal import Decimal
 from typing import Any, Iterator, Optional
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from connex_core.errors import AuthenticationError, FatalAPIError, RetriableAPIError
+from connex_core.errors import AuthenticationError, FatalAPIError, RetriableAPIError, WebhookRejected
 from connex_core.http import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
 
 CONNECTOR = "shipstation"
@@ -43,6 +43,9 @@ UPDATABLE_STATUSES = frozenset({"awaiting_payment", "awaiting_shipment", "pendin
 AUTH_MESSAGE = ("ShipStation rejected the API key and secret; check them in the config "
                 "(connections.NAME.api_key / api_secret)")
 
+
+#: What a webhook's resource_url may point at (ShipStation's webhook payloads: import batches of orders, shipments).
+RESOURCE_PATHS = frozenset({"/orders", "/shipments", "/fulfillments"})
 
 class ShipStationRequestError(FatalAPIError):
     """ShipStation refused a request as invalid (400). ``model_state`` is ASP.NET's per-field messages."""
@@ -148,20 +151,27 @@ class ShipStationClient:
 
         return self.retry.call(once, what)
 
-    def get_resource(self, resource_url: str) -> Any:
+    def get_resource(self, resource_url: Any) -> Any:
         """Follow a webhook's ``resource_url`` (the batch of orders or shipments it points at).
 
-        Only URLs on ShipStation's own hosts (https, ``*.shipstation.com``) or under this client's
-        base URL are followed, so a forged webhook cannot make us send the credentials elsewhere.
+        Only its path and query are taken, checked against the listings a webhook may point at, and asked of
+        this client's own base URL: whatever host the URL names (``https://evil\\@ssapi.shipstation.com``,
+        an IP address), the credentials only ever go to the configured host.
         """
-        parts = urlsplit(resource_url)
-        host = (parts.hostname or "").lower()
-        own_host = parts.scheme == "https" and (host == "shipstation.com" or host.endswith(".shipstation.com"))
-        if not own_host and not resource_url.startswith(self.base_url + "/"):
-            raise FatalAPIError("ShipStation webhook resource_url is not on a ShipStation host; not followed",
-                                connector=CONNECTOR)
-        what = f"ShipStation GET {parts.path}"
-        return self.retry.call(lambda: self._once("GET", resource_url, None, None, what), what)
+        if not isinstance(resource_url, str) or len(resource_url) > 2000:
+            raise WebhookRejected("ShipStation webhook resource_url is not a URL")
+        parts = urlsplit(resource_url.strip())
+        path = parts.path.rstrip("/").lower()
+        mount = urlsplit(self.base_url).path.rstrip("/").lower()  # a base URL under a path (a proxy, the sandbox)
+        if mount and path.startswith(mount + "/"):
+            path = path[len(mount):]
+        if path not in RESOURCE_PATHS or any(c in resource_url for c in "\\@\r\n\t "):
+            raise WebhookRejected(f"ShipStation webhook resource_url names {path or 'no path'!r}, not one of "
+                                  f"{', '.join(sorted(RESOURCE_PATHS))}; not followed")
+        params = dict(parse_qsl(parts.query, keep_blank_values=True))
+        what = f"ShipStation GET {path}"
+        url = self.base_url + path
+        return self.retry.call(lambda: self._once("GET", url, params or None, None, what), what)
 
     def _once(self, method: str, url: str, params: Optional[dict[str, Any]], body: Any, what: str) -> Any:
         self.limiter.acquire()

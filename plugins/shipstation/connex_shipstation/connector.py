@@ -240,30 +240,30 @@ class ShipStationConnector(Connector):
         return store_id is None or order.store_id == str(store_id)
 
     # -- webhooks --------------------------------------------------------------------------------
-    def handle_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> WebhookEvent:
-        """ORDER_NOTIFY / SHIP_NOTIFY: check the URL's secret, then fetch the ``resource_url`` (host checked).
-
-        The body only points at the batch of orders or shipments; it is fetched with the credentials,
-        and only from ShipStation's hosts (or the configured base URL), so a forged webhook cannot
-        make Connex send them elsewhere.
-        """
+    def verify_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> Optional[bytes]:
+        """ORDER_NOTIFY / SHIP_NOTIFY carry no signature: the secret in the webhook URL is checked."""
         expected = self.settings.webhook_secret
         if expected is None:
             raise WebhookRejected(f"connection {self.ctx.connection!r} has no webhook_secret; set one and put it in "
                                   "the webhook URL (/webhooks/NAME/SECRET)")
-        if not secret or not hmac.compare_digest(secret.encode(), expected.get_secret_value().encode()):
+        if not secret or not hmac.compare_digest(secret.encode("utf-8", "surrogateescape"),
+                                                 expected.get_secret_value().encode()):
             raise WebhookRejected("the secret in the webhook URL is wrong")
+        return None
+
+    def read_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
+        """Fetch the batch of orders or shipments the webhook's ``resource_url`` points at.
+
+        Only its path and query are used, asked of the configured base URL (see
+        :meth:`ShipStationClient.get_resource`): a forged webhook cannot make Connex send the credentials
+        elsewhere.
+        """
         try:
             data = json.loads(body)
             resource_url, kind = data["resource_url"], str(data.get("resource_type", ""))
         except (ValueError, KeyError, TypeError):
             raise WebhookRejected("not a ShipStation webhook body (expected resource_url and resource_type)") from None
-        try:
-            payload = self.client.get_resource(resource_url)
-        except FatalAPIError as exc:
-            if "not on a ShipStation host" in str(exc):
-                raise WebhookRejected(str(exc)) from None
-            raise
+        payload = self.client.get_resource(resource_url)
         if kind == "ORDER_NOTIFY":
             raws = payload.get("orders", []) if isinstance(payload, dict) else []
             stores, tags = self._lookups()

@@ -169,8 +169,11 @@ def test_orders_by_number_gives_up_beyond_the_page_budget(client, api, fixture_j
     assert client.orders_by_number("TEST", max_pages=1) is None
 
 
-def test_webhook_resource_urls_on_shipstation_hosts_are_followed_with_auth(client, api, fixture_json):
+def test_webhook_resource_urls_are_asked_of_the_configured_host_with_auth(client, api, fixture_json):
     resource = fixture_json("docs_webhook_ORDER_NOTIFY_payload.json")["resource_url"]  # on ssapiX.shipstation.com
-    api.get(resource, json=fixture_json("compwright_ListOrdersResponse.json"))
+    api.get(f"{BASE}/orders", json=fixture_json("compwright_ListOrdersResponse.json"),
+            match=[matchers.query_param_matcher({"storeID": "123456",
+                                                 "importBatch": "1ab23c4d-12ab-1abc-a1bc-a12b12cdabcd"})])
     assert len(client.get_resource(resource)["orders"]) == 2
+    assert api.calls[0].request.url.startswith(f"{BASE}/orders?")
     assert api.calls[0].request.headers["Authorization"].startswith("Basic ")

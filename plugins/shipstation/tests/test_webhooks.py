@@ -10,7 +10,7 @@ from typing import Iterator
 
 import pytest
 
-from connex_core.errors import FatalAPIError
+from connex_core.errors import FatalAPIError, WebhookRejected
 from connex_shipstation.client import ShipStationClient
 
 
@@ -78,8 +78,16 @@ def test_ship_notify_points_at_the_new_label(simulator, client, receiver):
     assert [(s["trackingNumber"], s["shipmentItems"][0]["sku"]) for s in shipments] == [("1ZHOOK", "NB-A5")]
 
 
-def test_a_resource_url_on_another_host_is_not_followed(client):
-    with pytest.raises(FatalAPIError, match="not on a ShipStation host"):
-        client.get_resource("https://attacker.example/orders?importBatch=1")
-    with pytest.raises(FatalAPIError):
-        client.get_resource("http://ssapi.shipstation.com/orders")  # not https
+def test_a_resource_url_never_sends_the_credentials_to_the_host_it_names(client, simulator):
+    """Only the path and query are taken; the configured base URL is asked (issue 15.2: a URL whose host
+    parsers disagree on, ``https://127.0.0.2:8443\\@ssapi.shipstation.com/orders``, sent the key elsewhere)."""
+    client.create_orders([_order("R-1", 101)])
+    before = simulator.total_calls
+    batch = client.get_resource("https://attacker.example/orders?orderNumber=R-1")
+    assert [o["orderNumber"] for o in batch["orders"]] == ["R-1"]  # answered by the configured host (the simulator)
+    assert simulator.total_calls == before + 1
+    for bad in ("https://127.0.0.2:8443\\@ssapi.shipstation.com/orders", "https://ssapi.shipstation.com/accounts/listtags",
+                "https://x@ssapi.shipstation.com/orders", 12345, None, "https://ssapi.shipstation.com/"):
+        with pytest.raises(WebhookRejected):
+            client.get_resource(bad)
+    assert simulator.total_calls == before + 1

@@ -47,10 +47,19 @@ def test_a_wrong_or_missing_secret_is_refused(sim, tmp_path):
     assert sim.calls["GET /orders"] == 0
 
 
-def test_a_resource_url_off_shipstation_is_not_followed(sim, tmp_path):
+def test_a_resource_url_off_shipstation_is_asked_of_the_configured_host_only(sim, tmp_path):
+    """Whatever host a (secret-bearing, so trusted-looking) webhook names, the credentials go to the configured
+    base URL: the simulator answers ``https://evil.example/orders``, and a URL whose host parsers disagree on is
+    refused before any call."""
+    sim.seed_orders(2)
     body = json.dumps({"resource_url": "https://evil.example/orders", "resource_type": "ORDER_NOTIFY"}).encode()
-    with pytest.raises(WebhookRejected, match="not on a ShipStation host"):
-        connector(sim, tmp_path).handle_webhook({}, body, "hook-secret-1")
+    event = connector(sim, tmp_path).handle_webhook({}, body, "hook-secret-1")
+    assert sim.calls["GET /orders"] == 1 and event.orders
+    bypass = json.dumps({"resource_url": "https://127.0.0.2:8443\\@ssapi.shipstation.com/orders",
+                         "resource_type": "ORDER_NOTIFY"}).encode()
+    with pytest.raises(WebhookRejected, match="not followed"):
+        connector(sim, tmp_path).handle_webhook({}, bypass, "hook-secret-1")
+    assert sim.calls["GET /orders"] == 1
 
 
 def test_webhook_orders_still_pass_the_task_filters(sim, tmp_path):

@@ -165,21 +165,26 @@ class XeroConnector(Connector):
                 contact_id = (invoice.get("Contact") or {}).get("ContactID", "")
                 yield order_from_xero(invoice, contacts.get(contact_id), self.settings)
 
-    def handle_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> WebhookEvent:
-        """Verify a Xero webhook (``x-xero-signature``) and fetch the sales invoices it names, as orders.
-
-        An event list that verifies but is empty is Xero's "intent to receive" check: it is
-        answered 200 with nothing to do. A bad signature is refused (Xero expects a 401).
-        """
+    def verify_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> Optional[bytes]:
+        """The ``x-xero-signature`` header: base64 HMAC-SHA256 of the body with the webhook key. A bad one is
+        refused with 401, as Xero's "intent to receive" check expects."""
         key = self.settings.webhook_key.get_secret_value() if self.settings.webhook_key else ""
         if not verify_hmac_sha256(body, key, headers.get("x-xero-signature")):
             raise WebhookRejected("Xero webhook signature does not verify (check webhook_key)")
+        return None
+
+    def read_webhook(self, headers: dict[str, str], body: bytes) -> WebhookEvent:
+        """Fetch the sales invoices a verified delivery names, as orders. An empty event list is Xero's
+        "intent to receive" check: nothing to do."""
         try:
             events = json.loads(body or b"{}").get("events") or []
-        except (ValueError, AttributeError):
-            raise WebhookRejected("Xero webhook body is not JSON") from None
+            if not isinstance(events, list):
+                raise TypeError
+            events = [e for e in events if isinstance(e, dict)]
+        except (ValueError, AttributeError, TypeError):
+            raise WebhookRejected("Xero webhook body is not a JSON object with a list of events") from None
         tenant = self.client.tenant_id.lower()
-        ids = sorted({e["resourceId"] for e in events if e.get("eventCategory") == "INVOICE"
+        ids = sorted({str(e["resourceId"]) for e in events if e.get("eventCategory") == "INVOICE"
                       and str(e.get("tenantId", "")).lower() == tenant and e.get("resourceId")})
         if not ids:
             return WebhookEvent(kind="intent" if not events else "other", orders=[])
