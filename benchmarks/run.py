@@ -37,7 +37,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Say], dict], Callable[[Say], dict]]] = {
     "memory": (lambda say: memory.run(say, small=1_000, large=100_000),
                lambda say: memory.run(say, small=100, large=600)),
     "rules": (lambda say: rules.run(say, orders=100_000, runs=3), lambda say: rules.run(say, orders=300, runs=1)),
-    "webhook": (lambda say: webhook.run(say, orders=8), lambda say: webhook.run(say, orders=2)),
+    "webhook": (lambda say: webhook.run(say, orders=8), lambda say: webhook.run(say, orders=2, answers=30)),
 }
 
 

@@ -31,7 +31,26 @@ def _posted(qb, number: str) -> bool:
     return any(doc.get("DocNumber") == number for doc in qb.entities("Invoice"))
 
 
-def run(say: Callable[[str], None], orders: int = 8, timeout: float = 20.0) -> dict[str, float]:
+def _answer_times(url: str, n: int) -> list[float]:
+    """Seconds from sending each of ``n`` signed ShipStation notifications to the answer (the sender's wait)."""
+    import json
+
+    import requests
+
+    session = requests.Session()
+    times = []
+    for i in range(n):
+        body = json.dumps({"resource_url": "https://ssapi.shipstation.com/orders?importBatch=" + str(i),
+                           "resource_type": "ORDER_NOTIFY"})
+        started = time.perf_counter()
+        answer = session.post(url, data=body, headers={"Content-Type": "application/json"}, timeout=10)
+        times.append(time.perf_counter() - started)
+        assert answer.status_code == 200, answer.status_code
+    session.close()
+    return times
+
+
+def run(say: Callable[[str], None], orders: int = 8, timeout: float = 20.0, answers: int = 300) -> dict[str, float]:
     from connex_quickbooks.simulator import QuickBooksSimulator
     from connex_shipstation.client import ShipStationClient
     from connex_shipstation.simulator import ShipStationSimulator
@@ -59,9 +78,14 @@ def run(say: Callable[[str], None], orders: int = 8, timeout: float = 20.0) -> d
                 while not _posted(qb, number) and time.perf_counter() - started < timeout:
                     time.sleep(0.002)
                 latencies.append(time.perf_counter() - started)
+            # The answer itself: verified, kept in the inbox, answered; the reading and the run come after.
+            answer = sorted(_answer_times(f"{server.url}/webhooks/shipstation/{SECRET}", answers))
         finally:
             server.stop()
+    p50, p99 = answer[len(answer) // 2], answer[min(len(answer) - 1, int(len(answer) * 0.99))]
+    say(f"Webhook answer time, {answers} signed deliveries one after another: p50 {p50 * 1000:.1f} ms, "
+        f"p99 {p99 * 1000:.1f} ms  (target: p99 < 100 ms; Intuit wants 200 within 3 s)")
     median, worst = statistics.median(latencies), max(latencies)
     say(f"Webhook latency, ShipStation ORDER_NOTIFY -> QuickBooks invoice posted, {orders} orders one at a time: "
         f"median {median * 1000:.0f} ms, worst {worst * 1000:.0f} ms  (target: median < 2 s)")
-    return {"median seconds": median, "worst seconds": worst}
+    return {"median seconds": median, "worst seconds": worst, "answer p50 seconds": p50, "answer p99 seconds": p99}

@@ -64,6 +64,10 @@ class Server:
         self.engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
         self._hooks_engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
         self._hooks_lock = threading.Lock()
+        # Verifying needs no network and must never wait behind a slow read: its own connectors, built under a
+        # short lock, used without one (verification only reads settings).
+        self._verify_engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
+        self._verify_lock = threading.Lock()
         self.jobs: "queue.Queue[_Job]" = queue.Queue()
         self._queued: set[str] = set()
         self._queued_lock = threading.Lock()
@@ -156,8 +160,7 @@ class Server:
             log.warning("webhook for unknown connection %r refused", connection)
             return 404, b'{"error": "unknown connection"}'
         try:
-            with self._hooks_lock:
-                connector = self._hooks_engine.connector(connection)
+            connector = self._verifier(connection)
             reply = connector.verify_webhook(headers, body, secret)
         except NotImplementedError:
             return self._receive_at_once(connector, connection, secret, headers, body)
@@ -180,10 +183,15 @@ class Server:
         self.inbox_wake.set()
         return 200, reply or b""
 
+    def _verifier(self, connection: str):
+        with self._verify_lock:
+            return self._verify_engine.connector(connection)
+
     def _receive_at_once(self, connector, connection, secret, headers, body) -> tuple[int, bytes]:
         """For a connector that only implements ``handle_webhook``: verify and read before answering."""
         try:
-            event = connector.handle_webhook(headers, body, secret)
+            with self._hooks_lock:
+                event = self._hooks_engine.connector(connection).handle_webhook(headers, body, secret)
         except WebhookRejected as exc:
             self.webhooks["rejected"] += 1
             log.warning("webhook for %s refused: %s", connection, exc)
@@ -222,8 +230,7 @@ class Server:
             if other == connection or raw.get("type") != ctype:
                 continue
             try:
-                with self._hooks_lock:
-                    self._hooks_engine.connector(other).verify_webhook(headers, body, None)
+                self._verifier(other).verify_webhook(headers, body, None)
                 out.append(other)
             except Exception:  # not this connection's delivery
                 continue
@@ -300,6 +307,7 @@ class Server:
             t.join(timeout)
         self.engine.close()
         self._hooks_engine.close()
+        self._verify_engine.close()
         self.store.close()
         if self.broker_jobs is not None:
             self.broker_jobs.broker.close()

@@ -9,6 +9,7 @@ the dead holder left pending).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -36,6 +37,31 @@ def holder_name(what: str = "connex") -> str:
     return f"{what} on {socket.gethostname()} pid {os.getpid()} [{uuid.uuid4().hex[:8]}]"
 
 
+_HOLDER = re.compile(r" on (?P<host>\S+) pid (?P<pid>\d+) \[[0-9a-f]+\]( since .*)?$")
+
+
+def holder_is_dead(holder: str) -> bool:
+    """True when ``holder`` names a process on this machine that no longer runs (killed, crashed): its lease
+    can be taken at once instead of after its time-to-live. A holder on another machine is never judged."""
+    m = _HOLDER.search(holder)
+    if m is None or m.group("host") != socket.gethostname():
+        return False
+    pid = int(m.group("pid"))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    try:  # killed but not yet reaped by its parent: a zombie runs nothing
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
+
+
 class TaskLease:
     """``with TaskLease(store, task):`` runs the block holding the task's lease, or raises :class:`TaskBusy`.
 
@@ -56,6 +82,9 @@ class TaskLease:
         while True:
             other = self.store.lease_acquire(self.task, self.holder, self.ttl)
             if other is None:
+                break
+            dead = other.rsplit(" since ", 1)[0]
+            if holder_is_dead(dead) and self.store.lease_take_over(self.task, dead, self.holder, self.ttl):
                 break
             if time.monotonic() >= deadline:
                 raise TaskBusy(self.task, other)

@@ -136,7 +136,9 @@ class PostgresStore:
         if schema:
             if not schema.replace("_", "").isalnum():
                 raise ConfigurationError(f"{schema!r}: a schema name is letters, digits and _", key="state.schema")
-            self.db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+            with self.db.transaction():  # concurrent CREATE SCHEMA IF NOT EXISTS can still collide: one at a time
+                self.db.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+                self.db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self.db.execute(f'SET search_path TO "{schema}"')
         self._migrate()
 
@@ -311,6 +313,13 @@ class PostgresStore:
         with self._lock:
             cur = self.db.execute("UPDATE leases SET expires_at = %s WHERE task = %s AND holder = %s",
                                   (_epoch() + ttl, task, holder))
+            return cur.rowcount == 1
+
+    def lease_take_over(self, task: str, dead: str, holder: str, ttl: float) -> bool:
+        """Take a lease from a holder known to be dead; False when someone else changed it meanwhile."""
+        with self._lock:
+            cur = self.db.execute("UPDATE leases SET holder = %s, acquired_at = %s, expires_at = %s "
+                                  "WHERE task = %s AND holder = %s", (holder, _now(), _epoch() + ttl, task, dead))
             return cur.rowcount == 1
 
     def lease_release(self, task: str, holder: str) -> None:

@@ -324,6 +324,13 @@ class SQLiteStore:
                              (time.time() + ttl, task, holder))
             return cur.rowcount == 1
 
+    def lease_take_over(self, task: str, dead: str, holder: str, ttl: float) -> bool:
+        """Take a lease from a holder known to be dead; False when someone else changed it meanwhile."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE leases SET holder = ?, acquired_at = ?, expires_at = ? WHERE task = ? AND holder = ?",
+                             (holder, _now(), time.time() + ttl, task, dead))
+            return cur.rowcount == 1
+
     def lease_release(self, task: str, holder: str) -> None:
         with self._tx() as db:
             db.execute("DELETE FROM leases WHERE task = ? AND holder = ?", (task, holder))

@@ -124,7 +124,7 @@ def test_quickbooks_and_xero_webhooks_are_verified_by_their_signatures(sandbox, 
         refused = requests.post(f"{url}/webhooks/{connection}", data=body, headers=headers, timeout=5)
         assert refused.status_code == 401, (connection, refused.text)
     tampered_headers, tampered = qb.webhook([(entity, doc["Id"], "Create")])
-    refused = requests.post(f"{url}/webhooks/quickbooks", data=tampered.replace(b"Create", b"Update"),
+    refused = requests.post(f"{url}/webhooks/quickbooks", data=tampered.replace(b".created.", b".updated."),
                             headers=tampered_headers, timeout=5)
     assert refused.status_code == 401
     health = requests.get(f"{url}/health", timeout=5).json()

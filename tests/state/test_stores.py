@@ -357,3 +357,29 @@ def test_connex_run_on_postgres_state(manager, write_config, pg_schema):
         assert {e.outcome for e in s.query_log(LogQuery(task="orders"))} == {"created"}
     finally:
         s.close()
+
+
+def test_a_lease_whose_holder_died_on_this_machine_is_taken_at_once(store):
+    """A runner killed with SIGKILL never lets go; a rerun on the same machine must not wait out the ttl."""
+    import subprocess
+    import sys
+
+    from connex_core.state.lease import holder_is_dead, holder_name
+
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    dead = holder_name("connex run").replace(f"pid {os.getpid()}", f"pid {child.pid}")
+    assert store.lease_acquire("t", dead, ttl=600) is None
+    assert holder_is_dead(dead) is False  # alive: its lease stands
+    with pytest.raises(TaskBusy):
+        TaskLease(store, "t", holder="me").acquire()
+    child.kill()
+    child.wait()
+    assert holder_is_dead(dead) is True
+    lease = TaskLease(store, "t", holder="me")
+    lease.acquire()
+    try:
+        assert store.lease_acquire("t", "third", ttl=60).startswith("me since")
+    finally:
+        lease.release()
+    # A holder on another machine is never judged from here.
+    assert holder_is_dead("connex worker on some-other-host pid 1 [abcdef12]") is False
