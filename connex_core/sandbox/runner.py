@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
 from ..plugins import PluginManager, get_manager
 from ..secrets import secret_fields
@@ -49,6 +49,32 @@ def _secret_keys(manager: PluginManager, connector: str) -> Optional[set[str]]:
     return set(secret_fields(cls.settings_model)) if cls is not None else None
 
 
+def reference_secrets(values: dict[str, Any], secrets: Optional[Iterable[str]], secrets_dir: Path, config_dir: Path,
+                      prefix: str) -> dict[str, Any]:
+    """A connection table made of ``values``, each secret written to the 0600 file ``secrets_dir/PREFIX.KEY``
+    and referenced as ``{ file = ... }`` (relative to ``config_dir`` when it can be); None values dropped.
+
+    ``secrets``: the secret keys (a settings model's ``secret_fields``); None: every key but ``type`` and
+    ``base_url`` is treated as one, to be safe.
+    """
+    keys = set(secrets) if secrets is not None else None
+    table: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if (key in keys) if keys is not None else key not in ("type", "base_url"):
+            path = secrets_dir / f"{prefix}.{key}"
+            write_private(path, str(value).encode())
+            try:
+                ref = str(path.relative_to(config_dir))
+            except ValueError:
+                ref = str(path)
+            table[key] = {"file": ref}
+        else:
+            table[key] = value
+    return table
+
+
 def connection_tables(server: SandboxServer, secrets_dir: Path, config_dir: Path,
                       manager: Optional[PluginManager] = None) -> dict[str, dict[str, Any]]:
     """One connection per mounted service, secrets in 0600 files referenced with ``{ file = ... }``.
@@ -59,21 +85,9 @@ def connection_tables(server: SandboxServer, secrets_dir: Path, config_dir: Path
     manager = manager or get_manager()
     tables: dict[str, dict[str, Any]] = {}
     for mount, service in server.services.items():
-        table: dict[str, Any] = {"type": service.name}
         secrets = _secret_keys(manager, service.name)
-        for key, value in service.client_config().items():
-            secret = key in secrets if secrets is not None else key != "base_url"
-            if secret and value is not None:
-                path = secrets_dir / f"{mount}.{key}"
-                write_private(path, str(value).encode())
-                try:
-                    ref = str(path.relative_to(config_dir))
-                except ValueError:
-                    ref = str(path)
-                table[key] = {"file": ref}
-            elif value is not None:
-                table[key] = value
-        tables[mount] = table
+        tables[mount] = {"type": service.name,
+                         **reference_secrets(service.client_config(), secrets, secrets_dir, config_dir, mount)}
     return tables
 
 
