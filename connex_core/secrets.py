@@ -82,8 +82,13 @@ def refuse_inline_secrets(raw: dict[str, Any], model: type[BaseModel], *, connec
     """
     for key in secret_fields(model):
         value = raw.get(key)
-        if isinstance(value, str):
-            REDACTOR.add(value)
+        if isinstance(value, list):  # list[SecretStr]: each item by reference too
+            inline = [v for v in value if isinstance(v, str)]
+        else:
+            inline = [value] if isinstance(value, str) else []
+        if inline:
+            for text in inline:
+                REDACTOR.add(text)
             raise ConfigurationError(
                 "a secret cannot be written inline in the config; give it by reference, "
                 f"from an environment variable: {key} = {{ env = \"{env_name(connection, key)}\" }}, "

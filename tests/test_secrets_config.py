@@ -97,6 +97,18 @@ def test_an_inline_secret_is_refused_with_file_key_and_the_reference_form(instal
     assert value not in message and REDACTOR(f"x {value}") == "x ***"
 
 
+def test_an_inline_secret_in_a_list_of_secrets_is_refused_too(tmp_path):
+    from connex_core.secrets import refuse_inline_secrets
+
+    (tmp_path / "p.txt").write_text("pin-from-file")
+    refuse_inline_secrets({"pin": {"file": "p.txt"}, "backup_pins": [{"env": "X"}]}, OddSettings, connection="o",
+                          file="c.toml")  # references only: accepted
+    with pytest.raises(ConfigurationError, match=r"c.toml: connections.o.backup_pins: a secret cannot be written inline"):
+        refuse_inline_secrets({"pin": {"file": "p.txt"}, "backup_pins": [{"env": "X"}, "inline-pin-5555"]},
+                              OddSettings, connection="o", file="c.toml")
+    assert REDACTOR("inline-pin-5555") == "***"
+
+
 def test_the_same_config_with_the_secret_by_reference_loads(installed, tmp_path):
     """The refusal is about the inline value, not the key: every secret by reference is accepted."""
     path = tmp_path / "connex.toml"
