@@ -20,6 +20,7 @@ from typing import Callable
 
 from connex_core.sandbox import SimClock
 from connex_core.serve import Server
+from connex_core.tokens import write_private
 
 from economy import SS_TO_QB
 from harness import Bench, manager
@@ -60,7 +61,9 @@ def run(say: Callable[[str], None], orders: int = 8, timeout: float = 20.0, answ
     task = (SS_TO_QB[0], dict(SS_TO_QB[1], every_minutes=24 * 60))
     latencies: list[float] = []
     with Bench({"shipstation": ss, "quickbooks": qb}, [task], clock) as bench:
-        bench.config.connections["shipstation"]["webhook_secret"] = SECRET
+        secret_file = bench.folder / "connex.secrets" / "shipstation.webhook_secret"  # a secret: by reference
+        write_private(secret_file, SECRET.encode())
+        bench.config.connections["shipstation"]["webhook_secret"] = {"file": str(secret_file)}
         server = Server(bench.config, manager(), port=0, tick=0.01, connector_options={"clock": clock}).start()
         try:
             deadline = time.monotonic() + timeout

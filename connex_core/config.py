@@ -17,56 +17,28 @@ A config is TOML::
     rules = ["rules/shipstation-to-quickbooks.rules"]
 
 Every connection table is validated against its connector's settings model; an error names the
-file, the key and what was expected. Secret values resolved here are remembered by
-:data:`REDACTOR`, which scrubs them from logs, messages and JSON output.
+file, the key and what was expected. Secrets (the models' ``SecretStr`` fields) must be given by
+reference; an inline one is refused. Secret values resolved here are remembered by :data:`REDACTOR`,
+which scrubs them from logs, messages and JSON output.
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import re
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .errors import ConfigurationError
+from .secrets import REDACTOR, Redactor, redact_settings, refuse_inline_secrets  # noqa: F401 (Redactor: re-exported)
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
-
-
-class Redactor:
-    """Remembers secret values and replaces them with ``***`` wherever text leaves the process."""
-
-    MASK = "***"
-
-    def __init__(self) -> None:
-        self._secrets: set[str] = set()
-        self._pattern: Optional[re.Pattern] = None
-        self._lock = threading.Lock()
-
-    def add(self, secret: Optional[str]) -> None:
-        if secret and len(secret) >= 4:
-            with self._lock:
-                if secret not in self._secrets:
-                    self._secrets.add(secret)
-                    alts = sorted(self._secrets, key=len, reverse=True)
-                    self._pattern = re.compile("|".join(re.escape(s) for s in alts))
-
-    def __call__(self, text: str) -> str:
-        pattern = self._pattern
-        if pattern is None or not text:
-            return text
-        return pattern.sub(self.MASK, text)
-
-
-REDACTOR = Redactor()
 
 
 class RedactingFilter(logging.Filter):
@@ -180,7 +152,8 @@ class Config(BaseModel):
                                      key="connections") from None
         ctype = raw.get("type")
         if not ctype:
-            raise ConfigurationError("missing 'type' (the connector's name, such as \"shipstation\")",
+            installed = ", ".join(sorted(manager.connectors)) or "none installed"
+            raise ConfigurationError(f"missing 'type' (the connector's name: {installed})",
                                      file=where, key=f"connections.{name}.type")
         from .errors import PluginError
 
@@ -188,11 +161,14 @@ class Config(BaseModel):
             cls = manager.connector(ctype)
         except PluginError as exc:
             raise ConfigurationError(str(exc), file=where, key=f"connections.{name}.type") from None
+        refuse_inline_secrets(raw, cls.settings_model, connection=name, file=where)
         resolved = _resolve_secrets(raw, self.folder, where, f"connections.{name}")
         try:
-            return cls.settings_model.model_validate(resolved)
+            settings = cls.settings_model.model_validate(resolved)
         except ValidationError as exc:
             raise ConfigurationError(_describe_validation(exc, f"connections.{name}"), file=where) from None
+        redact_settings(settings)
+        return settings
 
 
 def _resolve_secrets(value: Any, folder: Path, file: Optional[str], key: str) -> Any:
@@ -251,11 +227,8 @@ def load_config(path: Path | str) -> Config:
     except ValidationError as exc:
         raise ConfigurationError(_describe_validation(exc, "").lstrip("."), file=str(path)) from None
     cfg.path = path.resolve()
-    # Secrets held inline are still secrets: remember them so they are redacted everywhere.
-    for conn in cfg.connections.values():
-        for k, v in conn.items():
-            if isinstance(v, str) and any(w in k.lower() for w in ("secret", "token", "password", "key")) and k != "type":
-                REDACTOR.add(v)
+    # Secrets are the settings models' SecretStr fields: an inline one is refused when its connection is
+    # validated (:meth:`Config.connection_settings`), and referenced ones are redacted as they are read.
     return cfg
 
 

@@ -1,10 +1,11 @@
 """``connex demo``: the simulated APIs, seeded, and every flow run through the real connectors.
 
-The demo is generic: it starts every registered simulator (plus a second QuickBooks company for the
-daily summaries), seeds each through :meth:`SimulatedService.seed`, writes a config with the standard
-flows whose connectors are installed, runs the flows that create orders, lets the simulated warehouse
-ship (:meth:`SimulatedService.simulate_activity`), runs the flows that write tracking back, runs
-everything once more to show that nothing is posted twice, and reports from the transaction log.
+The demo is generic: it starts every registered simulator (plus the extra instances the plugins' demo
+parts ask for), seeds each through :meth:`SimulatedService.seed`, writes a config with the flows the
+plugins contribute (``register_demo``, assembled by :func:`~connex_core.sandbox.flows.demo_plan`), runs
+the flows that create orders and documents, lets the simulated businesses move on
+(:meth:`SimulatedService.simulate_activity`), runs the flows that write tracking back, runs everything
+once more to show that nothing is posted twice, and reports from the transaction log.
 """
 
 from __future__ import annotations
@@ -15,20 +16,18 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 from .config import load_config
 from .engine import RunSummary, SyncEngine
 from .errors import ConnexError
 from .plugins import PluginManager
 from .sandbox import SimClock
+from .sandbox.flows import default_rules_dir, demo_plan
 from .sandbox.runner import build_sandbox, write_config
 from .state import LogQuery, SQLiteStore
 
-#: Order of the flows: those that create orders first, then tracking write-back.
-FIRST = ["shipstation-to-quickbooks", "daily-summary", "quickbooks-to-shipstation", "xero-to-shipstation",
-         "shipstation-to-xero"]
-AFTER_SHIPPING = ["tracking-to-quickbooks", "tracking-to-xero"]
+__all__ = ["DemoResult", "default_rules_dir", "report", "run_demo"]
 
 
 @dataclass
@@ -41,20 +40,15 @@ class DemoResult:
     activity: dict[str, dict[str, int]] = field(default_factory=dict)
     api_calls: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    titles: list[str] = field(default_factory=list)
+    """The simulated services, as the plugins' demo parts name them."""
 
 
-def default_rules_dir() -> Optional[Path]:
-    """The default rule files: packaged with connex_core, or the checkout's rules/ folder."""
-    try:
-        from importlib.resources import files
-
-        packaged = Path(str(files("connex_core.default_rules")))
-        if packaged.is_dir():
-            return packaged
-    except (ModuleNotFoundError, TypeError):
-        pass
-    here = Path(__file__).resolve().parents[1] / "rules"
-    return here if here.is_dir() else None
+def _listing(names: list[str]) -> str:
+    """'A', 'A and B', 'A, B and C'."""
+    if len(names) <= 1:
+        return names[0] if names else "no services"
+    return ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: int = 7, speed: float = 600.0,
@@ -68,13 +62,14 @@ def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: in
     if rules is not None:
         shutil.copytree(rules, folder / "rules")
     clock = SimClock(speed=speed)
-    server = build_sandbox(manager, clock=clock, seed=seed, extra={"quickbooks-summary": "quickbooks"})
-    result = DemoResult(folder=folder, config=folder / "connex.toml")
+    plan = demo_plan(manager)
+    server = build_sandbox(manager, clock=clock, seed=seed, extra=plan.mounts)
+    result = DemoResult(folder=folder, config=folder / "connex.toml", titles=plan.titles)
     with server:
         for name, service in server.services.items():
-            result.seeded[name] = service.seed(orders if name != "quickbooks-summary" else 0)
+            result.seeded[name] = service.seed(orders if name not in plan.mounts else 0)
         say("seeded: " + ", ".join(f"{n} {c}" for n, c in result.seeded.items() if c))
-        write_config(server, result.config)
+        write_config(server, result.config, tasks=plan.tables(), manager=manager)
         cfg = load_config(result.config)
         store = SQLiteStore(cfg.state_path)
         engine = SyncEngine(cfg, manager, store, connector_options={"clock": clock})
@@ -90,13 +85,13 @@ def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: in
                     into.append(summary)
                     say(f"  {name}: {summary.as_dict()['created']} created")
 
-            run(FIRST, result.runs)
+            run(plan.stage("documents"), result.runs)
             for name, service in server.services.items():
                 activity = service.simulate_activity()
                 if activity:
                     result.activity[name] = activity
-            run(AFTER_SHIPPING, result.runs)
-            run(FIRST + AFTER_SHIPPING, result.reruns)
+            run(plan.stage("write_back"), result.runs)
+            run(plan.order, result.reruns)
         finally:
             engine.close()
             store.close()
@@ -111,7 +106,7 @@ def report(result: DemoResult, *, diffs: int = 4, tail: int = 12) -> str:
     store = SQLiteStore(cfg.state_path)
     out: list[str] = []
     w = out.append
-    w("Connex demo: simulated ShipStation, QuickBooks Online and Xero on loopback, state in SQLite")
+    w(f"Connex demo: simulated {_listing(result.titles)} on loopback, state in SQLite")
     w("")
     w("Seeded: " + ", ".join(f"{n}: {c}" for n, c in result.seeded.items() if c))
     for name, act in result.activity.items():

@@ -92,12 +92,18 @@ def register_commands(app: "typer.Typer") -> None:
 
 @hookspec
 def register_demo(register: Callable[..., None]) -> None:
-    """Contribute seed data and tasks to ``connex demo``.
+    """Contribute flows to ``connex demo`` and ``connex sandbox --write-config``.
 
-    :param register: call ``register(name, seed)``; ``seed(sandbox, config)`` seeds the sandbox's
-        services and returns the config tables (connections and tasks) the demo should run.
+    :param register: call ``register(name, part)`` once, with a
+        :class:`connex_core.sandbox.flows.DemoPart`: the title the demo's report gives the plugin's
+        simulated service, the tasks the plugin can run against the simulators (each a
+        :class:`~connex_core.sandbox.flows.DemoTask`: its ``[tasks.NAME]`` table and its stage,
+        ``documents`` or ``write_back``), and any extra simulator instances those tasks need. A task
+        is left out when one of its connections has no simulator. Seed data comes from the
+        simulator's own ``seed`` and ``simulate_activity``.
 
-    Called when the demo starts, after the sandbox is up.
+    Called when the demo starts and when the sandbox writes a config. Within a stage, tasks run part by
+    part in the order of the names they are registered under, each part's in the order it lists them.
     """
 
 

@@ -20,6 +20,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from .secrets import tighten
+
 
 def write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, readable by the owner only (mode 0600)."""
@@ -52,6 +54,7 @@ class TokenStore:
         self._lock_path = Path(folder) / f".{connection}.tokens.lock"
 
     def load(self) -> Optional[dict[str, Any]]:
+        tighten(self.path, "token file")  # one made readable by others is made owner-only, with a warning
         try:
             return json.loads(self.path.read_text())
         except FileNotFoundError:

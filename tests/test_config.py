@@ -22,8 +22,8 @@ def test_secrets_come_from_the_environment_or_a_file(manager, write_config, tmp_
         token = { file = "token.txt" }
     """)
     cfg = load_config(path)
-    assert cfg.connection_settings("a", manager).token == "env-secret-value-1"
-    assert cfg.connection_settings("b", manager).token == "file-secret-value-2"
+    assert cfg.connection_settings("a", manager).token.get_secret_value() == "env-secret-value-1"
+    assert cfg.connection_settings("b", manager).token.get_secret_value() == "file-secret-value-2"
     assert REDACTOR("token env-secret-value-1 and file-secret-value-2") == "token *** and ***"
 
 

@@ -21,12 +21,13 @@ from tests.support.memory_plugin import api, seed
 
 
 @pytest.fixture
-def hook_config(write_config):
+def hook_config(write_config, tmp_path):
+    (tmp_path / "hook.key").write_text("hook-key-123\n")  # a secret is given by reference, never inline
     return write_config("""
         [connections.src]
         type = "memory"
         space = "src"
-        token = "hook-key-123"
+        token = { file = "hook.key" }
         [connections.dst]
         type = "memory"
         space = "dst"

@@ -21,13 +21,13 @@ from .common import emit, err, handle_errors
 def sandbox(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0: any free port).")] = 0,
     seed_orders: Annotated[int, typer.Option("--seed-orders", help="Seed each service with this many realistic records.")] = 0,
-    write_config_to: Annotated[Optional[Path], typer.Option("--write-config", help="Write a config whose connections point at the sandbox (secrets in files beside it).")] = None,
+    write_config_to: Annotated[Optional[Path], typer.Option("--write-config", help="Write a config whose connections point at the sandbox (secrets in files beside it) and whose tasks are the plugins' demo flows.")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the generated data.")] = 1,
     speed: Annotated[float, typer.Option(help="How much faster than real time the simulated clock runs "
                                               "(rate-limit windows, token expiry); 1 is real time.")] = 1.0,
     json_out: Annotated[bool, typer.Option("--json", help="First line of stdout: one JSON object with each service's base_url and credentials.")] = False,
 ) -> None:
-    """Serve the simulated ShipStation, QuickBooks Online and Xero APIs (and any plugin's) on loopback."""
+    """Serve the simulated API of every installed plugin on loopback (each at /NAME on one port)."""
     manager = get_manager()
     if speed <= 0:
         raise UsageError("--speed must be above 0")
@@ -35,7 +35,7 @@ def sandbox(
     seeded = {name: service.seed(seed_orders) for name, service in server.services.items()} if seed_orders else {}
     server.start()
     if write_config_to:
-        path = write_config(server, write_config_to)
+        path = write_config(server, write_config_to, manager=manager)
         err(f"wrote {path}")
     if json_out:
         typer.echo(json.dumps(server.describe()), nl=True)

@@ -1,44 +1,21 @@
-"""Starting every registered simulator on one loopback server, and writing a config that points at it."""
+"""Starting every registered simulator on one loopback server, and writing a config that points at it.
+
+The config's tasks are the flows the plugins contribute to the demo (:mod:`.flows`); which connection
+settings are secrets comes from each connector's settings model (its ``SecretStr`` fields).
+"""
 
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Iterable, Optional
 
-from ..plugins import PluginManager
+from ..plugins import PluginManager, get_manager
+from ..secrets import secret_fields
 from ..tokens import write_private
 from . import SandboxServer, SimClock
-
-#: Settings whose values are secrets: written to files beside the config and referenced, never inline.
-SECRET_KEYS = ("api_key", "api_secret", "client_secret", "refresh_token", "webhook_secret", "webhook_key",
-               "verifier_token")
-
-#: The flows of DESIGN as tasks, between the standard connectors; a task is left out when one of its
-#: connections has no simulator (its plugin is not installed or is disabled).
-STANDARD_TASKS: list[tuple[str, dict[str, Any]]] = [
-    ("shipstation-to-quickbooks", {"source": "shipstation", "target": "quickbooks", "kind": "orders",
-                                   "rules": ["rules/shipstation-to-quickbooks.rules",
-                                             "rules/only-orders-from-shipstation.rules"],
-                                   "source_options": {"status": "shipped"},
-                                   "target_options": {"document": "invoice", "customer_match": "email",
-                                                      "create_customers": True, "unknown_items": "create_non_inventory"}}),
-    ("daily-summary", {"source": "shipstation", "target": "quickbooks-summary", "kind": "daily_summary",
-                       "rules": ["rules/shipstation-to-quickbooks.rules", "rules/only-orders-from-shipstation.rules"],
-                       "target_options": {"summary_date": "created", "fixed_customer": "Daily Sales",
-                                          "customer_match": "fixed", "create_customers": True,
-                                          "unknown_items": "create_non_inventory"}}),
-    ("quickbooks-to-shipstation", {"source": "quickbooks", "target": "shipstation", "kind": "orders"}),
-    ("tracking-to-quickbooks", {"source": "shipstation", "target": "quickbooks", "kind": "tracking"}),
-    ("xero-to-shipstation", {"source": "xero", "target": "shipstation", "kind": "orders",
-                             "rules": ["rules/xero-to-shipstation.rules"]}),
-    ("tracking-to-xero", {"source": "shipstation", "target": "xero", "kind": "tracking"}),
-    ("shipstation-to-xero", {"source": "shipstation", "target": "xero", "kind": "orders",
-                             # the ShipStation order rules (split parts, paid/unpaid) serve any target
-                             "rules": ["rules/shipstation-to-quickbooks.rules",
-                                       "rules/only-orders-from-shipstation.rules"]}),
-]
+from .flows import default_rules_dir, demo_plan
 
 
 def build_sandbox(manager: PluginManager, *, clock: Optional[SimClock] = None, seed: int = 1, port: int = 0,
@@ -66,32 +43,67 @@ def _toml_value(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} to TOML")
 
 
-def connection_tables(server: SandboxServer, secrets_dir: Path, config_dir: Path) -> dict[str, dict[str, Any]]:
-    """One connection per mounted service, secrets in 0600 files referenced with ``{ file = ... }``."""
+def _secret_keys(manager: PluginManager, connector: str) -> Optional[set[str]]:
+    """The secret settings of a connector (its model's SecretStr fields); None when no connector has that name."""
+    cls = manager.connectors.get(connector)
+    return set(secret_fields(cls.settings_model)) if cls is not None else None
+
+
+def reference_secrets(values: dict[str, Any], secrets: Optional[Iterable[str]], secrets_dir: Path, config_dir: Path,
+                      prefix: str) -> dict[str, Any]:
+    """A connection table made of ``values``, each secret written to the 0600 file ``secrets_dir/PREFIX.KEY``
+    and referenced as ``{ file = ... }`` (relative to ``config_dir`` when it can be); None values dropped.
+
+    ``secrets``: the secret keys (a settings model's ``secret_fields``); None: every key but ``type`` and
+    ``base_url`` is treated as one, to be safe.
+    """
+    keys = set(secrets) if secrets is not None else None
+    table: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None:
+            continue
+        if (key in keys) if keys is not None else key not in ("type", "base_url"):
+            path = secrets_dir / f"{prefix}.{key}"
+            write_private(path, str(value).encode())
+            try:
+                ref = str(path.relative_to(config_dir))
+            except ValueError:
+                ref = str(path)
+            table[key] = {"file": ref}
+        else:
+            table[key] = value
+    return table
+
+
+def connection_tables(server: SandboxServer, secrets_dir: Path, config_dir: Path,
+                      manager: Optional[PluginManager] = None) -> dict[str, dict[str, Any]]:
+    """One connection per mounted service, secrets in 0600 files referenced with ``{ file = ... }``.
+
+    A secret is a setting its connector's settings model types ``SecretStr``; for a simulator without a
+    connector of its name, every value but the base URL is kept out of the config, to be safe.
+    """
+    manager = manager or get_manager()
     tables: dict[str, dict[str, Any]] = {}
     for mount, service in server.services.items():
-        table: dict[str, Any] = {"type": service.name}
-        for key, value in service.client_config().items():
-            if key in SECRET_KEYS and value is not None:
-                path = secrets_dir / f"{mount}.{key}"
-                write_private(path, str(value).encode())
-                try:
-                    ref = str(path.relative_to(config_dir))
-                except ValueError:
-                    ref = str(path)
-                table[key] = {"file": ref}
-            elif value is not None:
-                table[key] = value
-        tables[mount] = table
+        secrets = _secret_keys(manager, service.name)
+        tables[mount] = {"type": service.name,
+                         **reference_secrets(service.client_config(), secrets, secrets_dir, config_dir, mount)}
     return tables
 
 
+def standard_tasks(manager: Optional[PluginManager] = None) -> list[tuple[str, dict[str, Any]]]:
+    """The flows the installed plugins contribute (``register_demo``), as ``(name, table)`` pairs."""
+    return demo_plan(manager or get_manager()).tables()
+
+
 def write_config(server: SandboxServer, path: Path, *, tasks: Optional[list[tuple[str, dict[str, Any]]]] = None,
-                 state: str = "connex.db") -> Path:
-    """Write a config whose connections point at the sandbox, with the standard flows as tasks."""
+                 state: str = "connex.db", manager: Optional[PluginManager] = None) -> Path:
+    """Write a config whose connections point at the sandbox, with the plugins' demo flows as tasks (a task is
+    left out when one of its connections has no simulator: its plugin is not installed or is disabled)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    connections = connection_tables(server, path.parent / f"{path.stem}.secrets", path.parent)
+    manager = manager or get_manager()
+    connections = connection_tables(server, path.parent / f"{path.stem}.secrets", path.parent, manager)
     lines = ["# Written by `connex sandbox --write-config`: connections to the simulated APIs on loopback.",
              "# Secrets are in the files referenced below (mode 0600), never inline.", "",
              "[state]", f"path = {_toml_value(state)}", ""]
@@ -99,7 +111,7 @@ def write_config(server: SandboxServer, path: Path, *, tasks: Optional[list[tupl
         lines.append(f"[connections.{name}]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
         lines.append("")
-    for name, task in (tasks if tasks is not None else STANDARD_TASKS):
+    for name, task in (tasks if tasks is not None else standard_tasks(manager)):
         if task["source"] not in connections or task["target"] not in connections:
             continue
         lines.append(f"[tasks.{name}]")
@@ -113,8 +125,6 @@ def write_config(server: SandboxServer, path: Path, *, tasks: Optional[list[tupl
 def copy_missing_rules(rules: list[str], folder: Path) -> None:
     """Copy the default rule files a task names beside the config when they are not there yet, so that
     ``connex run`` works at once on a written config (and the user has the files to edit)."""
-    from ..demo import default_rules_dir  # the demo's module imports this one
-
     defaults = default_rules_dir()
     for relative in rules:
         wanted, default = folder / relative, (defaults / Path(relative).name) if defaults else None

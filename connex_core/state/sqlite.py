@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
+from ..secrets import tighten
 from . import InboxEntry, LedgerEntry, LogEntry, LogQuery
 
 #: Each migration moves the schema from version i to i + 1 (``PRAGMA user_version``). Append only.
@@ -123,6 +124,8 @@ class SQLiteStore:
             if not self.path.exists():
                 # Created owner-only: the log holds customer names and addresses.
                 os.close(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600))
+            for existing in (self.path, Path(f"{self.path}-wal"), Path(f"{self.path}-shm")):
+                tighten(existing, "state file")  # one made readable by others is made owner-only, with a warning
         self._lock = threading.RLock()
         self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None, timeout=30)
         self.db.row_factory = sqlite3.Row

@@ -21,7 +21,7 @@ from connex_core.demo import default_rules_dir
 from connex_core.engine import RunSummary, SyncEngine
 from connex_core.plugins import PluginManager
 from connex_core.sandbox import SandboxServer, SimClock
-from connex_core.sandbox.runner import STANDARD_TASKS, write_config
+from connex_core.sandbox.runner import standard_tasks, write_config
 from connex_core.state import LogEntry, LogQuery, SQLiteStore
 from connex_shipstation.timezone import PACIFIC, format_timestamp
 
@@ -89,7 +89,7 @@ def add_invoice(xero, number: str, channel: str, contact_id: str) -> dict:
 
 def task_table(name: str, **overrides: Any) -> tuple[str, dict[str, Any]]:
     """One of the standard flows (``connex sandbox --write-config`` writes the same), with overrides."""
-    table = copy.deepcopy(dict(STANDARD_TASKS)[name])
+    table = copy.deepcopy(dict(standard_tasks())[name])
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(table.get(key), dict):
             table[key].update(value)
@@ -141,13 +141,16 @@ class Sandbox:
 
     def write(self, tasks: Optional[list[tuple[str, dict[str, Any]]]] = None, *,
               extra: Optional[dict[str, dict[str, str]]] = None) -> Path:
-        """Write the config (standard flows unless ``tasks``); ``extra`` adds keys to connection tables."""
+        """Write the config (standard flows unless ``tasks``); ``extra`` adds keys to connection tables, as
+        references to files holding the values (the keys ``extra`` adds are secrets: never inline)."""
         path = write_config(self.server, self.folder / "connex.toml", tasks=tasks)
         text = path.read_text()
         for connection, keys in (extra or {}).items():
             header = f"[connections.{connection}]\n"
             assert header in text, header
-            text = text.replace(header, header + "".join(f'{k} = "{v}"\n' for k, v in keys.items()))
+            for k, v in keys.items():
+                (self.folder / f"{connection}.{k}").write_text(v)
+            text = text.replace(header, header + "".join(f'{k} = {{ file = "{connection}.{k}" }}\n' for k in keys))
         path.write_text(text)
         self.config_path = path
         self.close()  # engines read the config they were made with

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 
-from connex_core.demo import AFTER_SHIPPING, FIRST
+from connex_core.sandbox.flows import demo_plan
 
 from tests.e2e.helpers import doc_counts, money
 
@@ -36,6 +36,8 @@ def assert_totals_match(sandbox) -> None:
 
 
 def test_a_rerun_of_every_flow_posts_nothing_new(sandbox):
+    plan = demo_plan(sandbox.manager)  # the flows the plugins contribute, in the order the demo runs them
+    FIRST, AFTER_SHIPPING = plan.stage("documents"), plan.stage("write_back")
     seeded = {name: service.seed(40 if name != "quickbooks-summary" else 0)
               for name, service in sandbox.server.services.items()}
     assert seeded["shipstation"] == seeded["quickbooks"] == seeded["xero"] == 40
@@ -65,6 +67,8 @@ def test_a_rerun_of_every_flow_posts_nothing_new(sandbox):
 
 
 def test_a_rerun_with_the_state_file_lost_posts_nothing_either(sandbox):
+    plan = demo_plan(sandbox.manager)  # the flows the plugins contribute, in the order the demo runs them
+    FIRST, AFTER_SHIPPING = plan.stage("documents"), plan.stage("write_back")
     """Duplicate detection looks in the targets, so a new state file does not post anything twice.
 
     QuickBooks documents and Xero invoices are found by number and tracking is compared with the

@@ -1,6 +1,6 @@
 """The end-state checks of the chaos harness, against the simulators' own state (the ground truth).
 
-For every flow of ``STANDARD_TASKS``, each record the flow is responsible for is either
+For every flow the plugins contribute to the demo (``standard_tasks()``), each record the flow is responsible for is either
 
 * in its target exactly once (the ledger says ``done`` and names a document that exists), or
 * skipped or held, with its reason in the transaction log;

@@ -186,14 +186,14 @@ def test_one_task_meeting_bad_answers_does_not_stop_the_others(tmp_path, manager
 CONNECTIONS = """
 [connections.shipstation]
 type = "shipstation"
-api_key = "k"
-api_secret = "s"
+api_key = { file = "ss.key" }
+api_secret = { file = "ss.secret" }
 base_url = "http://127.0.0.1:9/shipstation"
 
 [connections.quickbooks]
 type = "quickbooks"
 client_id = "id"
-client_secret = "s"
+client_secret = { file = "qb.secret" }
 realm_id = "1"
 base_url = "http://127.0.0.1:9/quickbooks"
 token_url = "http://127.0.0.1:9/token"
@@ -205,24 +205,38 @@ target = "quickbooks"
 """
 
 
+def write_secret_files(folder: Path) -> None:
+    """The secret files CONNECTIONS refers to (secrets are given by reference, never inline)."""
+    for name, value in (("ss.key", "k"), ("ss.secret", "s"), ("qb.secret", "s")):
+        (folder / name).write_text(value + "\n")
+
+
+KEY = 'api_key = { file = "ss.key" }'
+SECRET = 'api_secret = { file = "ss.secret" }'
+
+
 @pytest.mark.parametrize("old,new,expected", [
-    ('api_secret = "s"', 'api_secret = "s"\ntimout = 5', "connections.shipstation.timout: unknown key"),
-    ('api_secret = "s"', 'api_secret = "s"\ntimeout = "fast"',
+    (SECRET, SECRET + '\ntimout = 5', "connections.shipstation.timout: unknown key"),
+    (SECRET, SECRET + '\ntimeout = "fast"',
      "connections.shipstation.timeout: Input should be a valid number"),
-    ('api_key = "k"\n', "", "connections.shipstation.api_key: required key is missing"),
-    ('api_key = "k"', "api_key = 12345", "connections.shipstation.api_key: Input should be a valid string"),
+    (KEY + "\n", "", "connections.shipstation.api_key: required key is missing"),
+    (KEY, "api_key = 12345", "connections.shipstation.api_key: Input should be a valid string"),
+    (KEY, 'api_key = "k-inline-1234"', "connections.shipstation.api_key: a secret cannot be written inline in "
+     "the config; give it by reference, from an environment variable: api_key = { env = \"SHIPSTATION_API_KEY\" }, "
+     "or from a file readable only by you: api_key = { file = \"secrets/shipstation.api_key\" }"),
     ('target = "quickbooks"', 'target = "quickbooks"\nkind = "weekly"',
      "tasks.t.kind: Input should be 'orders', 'tracking' or 'daily_summary'"),
-    ('api_key = "k"', 'api_key = { env = "NOPE_KEY" }',
+    (KEY, 'api_key = { env = "NOPE_KEY" }',
      "connections.shipstation.api_key: environment variable NOPE_KEY is not set"),
-    ('api_key = "k"', 'api_key = { file = "nope.txt" }', "connections.shipstation.api_key: cannot read secret file"),
+    (KEY, 'api_key = { file = "nope.txt" }', "connections.shipstation.api_key: cannot read secret file"),
     ('target = "quickbooks"', 'target = "quickbok"',
      "no connection named 'quickbok' (connections: quickbooks, shipstation)"),
     ('type = "shipstation"', 'type = "shipstaton"', "connections.shipstation.type: no connector named 'shipstaton'"),
-    ('api_secret = "s"', 'api_secret = "s', "not valid TOML: Illegal character '\\n' (at line 5, column 16)"),
+    (SECRET, 'api_secret = "s', "not valid TOML: Illegal character '\\n' (at line 5, column 16)"),
 ])
 def test_a_broken_config_names_the_key_and_what_was_expected(tmp_path, old, new, expected):
     assert old in BASE
+    write_secret_files(tmp_path)
     (tmp_path / "connex.toml").write_text(BASE.replace(old, new, 1))
     p = subprocess.run([CONNEX, "run", "--dry-run", "--config", str(tmp_path / "connex.toml")], capture_output=True,
                        text=True, cwd=tmp_path, timeout=60)
@@ -239,6 +253,7 @@ def test_a_broken_config_names_the_key_and_what_was_expected(tmp_path, old, new,
 ])
 def test_a_bad_task_option_names_its_full_key(tmp_path, task, expected):
     """Connectors check their own options; the message still names the task the option belongs to."""
+    write_secret_files(tmp_path)
     (tmp_path / "connex.toml").write_text(CONNECTIONS + "\n[tasks.t]\n" + task + "\n")
     p = subprocess.run([CONNEX, "run", "--dry-run", "--config", str(tmp_path / "connex.toml")], capture_output=True,
                        text=True, cwd=tmp_path, timeout=60)

@@ -201,22 +201,23 @@ def test_demo_and_sandbox_print_no_credentials(tmp_path):
 def test_tls_verified_for_real_hosts(tmp_path):
     """Connectors built for the real hosts verify certificates (no network call is made here)."""
     config = tmp_path / "connex.toml"
+    (tmp_path / "s.txt").write_text("s")
     config.write_text("""
 [connections.shipstation]
 type = "shipstation"
-api_key = "k"
-api_secret = "s"
+api_key = { file = "s.txt" }
+api_secret = { file = "s.txt" }
 
 [connections.quickbooks]
 type = "quickbooks"
 client_id = "id"
-client_secret = "s"
+client_secret = { file = "s.txt" }
 realm_id = "123"
 
 [connections.xero]
 type = "xero"
 client_id = "id"
-client_secret = "s"
+client_secret = { file = "s.txt" }
 """)
     engine = SyncEngine(load_config(config), PluginManager().load(), store=None)  # type: ignore[arg-type]
     ss = engine.connector("shipstation")

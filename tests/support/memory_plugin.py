@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterator, Optional
 
+from pydantic import SecretStr
+
 from connex_core import hookimpl
 from connex_core.connector import (Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite,
                                    TrackingWrite, WebhookEvent, WriteResult, verify_hmac_sha256)
@@ -65,7 +67,7 @@ def seed(space: str, n: int, start: Optional[datetime] = None, **overrides) -> l
 class MemorySettings(ConnectorSettings):
     type: str = "memory"
     space: str = "default"
-    token: Optional[str] = None
+    token: Optional[SecretStr] = None
 
 
 class MemoryConnector(Connector):
@@ -150,7 +152,8 @@ class MemoryConnector(Connector):
 
     def verify_webhook(self, headers, body, secret):
         """Signed like QuickBooks: base64 HMAC-SHA256 of the body with the connection's token."""
-        if not verify_hmac_sha256(body, self.settings.token or "", headers.get("x-signature")):
+        key = self.settings.token.get_secret_value() if self.settings.token else ""
+        if not verify_hmac_sha256(body, key, headers.get("x-signature")):
             raise WebhookRejected("bad signature")
         return None
 

@@ -17,6 +17,8 @@ from connex_core.config import Config
 from connex_core.connector import Capability, Connector, ConnectorSettings, FetchQuery
 from connex_core.engine import SyncEngine
 from connex_core.models import Customer, Order
+from connex_core.sandbox.runner import reference_secrets
+from connex_core.secrets import secret_fields
 from connex_core.state import SQLiteStore
 from connex_core.testing import make_order
 
@@ -57,8 +59,11 @@ def engine(sim, clock, tmp_path, plugin_manager):
         for i in range(5)
     ]
     options = {"unknown_items": "create_non_inventory", "customer_match": "email"}
+    # secrets (the settings model's SecretStr fields) by reference, in 0600 files: never inline
+    secrets = reference_secrets(sim.client_config(), secret_fields(connex_quickbooks.QuickBooksSettings),
+                                tmp_path / "secrets", tmp_path, "quickbooks")
     cfg = Config.model_validate({
-        "connections": {"memory": {"type": "memory"}, "quickbooks": {"type": "quickbooks", **sim.client_config()}},
+        "connections": {"memory": {"type": "memory"}, "quickbooks": {"type": "quickbooks", **secrets}},
         "tasks": {
             "orders": {"source": "memory", "target": "quickbooks", "kind": "orders",
                        "target_options": {**options, "document": "invoice"}},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from connex_core import hookimpl
+from connex_core.sandbox.flows import DemoPart
 
 from .connector import ShipStationConnector, ShipStationSettings
 from .simulator import ShipStationSimulator
@@ -18,3 +19,10 @@ def register_connectors(register):
 @hookimpl
 def register_sandbox(register):
     register("shipstation", ShipStationSimulator)
+
+
+@hookimpl
+def register_demo(register):
+    """ShipStation's part of the demo: its simulator (seeded with orders; the warehouse ships the orders the
+    accounting flows sent it). The flows to and from the accounting systems come with their plugins."""
+    register("shipstation", DemoPart(title="ShipStation"))

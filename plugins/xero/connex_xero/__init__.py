@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from connex_core import hookimpl
+from connex_core.sandbox.flows import DemoPart, DemoTask
 
 from .connector import XeroConnector
 from .settings import XeroSettings
 from .simulator import XeroSimulator
 
 __all__ = ["XeroConnector", "XeroSettings", "XeroSimulator"]
+
+#: The ShipStation order rules (split parts, paid/unpaid) serve any accounting target; shipped in ``rules/``.
+_SHIPPING_ORDER_RULES = ["rules/shipstation-to-quickbooks.rules", "rules/only-orders-from-shipstation.rules"]
 
 
 @hookimpl
@@ -19,3 +23,18 @@ def register_connectors(register):
 @hookimpl
 def register_sandbox(register):
     register("xero", XeroSimulator)
+
+
+@hookimpl
+def register_demo(register):
+    """The flows between Xero and ShipStation."""
+    register("xero", DemoPart(
+        title="Xero",
+        tasks=(
+            DemoTask("xero-to-shipstation", {"source": "xero", "target": "shipstation", "kind": "orders",
+                                             "rules": ["rules/xero-to-shipstation.rules"]}),
+            DemoTask("tracking-to-xero", {"source": "shipstation", "target": "xero", "kind": "tracking"},
+                     stage="write_back"),
+            DemoTask("shipstation-to-xero", {"source": "shipstation", "target": "xero", "kind": "orders",
+                                             "rules": _SHIPPING_ORDER_RULES}),
+        )))

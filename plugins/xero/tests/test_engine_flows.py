@@ -21,6 +21,8 @@ from connex_core.config import load_config
 from connex_core.connector import Capability, Connector, ConnectorSettings, FetchQuery, OrderWrite, WriteResult
 from connex_core.engine import SyncEngine
 from connex_core.models import Order, Shipment
+from connex_core.sandbox.runner import reference_secrets
+from connex_core.secrets import secret_fields
 from connex_core.state import LogQuery, SQLiteStore
 
 from .conftest import FIXTURES
@@ -60,7 +62,11 @@ def engine(xero, clock, tmp_path, plugin_manager):
     plugin_manager.register(connex_xero, name="connex_xero")
     plugin_manager.register(RecorderPlugin(), name="recorder")
     shutil.copy(FIXTURES / "xero-to-shipstation.rules", tmp_path / "xero.rules")
-    settings = "\n".join(f'{k} = "{v}"' for k, v in xero.client_config().items())
+    # secrets (the settings model's SecretStr fields) by reference, in 0600 files: never inline
+    table = reference_secrets(xero.client_config(), secret_fields(connex_xero.XeroSettings), tmp_path / "secrets",
+                              tmp_path, "xero")
+    settings = "\n".join(f'{k} = {{ file = "{v["file"]}" }}' if isinstance(v, dict) else f'{k} = "{v}"'
+                          for k, v in table.items())
     (tmp_path / "connex.toml").write_text(f"""
 [connections.xero]
 type = "xero"
