@@ -24,7 +24,7 @@ from connex_core.tokens import TokenStore
 
 from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, authorize
 from .client import PRODUCTION_API, SANDBOX_API, QuickBooksAPI
-from .options import SourceOptions
+from .options import DATE_FIELDS, SourceOptions, TargetOptions
 from .reader import DocumentReader, parse_payload, passes
 from .requestids import RequestIds
 from .tracking import TrackingWriter
@@ -56,6 +56,9 @@ class QuickBooksConnector(Connector):
     name = "quickbooks"
     title = "QuickBooks Online"
     settings_model = QuickBooksSettings
+    source_options_model = SourceOptions
+    target_options_model = TargetOptions
+    date_fields = DATE_FIELDS
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.WRITE_TRACKING})
     write_batch_size = 120
     """Orders per ``write_orders`` call: one look-up ``/batch`` then serves four document batches of 30 (the
