@@ -67,15 +67,8 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
 
 
 def keys_of(model: Optional[type[BaseModel]]) -> list[str]:
-    """The keys a model accepts: its field names and their aliases."""
-    if model is None:
-        return []
-    keys = []
-    for name, info in model.model_fields.items():
-        keys.append(info.alias or name)
-        if info.alias and model.model_config.get("populate_by_name"):
-            keys.append(name)
-    return keys
+    """The keys a model accepts, as a config spells them (a field's alias, else its name)."""
+    return [info.alias or name for name, info in model.model_fields.items()] if model is not None else []
 
 
 def _unwrap(annotation: Any) -> Any:

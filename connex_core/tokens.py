@@ -67,13 +67,16 @@ class TokenStore:
             return None
         except IsADirectoryError:
             raise self._damaged("it is a folder") from None
+        if not data.strip():
+            raise self._damaged("it is empty")
         try:
             tokens = json.loads(data.decode("utf-8"))
         except UnicodeDecodeError:
             raise self._damaged("it is not UTF-8 text") from None
         except json.JSONDecodeError as exc:
-            raise self._damaged(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-                                + (", the file may be truncated" if exc.pos >= len(data.rstrip()) else "")) from None
+            cut = "" if data.rstrip().endswith(b"}") else "; it looks cut off"
+            what = exc.msg.removesuffix(" starting at").lower()
+            raise self._damaged(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {what}{cut}") from None
         if not isinstance(tokens, dict):
             raise self._damaged(f"it holds a JSON {type(tokens).__name__}, not an object")
         return tokens
