@@ -299,3 +299,50 @@ def test_run_with_a_misspelt_choice_stops_before_any_network_call(plugins, tmp_p
     reached = invoke("run", "--dry-run", "--config", "connex.toml")
     assert reached.exit_code == 6, reached.output
     assert "shipstation" in reached.stderr.lower()
+
+
+EXAMPLES = sorted((__import__("pathlib").Path(__file__).resolve().parents[1] / "examples").glob("*.toml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
+def test_every_example_config_passes_the_check(plugins, monkeypatch, example):
+    for name in ("QUICKBOOKS_CLIENT_SECRET", "SHIPSTATION_API_KEY", "SHIPSTATION_API_SECRET", "XERO_CLIENT_SECRET"):
+        monkeypatch.setenv(name, "example-secret")
+    result = invoke("config", "check", "--config", str(example))
+    assert result.exit_code == 0, result.stderr
+    assert lines(result.stderr)[0].startswith(f"ok: {example}: ")
+
+
+def test_every_connector_option_is_described(plugins):
+    """The option models are the documentation ``connex config check`` points at: every field says what it does."""
+    from connex_core.connector import NoOptions
+
+    declared = 0
+    for name in ("shipstation", "quickbooks", "xero"):
+        cls = plugins.connector(name)
+        for side in ("source", "target"):
+            model = getattr(cls, f"{side}_options_model")
+            assert model.model_config.get("extra") == "forbid", (name, side)
+            for field, info in model.model_fields.items():
+                assert (info.description or "").strip(), f"{name} {side} option {field} has no description"
+                declared += 1
+        assert cls.source_options_model is not NoOptions, name
+    assert declared == 2 + 4 + 11 + 2 + 1  # ShipStation source; QuickBooks source, target; Xero source, target
+    assert plugins.connector("shipstation").target_options_model is NoOptions
+
+
+def test_a_connector_that_declares_no_options_refuses_any(manager, write_config):
+    """The in-memory test connector declares only a source option: as a target it refuses every key."""
+    write_config("""
+        [connections.a]
+        type = "memory"
+        [tasks.t]
+        source = "a"
+        target = "a"
+        source_options = { status = "paid" }
+        target_options = { status = "paid" }
+    """)
+    result = invoke("config", "check")
+    assert result.exit_code == 4
+    assert lines(result.stderr)[0].endswith(
+        "connex.toml: tasks.t.target_options.status: unknown option (memory as a target reads no options)")
