@@ -121,9 +121,9 @@ class TaskConfig(BaseModel):
     every_minutes: float = Field(15, gt=0, le=MAX_MINUTES, description="How often `connex serve` runs the task (more than 0, at most 43200: 30 days).")
     overlap_minutes: float = Field(60, ge=0, le=MAX_MINUTES, description="How far before the cursor each run re-reads, to catch late edits (the ledger drops repeats); 0 to 43200.")
     initial_days: float = Field(7, ge=0, le=MAX_DAYS, description="On the first run (no cursor), how many days back to read; 0 to 3650.")
-    enabled: bool = True
+    enabled: bool = Field(True, description="`connex run` and `connex serve` skip a disabled task unless it is named with --task.")
     date_field: str = Field("created", min_length=1, description="Which of the source's dates --since/--until select by "
-                            "(the source's own names: ShipStation created, order, modified, paid; shipped for tracking).")
+                            "(in the source's own names, which its connector declares: Connector.date_fields).")
     timezone: Optional[str] = Field(None, description="daily_summary: the time zone whose days are summed "
                                     "(an IANA name; default America/Los_Angeles).")
     summary_date: Literal["created", "shipped"] = Field("created", description="daily_summary: group orders by creation date or by ship date.")
