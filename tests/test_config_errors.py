@@ -216,3 +216,19 @@ def test_a_closed_port_is_closed():
     port = closed_port()
     with socket.socket() as s, pytest.raises(ConnectionRefusedError):
         s.connect(("127.0.0.1", port))
+
+
+@pytest.mark.parametrize("connection,line,expected", [
+    ("xero", "redirect_port = 70000", "connections.xero.redirect_port: Input should be less than or equal to 65535"),
+    ("xero", "max_retries = 0", "connections.xero.max_retries: Input should be greater than or equal to 1"),
+    ("xero", "due_days = -3", "connections.xero.due_days: Input should be greater than or equal to 0"),
+    ("quickbooks", "redirect_port = -1", "connections.quickbooks.redirect_port: Input should be greater than or equal to 0"),
+    ("shipstation", "timeout = nan", "connections.shipstation.timeout: must be a finite number (not nan or inf)"),
+    ("shipstation", "timeout = 1e308", "connections.shipstation.timeout: Input should be less than or equal to 600"),
+])
+def test_connection_numbers_out_of_range_are_refused(plugins, tmp_path, connection, line, expected):
+    marker = f'[connections.{connection}]\ntype = "{connection}"\n'
+    assert marker in CONNECTIONS
+    (tmp_path / "connex.toml").write_text(CONNECTIONS.replace(marker, marker + line + "\n")
+                                          + '[tasks.t]\nsource = "shipstation"\ntarget = "quickbooks"\n')
+    assert_refused(*both("--config", "connex.toml"), f"connex.toml: {expected}")

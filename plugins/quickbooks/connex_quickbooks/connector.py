@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Optional
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from connex_core.connector import (
     Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, TrackingWrite, WebhookEvent, WriteResult,
@@ -48,7 +48,8 @@ class QuickBooksSettings(ConnectorSettings):
     """Initial refresh token, used only while the token store has none (the sandbox hands one out)."""
     verifier_token: Optional[SecretStr] = None
     """The app's webhooks verifier token: checks the ``intuit-signature`` of webhooks ``connex serve`` receives."""
-    redirect_port: int = 0
+    redirect_port: int = Field(0, ge=0, le=65535)
+    """Loopback port for the OAuth redirect of ``connex connect`` (0: any free port)."""
     minorversion: int = 75
 
 
