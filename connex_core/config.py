@@ -24,16 +24,20 @@ which scrubs them from logs, messages and JSON output.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from .errors import ConfigurationError
 from .secrets import REDACTOR, Redactor, redact_settings, refuse_inline_secrets  # noqa: F401 (Redactor: re-exported)
+from .problems import ConfigProblems, Problem, problems_from
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -92,23 +96,93 @@ class LimitsConfig(BaseModel):
     """Redis that keeps each credential's calls, so all workers together stay under one credential's limit."""
 
 
-class TaskConfig(BaseModel):
-    """One task: move orders (or shipments) from a source connection to a target connection."""
+#: Bounds of a task's numbers (``connex config check`` refuses what lies outside, and nan or inf).
+MAX_MINUTES = 43200  # 30 days
+MAX_DAYS = 3650  # 10 years
 
-    model_config = ConfigDict(extra="forbid")
+#: Where older configs put the engine's own keys; :class:`TaskConfig` moves them to its typed fields.
+OLD_PLACES = {"source_options": ("date_field", "timezone"),
+              "target_options": ("summary_date", "summary_prefix", "timezone")}
+
+
+class TaskConfig(BaseModel):
+    """One task: move orders (or shipments) from a source connection to a target connection.
+
+    The engine's own keys (``date_field``, ``timezone``, ``summary_date``, ``summary_prefix``) are typed
+    fields here; the connectors' keys stay in ``source_options`` and ``target_options``, validated
+    against each connector's options model by :func:`connex_core.configcheck.validate_config`.
+    """
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     source: str = Field(description="The connection orders are read from.")
     target: str = Field(description="The connection orders are written to.")
     kind: Literal["orders", "tracking", "daily_summary"] = Field(
         "orders", description="orders: one document per order; tracking: shipments written back; "
-        "daily_summary: one document per Pacific day.")
+        "daily_summary: one document per day.")
     rules: list[str] = Field(default_factory=list, description="Rule files applied to every order, in order (relative to the config file).")
-    every_minutes: float = Field(15, description="How often `connex serve` runs the task.")
-    overlap_minutes: float = Field(60, description="How far before the cursor each run re-reads, to catch late edits (the ledger drops repeats).")
-    initial_days: float = Field(7, description="On the first run (no cursor), how many days back to read.")
-    enabled: bool = True
-    source_options: dict[str, Any] = Field(default_factory=dict, description="Options for the source (filters such as status, date_field).")
-    target_options: dict[str, Any] = Field(default_factory=dict, description="Options for the target (document type, customer and item matching).")
+    every_minutes: float = Field(15, gt=0, le=MAX_MINUTES, description="How often `connex serve` runs the task (more than 0, at most 43200: 30 days).")
+    overlap_minutes: float = Field(60, ge=0, le=MAX_MINUTES, description="How far before the cursor each run re-reads, to catch late edits (the ledger drops repeats); 0 to 43200.")
+    initial_days: float = Field(7, ge=0, le=MAX_DAYS, description="On the first run (no cursor), how many days back to read; 0 to 3650.")
+    enabled: bool = Field(True, description="`connex run` and `connex serve` skip a disabled task unless it is named with --task.")
+    date_field: str = Field("created", min_length=1, description="Which of the source's dates --since/--until select by "
+                            "(in the source's own names, which its connector declares: Connector.date_fields).")
+    timezone: Optional[str] = Field(None, description="daily_summary: the time zone whose days are summed "
+                                    "(an IANA name; default America/Los_Angeles).")
+    summary_date: Literal["created", "shipped"] = Field("created", description="daily_summary: group orders by creation date or by ship date.")
+    summary_prefix: str = Field("DS-", description="daily_summary: the document number is this prefix and the day (DS-20260915).")
+    source_options: dict[str, Any] = Field(default_factory=dict, description="Options for the source connector (filters such as status).")
+    target_options: dict[str, Any] = Field(default_factory=dict, description="Options for the target connector (document type, customer and item matching).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _engine_keys_out_of_options(cls, data: Any) -> Any:
+        """Older configs put the engine's keys in the option tables: move them to the typed fields."""
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        for side, keys in OLD_PLACES.items():
+            options = data.get(side)
+            if not isinstance(options, dict) or not any(k in options for k in keys):
+                continue
+            options = dict(options)
+            for key in keys:
+                if key not in options:
+                    continue
+                value = options.pop(key)
+                if key in data and data[key] != value:
+                    raise ValueError(f"{key} is given twice, as {key} = {data[key]!r} and in {side} as {value!r}; "
+                                     f"keep only {key}")
+                data[key] = value
+            data[side] = options
+        return data
+
+    @field_validator("timezone")
+    @classmethod
+    def _a_time_zone(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ValueError, KeyError, OSError):
+                raise ValueError(f"{value!r} is not a time zone name (IANA, such as America/Los_Angeles)") from None
+        return value
+
+    @model_validator(mode="after")
+    def _engine_keys_for_the_engine(self) -> "TaskConfig":
+        """Transition: the engine of this release still reads its keys from the option tables, so a value
+        given is also left there (under its older place). Remove once the engine reads the typed fields."""
+        fields = self.model_fields_set
+        for key in ("date_field", "timezone"):
+            if key in fields and getattr(self, key) is not None:
+                self.source_options.setdefault(key, getattr(self, key))
+        for key in ("summary_date", "summary_prefix"):
+            if key in fields:
+                self.target_options.setdefault(key, getattr(self, key))
+        return self
+
+    def connector_options(self, side: str) -> dict[str, Any]:
+        """``source_options`` or ``target_options`` as the connector sees them: without the engine's keys."""
+        return {k: v for k, v in getattr(self, side).items() if k not in OLD_PLACES[side]}
 
 
 class Config(BaseModel):
@@ -121,6 +195,12 @@ class Config(BaseModel):
     tasks: dict[str, TaskConfig] = Field(default_factory=dict)
 
     path: Optional[Path] = Field(None, exclude=True)
+    _label: Optional[str] = PrivateAttr(None)
+
+    @property
+    def label(self) -> str:
+        """The config file as the user named it (``connex.toml``): what problem lines start with."""
+        return self._label or (str(self.path) if self.path else "config")
 
     @property
     def folder(self) -> Path:
@@ -166,7 +246,7 @@ class Config(BaseModel):
         try:
             settings = cls.settings_model.model_validate(resolved)
         except ValidationError as exc:
-            raise ConfigurationError(_describe_validation(exc, f"connections.{name}"), file=where) from None
+            raise ConfigProblems(problems_from(exc, where or "", f"connections.{name}", cls.settings_model)) from None
         redact_settings(settings)
         return settings
 
@@ -197,38 +277,86 @@ def _resolve_secrets(value: Any, folder: Path, file: Optional[str], key: str) ->
     return value
 
 
-def _describe_validation(exc: ValidationError, prefix: str) -> str:
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"])
-        key = f"{prefix}.{loc}" if loc else prefix
-        msg = err["msg"]
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        parts.append(f"{key}: {msg}")
-    return "; ".join(parts)
+def read_config(path: Path | str) -> tuple[Optional[Config], list[Problem]]:
+    """Read a config file: the config (``None`` when nothing usable was read) and every problem found.
 
-
-def load_config(path: Path | str) -> Config:
-    """Read and validate a config file."""
+    A task, a connection or the state table that does not validate is left out of the returned config
+    (so the rest can still be checked) and reported; a file that cannot be read or parsed is one problem.
+    """
     path = Path(path)
+    label = str(path)
     try:
-        text = path.read_text()
+        raw = path.read_bytes()
     except FileNotFoundError:
-        raise ConfigurationError("config file not found (create one, or pass --config)", file=str(path)) from None
+        return None, [Problem(label, "", "config file not found (create one, or pass --config)")]
+    except IsADirectoryError:
+        return None, [Problem(label, "", "is a folder, not a config file")]
+    except OSError as exc:
+        return None, [Problem(label, "", f"cannot read the config file: {exc.strerror}")]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        bad = bytes(exc.object)
+        line = bad[:exc.start].count(b"\n") + 1
+        return None, [Problem(label, "", f"not UTF-8 text (byte 0x{bad[exc.start]:02x} on line {line}); "
+                                         "save the file as UTF-8")]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigurationError(f"not valid TOML: {exc}", file=str(path)) from None
+        return None, [Problem(label, "", f"not valid TOML: {exc}")]
+    problems: list[Problem] = []
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
-        raise ConfigurationError(_describe_validation(exc, "").lstrip("."), file=str(path)) from None
-    cfg.path = path.resolve()
-    # Secrets are the settings models' SecretStr fields: an inline one is refused when its connection is
-    # validated (:meth:`Config.connection_settings`), and referenced ones are redacted as they are read.
+        problems = problems_from(exc, label, "", Config)
+        cfg = _what_validates(data, exc)
+    if cfg is not None:
+        cfg.path = path.resolve()
+        cfg._label = label
+        # Secrets are the settings models' SecretStr fields: an inline one is refused when its connection is
+        # validated (:meth:`Config.connection_settings`), and referenced ones are redacted as they are read.
+    return cfg, problems
+
+
+def _what_validates(data: dict[str, Any], exc: ValidationError) -> Optional[Config]:
+    """The config without what has errors (a task's bad key falls back to its default; a task without its
+    source or target, a bad connection table or top-level key is left out), so the rest can be checked."""
+    data = copy.deepcopy(data)
+    for _ in range(3):
+        for err in exc.errors():
+            _drop(data, err["loc"])
+        try:
+            return Config.model_validate(data)
+        except ValidationError as again:
+            exc = again
+    return None
+
+
+def _drop(data: dict[str, Any], loc: tuple) -> None:
+    if not loc:
+        data.clear()
+        return
+    table = data.get(loc[0])
+    if loc[0] == "tasks" and len(loc) >= 3 and isinstance(table, dict) and isinstance(table.get(loc[1]), dict) \
+            and loc[2] not in ("source", "target"):
+        task = table[loc[1]]
+        task.pop(loc[2], None)
+        for side, keys in OLD_PLACES.items():  # an engine key written in its older place
+            if loc[2] in keys and isinstance(task.get(side), dict):
+                task[side].pop(loc[2], None)
+    elif loc[0] in ("tasks", "connections") and len(loc) >= 2 and isinstance(table, dict):
+        table.pop(loc[1], None)
+    elif loc[0] == "state" and len(loc) >= 2 and isinstance(table, dict):
+        table.pop(loc[1], None)
+    else:
+        data.pop(str(loc[0]), None)
+
+
+def load_config(path: Path | str) -> Config:
+    """Read and validate a config file; every problem found is in the :class:`ConfigProblems` raised."""
+    cfg, problems = read_config(path)
+    if problems or cfg is None:
+        raise ConfigProblems(problems)
     return cfg
 
 

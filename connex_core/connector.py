@@ -4,6 +4,10 @@ A connector is a class registered through the ``register_connectors`` hook. It d
 
 * ``name``: the name users write in the config (``type = "shipstation"``);
 * ``settings_model``: a pydantic model the connection's config table is validated against;
+* ``source_options_model`` / ``target_options_model``: pydantic models (``extra="forbid"``) of the
+  task options it reads as a source (``FetchQuery.options``) and as a target (``OrderWrite.options``,
+  ``TrackingWrite.options``); ``connex config check`` and ``connex run`` validate every task's
+  options against them before any network call. The default reads none and refuses any;
 * ``capabilities``: which of read orders / write orders / read shipments / write tracking it has;
 
 and implements the methods for its capabilities. The engine calls them in batches and records
@@ -29,7 +33,7 @@ from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Optional
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import DryRunWriteError
 from .models import Order, Shipment
@@ -57,8 +61,28 @@ class ConnectorSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     type: str
-    timeout: float = 30.0
-    """Seconds before any single HTTP request gives up."""
+    timeout: float = Field(30.0, gt=0, le=600, allow_inf_nan=False,
+                           description="Seconds before any single HTTP request gives up (more than 0, at most 600).")
+
+
+class NoOptions(BaseModel):
+    """The options of a connector that reads none: any key is refused (so a misspelt one never passes silently)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+#: The task keys the sync engine itself reads (typed fields of the task). Older configs put them in the
+#: option tables; they are moved out at load, and they are never a connector's options.
+ENGINE_KEYS = frozenset({"date_field", "timezone", "summary_date", "summary_prefix"})
+
+
+def options_of(model: type[BaseModel], raw: Optional[dict[str, Any]]) -> Any:
+    """A task's options for a connector as its options model (defaults filled), the engine's keys left out.
+
+    The config was validated against the model before the run (``connex run``, ``connex config check``);
+    a connector calls this for typed access. A bad value still raises :class:`pydantic.ValidationError`.
+    """
+    return model.model_validate({k: v for k, v in (raw or {}).items() if k not in ENGINE_KEYS})
 
 
 @dataclass
@@ -201,6 +225,13 @@ class Connector:
     name: ClassVar[str] = ""
     title: ClassVar[str] = ""
     settings_model: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    source_options_model: ClassVar[type[BaseModel]] = NoOptions
+    """The task options this connector reads as a source (``source_options``); every field described."""
+    target_options_model: ClassVar[type[BaseModel]] = NoOptions
+    """The task options this connector reads as a target (``target_options``); every field described."""
+    date_fields: ClassVar[dict[str, tuple[str, ...]]] = {}
+    """The values of a task's ``date_field`` this source understands, by what it reads (``"orders"``,
+    ``"shipments"``); what is missing here is not checked."""
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     timezone: ClassVar[str] = "UTC"
     """The time zone the API's dates are in; ``--since 2026-09-15`` means that day in this zone."""
@@ -326,6 +357,8 @@ class Connector:
             "title": cls.title or cls.name,
             "capabilities": sorted(c.value for c in cls.capabilities),
             "settings": sorted(cls.settings_model.model_fields),
+            "source_options": sorted(f.alias or n for n, f in cls.source_options_model.model_fields.items()),
+            "target_options": sorted(f.alias or n for n, f in cls.target_options_model.model_fields.items()),
         }
 
 

@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Optional
 
+from .errors import ConfigurationError
 from .secrets import tighten
 
 
@@ -50,15 +51,52 @@ class TokenStore:
     """Tokens of one connection, in ``<folder>/<connection>.tokens.json``."""
 
     def __init__(self, folder: Path, connection: str):
+        self.connection = connection
         self.path = Path(folder) / f"{connection}.tokens.json"
         self._lock_path = Path(folder) / f".{connection}.tokens.lock"
 
     def load(self) -> Optional[dict[str, Any]]:
+        """The stored tokens, ``None`` when there are none yet.
+
+        A file that is not a JSON object (truncated by a full disk, edited by hand) raises a
+        :class:`~connex_core.errors.ConfigurationError` naming it and the repair: ``connex connect``
+        (which sets the damaged file aside, see :meth:`set_aside_if_damaged`). Token values are never shown.
+        """
         tighten(self.path, "token file")  # one made readable by others is made owner-only, with a warning
         try:
-            return json.loads(self.path.read_text())
+            data = self.path.read_bytes()
         except FileNotFoundError:
             return None
+        except IsADirectoryError:
+            raise self._damaged("it is a folder") from None
+        if not data.strip():
+            raise self._damaged("it is empty")
+        try:
+            tokens = json.loads(data.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise self._damaged("it is not UTF-8 text") from None
+        except json.JSONDecodeError as exc:
+            cut = "" if data.rstrip().endswith(b"}") else "; it looks cut off"
+            what = exc.msg.removesuffix(" starting at").lower()
+            raise self._damaged(f"not valid JSON at line {exc.lineno}, column {exc.colno}: {what}{cut}") from None
+        if not isinstance(tokens, dict):
+            raise self._damaged(f"it holds a JSON {type(tokens).__name__}, not an object")
+        return tokens
+
+    def _damaged(self, why: str) -> ConfigurationError:
+        return ConfigurationError(f"the token file of connection {self.connection!r} is damaged ({why}); "
+                                  f"connect again with `connex connect {self.connection}`, which sets it aside "
+                                  "and stores new tokens", file=str(self.path))
+
+    def set_aside_if_damaged(self) -> Optional[Path]:
+        """Rename a damaged token file to ``<name>.damaged`` (so ``connex connect`` can store new tokens); its new path."""
+        try:
+            self.load()
+        except ConfigurationError:
+            aside = self.path.with_name(self.path.name + ".damaged")
+            os.replace(self.path, aside)
+            return aside
+        return None
 
     def save(self, tokens: dict[str, Any]) -> None:
         write_private(self.path, json.dumps(tokens, indent=2, sort_keys=True).encode())

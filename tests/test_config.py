@@ -64,7 +64,7 @@ def test_a_task_error_names_the_key(write_config):
         load_config(path)
     text = str(info.value)
     assert "tasks.t.target: required key is missing" in text
-    assert "tasks.t.kind: Input should be 'orders', 'tracking' or 'daily_summary'" in text
+    assert "tasks.t.kind: 'sometimes' is not one of orders, tracking, daily_summary" in text
 
 
 def test_broken_toml_names_the_file_and_line(write_config):

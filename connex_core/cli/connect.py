@@ -27,6 +27,9 @@ def connect(
     engine = SyncEngine(cfg, get_manager(), store)
     try:
         connector = engine.connector(name)
+        aside = connector.ctx.tokens.set_aside_if_damaged() if connector.ctx.tokens is not None else None
+        if aside is not None:
+            err(f"the damaged token file was set aside as {aside}")
         result = connector.connect(port=port, echo=err, input_fn=lambda prompt: typer.prompt(prompt, err=True))
     finally:
         engine.close()

@@ -13,7 +13,8 @@ from ..plugins import get_manager
 from ..limits import configure as configure_limits
 from ..state.factory import open_store
 from ..state.lease import TaskBusy, TaskLease, holder_name
-from .common import ConfigOption, JsonOption, config_from, emit, emit_json, err, handle_errors, parse_when
+from .common import ConfigOption, JsonOption, emit, emit_json, err, handle_errors, parse_when
+from .config import checked_config
 
 
 def format_summary(s: dict) -> str:
@@ -43,8 +44,8 @@ def run(
     Exit codes: 0 all done, 3 rule error, 4 configuration error, 5 some orders failed or were held (or a
     task was busy elsewhere), 6 fatal API or authentication error.
     """
-    cfg = config_from(config)
     manager = get_manager()
+    cfg = checked_config(config, manager)  # the whole config, before anything is read: exit 4 on any problem
     # Tasks that create documents run before those that write tracking onto them.
     names = task or sorted((n for n, t in cfg.tasks.items() if t.enabled), key=lambda n: cfg.tasks[n].kind == "tracking")
     if not names:

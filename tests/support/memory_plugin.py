@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Iterator, Optional
 
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from connex_core import hookimpl
 from connex_core.connector import (Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite,
@@ -70,10 +70,16 @@ class MemorySettings(ConnectorSettings):
     token: Optional[SecretStr] = None
 
 
+class MemorySourceOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Optional[str] = Field(None, description="Read only orders in this status.")
+
+
 class MemoryConnector(Connector):
     name = "memory"
     title = "In-memory test API"
     settings_model = MemorySettings
+    source_options_model = MemorySourceOptions
     capabilities = frozenset(Capability)
     write_batch_size = 25
 

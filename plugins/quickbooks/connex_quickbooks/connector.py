@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Optional
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from connex_core.connector import (
     Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, TrackingWrite, WebhookEvent, WriteResult,
@@ -24,7 +24,7 @@ from connex_core.tokens import TokenStore
 
 from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, authorize
 from .client import PRODUCTION_API, SANDBOX_API, QuickBooksAPI
-from .options import SourceOptions
+from .options import DATE_FIELDS, SourceOptions, TargetOptions
 from .reader import DocumentReader, parse_payload, passes
 from .requestids import RequestIds
 from .tracking import TrackingWriter
@@ -48,7 +48,8 @@ class QuickBooksSettings(ConnectorSettings):
     """Initial refresh token, used only while the token store has none (the sandbox hands one out)."""
     verifier_token: Optional[SecretStr] = None
     """The app's webhooks verifier token: checks the ``intuit-signature`` of webhooks ``connex serve`` receives."""
-    redirect_port: int = 0
+    redirect_port: int = Field(0, ge=0, le=65535)
+    """Loopback port for the OAuth redirect of ``connex connect`` (0: any free port)."""
     minorversion: int = 75
 
 
@@ -56,6 +57,9 @@ class QuickBooksConnector(Connector):
     name = "quickbooks"
     title = "QuickBooks Online"
     settings_model = QuickBooksSettings
+    source_options_model = SourceOptions
+    target_options_model = TargetOptions
+    date_fields = DATE_FIELDS
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.WRITE_TRACKING})
     write_batch_size = 120
     """Orders per ``write_orders`` call: one look-up ``/batch`` then serves four document batches of 30 (the

@@ -1,42 +1,10 @@
-"""Task options of the QuickBooks connector, validated with their defaults.
+"""Task options of the QuickBooks connector: what it reads, with defaults and descriptions.
 
-Target options (the task's ``target_options`` table, arriving in ``OrderWrite.options``):
-
-=================== ======================== =====================================================
-option              default                  meaning
-=================== ======================== =====================================================
-document            ``"sales_receipt"``      ``"sales_receipt"`` or ``"invoice"``; a rule setting
-                                             ``document_type`` overrides it per order
-customer_match      ``"email"``              ``"display_name"``, ``"email"``, ``"company"`` or
-                                             ``"fixed"``; an order without a customer (a daily
-                                             summary) always gets ``fixed_customer``; a rule
-                                             setting ``customer_ref`` (a display name) wins
-fixed_customer      ``"Web Store"``          the customer for ``"fixed"`` and customer-less orders
-create_customers    ``true``                 create a customer that is not found (else the order
-                                             fails with a message naming it)
-item_match          ``"sku"``                ``"sku"`` (item Sku, falling back to the name) or
-                                             ``"name"``; a rule setting a line's ``item_name`` wins
-unknown_items       ``"create_non_inventory"`` ``"create_service"``, ``"create_non_inventory"`` or
-                                             ``"flag"`` (the order fails, naming the items to map).
-                                             Inventory items are never created.
-income_account      ``"Sales of Product Income"`` income account of created items
-shipping_item       ``"Shipping"``           item for the shipping line when the company does not
-                                             allow shipping (else the built-in SHIPPING_ITEM_ID)
-deposit_account     none (QuickBooks: Undeposited Funds) for receipts and payments; the order's
-                                             ``deposit_account`` hint wins
-payment_method      none                     the order's ``payment_method`` wins
-create_payments     ``true``                 a paid order posted as an invoice gets a linked Payment
-                                             (only when the amount paid is 0 or equals the total)
-=================== ======================== =====================================================
-
-Source options (``source_options``, in ``FetchQuery.options``): ``class`` (only documents of this
-class; default none), ``document_types`` (default both: ``["invoice", "sales_receipt"]``),
-``include_tracked`` (default false: documents that already carry a tracking number are left out),
-``page_size`` (query page size, 1..1000, default 1000).
-
-Keys the sync engine itself reads from the same tables (``summary_date``, ``summary_prefix``,
-``timezone``, ``date_field``) are accepted and left to it; any other unknown key is a configuration
-error, so a misspelt option never passes silently.
+:class:`TargetOptions` is the task's ``target_options`` table (``OrderWrite.options``) and
+:class:`SourceOptions` its ``source_options`` (``FetchQuery.options``). ``connex config check`` and
+``connex run`` validate both against these models before any network call (an unknown or misspelt
+key, or a value outside its choices, is a configuration error naming the key); the connector then
+reads them typed, with their defaults, through :meth:`_Options.parse`.
 """
 
 from __future__ import annotations
@@ -45,41 +13,67 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from connex_core.connector import options_of
 from connex_core.errors import ConfigurationError
 
-
-#: Option keys that belong to the sync engine (daily summaries, windows), not to this connector.
-ENGINE_KEYS = frozenset({"summary_date", "summary_prefix", "timezone", "date_field"})
+#: The dates ``--since``/``--until`` select documents by (the task's ``date_field``): creation or last update.
+DATE_FIELDS = {"orders": ("created", "modified")}
 
 
 class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True, frozen=True)
 
     @classmethod
-    def parse(cls, raw: dict[str, Any], where: str) -> "_Options":
+    def parse(cls, raw: Optional[dict[str, Any]], where: str) -> Any:
+        """The options typed, defaults filled (the task's engine keys, if any came along, left out)."""
         try:
-            return cls.model_validate({k: v for k, v in (raw or {}).items() if k not in ENGINE_KEYS})
+            return options_of(cls, raw)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-            raise ConfigurationError(f"QuickBooks {where}: {problems}", key=where) from None
+            err = exc.errors()[0]
+            loc = ".".join(str(x) for x in err["loc"])
+            raise ConfigurationError(f"QuickBooks {where}: {err['msg']}", key=f"{where}.{loc}" if loc else where) from None
 
 
 class TargetOptions(_Options):
-    document: Literal["sales_receipt", "invoice"] = "sales_receipt"
-    customer_match: Literal["display_name", "email", "company", "fixed"] = "email"
-    fixed_customer: str = "Web Store"
-    create_customers: bool = True
-    item_match: Literal["sku", "name"] = "sku"
-    unknown_items: Literal["create_service", "create_non_inventory", "flag"] = "create_non_inventory"
-    income_account: str = "Sales of Product Income"
-    shipping_item: str = "Shipping"
-    deposit_account: Optional[str] = None
-    payment_method: Optional[str] = None
-    create_payments: bool = True
+    """``target_options`` of a task writing orders (or daily summaries) to QuickBooks."""
+
+    document: Literal["sales_receipt", "invoice"] = Field(
+        "sales_receipt", description="The document an order becomes; a rule setting document_type overrides it per order.")
+    customer_match: Literal["display_name", "email", "company", "fixed"] = Field(
+        "email", description="How an order's customer is found: by display name, e-mail or company, or always "
+        "fixed_customer. An order without a customer (a daily summary) gets fixed_customer; a rule setting "
+        "customer_ref (a display name) wins.")
+    fixed_customer: str = Field(
+        "Web Store", description="The customer for customer_match = \"fixed\" and for orders without a customer "
+        "(created when missing).")
+    create_customers: bool = Field(
+        True, description="Create a customer that is not found; when false the order fails, naming the customer.")
+    item_match: Literal["sku", "name"] = Field(
+        "sku", description="How lines find their item: by Sku (lines without one by name) or by name; a rule "
+        "setting a line's item_name wins.")
+    unknown_items: Literal["create_service", "create_non_inventory", "flag"] = Field(
+        "create_non_inventory", description="An item that is not found is created as a Service or NonInventory item, "
+        "or (flag) the order fails naming the items to map. Inventory items are never created.")
+    income_account: str = Field("Sales of Product Income", description="The income account of items Connex creates.")
+    shipping_item: str = Field(
+        "Shipping", description="The Service item for shipping when the company does not allow shipping "
+        "(otherwise the built-in SHIPPING_ITEM_ID line is used).")
+    deposit_account: Optional[str] = Field(
+        None, description="Account for sales receipts and payments (default: QuickBooks' Undeposited Funds); the "
+        "order's deposit_account hint wins.")
+    payment_method: Optional[str] = Field(
+        None, description="Payment method of sales receipts and payments; the order's payment_method wins.")
+    create_payments: bool = Field(
+        True, description="A paid order posted as an invoice gets a linked Payment (when the amount paid is 0 or "
+        "equals the total).")
 
 
 class SourceOptions(_Options):
-    class_name: Optional[str] = Field(None, alias="class")
-    document_types: list[Literal["invoice", "sales_receipt"]] = ["invoice", "sales_receipt"]
-    include_tracked: bool = False
-    page_size: int = Field(1000, ge=1, le=1000)
+    """``source_options`` of a task reading QuickBooks invoices and sales receipts."""
+
+    class_name: Optional[str] = Field(None, alias="class", description="Only documents of this class (default: any).")
+    document_types: list[Literal["invoice", "sales_receipt"]] = Field(
+        ["invoice", "sales_receipt"], description="Which documents are read as orders.")
+    include_tracked: bool = Field(
+        False, description="Also read documents that already carry a tracking number (default: left out).")
+    page_size: int = Field(1000, ge=1, le=1000, description="Documents per query page (1 to 1000).")

@@ -32,12 +32,9 @@ from .mapping import (
     KEY_PREFIX, order_from_shipstation, order_key_for, order_to_shipstation, shipment_from_fulfillment,
     shipment_from_shipstation,
 )
+from .options import DATE_FIELDS, ORDER_DATE_FILTERS, SHIPMENT_DATE_FILTERS, SourceOptions
 from .timezone import PACIFIC_NAME, format_filter, parse_date, parse_timestamp
 
-#: ``FetchQuery.date_field`` -> the prefix of ShipStation's ``*DateStart`` / ``*DateEnd`` filters.
-ORDER_DATE_FILTERS = {"created": "createDate", "order": "orderDate", "modified": "modifyDate", "paid": "paymentDate"}
-#: Shipments: the user's window is on the ship date, the incremental cursor on the create date.
-SHIPMENT_DATE_FILTERS = {"created": "createDate", "modified": "createDate", "shipped": "shipDate", "ship": "shipDate"}
 #: How many pages of ``orderNumber`` prefix matches a duplicate lookup reads before narrowing the prefix.
 LOOKUP_PAGES = 1
 #: Seconds a prefix listed in full answers later look-ups (with the orders written since) before it is read again.
@@ -81,6 +78,8 @@ class ShipStationConnector(Connector):
     name = "shipstation"
     title = "ShipStation"
     settings_model = ShipStationSettings
+    source_options_model = SourceOptions
+    date_fields = DATE_FIELDS
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.READ_SHIPMENTS})
     write_batch_size = MAX_BATCH
     upserts_orders = True  # createorders upserts by orderKey (and leaves shipped or cancelled orders alone)

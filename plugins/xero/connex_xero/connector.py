@@ -31,6 +31,7 @@ from .client import NotFound, XeroClient, make_pool, records, validation_message
 from .connect_flow import authorize
 from .mapping import (contact_name, contact_to_xero, has_note, invoice_to_xero, order_from_xero, shipping_cost_line,
                       tracking_note, tracking_reference)
+from .options import DATE_FIELDS, SourceOptions, TargetOptions
 from .settings import XeroSettings
 
 PAGE_SIZE = 100
@@ -70,6 +71,9 @@ class XeroConnector(Connector):
     name = "xero"
     title = "Xero"
     settings_model = XeroSettings
+    source_options_model = SourceOptions
+    target_options_model = TargetOptions
+    date_fields = DATE_FIELDS
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.WRITE_TRACKING})
     write_batch_size = 50
 

@@ -25,7 +25,7 @@ class XeroSettings(ConnectorSettings):
     authorize_url: str = "https://login.xero.com/identity/connect/authorize"
     refresh_token: Optional[SecretStr] = Field(None, description="A refresh token to start from when none is "
                                                "stored yet.")
-    redirect_port: int = Field(0, description="Loopback port for the OAuth redirect (0: any free port); "
+    redirect_port: int = Field(0, ge=0, le=65535, description="Loopback port for the OAuth redirect (0: any free port); "
                                "register http://127.0.0.1:PORT/callback with the app.")
     scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
     webhook_key: Optional[SecretStr] = Field(None, description="The app's webhooks key (developer.xero.com, "
@@ -38,6 +38,6 @@ class XeroSettings(ConnectorSettings):
                                        "260 Other Revenue of Xero's default chart.")
     tax_type: str = Field("TAX001", description="TaxType of lines on orders that carry tax.")
     no_tax_type: str = Field("NONE", description="TaxType of lines on orders without tax.")
-    due_days: int = Field(30, description="DueDate = order date + this many days, when the order has no due date.")
+    due_days: int = Field(30, ge=0, le=3650, description="DueDate = order date + this many days, when the order has no due date.")
     item_codes: bool = Field(True, description="Send the SKU as ItemCode when Xero has that item.")
-    max_retries: int = Field(5, description="Tries per call on 429 (minute/concurrent), 503 and dropped connections.")
+    max_retries: int = Field(5, ge=1, le=100, description="Tries per call on 429 (minute/concurrent), 503 and dropped connections.")
