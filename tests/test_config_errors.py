@@ -149,6 +149,7 @@ def damage(tmp_path) -> Path:
     path = tmp_path / ".connex" / "xero.tokens.json"
     path.parent.mkdir()
     path.write_text('{"access_token": "eyJhbGciOi-secret-access", "refresh_token": "rt-se')  # cut off mid-write
+    path.chmod(0o600)  # as Connex writes it (a file readable by others would add a warning of its own)
     return path
 
 

@@ -35,9 +35,7 @@ def checked_config(path: Optional[Path], manager: Any) -> Config:
     cfg, problems = check_config(path or default_config_path(), manager)
     if problems or cfg is None:
         report(problems, prefix="error: ")
-        # Only rule files wrong: the rule-error exit code of DESIGN (3); anything else in the config: 4.
-        only_rules = bool(problems) and all(".rules" in p.key for p in problems)
-        raise typer.Exit(int(ExitCode.RULE_ERROR if only_rules else ExitCode.CONFIG_ERROR))
+        raise typer.Exit(int(ExitCode.CONFIG_ERROR))
     return cfg
 
 
