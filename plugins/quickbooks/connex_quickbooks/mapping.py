@@ -19,6 +19,9 @@ from zoneinfo import ZoneInfo
 
 from connex_core.models import Address, Customer, DocumentType, LineItem, Order, OrderStatus, Shipment
 
+from . import taxes
+from .taxes import TaxPlan
+
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
 DOC_NUMBER_MAX = 21
@@ -118,35 +121,44 @@ def txn_date(order: Order) -> Optional[date]:
 
 def build_document(order: Order, entity: str, *, customer_id: str, item_ids: list[Optional[str]],
                    shipping_ref: Optional[dict[str, str]], refs: dict[str, dict[str, str]],
-                   custom_numbers: bool = True) -> dict[str, Any]:
+                   custom_numbers: bool = True, tax: Optional[TaxPlan] = None,
+                   tax_calculation: Optional[str] = None) -> dict[str, Any]:
     """The create body of a SalesReceipt or Invoice for ``order``.
 
     ``item_ids`` has one entry per ``order.lines`` (None for adjustment lines, folded into the
     discount); ``refs`` holds the resolved ``ClassRef``, ``DepartmentRef``, ``DepositToAccountRef``,
     ``PaymentMethodRef``. ``custom_numbers`` is the company's CustomTxnNumbers preference: when
-    off, QuickBooks numbers the document itself and DocNumber is not sent.
+    off, QuickBooks numbers the document itself and DocNumber is not sent. ``tax`` holds each line's
+    ``TaxCodeRef`` (see :mod:`.taxes`; a US company's TAX/NON by default); ``tax_calculation`` is the
+    ``GlobalTaxCalculation`` of a non-US company: then QuickBooks computes the tax from the codes and
+    no ``TxnTaxDetail`` is sent, while a US document keeps the source's tax (``TotalTax``, with a
+    ``TxnTaxCodeRef`` when the order names the company's sales tax code), as automated sales tax expects.
     """
-    taxable = order.tax > 0
+    if tax is None:
+        tax = taxes.plan(order, taxes.Company(), {})
     lines: list[dict[str, Any]] = []
-    for line, item_id in zip(order.lines, item_ids):
+    for line, item_id, code in zip(order.lines, item_ids, tax.lines):
         if line.adjustment or item_id is None:
             continue
         price = line.unit_price
         detail: dict[str, Any] = {"ItemRef": {"value": item_id}, "Qty": line.quantity, "UnitPrice": price,
-                                  "TaxCodeRef": {"value": line.tax_code or ("TAX" if taxable else "NON")}}
+                                  "TaxCodeRef": {"value": code}}
         lines.append({"DetailType": "SalesItemLineDetail", "Amount": money(line.quantity * price),
                       "Description": line.name or line.sku or "", "SalesItemLineDetail": detail})
     if order.shipping > 0 and shipping_ref:
         lines.append({"DetailType": "SalesItemLineDetail", "Amount": money(order.shipping), "Description": "Shipping",
-                      "SalesItemLineDetail": {"ItemRef": dict(shipping_ref), "TaxCodeRef": {"value": "NON"}}})
+                      "SalesItemLineDetail": {"ItemRef": dict(shipping_ref), "TaxCodeRef": {"value": tax.shipping}}})
     discount = discount_total(order)
     if discount > 0:
         lines.append({"DetailType": "DiscountLineDetail", "Amount": discount,
                       "DiscountLineDetail": {"PercentBased": False}})
-    body: dict[str, Any] = {"CustomerRef": {"value": customer_id}, "Line": lines,
-                            "TxnTaxDetail": {"TotalTax": money(order.tax)}}
-    if order.tax_code:
-        body["TxnTaxDetail"]["TxnTaxCodeRef"] = {"value": order.tax_code}
+    body: dict[str, Any] = {"CustomerRef": {"value": customer_id}, "Line": lines}
+    if tax_calculation:
+        body["GlobalTaxCalculation"] = tax_calculation
+    else:
+        body["TxnTaxDetail"] = {"TotalTax": money(order.tax)}
+        if tax.txn_code:
+            body["TxnTaxDetail"]["TxnTaxCodeRef"] = {"value": tax.txn_code}
     if custom_numbers:
         body["DocNumber"] = doc_number(order.number)
     when = txn_date(order)

@@ -27,6 +27,10 @@ deposit_account     none (QuickBooks: Undeposited Funds) for receipts and paymen
 payment_method      none                     the order's ``payment_method`` wins
 create_payments     ``true``                 a paid order posted as an invoice gets a linked Payment
                                              (only when the amount paid is 0 or equals the total)
+tax_codes           per country              non-US companies: tax code names for ``taxable``,
+                                             ``exempt`` and ``shipping`` lines (see :mod:`.taxes`)
+tax_inclusive       ``false``                non-US companies: the source's prices include tax
+                                             (``GlobalTaxCalculation = TaxInclusive``)
 =================== ======================== =====================================================
 
 Source options (``source_options``, in ``FetchQuery.options``): ``class`` (only documents of this
@@ -76,6 +80,8 @@ class TargetOptions(_Options):
     deposit_account: Optional[str] = None
     payment_method: Optional[str] = None
     create_payments: bool = True
+    tax_codes: dict[Literal["taxable", "exempt", "shipping"], str] = {}
+    tax_inclusive: bool = False
 
 
 class SourceOptions(_Options):

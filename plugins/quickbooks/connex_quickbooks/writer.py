@@ -23,7 +23,7 @@ from connex_core.connector import Found, OrderWrite, WriteResult
 from connex_core.errors import RetriableAPIError
 from connex_core.models import LineItem, Order
 
-from . import mapping, resolve
+from . import mapping, resolve, taxes
 from .client import BATCH_LIMIT, QuickBooksAPI, QuickBooksFault, item_error
 from .options import TargetOptions
 from .requestids import RequestIds
@@ -51,6 +51,7 @@ class _Plan:
     shipping_key: Optional[tuple[str, str]] = None
     """The Shipping service item, when the company does not allow the built-in shipping line."""
     refs: dict[str, str] = field(default_factory=dict)
+    tax: Optional[taxes.TaxPlan] = None
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -70,9 +71,9 @@ def _name_field(key: tuple[str, str, str]) -> str:
 class OrderWriter:
     """Writes canonical orders as QuickBooks documents (see the module docstring for the calls)."""
 
-    def __init__(self, api: QuickBooksAPI, realm: str, preferences: dict[str, Any], ids: RequestIds):
-        self.api, self.realm, self.ids = api, realm, ids
-        sales_prefs = preferences.get("SalesFormsPrefs") or {}
+    def __init__(self, api: QuickBooksAPI, realm: str, company: taxes.Company, ids: RequestIds):
+        self.api, self.realm, self.ids, self.company = api, realm, ids, company
+        sales_prefs = company.preferences.get("SalesFormsPrefs") or {}
         self.allow_shipping = bool(sales_prefs.get("AllowShipping"))
         self.custom_numbers = sales_prefs.get("CustomTxnNumbers", True) is not False
 
@@ -111,15 +112,20 @@ class OrderWriter:
         plan = _Plan(write=write, opts=opts, entity=mapping.document_entity(order, opts.document),
                      number=mapping.doc_number(order.number), customer=(field_, value), customer_body=body,
                      items=[self._item_key(line, opts) for line in order.lines])
-        for line, key in zip(order.lines, plan.items):
+        plan.tax = taxes.plan(order, self.company, opts.tax_codes)
+        plan.problems += plan.tax.problems
+        for line, key, code in zip(order.lines, plan.items, plan.tax.lines):
             if key is not None:
-                plan.item_bodies[key] = self._item_body(line, key, opts)
+                plan.item_bodies[key] = self._item_body(line, key, opts, code if self.company.global_model else None)
             elif not line.adjustment:
                 plan.problems.append(f"line {line.line_id or '?'} has neither a SKU nor a name to match an item by")
         if order.shipping > 0 and (order.shipping_item or not self.allow_shipping):
             # a rule's choice (order.shipping_item) wins over the company's built-in shipping line
             plan.shipping_key = ("Name", clean_name(order.shipping_item or opts.shipping_item, 100))
             plan.item_bodies[plan.shipping_key] = {"Name": plan.shipping_key[1], "Type": "Service", "Description": "Shipping"}
+            if self.company.global_model and plan.tax.shipping:
+                plan.item_bodies[plan.shipping_key].update(SalesTaxCodeRef={"value": plan.tax.shipping},
+                                                           SalesTaxIncluded=opts.tax_inclusive)
         for ref, name in (("ClassRef", order.class_name), ("DepartmentRef", order.location),
                           ("DepositToAccountRef", order.deposit_account or opts.deposit_account),
                           ("PaymentMethodRef", order.payment_method or opts.payment_method)):
@@ -165,11 +171,18 @@ class OrderWriter:
         return ("Name", clean_name(name, 100)) if name else None
 
     @staticmethod
-    def _item_body(line: LineItem, key: tuple[str, str], opts: TargetOptions) -> dict[str, Any]:
-        """A Service or NonInventory item (never Inventory); matched by SKU, it is named by its SKU."""
+    def _item_body(line: LineItem, key: tuple[str, str], opts: TargetOptions,
+                   tax_code: Optional[str] = None) -> dict[str, Any]:
+        """A Service or NonInventory item (never Inventory); matched by SKU, it is named by its SKU.
+
+        In a non-US company it carries its sales tax code and whether its price includes tax
+        (``SalesTaxCodeRef``, ``SalesTaxIncluded``), what the global tax model needs of an item.
+        """
         body: dict[str, Any] = {"Name": clean_name(key[1], 100),
                                 "Type": "Service" if opts.unknown_items == "create_service" else "NonInventory",
                                 "UnitPrice": line.unit_price}
+        if tax_code:
+            body.update(SalesTaxCodeRef={"value": tax_code}, SalesTaxIncluded=opts.tax_inclusive)
         if line.name:
             body["Description"] = line.name[:4000]
         if line.sku:
@@ -350,7 +363,9 @@ class OrderWriter:
                     shipping = {"value": row["Id"]} if row else None
                 body = mapping.build_document(plan.order, plan.entity, customer_id=customer["Id"], item_ids=item_ids,
                                               shipping_ref=shipping, refs=self._refs(plan, found),
-                                              custom_numbers=self.custom_numbers)
+                                              custom_numbers=self.custom_numbers, tax=plan.tax,
+                                              tax_calculation=taxes.global_calculation(plan.opts.tax_inclusive)
+                                              if self.company.global_model else None)
                 items.append({"bId": f"d{n}", "operation": "create", plan.entity: body})
             rid = self.ids.get(self.realm, "documents", [p.write.idempotency_key for p in chunk])
             answers = self._batch(items, rid)
@@ -362,6 +377,8 @@ class OrderWriter:
                     results[key] = WriteResult(key, ok=True, target_id=mapping.target_ref(plan.entity, doc["Id"]),
                                                target_number=doc.get("DocNumber"))
                     posted.append((plan, doc))
+                    if self.company.global_model and (differs := taxes.total_differs(plan.order, doc.get("TotalAmt"))):
+                        plan.notes.append(differs)
                 elif isinstance(error, QuickBooksFault) and error.code in ("6140", "6210"):
                     results[key] = WriteResult(key, ok=True, duplicate=True, target_number=plan.number,
                                                note=f"QuickBooks already has DocNumber {plan.number} ({error.code})")

@@ -219,7 +219,7 @@ def test_daily_summary_posts_once_per_day(sim, make_connector):
 
 def test_thirty_orders_in_five_calls(sim, make_connector):
     connector = make_connector()
-    connector.preferences  # read once per connector
+    connector.company  # country, preferences and tax codes: read once per connector
     before = sim.total_calls
     orders = [make_order(source_id=str(i), number=f"B-{i}", customer=Customer(name=f"Buyer {i}", email=f"b{i}@x.test"))
               for i in range(30)]
