@@ -23,7 +23,7 @@ from connex_core.connector import Found, OrderWrite, WriteResult
 from connex_core.errors import RetriableAPIError
 from connex_core.models import LineItem, Order
 
-from . import mapping, resolve, taxes
+from . import mapping, names, resolve, taxes
 from .client import BATCH_LIMIT, QuickBooksAPI, QuickBooksFault, item_error
 from .options import TargetOptions
 from .requestids import RequestIds
@@ -247,6 +247,8 @@ class OrderWriter:
             for entity in TXN_ENTITIES if self.custom_numbers else ():
                 resolve.want(wanted, entity, "DocNumber", plan.number)
             resolve.want(wanted, "Customer", *plan.customer)
+            for kind in names.NAME_LISTS:  # one name list for customers, vendors and employees
+                resolve.want(wanted, kind, "DisplayName", plan.customer_body["DisplayName"])
             for item_field, value in plan.item_bodies:
                 resolve.want(wanted, "Item", item_field, value)
             for ref, name in plan.refs.items():
@@ -276,6 +278,8 @@ class OrderWriter:
             if resolve.get(found, "Customer", *plan.customer) is None and not (plan.opts.create_customers or named_only):
                 plan.problems.append(f"customer {plan.customer[1]!r} not found in QuickBooks (create_customers is off)")
         to_create: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._name_customers([p for p in plans if not p.problems and resolve.get(found, "Customer", *p.customer) is None],
+                             found)
         for plan in (p for p in plans if not p.problems):
             if resolve.get(found, "Customer", *plan.customer) is None:
                 to_create.setdefault(("Customer", *plan.customer), plan.customer_body)
@@ -289,21 +293,51 @@ class OrderWriter:
                 keys = [("Customer", *plan.customer)] + [("Item", *k) for k in plan.item_bodies]
                 plan.problems += [failures[k] for k in keys if k in failures]
 
+    def _name_customers(self, plans: list[_Plan], found: resolve.Found) -> None:
+        """Give each customer to create a DisplayName no customer, vendor or employee uses (see :mod:`.names`),
+        or find the customer an earlier run created under such a name; one more look-up when a name is taken."""
+        def rows(name: str) -> dict[str, Optional[dict[str, Any]]]:
+            return {kind: resolve.get(found, kind, "DisplayName", name) for kind in names.NAME_LISTS}
+
+        options = {id(p): names.candidates(p.customer_body["DisplayName"], p.customer) for p in plans}
+        keys_of: dict[str, set[tuple[str, str]]] = {}
+        for plan in plans:
+            keys_of.setdefault(options[id(plan)][0].lower(), set()).add(plan.customer)
+        more: resolve.Wanted = {}
+        for plan in plans:  # the other names are looked up when the first is taken, or wanted by two customers
+            first = options[id(plan)][0]
+            if names.holder(rows(first)) or len(keys_of[first.lower()]) > 1:
+                for name in options[id(plan)][1:]:
+                    for kind in names.NAME_LISTS:
+                        resolve.want(more, kind, "DisplayName", name)
+        if more:
+            found.update(resolve.lookup(self.api, more))
+        chosen: dict[str, tuple[str, str]] = {}
+        for plan in plans:
+            for n, name in enumerate(options[id(plan)]):
+                held = rows(name)
+                customer = held["Customer"]
+                if customer is not None and names.same_identity(customer, plan.customer) and n > 0:
+                    found[("Customer", plan.customer[0], plan.customer[1].lower())] = customer  # made by an earlier run
+                    break
+                if not names.holder(held) and chosen.get(name.lower(), plan.customer) == plan.customer:
+                    chosen[name.lower()] = plan.customer
+                    plan.customer_body = dict(plan.customer_body, DisplayName=name)
+                    break
+            else:
+                plan.problems.append(f"no free customer name for {plan.customer_body['DisplayName']!r}: customers, vendors "
+                                     f"or employees use {', '.join(repr(n) for n in options[id(plan)])}")
+
     def _create_parties(self, to_create: dict[tuple[str, str, str], dict[str, Any]],
                         found: resolve.Found) -> dict[tuple[str, str, str], str]:
         """Create customers and items; returns a message per key that could not be had.
 
-        A name already taken (6240): a customer matched by e-mail or company is a different
-        person with the same name, so it is created again as "Name (e-mail)"; an item, or a
-        customer matched by name, is the one of that name, found with one more look-up.
+        Customers were given free names (:meth:`_name_customers`); a name taken meanwhile (6240, another
+        process) is the customer only when that customer has the same identity (its e-mail or company),
+        else the order fails and the next run picks the next name. An item whose name is taken is the
+        item of that name, found with one more look-up.
         """
         created, errors = self._create_batches(to_create, "parties")
-        renamed = {k: dict(to_create[k], DisplayName=f"{to_create[k]['DisplayName']} ({k[2]})"[:500])
-                   for k, e in errors.items() if _clash(e) and k[0] == "Customer" and k[1] != "DisplayName"}
-        if renamed:
-            again, still = self._create_batches(renamed, "parties-renamed")
-            created.update(again)
-            errors = {k: e for k, e in errors.items() if k not in renamed} | still
         taken: resolve.Wanted = {}
         for key, error in errors.items():
             if _clash(error):
@@ -311,7 +345,7 @@ class OrderWriter:
         existing = resolve.lookup(self.api, taken) if taken else {}
         for key in list(errors):
             row = resolve.get(existing, key[0], _name_field(key), to_create[key][_name_field(key)])
-            if row is not None and _clash(errors[key]):
+            if row is not None and _clash(errors[key]) and (key[0] != "Customer" or names.same_identity(row, key[1:])):
                 created[key] = row
                 del errors[key]
         for key, row in created.items():
