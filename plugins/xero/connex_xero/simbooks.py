@@ -129,6 +129,7 @@ class Books:
             "ContactID": new_id(), "ContactStatus": "ACTIVE", "Name": name,
             "FirstName": element.get("FirstName", ""), "LastName": element.get("LastName", ""),
             "EmailAddress": element.get("EmailAddress", ""),
+            **({"ContactNumber": str(element["ContactNumber"])[:50]} if element.get("ContactNumber") else {}),
             "Addresses": [self._address(kind, addresses.get(kind, {})) for kind in ("STREET", "POBOX")],
             "Phones": [{"PhoneType": t, "PhoneNumber": "", "PhoneAreaCode": "", "PhoneCountryCode": ""}
                        for t in ("DDI", "DEFAULT", "FAX", "MOBILE")],

@@ -4,8 +4,9 @@ Mounted at ``/xero`` by :class:`~connex_core.sandbox.SandboxServer`:
 
 * ``/xero/api.xro/2.0/...``: Invoices (GET with ``where``, ``Statuses``, ``IDs``,
   ``InvoiceNumbers``, ``ContactIDs``, ``page``/``pageSize``, ``If-Modified-Since``; PUT creates,
-  POST creates or updates, ``summarizeErrors``), invoice History, Contacts, TrackingCategories,
-  Items;
+  POST creates or updates, ``summarizeErrors``), invoice History, Contacts (list, PUT, and one by
+  ``/Contacts/{ContactID}`` or ``/Contacts/{ContactNumber}``, as xero-python's ``get_contact`` and
+  ``get_contact_by_contact_number`` call them), TrackingCategories, Items;
 * ``/xero/connections``: the organisations (tenants) the token may use;
 * ``/xero/connect/authorize`` and ``/xero/connect/token``: the OAuth2 authorization-code and
   refresh-token grants. Access tokens last 30 minutes **on the simulator's clock**; every refresh
@@ -506,6 +507,18 @@ class XeroSimulator(SimulatedService):
         summary = (request.arg("summaryOnly") or "").lower() == "true"
         page, extra = self._page(found, request)
         return json_response(self._envelope(**extra, Contacts=[self.books.contact_json(c, summary) for c in page]))
+
+    @route("GET", API + "/Contacts/{ident}")
+    def get_contact(self, request: Request) -> Response:
+        """One contact: ``GET /Contacts/{ContactID}`` (operationId getContact) or, by the same path,
+        ``/Contacts/{ContactNumber}`` (getContactByContactNumber), answered as a ``Contacts`` array with
+        the one contact, archived ones included (xero_accounting.yaml, both operations)."""
+        ident = request.params["ident"]
+        contact = self.books.contacts.get(ident.lower()) or next(
+            (c for c in self.books.contacts.values() if c.get("ContactNumber") and c["ContactNumber"] == ident), None)
+        if contact is None:
+            return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
+        return json_response(self._envelope(Contacts=[self.books.contact_json(contact)]))
 
     @route("PUT", API + "/Contacts")
     @_idempotent
