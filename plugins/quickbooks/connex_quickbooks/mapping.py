@@ -17,6 +17,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
+from connex_core import countries
 from connex_core.models import Address, Customer, DocumentType, LineItem, Order, OrderStatus, Shipment
 
 from . import taxes
@@ -70,12 +71,22 @@ def document_entity(order: Order, default: str = "sales_receipt") -> str:
 
 # -- canonical -> QuickBooks ---------------------------------------------------------------------
 
+def qb_country(value: Optional[str]) -> Optional[str]:
+    """The ISO alpha-3 code QuickBooks reads addresses back with (since 2025-10-31, api-changes "at a
+    glance"); a value that is no country is left as given: the writer fails that order first, naming it
+    (:func:`connex_core.countries.order_problems`)."""
+    try:
+        return countries.alpha3(value)
+    except countries.UnknownCountry:
+        return value
+
+
 def address_to_qb(addr: Address) -> Optional[dict[str, Any]]:
     """A PhysicalAddress: name and company first, then the street lines (Line1..Line5), city, state..."""
     lines = [v for v in (addr.name, addr.company, addr.street1, addr.street2, addr.street3) if v][:5]
     out: dict[str, Any] = {f"Line{i}": v for i, v in enumerate(lines, 1)}
     for key, value in (("City", addr.city), ("CountrySubDivisionCode", addr.state),
-                       ("PostalCode", addr.postal_code), ("Country", addr.country)):
+                       ("PostalCode", addr.postal_code), ("Country", qb_country(addr.country))):
         if value:
             out[key] = value
     return out or None
@@ -226,7 +237,7 @@ def address_from_qb(addr: Optional[dict[str, Any]], name: Optional[str] = None) 
     lines += [None, None, None]
     return Address(name=person, street1=lines[0], street2=lines[1], street3=lines[2], city=addr.get("City"),
                    state=addr.get("CountrySubDivisionCode"), postal_code=addr.get("PostalCode"),
-                   country=addr.get("Country"))
+                   country=countries.normalised(addr.get("Country")))
 
 
 def _when(text: Optional[str]) -> Optional[datetime]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from connex_core import countries
 from connex_core.connector import Found, OrderWrite, WriteResult
 from connex_core.errors import RetriableAPIError
 from connex_core.models import LineItem, Order
@@ -113,7 +114,7 @@ class OrderWriter:
                      number=mapping.doc_number(order.number), customer=(field_, value), customer_body=body,
                      items=[self._item_key(line, opts) for line in order.lines])
         plan.tax = taxes.plan(order, self.company, opts.tax_codes)
-        plan.problems += plan.tax.problems
+        plan.problems += countries.order_problems(order) + plan.tax.problems
         for line, key, code in zip(order.lines, plan.items, plan.tax.lines):
             if key is not None:
                 plan.item_bodies[key] = self._item_body(line, key, opts, code if self.company.global_model else None)

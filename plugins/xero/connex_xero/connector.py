@@ -20,6 +20,7 @@ import json
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from connex_core import countries
 from connex_core.connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
                                    TrackingWrite, WebhookEvent, WriteResult, batched, verify_hmac_sha256)
 from connex_core.errors import ConfigurationError, FatalAPIError, WebhookRejected
@@ -211,7 +212,10 @@ class XeroConnector(Connector):
 
     def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
         results: dict[str, WriteResult] = {}
-        contact_ids = self._contacts_for(writes, results)
+        for write in writes:  # a country that is none fails its order, naming the value and the field
+            if problems := countries.order_problems(write.order):
+                results[write.key] = WriteResult(write.key, ok=False, error="; ".join(problems))
+        contact_ids = self._contacts_for([w for w in writes if w.key not in results], results)
         pending = [w for w in writes if w.key not in results]
         if pending:
             known = self._known_items()

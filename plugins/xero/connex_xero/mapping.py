@@ -18,6 +18,7 @@ from datetime import datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Optional
 
+from connex_core import countries
 from connex_core.models import Address, Customer, LineItem, Order, OrderStatus, Shipment
 
 from .msdate import parse_ms_date
@@ -28,9 +29,6 @@ ZERO = Decimal("0")
 #: Invoice status -> order status. AUTHORISED depends on payment (unpaid: awaiting_payment).
 STATUSES = {"DRAFT": OrderStatus.draft, "SUBMITTED": OrderStatus.open, "PAID": OrderStatus.awaiting_shipment,
             "VOIDED": OrderStatus.voided, "DELETED": OrderStatus.cancelled}
-COUNTRIES = {"united states": "US", "usa": "US", "united states of america": "US", "new zealand": "NZ",
-             "australia": "AU", "united kingdom": "GB", "uk": "GB", "canada": "CA", "ireland": "IE",
-             "south africa": "ZA", "germany": "DE", "france": "FR"}
 NOTE_LIMIT = 250
 
 
@@ -49,11 +47,19 @@ def _money(value: Decimal) -> Decimal:
 
 # -- Xero -> canonical -----------------------------------------------------------------------------
 def country_code(name: Optional[str]) -> Optional[str]:
-    """A Xero country (free text, 'United States') as an ISO code where we know it; else as given."""
-    text = _text(name)
-    if text is None:
-        return None
-    return text.upper() if len(text) == 2 else COUNTRIES.get(text.lower(), text)
+    """A Xero country (free text: 'United States', 'US', 'USA') as its ISO alpha-2 code; else as given."""
+    return countries.normalised(_text(name))
+
+
+def xero_country(value: Optional[str]) -> str:
+    """The country of a Xero address: the ISO alpha-2 code. Xero's address Country is "max length = 50,
+    [A-Z], [a-z] only" (xero_accounting.yaml, Address) and its own request example sends "US"; a code
+    meets that rule where names ("Korea, Republic of") may not. Unknown values are left as given: the
+    connector fails that order first, naming it (:func:`connex_core.countries.order_problems`)."""
+    try:
+        return countries.alpha2(value) or ""
+    except countries.UnknownCountry:
+        return value or ""
 
 
 def address_from_xero(address: Optional[dict[str, Any]], contact_name: Optional[str], company: Optional[str] = None,
@@ -167,7 +173,7 @@ def contact_to_xero(order: Order) -> dict[str, Any]:
     def address(kind: str, a: Address) -> dict[str, Any]:
         return {"AddressType": kind, "AddressLine1": a.street1 or "", "AddressLine2": a.street2 or "",
                 "AddressLine3": a.street3 or "", "City": a.city or "", "Region": a.state or "",
-                "PostalCode": a.postal_code or "", "Country": a.country or "", "AttentionTo": a.name or ""}
+                "PostalCode": a.postal_code or "", "Country": xero_country(a.country), "AttentionTo": a.name or ""}
 
     element: dict[str, Any] = {"Name": contact_name(order),
                                "Addresses": [address("POBOX", order.bill_to), address("STREET", order.ship_to)]}
