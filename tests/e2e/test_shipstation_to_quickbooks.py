@@ -98,8 +98,11 @@ def test_paid_or_unpaid_decides_the_payment(sandbox):
     assert payments_for(qb, invoices["7001"]) == [] and money(invoices["7001"]["Balance"]) == Decimal("30.00")
     [payment] = payments_for(qb, invoices["7002"])
     assert money(payment["TotalAmt"]) == Decimal("30.00") and money(invoices["7002"]["Balance"]) == Decimal("0")
-    assert payments_for(qb, invoices["7003"]) == [], "a partial payment must not be recorded as the total"
-    assert len(qb.entities("Payment")) == 1
+    # part paid (issue 14): a payment of the amount paid, never of the total; the rest stays open
+    [part] = payments_for(qb, invoices["7003"])
+    assert money(part["TotalAmt"]) == Decimal("10.00"), "a partial payment must not be recorded as the total"
+    assert money(invoices["7003"]["Balance"]) == Decimal("20.00")
+    assert len(qb.entities("Payment")) == 2
     unpaid_log = sandbox.log(order_number="7001")[0]
     assert unpaid_log.changes[0]["field"] == "paid" and unpaid_log.changes[0]["line"] == 14
 

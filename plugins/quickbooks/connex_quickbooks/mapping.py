@@ -63,10 +63,43 @@ def parse_ref(ref: str) -> tuple[str, str]:
     return entity, ident
 
 
-def document_entity(order: Order, default: str = "sales_receipt") -> str:
-    """SalesReceipt or Invoice: the order's own ``document_type`` (set by rules), else the task's ``document``."""
-    chosen = order.document_type or DocumentType(default)
-    return ENTITY_OF[DocumentType(chosen)]
+def amount_to_pay(order: Order) -> Decimal:
+    """What the customer has paid, as the books should show it.
+
+    An order not counted as paid (the source, or a rule's ``mark unpaid``) has paid nothing; a paid
+    order with no amount (paid by a rule, or by shipping) or with the whole total has paid its total;
+    otherwise the amount it paid (partly paid).
+    """
+    total = money(order.total)
+    if not order.paid or total <= 0:
+        return ZERO
+    paid = money(order.amount_paid)
+    return total if paid <= 0 or paid >= total else paid
+
+
+def document_entity(order: Order, default: str = "auto") -> str:
+    """SalesReceipt or Invoice: the order's own ``document_type`` (set by rules), else the task's ``document``.
+
+    ``"auto"`` follows the money: paid in full -> SalesReceipt; nothing or part paid -> Invoice (with a
+    Payment of the amount paid, see :func:`amount_to_pay`).
+    """
+    if order.document_type:
+        return ENTITY_OF[DocumentType(order.document_type)]
+    if default == "auto":
+        return "SalesReceipt" if order.total > 0 and amount_to_pay(order) == money(order.total) else "Invoice"
+    return ENTITY_OF[DocumentType(default)]
+
+
+def receipt_refusal(order: Order, entity: str) -> Optional[str]:
+    """Why a SalesReceipt (money received in full) would misstate ``order``, or None."""
+    if entity != "SalesReceipt" or order.total <= 0:
+        return None
+    paid = amount_to_pay(order)
+    if paid == money(order.total):
+        return None
+    return (f"not booked: a sales receipt records the whole {money(order.total)} as received, but the order has "
+            f"{'nothing' if paid == 0 else paid} paid; use document = \"auto\" or \"invoice\" (an invoice "
+            f"{'with a payment of ' + str(paid) if paid else 'left open'})")
 
 
 # -- canonical -> QuickBooks ---------------------------------------------------------------------
@@ -211,9 +244,10 @@ def shipment_fields(shipment: Shipment) -> dict[str, Any]:
     return out
 
 
-def payment_body(invoice: dict[str, Any], refs: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """A Payment for the whole invoice, linked to it."""
-    amount = money(invoice["TotalAmt"])
+def payment_body(invoice: dict[str, Any], refs: dict[str, dict[str, str]],
+                 amount: Optional[Decimal] = None) -> dict[str, Any]:
+    """A Payment linked to the invoice: for its whole total, or ``amount`` (part paid)."""
+    amount = money(invoice["TotalAmt"]) if amount is None else money(amount)
     body: dict[str, Any] = {"CustomerRef": {"value": invoice["CustomerRef"]["value"]}, "TotalAmt": amount,
                             "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]}
     if invoice.get("TxnDate"):

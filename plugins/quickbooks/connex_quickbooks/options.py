@@ -5,8 +5,12 @@ Target options (the task's ``target_options`` table, arriving in ``OrderWrite.op
 =================== ======================== =====================================================
 option              default                  meaning
 =================== ======================== =====================================================
-document            ``"sales_receipt"``      ``"sales_receipt"`` or ``"invoice"``; a rule setting
-                                             ``document_type`` overrides it per order
+document            ``"auto"``               ``"auto"`` follows the money (paid in full: sales
+                                             receipt; nothing paid: invoice; part paid: invoice with
+                                             a payment of the amount paid), ``"sales_receipt"`` or
+                                             ``"invoice"`` force one kind (a sales receipt for an order
+                                             not paid in full is refused with the reason); a rule
+                                             setting ``document_type`` overrides it per order
 customer_match      ``"email"``              ``"display_name"``, ``"email"``, ``"company"`` or
                                              ``"fixed"``; an order without a customer (a daily
                                              summary) always gets ``fixed_customer``; a rule
@@ -25,8 +29,8 @@ shipping_item       ``"Shipping"``           item for the shipping line when the
 deposit_account     none (QuickBooks: Undeposited Funds) for receipts and payments; the order's
                                              ``deposit_account`` hint wins
 payment_method      none                     the order's ``payment_method`` wins
-create_payments     ``true``                 a paid order posted as an invoice gets a linked Payment
-                                             (only when the amount paid is 0 or equals the total)
+create_payments     ``true``                 an invoice gets a linked Payment of the amount paid
+                                             (the total when paid by rule or by shipping)
 tax_codes           per country              non-US companies: tax code names for ``taxable``,
                                              ``exempt`` and ``shipping`` lines (see :mod:`.taxes`)
 tax_inclusive       ``false``                non-US companies: the source's prices include tax
@@ -69,7 +73,7 @@ class _Options(BaseModel):
 
 
 class TargetOptions(_Options):
-    document: Literal["sales_receipt", "invoice"] = "sales_receipt"
+    document: Literal["auto", "sales_receipt", "invoice"] = "auto"
     customer_match: Literal["display_name", "email", "company", "fixed"] = "email"
     fixed_customer: str = "Web Store"
     create_customers: bool = True

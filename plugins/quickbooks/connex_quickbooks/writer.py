@@ -115,6 +115,8 @@ class OrderWriter:
                      items=[self._item_key(line, opts) for line in order.lines])
         plan.tax = taxes.plan(order, self.company, opts.tax_codes)
         plan.problems += countries.order_problems(order) + plan.tax.problems
+        if refusal := mapping.receipt_refusal(order, plan.entity):
+            plan.problems.insert(0, refusal)
         for line, key, code in zip(order.lines, plan.items, plan.tax.lines):
             if key is not None:
                 plan.item_bodies[key] = self._item_body(line, key, opts, code if self.company.global_model else None)
@@ -426,23 +428,27 @@ class OrderWriter:
 
     def _pay_invoices(self, posted: list[tuple[_Plan, dict[str, Any]]], found: resolve.Found,
                       results: dict[str, WriteResult]) -> None:
-        """A linked Payment for each paid invoice whose amount paid is 0 (paid by rule) or its total."""
+        """A linked Payment for each invoice of an order that paid something: the amount paid (the invoice's
+        total when the order is paid in full, by rule or by shipping; see :func:`.mapping.amount_to_pay`)."""
         due = []
         for plan, doc in posted:
             order = plan.order
-            if plan.entity != "Invoice" or not order.paid or not plan.opts.create_payments:
+            paid = mapping.amount_to_pay(order)
+            if plan.entity != "Invoice" or paid <= 0 or not plan.opts.create_payments:
                 continue
-            if order.amount_paid not in (0, order.total) and mapping.money(order.amount_paid) != mapping.money(doc["TotalAmt"]):
-                plan.notes.append(f"no payment recorded: amount paid {order.amount_paid} is not the total {doc['TotalAmt']}")
-                continue
-            due.append((plan, doc))
+            full = paid == mapping.money(order.total)
+            amount = mapping.money(doc["TotalAmt"]) if full else min(paid, mapping.money(doc["TotalAmt"]))
+            if not full:
+                plan.notes.append(f"part paid: payment of {amount} of {doc['TotalAmt']}")
+            due.append((plan, doc, amount))
         for start in range(0, len(due), BATCH_LIMIT):
             chunk = due[start:start + BATCH_LIMIT]
-            items = [{"bId": f"m{n}", "operation": "create", "Payment": mapping.payment_body(doc, self._refs(plan, found))}
-                     for n, (plan, doc) in enumerate(chunk)]
-            rid = self.ids.get(self.realm, "payments", [p.write.idempotency_key for p, _ in chunk])
+            items = [{"bId": f"m{n}", "operation": "create",
+                      "Payment": mapping.payment_body(doc, self._refs(plan, found), amount)}
+                     for n, (plan, doc, amount) in enumerate(chunk)]
+            rid = self.ids.get(self.realm, "payments", [p.write.idempotency_key for p, _, _ in chunk])
             answers = self._batch(items, rid)
-            for n, (plan, _) in enumerate(chunk):
+            for n, (plan, _, _) in enumerate(chunk):
                 error = item_error(answers.get(f"m{n}", {}))
                 if error is not None:
                     plan.notes.append(f"invoice posted, but the payment was not recorded: {error}")

@@ -55,10 +55,12 @@ def test_paid_invoice_gets_a_linked_payment_and_unpaid_does_not(sim, make_connec
     assert all(r.ok for r in results)
     by_number = {d["DocNumber"]: d for d in docs(sim, "Invoice")}
     assert by_number["P-1"]["Balance"] == 0 and by_number["U-1"]["Balance"] == by_number["U-1"]["TotalAmt"]
-    assert by_number["X-1"]["Balance"] == by_number["X-1"]["TotalAmt"]
-    [payment] = sim.entities("Payment")
-    assert payment["Line"][0]["LinkedTxn"] == [{"TxnId": by_number["P-1"]["Id"], "TxnType": "Invoice"}]
-    assert "payment" in results[0].note and "not the total" in results[2].note
+    # part paid (issue 14): a payment of the amount paid, the rest left open
+    assert by_number["X-1"]["Balance"] == by_number["X-1"]["TotalAmt"] - D("10.00")
+    payments = {p["Line"][0]["LinkedTxn"][0]["TxnId"]: p for p in sim.entities("Payment")}
+    assert set(payments) == {by_number["P-1"]["Id"], by_number["X-1"]["Id"]}
+    assert payments[by_number["X-1"]["Id"]]["TotalAmt"] == D("10.00")
+    assert "payment" in results[0].note and "part paid" in results[2].note
 
 
 def test_a_rule_choosing_the_document_type_wins(sim, make_connector):
