@@ -525,6 +525,20 @@ class XeroSimulator(SimulatedService):
     def put_contacts(self, request: Request) -> Response:
         return self._write(request, "Contacts", self.books.create_contact, self.books.contact_json)
 
+    @route("PUT", API + "/Payments")
+    @_idempotent
+    def put_payments(self, request: Request) -> Response:
+        """``createPayments``: ``{"Payments": [...]}``, each checked as :meth:`Books.create_payment` says."""
+        return self._write(request, "Payments", self.books.create_payment, self.books.payment_json)
+
+    @route("GET", API + "/Payments")
+    def get_payments(self, request: Request) -> Response:
+        return json_response(self._envelope(Payments=[self.books.payment_json(p) for p in self.books.payments.values()]))
+
+    @route("GET", API + "/Accounts")
+    def get_accounts(self, request: Request) -> Response:
+        return json_response(self._envelope(Accounts=list(self.books.accounts.values())))
+
     @route("GET", API + "/TrackingCategories")
     def get_tracking_categories(self, request: Request) -> Response:
         archived = (request.arg("includeArchived") or "").lower() == "true"

@@ -54,3 +54,21 @@ def test_get_invoice_and_its_contact(xero, sdk):
     assert contact.contact_id == invoice.contact.contact_id
     [one] = sdk.get_invoice(xero.tenant_id, invoice.invoice_id).invoices
     assert one.invoice_number == invoice.invoice_number and Decimal(str(one.total)) == Decimal(str(invoice.total))
+
+
+def test_payments_through_xero_python(xero, sdk):
+    from xero_python.accounting import Account, Invoice, Payment, Payments
+
+    xero.seed_invoices(1, status="AUTHORISED")
+    [invoice] = sdk.get_invoices(xero.tenant_id).invoices
+    due = Decimal(str(invoice.amount_due))
+    over = sdk.create_payments(xero.tenant_id, Payments(payments=[Payment(
+        invoice=Invoice(invoice_id=invoice.invoice_id), account=Account(code="090"), amount=float(due + 1))]),
+        summarize_errors=False).payments[0]
+    assert over.validation_errors[0].message == "Payment amount exceeds the amount outstanding on this document"
+    [part] = sdk.create_payments(xero.tenant_id, Payments(payments=[Payment(
+        invoice=Invoice(invoice_id=invoice.invoice_id), account=Account(code="970"), amount=1.0)])).payments
+    assert part.payment_id and Decimal(str(part.amount)) == 1 and part.account.code == "970"
+    [after] = sdk.get_invoice(xero.tenant_id, invoice.invoice_id).invoices
+    assert Decimal(str(after.amount_due)) == due - 1 and Decimal(str(after.amount_paid)) == Decimal(str(invoice.amount_paid)) + 1
+    assert [p.payment_id for p in sdk.get_payments(xero.tenant_id).payments] == [part.payment_id]
