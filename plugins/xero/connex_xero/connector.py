@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 from connex_core import countries
 from connex_core.connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
                                    TrackingWrite, WebhookEvent, WriteResult, batched, verify_hmac_sha256)
-from connex_core.errors import ConfigurationError, FatalAPIError, WebhookRejected
+from connex_core.errors import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
 from connex_core.models import Order
 from connex_core.tokens import TokenStore
 
@@ -276,10 +276,16 @@ class XeroConnector(Connector):
                                                f"{write.order.source} order {write.order.number}")))
         if not due:
             return
-        data = self.client.call("record payments", "create_payments", {"Payments": [p for _, p in due]},
-                                summarize_errors=False,
-                                idempotency_key=idempotency_key("payments", [w.idempotency_key for w, _ in due]))
-        answers = records(data, "Payments", "record payments")
+        try:
+            data = self.client.call("record payments", "create_payments", {"Payments": [p for _, p in due]},
+                                    summarize_errors=False,
+                                    idempotency_key=idempotency_key("payments", [w.idempotency_key for w, _ in due]))
+            answers = records(data, "Payments", "record payments")
+        except (RetriableAPIError, FatalAPIError) as exc:
+            # The invoices are written: say on each order that its payment is not, rather than losing both facts.
+            for write, element in due:
+                _note(results[write.key], f"invoice written, but the payment of {element['Amount']} was not recorded: {exc}")
+            return
         for (write, element), answer in zip(due, answers):
             messages = validation_messages([answer])
             if answer.get("StatusAttributeString") == "ERROR" or (answer.get("HasErrors") and messages):

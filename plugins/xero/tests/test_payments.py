@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from connex_core.connector import OrderWrite
 from connex_core.models import Customer, OrderStatus
+from connex_core.sandbox import Fault
 from connex_core.testing import make_order
 
 D = Decimal
@@ -60,3 +61,12 @@ def test_an_account_that_takes_no_payments_is_reported_on_the_order(xero, make_x
     assert result.ok and "payment of 53.60 was not recorded" in result.note and "Account type is invalid" in result.note
     assert books(xero)["PAID-1"] == ("AUTHORISED", TOTAL, [])
 
+
+
+def test_payments_xero_does_not_answer_are_noted_on_the_written_invoices(xero, make_xero):
+    paid, _, part = _orders()
+    xero.faults.add(Fault(kind="error", status=503, body=b"Service Unavailable", methods=("PUT",), path="/Payments$"))
+    results = _write(make_xero(max_retries=2), [paid, part], record_payments=True)
+    assert all(r.ok and r.target_id for r in results)
+    assert all("was not recorded" in r.note and "503" in r.note for r in results)
+    assert xero.books.payments == {} and books(xero)["PAID-1"] == ("AUTHORISED", TOTAL, [])
