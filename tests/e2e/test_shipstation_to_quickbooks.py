@@ -98,8 +98,11 @@ def test_paid_or_unpaid_decides_the_payment(sandbox):
     assert payments_for(qb, invoices["7001"]) == [] and money(invoices["7001"]["Balance"]) == Decimal("30.00")
     [payment] = payments_for(qb, invoices["7002"])
     assert money(payment["TotalAmt"]) == Decimal("30.00") and money(invoices["7002"]["Balance"]) == Decimal("0")
-    assert payments_for(qb, invoices["7003"]) == [], "a partial payment must not be recorded as the total"
-    assert len(qb.entities("Payment")) == 1
+    # part paid (issue 14): a payment of the amount paid, never of the total; the rest stays open
+    [part] = payments_for(qb, invoices["7003"])
+    assert money(part["TotalAmt"]) == Decimal("10.00"), "a partial payment must not be recorded as the total"
+    assert money(invoices["7003"]["Balance"]) == Decimal("20.00")
+    assert len(qb.entities("Payment")) == 2
     unpaid_log = sandbox.log(order_number="7001")[0]
     assert unpaid_log.changes[0]["field"] == "paid" and unpaid_log.changes[0]["line"] == 14
 
@@ -191,3 +194,27 @@ def test_customers_matched_by_email_and_items_by_sku_are_created_once(sandbox):
     assert cap["Type"] == "NonInventory"
     assert all(any(line.get("SalesItemLineDetail", {}).get("ItemRef", {}).get("value") == cap["Id"]
                    for line in doc["Line"]) for doc in invoices.values())
+
+
+def test_a_uk_company_gets_its_own_tax_codes_through_the_task(sandbox):
+    """ShipStation -> a UK QuickBooks company (issue 13.6): the task's tax options reach the writer; every line
+    carries a real TaxCode of the company, never TAX/NON, and QuickBooks computes the VAT."""
+    from connex_quickbooks.simulator import QuickBooksSimulator
+
+    uk = QuickBooksSimulator(clock=sandbox.clock, country="GB")
+    uk.base_url = sandbox.quickbooks.base_url
+    sandbox.server.services["quickbooks"] = uk
+    ss = sandbox.shipstation
+    order = ss.add_order(ss_order("8001", pacific(2026, 9, 16), items=[("TEA", "Tea", 2, "12.00")], shipping="0.00"))
+    ship(ss, order, "1Z8001", date(2026, 9, 17))
+    sandbox.write(tasks=[task_table("shipstation-to-quickbooks",
+                                    target_options={"document": "auto", "tax_codes": {"exempt": "0.0% Z"},
+                                                    "tax_inclusive": True})])
+
+    out = sandbox.run("shipstation-to-quickbooks")
+
+    assert out.counts["created"] == 1, sandbox.log(order_number="8001")
+    [doc] = [d for kind in ("SalesReceipt", "Invoice") for d in uk.entities(kind)]
+    codes = {l["SalesItemLineDetail"]["TaxCodeRef"]["value"] for l in doc["Line"] if l["DetailType"] == "SalesItemLineDetail"}
+    assert codes == {uk.tax_code("0.0% Z")["Id"]} and doc["GlobalTaxCalculation"] == "TaxInclusive"
+    assert money(doc["TotalAmt"]) == Decimal("24.00") and money(doc["TxnTaxDetail"]["TotalTax"]) == Decimal("0")

@@ -111,3 +111,24 @@ def test_a_xero_invoice_paid_after_it_went_out_is_released_for_shipping(sandbox)
     xero.pay(invoice["InvoiceID"])
     assert sandbox.run("xero-to-shipstation").counts["updated"] == 1
     assert [o["orderStatus"] for o in ss.orders.values()] == ["awaiting_shipment"]
+
+
+def test_record_payments_books_what_each_order_paid(sandbox):
+    """ShipStation -> Xero with ``record_payments = true`` in the task (issue 14): the books, not counts."""
+    ss, xero = sandbox.shipstation, sandbox.xero
+    ss.add_order(ss_order("3301", pacific(2026, 9, 17), paid=True, shipping="0.00"))
+    ss.add_order(ss_order("3302", pacific(2026, 9, 17), paid=False, shipping="0.00"))
+    ss.add_order(ss_order("3303", pacific(2026, 9, 17), amount_paid=Decimal("5.00"), shipping="0.00"))
+    sandbox.write(tasks=[task_table("shipstation-to-xero", target_options={"record_payments": True})])
+
+    out = sandbox.run("shipstation-to-xero")
+
+    assert out.counts["created"] == 3
+    books = {i["InvoiceNumber"]: (i["Status"], money(i["Total"]), money(i["AmountDue"]), [money(p["Amount"]) for p in i["Payments"]])
+             for i in xero.invoices.values()}
+    total = books["3301"][1]
+    assert books["3301"] == ("PAID", total, Decimal("0"), [total])
+    assert books["3302"] == ("AUTHORISED", total, total, [])
+    assert books["3303"] == ("AUTHORISED", total, total - Decimal("5.00"), [Decimal("5.00")])
+    assert len(xero.books.payments) == 2
+    assert sandbox.run("shipstation-to-xero").counts.get("created", 0) == 0 and len(xero.books.payments) == 2

@@ -27,6 +27,7 @@ from .client import PRODUCTION_API, SANDBOX_API, QuickBooksAPI
 from .options import DATE_FIELDS, SourceOptions, TargetOptions
 from .reader import DocumentReader, parse_payload, passes
 from .requestids import RequestIds
+from .taxes import Company
 from .tracking import TrackingWriter
 from .writer import OrderWriter
 
@@ -74,6 +75,7 @@ class QuickBooksConnector(Connector):
         self._tokens: Optional[TokenManager] = None
         self._api: Optional[QuickBooksAPI] = None
         self._preferences: Optional[dict[str, Any]] = None
+        self._company: Optional[Company] = None
         self.request_ids = RequestIds(Path(ctx.state_dir) / f"{ctx.connection}.requestids.json")
 
     @property
@@ -105,6 +107,17 @@ class QuickBooksConnector(Connector):
         if self._preferences is None:
             self._preferences = self.api.preferences()
         return self._preferences
+
+    @property
+    def company(self) -> Company:
+        """The company's country, preferences and (outside the US) tax codes, read once per connector
+        (one connector serves one connection for a whole run)."""
+        if self._company is None:
+            country = str(self.api.company_info().get("Country") or "US")
+            codes = self.api.query_all("select * from TaxCode", "TaxCode")
+            self._company = Company(country=country, preferences=self.preferences,
+                                    tax_codes={str(c["Name"]).lower(): c for c in codes if c.get("Active", True) is not False})
+        return self._company
 
     # -- lifecycle -------------------------------------------------------------------------------
     def check(self) -> str:
@@ -156,7 +169,7 @@ class QuickBooksConnector(Connector):
 
     # -- writing ---------------------------------------------------------------------------------
     def _writer(self) -> OrderWriter:
-        return OrderWriter(self.api, self.api.qb.company_id, self.preferences, self.request_ids)
+        return OrderWriter(self.api, self.api.qb.company_id, self.company, self.request_ids)
 
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
         return self._writer().find(writes) if writes else {}

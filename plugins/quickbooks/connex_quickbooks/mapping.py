@@ -17,7 +17,11 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
+from connex_core import countries
 from connex_core.models import Address, Customer, DocumentType, LineItem, Order, OrderStatus, Shipment
+
+from . import taxes
+from .taxes import TaxPlan
 
 ZERO = Decimal("0")
 CENT = Decimal("0.01")
@@ -59,20 +63,63 @@ def parse_ref(ref: str) -> tuple[str, str]:
     return entity, ident
 
 
-def document_entity(order: Order, default: str = "sales_receipt") -> str:
-    """SalesReceipt or Invoice: the order's own ``document_type`` (set by rules), else the task's ``document``."""
-    chosen = order.document_type or DocumentType(default)
-    return ENTITY_OF[DocumentType(chosen)]
+def amount_to_pay(order: Order) -> Decimal:
+    """What the customer has paid, as the books should show it.
+
+    An order not counted as paid (the source, or a rule's ``mark unpaid``) has paid nothing; a paid
+    order with no amount (paid by a rule, or by shipping) or with the whole total has paid its total;
+    otherwise the amount it paid (partly paid).
+    """
+    total = money(order.total)
+    if not order.paid or total <= 0:
+        return ZERO
+    paid = money(order.amount_paid)
+    return total if paid <= 0 or paid >= total else paid
+
+
+def document_entity(order: Order, default: str = "auto") -> str:
+    """SalesReceipt or Invoice: the order's own ``document_type`` (set by rules), else the task's ``document``.
+
+    ``"auto"`` follows the money: paid in full -> SalesReceipt; nothing or part paid -> Invoice (with a
+    Payment of the amount paid, see :func:`amount_to_pay`).
+    """
+    if order.document_type:
+        return ENTITY_OF[DocumentType(order.document_type)]
+    if default == "auto":
+        return "SalesReceipt" if order.total > 0 and amount_to_pay(order) == money(order.total) else "Invoice"
+    return ENTITY_OF[DocumentType(default)]
+
+
+def receipt_refusal(order: Order, entity: str) -> Optional[str]:
+    """Why a SalesReceipt (money received in full) would misstate ``order``, or None."""
+    if entity != "SalesReceipt" or order.total <= 0:
+        return None
+    paid = amount_to_pay(order)
+    if paid == money(order.total):
+        return None
+    return (f"not booked: a sales receipt records the whole {money(order.total)} as received, but the order has "
+            f"{'nothing' if paid == 0 else paid} paid; use document = \"auto\" or \"invoice\" (an invoice "
+            f"{'with a payment of ' + str(paid) if paid else 'left open'})")
 
 
 # -- canonical -> QuickBooks ---------------------------------------------------------------------
+
+def qb_country(value: Optional[str]) -> Optional[str]:
+    """The ISO alpha-3 code QuickBooks reads addresses back with (since 2025-10-31, api-changes "at a
+    glance"); a value that is no country is left as given: the writer fails that order first, naming it
+    (:func:`connex_core.countries.order_problems`)."""
+    try:
+        return countries.alpha3(value)
+    except countries.UnknownCountry:
+        return value
+
 
 def address_to_qb(addr: Address) -> Optional[dict[str, Any]]:
     """A PhysicalAddress: name and company first, then the street lines (Line1..Line5), city, state..."""
     lines = [v for v in (addr.name, addr.company, addr.street1, addr.street2, addr.street3) if v][:5]
     out: dict[str, Any] = {f"Line{i}": v for i, v in enumerate(lines, 1)}
     for key, value in (("City", addr.city), ("CountrySubDivisionCode", addr.state),
-                       ("PostalCode", addr.postal_code), ("Country", addr.country)):
+                       ("PostalCode", addr.postal_code), ("Country", qb_country(addr.country))):
         if value:
             out[key] = value
     return out or None
@@ -118,35 +165,44 @@ def txn_date(order: Order) -> Optional[date]:
 
 def build_document(order: Order, entity: str, *, customer_id: str, item_ids: list[Optional[str]],
                    shipping_ref: Optional[dict[str, str]], refs: dict[str, dict[str, str]],
-                   custom_numbers: bool = True) -> dict[str, Any]:
+                   custom_numbers: bool = True, tax: Optional[TaxPlan] = None,
+                   tax_calculation: Optional[str] = None) -> dict[str, Any]:
     """The create body of a SalesReceipt or Invoice for ``order``.
 
     ``item_ids`` has one entry per ``order.lines`` (None for adjustment lines, folded into the
     discount); ``refs`` holds the resolved ``ClassRef``, ``DepartmentRef``, ``DepositToAccountRef``,
     ``PaymentMethodRef``. ``custom_numbers`` is the company's CustomTxnNumbers preference: when
-    off, QuickBooks numbers the document itself and DocNumber is not sent.
+    off, QuickBooks numbers the document itself and DocNumber is not sent. ``tax`` holds each line's
+    ``TaxCodeRef`` (see :mod:`.taxes`; a US company's TAX/NON by default); ``tax_calculation`` is the
+    ``GlobalTaxCalculation`` of a non-US company: then QuickBooks computes the tax from the codes and
+    no ``TxnTaxDetail`` is sent, while a US document keeps the source's tax (``TotalTax``, with a
+    ``TxnTaxCodeRef`` when the order names the company's sales tax code), as automated sales tax expects.
     """
-    taxable = order.tax > 0
+    if tax is None:
+        tax = taxes.plan(order, taxes.Company(), {})
     lines: list[dict[str, Any]] = []
-    for line, item_id in zip(order.lines, item_ids):
+    for line, item_id, code in zip(order.lines, item_ids, tax.lines):
         if line.adjustment or item_id is None:
             continue
         price = line.unit_price
         detail: dict[str, Any] = {"ItemRef": {"value": item_id}, "Qty": line.quantity, "UnitPrice": price,
-                                  "TaxCodeRef": {"value": line.tax_code or ("TAX" if taxable else "NON")}}
+                                  "TaxCodeRef": {"value": code}}
         lines.append({"DetailType": "SalesItemLineDetail", "Amount": money(line.quantity * price),
                       "Description": line.name or line.sku or "", "SalesItemLineDetail": detail})
     if order.shipping > 0 and shipping_ref:
         lines.append({"DetailType": "SalesItemLineDetail", "Amount": money(order.shipping), "Description": "Shipping",
-                      "SalesItemLineDetail": {"ItemRef": dict(shipping_ref), "TaxCodeRef": {"value": "NON"}}})
+                      "SalesItemLineDetail": {"ItemRef": dict(shipping_ref), "TaxCodeRef": {"value": tax.shipping}}})
     discount = discount_total(order)
     if discount > 0:
         lines.append({"DetailType": "DiscountLineDetail", "Amount": discount,
                       "DiscountLineDetail": {"PercentBased": False}})
-    body: dict[str, Any] = {"CustomerRef": {"value": customer_id}, "Line": lines,
-                            "TxnTaxDetail": {"TotalTax": money(order.tax)}}
-    if order.tax_code:
-        body["TxnTaxDetail"]["TxnTaxCodeRef"] = {"value": order.tax_code}
+    body: dict[str, Any] = {"CustomerRef": {"value": customer_id}, "Line": lines}
+    if tax_calculation:
+        body["GlobalTaxCalculation"] = tax_calculation
+    else:
+        body["TxnTaxDetail"] = {"TotalTax": money(order.tax)}
+        if tax.txn_code:
+            body["TxnTaxDetail"]["TxnTaxCodeRef"] = {"value": tax.txn_code}
     if custom_numbers:
         body["DocNumber"] = doc_number(order.number)
     when = txn_date(order)
@@ -188,9 +244,10 @@ def shipment_fields(shipment: Shipment) -> dict[str, Any]:
     return out
 
 
-def payment_body(invoice: dict[str, Any], refs: dict[str, dict[str, str]]) -> dict[str, Any]:
-    """A Payment for the whole invoice, linked to it."""
-    amount = money(invoice["TotalAmt"])
+def payment_body(invoice: dict[str, Any], refs: dict[str, dict[str, str]],
+                 amount: Optional[Decimal] = None) -> dict[str, Any]:
+    """A Payment linked to the invoice: for its whole total, or ``amount`` (part paid)."""
+    amount = money(invoice["TotalAmt"]) if amount is None else money(amount)
     body: dict[str, Any] = {"CustomerRef": {"value": invoice["CustomerRef"]["value"]}, "TotalAmt": amount,
                             "Line": [{"Amount": amount, "LinkedTxn": [{"TxnId": invoice["Id"], "TxnType": "Invoice"}]}]}
     if invoice.get("TxnDate"):
@@ -214,7 +271,7 @@ def address_from_qb(addr: Optional[dict[str, Any]], name: Optional[str] = None) 
     lines += [None, None, None]
     return Address(name=person, street1=lines[0], street2=lines[1], street3=lines[2], city=addr.get("City"),
                    state=addr.get("CountrySubDivisionCode"), postal_code=addr.get("PostalCode"),
-                   country=addr.get("Country"))
+                   country=countries.normalised(addr.get("Country")))
 
 
 def _when(text: Optional[str]) -> Optional[datetime]:

@@ -37,8 +37,11 @@ class _Options(BaseModel):
 class TargetOptions(_Options):
     """``target_options`` of a task writing orders (or daily summaries) to QuickBooks."""
 
-    document: Literal["sales_receipt", "invoice"] = Field(
-        "sales_receipt", description="The document an order becomes; a rule setting document_type overrides it per order.")
+    document: Literal["auto", "sales_receipt", "invoice"] = Field(
+        "auto", description="The document an order becomes. auto follows the money: paid in full, a sales receipt; "
+        "nothing paid, an invoice; part paid, an invoice with a payment of the amount paid. sales_receipt or invoice "
+        "force one kind (a sales receipt for an order not paid in full is refused with the reason); a rule setting "
+        "document_type overrides it per order.")
     customer_match: Literal["display_name", "email", "company", "fixed"] = Field(
         "email", description="How an order's customer is found: by display name, e-mail or company, or always "
         "fixed_customer. An order without a customer (a daily summary) gets fixed_customer; a rule setting "
@@ -64,8 +67,14 @@ class TargetOptions(_Options):
     payment_method: Optional[str] = Field(
         None, description="Payment method of sales receipts and payments; the order's payment_method wins.")
     create_payments: bool = Field(
-        True, description="A paid order posted as an invoice gets a linked Payment (when the amount paid is 0 or "
-        "equals the total).")
+        True, description="An invoice gets a linked Payment of the amount paid (the total when paid by rule or by "
+        "shipping).")
+    tax_codes: dict[Literal["taxable", "exempt", "shipping"], str] = Field(
+        default_factory=dict, description="Companies outside the US: the tax code names for taxable, exempt and "
+        "shipping lines (defaults per country: UK 20.0% S / Exempt, Canada GST / Exempt, Australia GST / GST free).")
+    tax_inclusive: bool = Field(
+        False, description="Companies outside the US: the source's prices include tax (GlobalTaxCalculation = "
+        "TaxInclusive).")
 
 
 class SourceOptions(_Options):

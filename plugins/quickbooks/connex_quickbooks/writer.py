@@ -19,11 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
+from connex_core import countries
 from connex_core.connector import Found, OrderWrite, WriteResult
 from connex_core.errors import RetriableAPIError
 from connex_core.models import LineItem, Order
 
-from . import mapping, resolve
+from . import mapping, names, resolve, taxes
 from .client import BATCH_LIMIT, QuickBooksAPI, QuickBooksFault, item_error
 from .options import TargetOptions
 from .requestids import RequestIds
@@ -51,6 +52,7 @@ class _Plan:
     shipping_key: Optional[tuple[str, str]] = None
     """The Shipping service item, when the company does not allow the built-in shipping line."""
     refs: dict[str, str] = field(default_factory=dict)
+    tax: Optional[taxes.TaxPlan] = None
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -70,9 +72,9 @@ def _name_field(key: tuple[str, str, str]) -> str:
 class OrderWriter:
     """Writes canonical orders as QuickBooks documents (see the module docstring for the calls)."""
 
-    def __init__(self, api: QuickBooksAPI, realm: str, preferences: dict[str, Any], ids: RequestIds):
-        self.api, self.realm, self.ids = api, realm, ids
-        sales_prefs = preferences.get("SalesFormsPrefs") or {}
+    def __init__(self, api: QuickBooksAPI, realm: str, company: taxes.Company, ids: RequestIds):
+        self.api, self.realm, self.ids, self.company = api, realm, ids, company
+        sales_prefs = company.preferences.get("SalesFormsPrefs") or {}
         self.allow_shipping = bool(sales_prefs.get("AllowShipping"))
         self.custom_numbers = sales_prefs.get("CustomTxnNumbers", True) is not False
 
@@ -111,15 +113,22 @@ class OrderWriter:
         plan = _Plan(write=write, opts=opts, entity=mapping.document_entity(order, opts.document),
                      number=mapping.doc_number(order.number), customer=(field_, value), customer_body=body,
                      items=[self._item_key(line, opts) for line in order.lines])
-        for line, key in zip(order.lines, plan.items):
+        plan.tax = taxes.plan(order, self.company, opts.tax_codes)
+        plan.problems += countries.order_problems(order) + plan.tax.problems
+        if refusal := mapping.receipt_refusal(order, plan.entity):
+            plan.problems.insert(0, refusal)
+        for line, key, code in zip(order.lines, plan.items, plan.tax.lines):
             if key is not None:
-                plan.item_bodies[key] = self._item_body(line, key, opts)
+                plan.item_bodies[key] = self._item_body(line, key, opts, code if self.company.global_model else None)
             elif not line.adjustment:
                 plan.problems.append(f"line {line.line_id or '?'} has neither a SKU nor a name to match an item by")
         if order.shipping > 0 and (order.shipping_item or not self.allow_shipping):
             # a rule's choice (order.shipping_item) wins over the company's built-in shipping line
             plan.shipping_key = ("Name", clean_name(order.shipping_item or opts.shipping_item, 100))
             plan.item_bodies[plan.shipping_key] = {"Name": plan.shipping_key[1], "Type": "Service", "Description": "Shipping"}
+            if self.company.global_model and plan.tax.shipping:
+                plan.item_bodies[plan.shipping_key].update(SalesTaxCodeRef={"value": plan.tax.shipping},
+                                                           SalesTaxIncluded=opts.tax_inclusive)
         for ref, name in (("ClassRef", order.class_name), ("DepartmentRef", order.location),
                           ("DepositToAccountRef", order.deposit_account or opts.deposit_account),
                           ("PaymentMethodRef", order.payment_method or opts.payment_method)):
@@ -165,11 +174,18 @@ class OrderWriter:
         return ("Name", clean_name(name, 100)) if name else None
 
     @staticmethod
-    def _item_body(line: LineItem, key: tuple[str, str], opts: TargetOptions) -> dict[str, Any]:
-        """A Service or NonInventory item (never Inventory); matched by SKU, it is named by its SKU."""
+    def _item_body(line: LineItem, key: tuple[str, str], opts: TargetOptions,
+                   tax_code: Optional[str] = None) -> dict[str, Any]:
+        """A Service or NonInventory item (never Inventory); matched by SKU, it is named by its SKU.
+
+        In a non-US company it carries its sales tax code and whether its price includes tax
+        (``SalesTaxCodeRef``, ``SalesTaxIncluded``), what the global tax model needs of an item.
+        """
         body: dict[str, Any] = {"Name": clean_name(key[1], 100),
                                 "Type": "Service" if opts.unknown_items == "create_service" else "NonInventory",
                                 "UnitPrice": line.unit_price}
+        if tax_code:
+            body.update(SalesTaxCodeRef={"value": tax_code}, SalesTaxIncluded=opts.tax_inclusive)
         if line.name:
             body["Description"] = line.name[:4000]
         if line.sku:
@@ -234,6 +250,8 @@ class OrderWriter:
             for entity in TXN_ENTITIES if self.custom_numbers else ():
                 resolve.want(wanted, entity, "DocNumber", plan.number)
             resolve.want(wanted, "Customer", *plan.customer)
+            for kind in names.NAME_LISTS:  # one name list for customers, vendors and employees
+                resolve.want(wanted, kind, "DisplayName", plan.customer_body["DisplayName"])
             for item_field, value in plan.item_bodies:
                 resolve.want(wanted, "Item", item_field, value)
             for ref, name in plan.refs.items():
@@ -263,6 +281,8 @@ class OrderWriter:
             if resolve.get(found, "Customer", *plan.customer) is None and not (plan.opts.create_customers or named_only):
                 plan.problems.append(f"customer {plan.customer[1]!r} not found in QuickBooks (create_customers is off)")
         to_create: dict[tuple[str, str, str], dict[str, Any]] = {}
+        self._name_customers([p for p in plans if not p.problems and resolve.get(found, "Customer", *p.customer) is None],
+                             found)
         for plan in (p for p in plans if not p.problems):
             if resolve.get(found, "Customer", *plan.customer) is None:
                 to_create.setdefault(("Customer", *plan.customer), plan.customer_body)
@@ -276,21 +296,51 @@ class OrderWriter:
                 keys = [("Customer", *plan.customer)] + [("Item", *k) for k in plan.item_bodies]
                 plan.problems += [failures[k] for k in keys if k in failures]
 
+    def _name_customers(self, plans: list[_Plan], found: resolve.Found) -> None:
+        """Give each customer to create a DisplayName no customer, vendor or employee uses (see :mod:`.names`),
+        or find the customer an earlier run created under such a name; one more look-up when a name is taken."""
+        def rows(name: str) -> dict[str, Optional[dict[str, Any]]]:
+            return {kind: resolve.get(found, kind, "DisplayName", name) for kind in names.NAME_LISTS}
+
+        options = {id(p): names.candidates(p.customer_body["DisplayName"], p.customer) for p in plans}
+        keys_of: dict[str, set[tuple[str, str]]] = {}
+        for plan in plans:
+            keys_of.setdefault(options[id(plan)][0].lower(), set()).add(plan.customer)
+        more: resolve.Wanted = {}
+        for plan in plans:  # the other names are looked up when the first is taken, or wanted by two customers
+            first = options[id(plan)][0]
+            if names.holder(rows(first)) or len(keys_of[first.lower()]) > 1:
+                for name in options[id(plan)][1:]:
+                    for kind in names.NAME_LISTS:
+                        resolve.want(more, kind, "DisplayName", name)
+        if more:
+            found.update(resolve.lookup(self.api, more))
+        chosen: dict[str, tuple[str, str]] = {}
+        for plan in plans:
+            for n, name in enumerate(options[id(plan)]):
+                held = rows(name)
+                customer = held["Customer"]
+                if customer is not None and names.same_identity(customer, plan.customer) and n > 0:
+                    found[("Customer", plan.customer[0], plan.customer[1].lower())] = customer  # made by an earlier run
+                    break
+                if not names.holder(held) and chosen.get(name.lower(), plan.customer) == plan.customer:
+                    chosen[name.lower()] = plan.customer
+                    plan.customer_body = dict(plan.customer_body, DisplayName=name)
+                    break
+            else:
+                plan.problems.append(f"no free customer name for {plan.customer_body['DisplayName']!r}: customers, vendors "
+                                     f"or employees use {', '.join(repr(n) for n in options[id(plan)])}")
+
     def _create_parties(self, to_create: dict[tuple[str, str, str], dict[str, Any]],
                         found: resolve.Found) -> dict[tuple[str, str, str], str]:
         """Create customers and items; returns a message per key that could not be had.
 
-        A name already taken (6240): a customer matched by e-mail or company is a different
-        person with the same name, so it is created again as "Name (e-mail)"; an item, or a
-        customer matched by name, is the one of that name, found with one more look-up.
+        Customers were given free names (:meth:`_name_customers`); a name taken meanwhile (6240, another
+        process) is the customer only when that customer has the same identity (its e-mail or company),
+        else the order fails and the next run picks the next name. An item whose name is taken is the
+        item of that name, found with one more look-up.
         """
         created, errors = self._create_batches(to_create, "parties")
-        renamed = {k: dict(to_create[k], DisplayName=f"{to_create[k]['DisplayName']} ({k[2]})"[:500])
-                   for k, e in errors.items() if _clash(e) and k[0] == "Customer" and k[1] != "DisplayName"}
-        if renamed:
-            again, still = self._create_batches(renamed, "parties-renamed")
-            created.update(again)
-            errors = {k: e for k, e in errors.items() if k not in renamed} | still
         taken: resolve.Wanted = {}
         for key, error in errors.items():
             if _clash(error):
@@ -298,7 +348,7 @@ class OrderWriter:
         existing = resolve.lookup(self.api, taken) if taken else {}
         for key in list(errors):
             row = resolve.get(existing, key[0], _name_field(key), to_create[key][_name_field(key)])
-            if row is not None and _clash(errors[key]):
+            if row is not None and _clash(errors[key]) and (key[0] != "Customer" or names.same_identity(row, key[1:])):
                 created[key] = row
                 del errors[key]
         for key, row in created.items():
@@ -350,7 +400,9 @@ class OrderWriter:
                     shipping = {"value": row["Id"]} if row else None
                 body = mapping.build_document(plan.order, plan.entity, customer_id=customer["Id"], item_ids=item_ids,
                                               shipping_ref=shipping, refs=self._refs(plan, found),
-                                              custom_numbers=self.custom_numbers)
+                                              custom_numbers=self.custom_numbers, tax=plan.tax,
+                                              tax_calculation=taxes.global_calculation(plan.opts.tax_inclusive)
+                                              if self.company.global_model else None)
                 items.append({"bId": f"d{n}", "operation": "create", plan.entity: body})
             rid = self.ids.get(self.realm, "documents", [p.write.idempotency_key for p in chunk])
             answers = self._batch(items, rid)
@@ -362,6 +414,8 @@ class OrderWriter:
                     results[key] = WriteResult(key, ok=True, target_id=mapping.target_ref(plan.entity, doc["Id"]),
                                                target_number=doc.get("DocNumber"))
                     posted.append((plan, doc))
+                    if self.company.global_model and (differs := taxes.total_differs(plan.order, doc.get("TotalAmt"))):
+                        plan.notes.append(differs)
                 elif isinstance(error, QuickBooksFault) and error.code in ("6140", "6210"):
                     results[key] = WriteResult(key, ok=True, duplicate=True, target_number=plan.number,
                                                note=f"QuickBooks already has DocNumber {plan.number} ({error.code})")
@@ -374,23 +428,27 @@ class OrderWriter:
 
     def _pay_invoices(self, posted: list[tuple[_Plan, dict[str, Any]]], found: resolve.Found,
                       results: dict[str, WriteResult]) -> None:
-        """A linked Payment for each paid invoice whose amount paid is 0 (paid by rule) or its total."""
+        """A linked Payment for each invoice of an order that paid something: the amount paid (the invoice's
+        total when the order is paid in full, by rule or by shipping; see :func:`.mapping.amount_to_pay`)."""
         due = []
         for plan, doc in posted:
             order = plan.order
-            if plan.entity != "Invoice" or not order.paid or not plan.opts.create_payments:
+            paid = mapping.amount_to_pay(order)
+            if plan.entity != "Invoice" or paid <= 0 or not plan.opts.create_payments:
                 continue
-            if order.amount_paid not in (0, order.total) and mapping.money(order.amount_paid) != mapping.money(doc["TotalAmt"]):
-                plan.notes.append(f"no payment recorded: amount paid {order.amount_paid} is not the total {doc['TotalAmt']}")
-                continue
-            due.append((plan, doc))
+            full = paid == mapping.money(order.total)
+            amount = mapping.money(doc["TotalAmt"]) if full else min(paid, mapping.money(doc["TotalAmt"]))
+            if not full:
+                plan.notes.append(f"part paid: payment of {amount} of {doc['TotalAmt']}")
+            due.append((plan, doc, amount))
         for start in range(0, len(due), BATCH_LIMIT):
             chunk = due[start:start + BATCH_LIMIT]
-            items = [{"bId": f"m{n}", "operation": "create", "Payment": mapping.payment_body(doc, self._refs(plan, found))}
-                     for n, (plan, doc) in enumerate(chunk)]
-            rid = self.ids.get(self.realm, "payments", [p.write.idempotency_key for p, _ in chunk])
+            items = [{"bId": f"m{n}", "operation": "create",
+                      "Payment": mapping.payment_body(doc, self._refs(plan, found), amount)}
+                     for n, (plan, doc, amount) in enumerate(chunk)]
+            rid = self.ids.get(self.realm, "payments", [p.write.idempotency_key for p, _, _ in chunk])
             answers = self._batch(items, rid)
-            for n, (plan, _) in enumerate(chunk):
+            for n, (plan, _, _) in enumerate(chunk):
                 error = item_error(answers.get(f"m{n}", {}))
                 if error is not None:
                     plan.notes.append(f"invoice posted, but the payment was not recorded: {error}")

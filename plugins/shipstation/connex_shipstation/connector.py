@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 
+from connex_core.countries import UnknownCountry
 from connex_core.connector import (
     Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, WebhookEvent, WriteResult, batched,
 )
@@ -426,7 +427,11 @@ class ShipStationConnector(Connector):
                                            target_number=current.get("orderNumber"),
                                            note=f"already {current.get('orderStatus')} in ShipStation; left unchanged"))
                 continue
-            payload = order_to_shipstation(w.order, store_id=self.settings.store_id)
+            try:
+                payload = order_to_shipstation(w.order, store_id=self.settings.store_id)
+            except UnknownCountry as exc:  # that order fails, naming the value and the field; the others go on
+                results.append(WriteResult(w.key, ok=False, error=str(exc)))
+                continue
             if current and (current.get("advancedOptions") or {}).get("mergedOrSplit"):
                 payload["orderId"] = current["orderId"]  # ShipStation needs it to update a split/merged order
             to_send.append((w, payload))

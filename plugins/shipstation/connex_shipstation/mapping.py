@@ -25,6 +25,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Optional
 
+from connex_core import countries
 from connex_core.models import ZERO, Address, Customer, LineItem, Order, OrderStatus, Shipment
 
 from .timezone import PACIFIC_NAME, format_timestamp, parse_date, parse_timestamp
@@ -64,7 +65,7 @@ def address_from(data: Optional[dict]) -> Address:
         name=_str(data.get("name")), company=_str(data.get("company")),
         street1=_str(data.get("street1")), street2=_str(data.get("street2")), street3=_str(data.get("street3")),
         city=_str(data.get("city")), state=_str(data.get("state")), postal_code=_str(data.get("postalCode")),
-        country=_str(data.get("country")), phone=_str(data.get("phone")), residential=data.get("residential"),
+        country=countries.normalised(_str(data.get("country"))), phone=_str(data.get("phone")), residential=data.get("residential"),
     )
 
 
@@ -174,12 +175,16 @@ def shipment_from_fulfillment(data: dict, order_key: Optional[str] = None) -> Sh
 
 
 # -- canonical -> ShipStation ---------------------------------------------------------------------
-def address_to(address: Address, fallback_name: Optional[str]) -> dict:
+def address_to(address: Address, fallback_name: Optional[str], field: str = "ship_to") -> dict:
+    """A ShipStation address. Its country must be an ISO 3166-1 alpha-2 code (ShipStation v1 Address
+    model); a name or alpha-3 code is converted, and a value that is no country raises
+    :class:`~connex_core.countries.UnknownCountry` naming the value and ``field``."""
     return {
         "name": address.name or fallback_name or "", "company": address.company,
         "street1": address.street1, "street2": address.street2, "street3": address.street3,
         "city": address.city, "state": address.state, "postalCode": address.postal_code,
-        "country": address.country, "phone": address.phone, "residential": address.residential,
+        "country": countries.alpha2(address.country, f"{field}.country"), "phone": address.phone,
+        "residential": address.residential,
     }
 
 
@@ -224,8 +229,9 @@ def order_to_shipstation(order: Order, *, store_id: Optional[int] = None) -> dic
         "orderStatus": "awaiting_shipment" if order.paid else "awaiting_payment",
         "customerUsername": order.customer.username or order.customer.email,
         "customerEmail": order.customer.email,
-        "billTo": address_to(order.bill_to, customer_name),
-        "shipTo": address_to(order.ship_to if order.ship_to.street1 else order.bill_to, customer_name),
+        "billTo": address_to(order.bill_to, customer_name, "bill_to"),
+        "shipTo": address_to(order.ship_to if order.ship_to.street1 else order.bill_to, customer_name,
+                             "ship_to" if order.ship_to.street1 else "bill_to"),
         "items": items, "amountPaid": order.amount_paid, "taxAmount": order.tax, "shippingAmount": order.shipping,
         "customerNotes": order.notes, "internalNotes": order.internal_notes, "paymentMethod": order.payment_method,
         "requestedShippingService": order.requested_service, "advancedOptions": advanced,

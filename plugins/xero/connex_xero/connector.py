@@ -20,16 +20,18 @@ import json
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from connex_core import countries
 from connex_core.connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
                                    TrackingWrite, WebhookEvent, WriteResult, batched, verify_hmac_sha256)
-from connex_core.errors import ConfigurationError, FatalAPIError, WebhookRejected
+from connex_core.errors import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
 from connex_core.models import Order
 from connex_core.tokens import TokenStore
 
 from .auth import XeroAuth
 from .client import NotFound, XeroClient, make_pool, records, validation_messages
 from .connect_flow import authorize
-from .mapping import (contact_name, contact_to_xero, has_note, invoice_to_xero, order_from_xero, shipping_cost_line,
+from .mapping import (amount_to_pay, contact_name, contact_to_xero, has_note, invoice_to_xero, order_from_xero,
+                      payment_to_xero, shipping_cost_line,
                       tracking_note, tracking_reference)
 from .options import DATE_FIELDS, SourceOptions, TargetOptions
 from .settings import XeroSettings
@@ -59,6 +61,10 @@ def _statuses(value: Any) -> list[str]:
     """The task's ``statuses`` option as Xero's status names: a list, or one comma-separated text."""
     items = value.split(",") if isinstance(value, str) else list(value or [])
     return [str(s).strip().upper() for s in items if str(s).strip()]
+
+
+def _note(result: WriteResult, text: str) -> None:
+    result.note = f"{result.note}; {text}" if result.note else text
 
 
 def _quote(text: str) -> str:
@@ -220,7 +226,10 @@ class XeroConnector(Connector):
 
     def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
         results: dict[str, WriteResult] = {}
-        contact_ids = self._contacts_for(writes, results)
+        for write in writes:  # a country that is none fails its order, naming the value and the field
+            if problems := countries.order_problems(write.order):
+                results[write.key] = WriteResult(write.key, ok=False, error="; ".join(problems))
+        contact_ids = self._contacts_for([w for w in writes if w.key not in results], results)
         pending = [w for w in writes if w.key not in results]
         if pending:
             known = self._known_items()
@@ -229,6 +238,7 @@ class XeroConnector(Connector):
             data = self.client.call("create invoices", "create_invoices", body, summarize_errors=False, unitdp=4,
                                     idempotency_key=idempotency_key("invoices", [w.idempotency_key for w in pending]))
             answers = records(data, "Invoices", "create invoices")
+            created: list[tuple[OrderWrite, dict[str, Any]]] = []
             if len(answers) != len(pending):
                 raise FatalAPIError(f"Xero answered {len(answers)} invoices for {len(pending)} sent", connector="xero")
             duplicates = []
@@ -242,6 +252,8 @@ class XeroConnector(Connector):
                 else:
                     results[write.key] = WriteResult(write.key, ok=True, target_id=answer["InvoiceID"],
                                                      target_number=answer.get("InvoiceNumber"))
+                    created.append((write, answer))
+            self._record_payments(created, results)
             if duplicates:
                 found = self.find_orders(duplicates)
                 for write in duplicates:
@@ -251,6 +263,45 @@ class XeroConnector(Connector):
                         target_id=hit.target_id if hit else None, target_number=hit.target_number if hit else None,
                         error=None if hit else DUPLICATE)
         return [results[w.key] for w in writes]
+
+    def _record_payments(self, created: list[tuple[OrderWrite, dict[str, Any]]], results: dict[str, WriteResult]) -> None:
+        """With the task option ``record_payments = true``: a payment (``PUT /Payments``, one call for the batch)
+        of the amount each order paid, into ``payment_account`` (a bank account code, default "090", the bank
+        account of Xero's default chart). Only an AUTHORISED invoice takes a payment; a DRAFT one gets a note."""
+        due = []
+        for write, invoice in created:
+            if not write.options.get("record_payments"):
+                continue
+            amount = amount_to_pay(write.order)
+            if amount <= 0:
+                continue
+            if invoice.get("Status") != "AUTHORISED":
+                _note(results[write.key], f"payment of {amount} not recorded: the invoice is {invoice.get('Status')} "
+                                          f"(Xero takes payments on AUTHORISED invoices; set invoice_status)")
+                continue
+            issued = write.order.paid_at or write.order.order_date or write.order.created_at
+            due.append((write, payment_to_xero(invoice["InvoiceID"], amount, issued.date() if issued else None,
+                                               str(write.options.get("payment_account") or "090"),
+                                               f"{write.order.source} order {write.order.number}")))
+        if not due:
+            return
+        try:
+            data = self.client.call("record payments", "create_payments", {"Payments": [p for _, p in due]},
+                                    summarize_errors=False,
+                                    idempotency_key=idempotency_key("payments", [w.idempotency_key for w, _ in due]))
+            answers = records(data, "Payments", "record payments")
+        except (RetriableAPIError, FatalAPIError) as exc:
+            # The invoices are written: say on each order that its payment is not, rather than losing both facts.
+            for write, element in due:
+                _note(results[write.key], f"invoice written, but the payment of {element['Amount']} was not recorded: {exc}")
+            return
+        for (write, element), answer in zip(due, answers):
+            messages = validation_messages([answer])
+            if answer.get("StatusAttributeString") == "ERROR" or (answer.get("HasErrors") and messages):
+                _note(results[write.key], f"invoice written, but the payment of {element['Amount']} was not recorded: "
+                                          + ("; ".join(messages) or "rejected"))
+            else:
+                _note(results[write.key], f"payment {answer.get('PaymentID')} of {element['Amount']} recorded")
 
     def _contacts_for(self, writes: list[OrderWrite], results: dict[str, WriteResult]) -> dict[str, str]:
         """ContactID per contact name (lower case): matched by name, or created in one batched call."""

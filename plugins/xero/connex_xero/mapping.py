@@ -14,10 +14,11 @@ contact element with both addresses for contacts that must be created.
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta, timezone
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Iterable, Optional
 
+from connex_core import countries
 from connex_core.models import Address, Customer, LineItem, Order, OrderStatus, Shipment
 
 from .msdate import parse_ms_date
@@ -28,9 +29,6 @@ ZERO = Decimal("0")
 #: Invoice status -> order status. AUTHORISED depends on payment (unpaid: awaiting_payment).
 STATUSES = {"DRAFT": OrderStatus.draft, "SUBMITTED": OrderStatus.open, "PAID": OrderStatus.awaiting_shipment,
             "VOIDED": OrderStatus.voided, "DELETED": OrderStatus.cancelled}
-COUNTRIES = {"united states": "US", "usa": "US", "united states of america": "US", "new zealand": "NZ",
-             "australia": "AU", "united kingdom": "GB", "uk": "GB", "canada": "CA", "ireland": "IE",
-             "south africa": "ZA", "germany": "DE", "france": "FR"}
 NOTE_LIMIT = 250
 
 
@@ -49,11 +47,19 @@ def _money(value: Decimal) -> Decimal:
 
 # -- Xero -> canonical -----------------------------------------------------------------------------
 def country_code(name: Optional[str]) -> Optional[str]:
-    """A Xero country (free text, 'United States') as an ISO code where we know it; else as given."""
-    text = _text(name)
-    if text is None:
-        return None
-    return text.upper() if len(text) == 2 else COUNTRIES.get(text.lower(), text)
+    """A Xero country (free text: 'United States', 'US', 'USA') as its ISO alpha-2 code; else as given."""
+    return countries.normalised(_text(name))
+
+
+def xero_country(value: Optional[str]) -> str:
+    """The country of a Xero address: the ISO alpha-2 code. Xero's address Country is "max length = 50,
+    [A-Z], [a-z] only" (xero_accounting.yaml, Address) and its own request example sends "US"; a code
+    meets that rule where names ("Korea, Republic of") may not. Unknown values are left as given: the
+    connector fails that order first, naming it (:func:`connex_core.countries.order_problems`)."""
+    try:
+        return countries.alpha2(value) or ""
+    except countries.UnknownCountry:
+        return value or ""
 
 
 def address_from_xero(address: Optional[dict[str, Any]], contact_name: Optional[str], company: Optional[str] = None,
@@ -161,13 +167,29 @@ def _spread(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
     return shares + [amount - sum(shares, ZERO)]
 
 
+#: Tax categories other systems write on lines: the canonical words, and QuickBooks' US pseudo codes.
+TAXABLE_CODES = frozenset({"taxable", "tax"})
+EXEMPT_CODES = frozenset({"exempt", "non", "nontaxable", "non-taxable"})
+
+
+def xero_tax_type(code: Optional[str], settings: XeroSettings) -> Optional[str]:
+    """A line's or order's tax code as a Xero TaxType: a category (``taxable``/``exempt``, or QuickBooks'
+    ``TAX``/``NON``) becomes the organisation's ``tax_type`` / ``no_tax_type``; a Xero TaxType is kept."""
+    word = (code or "").strip()
+    if word.lower() in TAXABLE_CODES:
+        return settings.tax_type
+    if word.lower() in EXEMPT_CODES:
+        return settings.no_tax_type
+    return word or None
+
+
 def contact_to_xero(order: Order) -> dict[str, Any]:
     """A contact element for an order's customer, with POBOX = bill-to and STREET = ship-to."""
 
     def address(kind: str, a: Address) -> dict[str, Any]:
         return {"AddressType": kind, "AddressLine1": a.street1 or "", "AddressLine2": a.street2 or "",
                 "AddressLine3": a.street3 or "", "City": a.city or "", "Region": a.state or "",
-                "PostalCode": a.postal_code or "", "Country": a.country or "", "AttentionTo": a.name or ""}
+                "PostalCode": a.postal_code or "", "Country": xero_country(a.country), "AttentionTo": a.name or ""}
 
     element: dict[str, Any] = {"Name": contact_name(order),
                                "Addresses": [address("POBOX", order.bill_to), address("STREET", order.ship_to)]}
@@ -192,13 +214,13 @@ def invoice_to_xero(order: Order, settings: XeroSettings, contact_id: Optional[s
     None sends every SKU). Tax is spread over the lines (products and shipping) as ``TaxAmount``.
     """
     taxed = order.tax != 0
-    tax_type = order.tax_code or (settings.tax_type if taxed else settings.no_tax_type)
+    tax_type = xero_tax_type(order.tax_code, settings) or (settings.tax_type if taxed else settings.no_tax_type)
     elements: list[dict[str, Any]] = []
     for line in order.lines:
         element: dict[str, Any] = {"Description": (line.name or line.sku or "Item")[:4000],
                                    "Quantity": line.quantity, "UnitAmount": line.unit_price,
                                    "AccountCode": line.account or settings.sales_account_code,
-                                   "TaxType": line.tax_code or tax_type}
+                                   "TaxType": xero_tax_type(line.tax_code, settings) or tax_type}
         if line.sku and settings.item_codes and (known_items is None or line.sku.lower() in known_items):
             element["ItemCode"] = line.sku
         if line.discount:
@@ -235,6 +257,27 @@ def invoice_to_xero(order: Order, settings: XeroSettings, contact_id: Optional[s
     if order.currency:
         invoice["CurrencyCode"] = order.currency
     return invoice
+
+
+def amount_to_pay(order: Order) -> Decimal:
+    """What the customer has paid, as the books should show it: nothing for an order not counted as paid
+    (the source, or a rule's ``mark unpaid``), the total for a paid order with no amount (paid by a rule or
+    by shipping) or the whole total, else the amount it paid (part paid)."""
+    total = _money(order.total)
+    if not order.paid or total <= 0:
+        return ZERO
+    paid = _money(order.amount_paid)
+    return total if paid <= 0 or paid >= total else paid
+
+
+def payment_to_xero(invoice_id: str, amount: Decimal, day: Optional[date], account_code: str,
+                    reference: str) -> dict[str, Any]:
+    """A ``createPayments`` element: ``amount`` received on the invoice, into the account with ``account_code``."""
+    element: dict[str, Any] = {"Invoice": {"InvoiceID": invoice_id}, "Account": {"Code": account_code},
+                               "Amount": amount, "Reference": reference[:255]}
+    if day:
+        element["Date"] = day.isoformat()
+    return element
 
 
 # -- tracking back ---------------------------------------------------------------------------------

@@ -60,3 +60,9 @@ class TargetOptions(BaseModel):
         "always", description="Tracking tasks: always write a history note on the invoice (one call per shipment), "
         "or put the tracking in the Reference of invoices that can still be edited (in the same batched update as "
         "the cost line) and write a note only on the others.")
+    record_payments: bool = Field(
+        False, description="Order tasks: an invoice of an order that was paid (in full or in part) gets a payment "
+        "of the amount paid (PUT /Payments, one call per batch).")
+    payment_account: str = Field(
+        "090", description="With record_payments: the code of the bank account (or an account with payments "
+        "enabled) the payments go to.")

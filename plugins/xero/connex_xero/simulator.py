@@ -4,8 +4,9 @@ Mounted at ``/xero`` by :class:`~connex_core.sandbox.SandboxServer`:
 
 * ``/xero/api.xro/2.0/...``: Invoices (GET with ``where``, ``Statuses``, ``IDs``,
   ``InvoiceNumbers``, ``ContactIDs``, ``page``/``pageSize``, ``If-Modified-Since``; PUT creates,
-  POST creates or updates, ``summarizeErrors``), invoice History, Contacts, TrackingCategories,
-  Items;
+  POST creates or updates, ``summarizeErrors``), invoice History, Contacts (list, PUT, and one by
+  ``/Contacts/{ContactID}`` or ``/Contacts/{ContactNumber}``, as xero-python's ``get_contact`` and
+  ``get_contact_by_contact_number`` call them), TrackingCategories, Items;
 * ``/xero/connections``: the organisations (tenants) the token may use;
 * ``/xero/connect/authorize`` and ``/xero/connect/token``: the OAuth2 authorization-code and
   refresh-token grants. Access tokens last 30 minutes **on the simulator's clock**; every refresh
@@ -507,10 +508,36 @@ class XeroSimulator(SimulatedService):
         page, extra = self._page(found, request)
         return json_response(self._envelope(**extra, Contacts=[self.books.contact_json(c, summary) for c in page]))
 
+    @route("GET", API + "/Contacts/{ident}")
+    def get_contact(self, request: Request) -> Response:
+        """One contact: ``GET /Contacts/{ContactID}`` (operationId getContact) or, by the same path,
+        ``/Contacts/{ContactNumber}`` (getContactByContactNumber), answered as a ``Contacts`` array with
+        the one contact, archived ones included (xero_accounting.yaml, both operations)."""
+        ident = request.params["ident"]
+        contact = self.books.contacts.get(ident.lower()) or next(
+            (c for c in self.books.contacts.values() if c.get("ContactNumber") and c["ContactNumber"] == ident), None)
+        if contact is None:
+            return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
+        return json_response(self._envelope(Contacts=[self.books.contact_json(contact)]))
+
     @route("PUT", API + "/Contacts")
     @_idempotent
     def put_contacts(self, request: Request) -> Response:
         return self._write(request, "Contacts", self.books.create_contact, self.books.contact_json)
+
+    @route("PUT", API + "/Payments")
+    @_idempotent
+    def put_payments(self, request: Request) -> Response:
+        """``createPayments``: ``{"Payments": [...]}``, each checked as :meth:`Books.create_payment` says."""
+        return self._write(request, "Payments", self.books.create_payment, self.books.payment_json)
+
+    @route("GET", API + "/Payments")
+    def get_payments(self, request: Request) -> Response:
+        return json_response(self._envelope(Payments=[self.books.payment_json(p) for p in self.books.payments.values()]))
+
+    @route("GET", API + "/Accounts")
+    def get_accounts(self, request: Request) -> Response:
+        return json_response(self._envelope(Accounts=list(self.books.accounts.values())))
 
     @route("GET", API + "/TrackingCategories")
     def get_tracking_categories(self, request: Request) -> Response:

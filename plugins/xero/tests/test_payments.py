@@ -1,0 +1,72 @@
+"""Payments in Xero (issue 14): with ``record_payments = true`` an invoice gets a payment of the amount paid
+(``PUT /Payments``). Checked in the simulator's books: amounts due, statuses, payments per invoice."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from connex_core.connector import OrderWrite
+from connex_core.models import Customer, OrderStatus
+from connex_core.sandbox import Fault
+from connex_core.testing import make_order
+
+D = Decimal
+TOTAL = D("53.60")
+
+
+def _orders():
+    def order(number, **extra):
+        return make_order(source="shopify", source_id=number, number=number,
+                          customer=Customer(name=f"Buyer {number}", email=f"{number}@x.test"), **extra)
+    return (order("PAID-1"), order("OPEN-1", paid=False, amount_paid=D("0"), status=OrderStatus.awaiting_payment),
+            order("PART-1", amount_paid=D("20.00")))
+
+
+def _write(connector, orders, **options):
+    return connector.write_orders([OrderWrite(order=o, idempotency_key=f"k-{o.number}", options=options) for o in orders])
+
+
+def books(xero):
+    return {i["InvoiceNumber"]: (i["Status"], i["AmountDue"], [p["Amount"] for p in i["Payments"]])
+            for i in xero.invoices.values()}
+
+
+def test_record_payments_books_the_amount_paid(xero, make_xero):
+    results = _write(make_xero(), _orders(), record_payments=True)
+    assert all(r.ok for r in results), [r.error for r in results]
+    assert books(xero) == {"PAID-1": ("PAID", D("0"), [TOTAL]),
+                           "OPEN-1": ("AUTHORISED", TOTAL, []),
+                           "PART-1": ("AUTHORISED", TOTAL - D("20.00"), [D("20.00")])}
+    assert xero.calls["PUT /api.xro/2.0/Payments"] == 1 and len(xero.books.payments) == 2
+    assert {p["Account"]["Code"] for p in xero.books.payments.values()} == {"090"}
+    assert "recorded" in results[0].note and results[1].note is None
+
+
+def test_without_the_option_no_payment_is_recorded(xero, make_xero):
+    _write(make_xero(), _orders())
+    assert all(status == "AUTHORISED" and paid == [] for status, _, paid in books(xero).values())
+    assert xero.books.payments == {}
+
+
+def test_a_draft_invoice_takes_no_payment_and_says_so(xero, make_xero):
+    paid, _, _ = _orders()
+    [result] = _write(make_xero(invoice_status="DRAFT"), [paid], record_payments=True)
+    assert result.ok and "not recorded" in result.note and "DRAFT" in result.note
+    assert xero.books.payments == {} and books(xero)["PAID-1"] == ("DRAFT", TOTAL, [])
+
+
+def test_an_account_that_takes_no_payments_is_reported_on_the_order(xero, make_xero):
+    paid, _, _ = _orders()
+    [result] = _write(make_xero(), [paid], record_payments=True, payment_account="200")
+    assert result.ok and "payment of 53.60 was not recorded" in result.note and "Account type is invalid" in result.note
+    assert books(xero)["PAID-1"] == ("AUTHORISED", TOTAL, [])
+
+
+
+def test_payments_xero_does_not_answer_are_noted_on_the_written_invoices(xero, make_xero):
+    paid, _, part = _orders()
+    xero.faults.add(Fault(kind="error", status=503, body=b"Service Unavailable", methods=("PUT",), path="/Payments$"))
+    results = _write(make_xero(max_retries=2), [paid, part], record_payments=True)
+    assert all(r.ok and r.target_id for r in results)
+    assert all("was not recorded" in r.note and "503" in r.note for r in results)
+    assert xero.books.payments == {} and books(xero)["PAID-1"] == ("AUTHORISED", TOTAL, [])
