@@ -101,9 +101,9 @@ BAD_OPTIONS = [
     ('source = "shipstation"\ntarget = "quickbooks"\ntarget_options = { shiping_item = "Freight" }',
      "connex.toml: tasks.t.target_options.shiping_item: unknown option; did you mean 'shipping_item'? "
      "(options of quickbooks as a target: create_customers, create_payments, customer_match, deposit_account, "
-     "document, fixed_customer, income_account, item_match, payment_method, shipping_item, unknown_items)"),
+     "document, fixed_customer, income_account, item_match, payment_method, shipping_item, tax_codes, tax_inclusive, unknown_items)"),
     ('source = "shipstation"\ntarget = "quickbooks"\ntarget_options = { document = "receipt" }',
-     "connex.toml: tasks.t.target_options.document: 'receipt' is not one of sales_receipt, invoice"),
+     "connex.toml: tasks.t.target_options.document: 'receipt' is not one of auto, sales_receipt, invoice"),
     # QuickBooks as a source
     ('source = "quickbooks"\ntarget = "shipstation"\nsource_options = { page_size = 5000 }',
      "connex.toml: tasks.t.source_options.page_size: Input should be less than or equal to 1000"),
@@ -124,7 +124,7 @@ BAD_OPTIONS = [
      "connex.toml: tasks.t.target_options.tracking_note: 'sometimes' is not one of always, when_not_editable"),
     ('source = "shipstation"\ntarget = "xero"\ntarget_options = { tracking_notes = "always" }',
      "connex.toml: tasks.t.target_options.tracking_notes: unknown option; did you mean 'tracking_note'? "
-     "(options of xero as a target: tracking_note)"),
+     "(options of xero as a target: payment_account, record_payments, tracking_note)"),
 ]
 
 
@@ -327,7 +327,7 @@ def test_every_connector_option_is_described(plugins):
                 assert (info.description or "").strip(), f"{name} {side} option {field} has no description"
                 declared += 1
         assert cls.source_options_model is not NoOptions, name
-    assert declared == 2 + 4 + 11 + 2 + 1  # ShipStation source; QuickBooks source, target; Xero source, target
+    assert declared == 2 + 4 + 13 + 2 + 3  # ShipStation source; QuickBooks source, target; Xero source, target
     assert plugins.connector("shipstation").target_options_model is NoOptions
 
 
