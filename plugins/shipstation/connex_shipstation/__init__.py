@@ -18,3 +18,6 @@ def register_connectors(register):
 @hookimpl
 def register_sandbox(register):
     register("shipstation", ShipStationSimulator)
+    from .sim.v2 import ShipStationV2Simulator
+
+    register("shipstation-v2", ShipStationV2Simulator)  # API v2, mounted at /shipstation-v2
