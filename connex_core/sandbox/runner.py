@@ -40,6 +40,14 @@ STANDARD_TASKS: list[tuple[str, dict[str, Any]]] = [
                                        "rules/only-orders-from-shipstation.rules"]}),
 ]
 
+#: The ShipStation flows again on ShipStation's API v2 (the sandbox's ``shipstation-v2`` connection), beside the
+#: v1 ones: ``shipstation-v2-to-quickbooks``, ``tracking-to-quickbooks-v2``, ``daily-summary-v2``, ...
+V2_TASKS: list[tuple[str, dict[str, Any]]] = [
+    (name.replace("shipstation", "shipstation-v2") if "shipstation" in name else f"{name}-v2",
+     dict(task, **{end: "shipstation-v2" for end in ("source", "target") if task[end] == "shipstation"}))
+    for name, task in STANDARD_TASKS if "shipstation" in (task["source"], task["target"])]
+STANDARD_TASKS += V2_TASKS
+
 
 def build_sandbox(manager: PluginManager, *, clock: Optional[SimClock] = None, seed: int = 1, port: int = 0,
                   extra: Optional[dict[str, str]] = None) -> SandboxServer:

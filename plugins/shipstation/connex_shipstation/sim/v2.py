@@ -203,8 +203,12 @@ class ShipStationV2Simulator(SimulatedService):
     def _validate(self, payload: Any) -> Optional[str]:
         if not isinstance(payload, dict):
             return "Each shipment must be an object."
-        if not isinstance(payload.get("ship_to"), dict) or not payload["ship_to"].get("address_line1"):
-            return "ship_to is required (with address_line1)."
+        ship_to = payload.get("ship_to")
+        if not isinstance(ship_to, dict):
+            return "ship_to is required."
+        for field in ("name", "phone", "address_line1"):  # non-empty and required in ship_to [SHIP]
+            if not str(ship_to.get(field) or "").strip():
+                return f"ship_to.{field} is required."
         if not payload.get("ship_from") and not payload.get("warehouse_id"):
             return "Either ship_from or warehouse_id must be set."
         if payload.get("warehouse_id") and payload["warehouse_id"] not in {w["warehouse_id"] for w in self.warehouses}:

@@ -10,7 +10,7 @@ From v2 (shipments, labels, fulfillments):
   v2 and is not booked twice. Other ids (``se-abc1``) are kept whole. ``number`` is
   ``shipment_number``, ``source_key`` is ``external_shipment_id``.
 * which API: ``custom_fields["shipstation_api"]`` is ``"v2"`` (v1 orders have no such key), so a
-  rule can tell them apart: ``when custom_fields.shipstation_api == 'v2' then ...``.
+  rule can tell them apart: ``when custom_fields['shipstation_api'] == 'v2' then ...``.
 * no order total: ``total`` is computed as lines + shipping + tax - discount (v1's orderTotal rule).
 * no order date, no payment date: ``order_date`` is ``created_at``; ``paid_at`` stays unset;
   timestamps are UTC (aware), and ``timezone`` is the connection's, so "the 15th" is counted there.
@@ -42,6 +42,8 @@ from ..mapping import KEY_PREFIX, money, origin_of
 SOURCE = "shipstation"
 API_FIELD = "shipstation_api"
 MAX_EXTERNAL_ID = 50
+#: The ship-to phone sent when the order has none (v2 refuses an empty one).
+NO_PHONE = "not given"
 #: v2 ``shipment_status`` -> the canonical status (the v1 names); ``pending`` depends on payment.
 STATUS = {"processing": OrderStatus.awaiting_shipment, "label_purchased": OrderStatus.shipped,
           "cancelled": OrderStatus.cancelled, "on_hold": OrderStatus.on_hold}
@@ -273,8 +275,11 @@ def order_to_v2(order: Order, *, currency: str = "USD", warehouse_id: Optional[s
     """
     name = order.customer.name or order.customer.company
     ship_to = order.ship_to if order.ship_to.street1 else order.bill_to
+    address = address_to(ship_to, name, order.customer.email)
+    # v2 requires a non-empty ship-to phone [SHIP]; accounting documents often have none.
+    address["phone"] = ship_to.phone or order.customer.phone or order.bill_to.phone or NO_PHONE
     payload: dict[str, Any] = {"external_shipment_id": external_id_for(order), "create_sales_order": True,
-                               "ship_to": address_to(ship_to, name, order.customer.email),
+                               "ship_to": address,
                                **owned_fields(order, currency)}
     payload["advanced_options"] = {f"custom_field{i}": order.custom_fields.get(f"custom{i}") for i in (1, 2, 3)}
     if warehouse_id:
