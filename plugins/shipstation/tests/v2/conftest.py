@@ -9,7 +9,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from connex_core.connector import ConnectorContext
-from connex_core.sandbox import SandboxServer
+from connex_core.sandbox import SandboxServer, SimClock
 from connex_shipstation.connector import ShipStationConnector, ShipStationSettings
 from connex_shipstation.sim.v2 import ShipStationV2Simulator
 
@@ -58,6 +58,15 @@ def v2_server() -> Iterator[SandboxServer]:
 def v2_sim(sim_clock, v2_server) -> ShipStationV2Simulator:
     """A fresh v2 simulator per test, on the sped-up clock, at /shipstation-v2 on loopback."""
     sim = ShipStationV2Simulator(clock=sim_clock, seed=5)
+    v2_server.services["shipstation-v2"] = sim
+    sim.base_url = v2_server.url("shipstation-v2")
+    return sim
+
+
+@pytest.fixture
+def v2_sim_realtime(v2_server) -> ShipStationV2Simulator:
+    """A v2 simulator on a real-time clock: for webhook timestamps, which are checked against the clock."""
+    sim = ShipStationV2Simulator(clock=SimClock(speed=1.0), seed=5)
     v2_server.services["shipstation-v2"] = sim
     sim.base_url = v2_server.url("shipstation-v2")
     return sim
