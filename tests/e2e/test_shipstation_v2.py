@@ -173,3 +173,31 @@ def test_v2_daily_summaries_count_days_in_the_tasks_zone_pacific_by_default_from
     assert money(docs["DS-20260916"]["TotalAmt"]) == Decimal("23.95")
     counts = doc_counts(sandbox)
     assert sandbox.run("daily-summary-v2").counts.get("created", 0) == 0 and doc_counts(sandbox) == counts
+
+
+def test_connect_says_which_api_the_credentials_belong_to(sandbox, connex):
+    from connex_core.sandbox import Fault
+
+    path = sandbox.write()
+    v1 = connex("connect", "shipstation", "--config", path)
+    assert "API v1 (legacy)" in v1.stdout and "Gold" in v1.stdout
+    v2_out = connex("connect", "shipstation", "--config", path, "--connection", "shipstation-v2")
+    assert "API v2" in v2_out.stdout and "warehouse" in v2_out.stdout
+    assert v2(sandbox).total_calls == 1  # one cheap call
+
+    # A v2 key written into a v1 connection: told to set api = "v2".
+    text = path.read_text()
+    v2_key = (path.parent / "connex.secrets" / "shipstation-v2.api_key").read_text()
+    (path.parent / "connex.secrets" / "shipstation.api_key").write_text(v2_key)
+    wrong = connex("connect", "shipstation", "--config", path, expect=4)
+    assert 'api = "v2"' in wrong.stderr and v2_key not in wrong.stderr + wrong.stdout
+    path.write_text(text)
+
+    # A plan without v1: ShipStation answers 402, and the message says to use v2.
+    (path.parent / "connex.secrets" / "shipstation.api_key").write_text(sandbox.shipstation.api_key)
+    sandbox.shipstation.faults.add(Fault(kind="error", status=402, body=b'{"Message":"Payment Required"}'))
+    plan = connex("connect", "shipstation", "--config", path, expect=6)
+    assert "402" in plan.stderr and 'api = "v2"' in plan.stderr and "Gold" in plan.stderr
+
+    wrong_type = connex("connect", "xero", "--config", path, "--connection", "shipstation-v2", expect=2)
+    assert "is of type 'shipstation'" in wrong_type.stderr

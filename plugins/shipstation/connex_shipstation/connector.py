@@ -153,6 +153,12 @@ class ShipStationConnector(Connector):
         stores = self.client.list_stores()
         return f"connected to ShipStation ({len(stores)} store{'s' if len(stores) != 1 else ''})"
 
+    def connect(self, **kwargs: Any) -> str:
+        """``connex connect``: one cheap call; says the credentials are v1's and whether the plan allows v1."""
+        from .v2.probe import connect_v1
+
+        return connect_v1(self)
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()

@@ -102,6 +102,12 @@ class ShipStationV2Connector(Connector):
         return (f"connected to ShipStation API v2 ({len(warehouses)} warehouse{'s' if len(warehouses) != 1 else ''}); "
                 "the key is a v2 key: shipments, labels and fulfillments can be read and written")
 
+    def connect(self, **kwargs: Any) -> str:
+        """``connex connect``: one cheap call; says the key is a v2 key (or a v1 pair set as v2)."""
+        from .probe import connect_v2
+
+        return connect_v2(self)
+
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
