@@ -158,8 +158,7 @@ class ShipStationV2Client:
                     raise RetriableAPIError(f"{what}: answered {response.status_code} with a body that is not JSON "
                                             f"({short_body(response.text, 120)})", connector=CONNECTOR,
                                             status=response.status_code) from None
-        if isinstance(data, dict) and data.get("request_id"):
-            self.last_request_id = str(data["request_id"])
+        self.last_request_id = str(data["request_id"]) if isinstance(data, dict) and data.get("request_id") else None
         if response.status_code < 400:
             if errors_of(data):  # partial success: the caller reads the per-item errors
                 log.warning("%s: answered %d with errors (request_id %s): %s", what, response.status_code,

@@ -85,7 +85,6 @@ class ShipStationV2Connector(Connector):
         self.timezone = settings.timezone
         """The zone a day the user names is counted in (v2 itself is UTC): the connection's ``timezone``."""
         self._client: Optional[ShipStationV2Client] = None
-        self._looked_up: dict[str, Optional[dict]] = {}
         self._warehouse: Optional[str] = None
         self._jwks: dict[str, Any] = {}
 
@@ -245,18 +244,11 @@ class ShipStationV2Connector(Connector):
 
     # -- writing orders --------------------------------------------------------------------------
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
-        """Which orders ShipStation has, by ``external_shipment_id`` (one call per order)."""
-        self._looked_up = {}
-        result = {}
-        for w in writes:
-            key = external_id_for(w.order)
-            current = self.client.get_by_external_id(key)
-            self._looked_up[key] = current
-            if current:
-                result[w.key] = Found(target_id=str(current["shipment_id"]), target_number=current.get("shipment_number"),
-                                      description=f"ShipStation shipment {current.get('shipment_number')} "
-                                                  f"({current.get('shipment_status')})")
-        return result
+        """Nothing is looked up ahead: ShipStation refuses a second shipment with the same
+        ``external_shipment_id`` [EXT], so :meth:`write_orders` creates first and looks up only what
+        it refused (one call per such order instead of one per order). A write whose answer was lost
+        is retried the same way and comes back as a duplicate with the shipment's id."""
+        return {}
 
     def _warehouse_id(self) -> Optional[str]:
         """The connection's ``warehouse_id``, else the account's default warehouse (one call, once)."""
@@ -273,21 +265,10 @@ class ShipStationV2Connector(Connector):
         return self._warehouse
 
     def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
-        """Create the new ones (100 a call), update the existing ones' Connex-owned fields."""
+        """Create (100 a call); an order ShipStation refuses is looked up by its ``external_shipment_id``
+        and, when it is there, updated in its Connex-owned fields (or left alone once labelled)."""
         results: list[WriteResult] = []
-        create: list[OrderWrite] = []
-        for w in writes:
-            key = external_id_for(w.order)
-            try:
-                current = self._looked_up.pop(key) if key in self._looked_up else self.client.get_by_external_id(key)
-            except RetriableAPIError as exc:
-                results.append(WriteResult(key=w.key, ok=False, error=str(exc), retriable=True))
-                continue
-            if current is None:
-                create.append(w)
-            else:
-                results.append(self._update(w, current))
-        for batch in batched(create, MAX_CREATE_BATCH):
+        for batch in batched(writes, MAX_CREATE_BATCH):
             results.extend(self._create(batch))
         return results
 
@@ -312,9 +293,10 @@ class ShipStationV2Connector(Connector):
         entries = answer.get("shipments") or []
         by_key = {e.get("external_shipment_id"): e for e in entries if isinstance(e, dict)}
         results = []
+        request_id = answer.get("request_id")  # a 2xx body may carry none (the documented one has none)
         for i, (w, payload) in enumerate(zip(batch, payloads)):
             entry = by_key.get(payload["external_shipment_id"]) or (entries[i] if i < len(entries) else None)
-            results.append(self._created(w, payload, entry, answer.get("request_id") or self.client.last_request_id))
+            results.append(self._created(w, payload, entry, request_id))
         return results
 
     def _created(self, w: OrderWrite, payload: dict, entry: Optional[dict], request_id: Optional[str]) -> WriteResult:
@@ -325,12 +307,13 @@ class ShipStationV2Connector(Connector):
             return WriteResult(key=w.key, ok=True, target_id=str(entry["shipment_id"]),
                                target_number=entry.get("shipment_number"))
         said = describe_errors(errors)
-        if "already exists" in said.lower():  # our key is there: a retry of a write that got through
+        # Refused: if the reason is our key (the wording is not documented), the shipment is there.
+        try:
             current = self.client.get_by_external_id(payload["external_shipment_id"])
-            if current:
-                return WriteResult(key=w.key, ok=True, duplicate=True, target_id=str(current["shipment_id"]),
-                                   target_number=current.get("shipment_number"),
-                                   note="already in ShipStation (external_shipment_id)")
+        except RetriableAPIError as exc:
+            return WriteResult(key=w.key, ok=False, retriable=True, error=f"{said}; then {exc}")
+        if current:
+            return self._update(w, current)
         rid = f" (request_id {request_id})" if request_id else ""
         return WriteResult(key=w.key, ok=False, error=f"ShipStation refused order {w.order.number}{rid}: {said}")
 
