@@ -58,7 +58,15 @@ def default_rules_dir() -> Optional[Path]:
 
 
 def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: int = 7, speed: float = 600.0,
-             say: Callable[[str], None] = lambda s: None) -> DemoResult:
+             say: Callable[[str], None] = lambda s: None, shipstation_api: str = "v1") -> DemoResult:
+    """``shipstation_api="v2"`` runs the ShipStation flows on ShipStation's API v2 (the ``*-v2`` tasks)."""
+    if shipstation_api not in ("v1", "v2"):
+        raise ValueError(f"shipstation_api must be 'v1' or 'v2', not {shipstation_api!r}")
+    from .sandbox.runner import V2_NAMES
+
+    first, after = FIRST, AFTER_SHIPPING
+    if shipstation_api == "v2":
+        first, after = [V2_NAMES.get(n, n) for n in FIRST], [V2_NAMES.get(n, n) for n in AFTER_SHIPPING]
     start = time.monotonic()
     folder = Path(folder)
     if folder.exists():
@@ -90,13 +98,13 @@ def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: in
                     into.append(summary)
                     say(f"  {name}: {summary.as_dict()['created']} created")
 
-            run(FIRST, result.runs)
+            run(first, result.runs)
             for name, service in server.services.items():
                 activity = service.simulate_activity()
                 if activity:
                     result.activity[name] = activity
-            run(AFTER_SHIPPING, result.runs)
-            run(FIRST + AFTER_SHIPPING, result.reruns)
+            run(after, result.runs)
+            run(first + after, result.reruns)
         finally:
             engine.close()
             store.close()

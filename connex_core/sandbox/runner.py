@@ -42,10 +42,12 @@ STANDARD_TASKS: list[tuple[str, dict[str, Any]]] = [
 
 #: The ShipStation flows again on ShipStation's API v2 (the sandbox's ``shipstation-v2`` connection), beside the
 #: v1 ones: ``shipstation-v2-to-quickbooks``, ``tracking-to-quickbooks-v2``, ``daily-summary-v2``, ...
+V2_NAMES: dict[str, str] = {
+    name: name.replace("shipstation", "shipstation-v2") if "shipstation" in name else f"{name}-v2"
+    for name, task in STANDARD_TASKS if "shipstation" in (task["source"], task["target"])}
 V2_TASKS: list[tuple[str, dict[str, Any]]] = [
-    (name.replace("shipstation", "shipstation-v2") if "shipstation" in name else f"{name}-v2",
-     dict(task, **{end: "shipstation-v2" for end in ("source", "target") if task[end] == "shipstation"}))
-    for name, task in STANDARD_TASKS if "shipstation" in (task["source"], task["target"])]
+    (V2_NAMES[name], dict(task, **{end: "shipstation-v2" for end in ("source", "target") if task[end] == "shipstation"}))
+    for name, task in STANDARD_TASKS if name in V2_NAMES]
 STANDARD_TASKS += V2_TASKS
 
 

@@ -201,3 +201,15 @@ def test_connect_says_which_api_the_credentials_belong_to(sandbox, connex):
 
     wrong_type = connex("connect", "xero", "--config", path, "--connection", "shipstation-v2", expect=2)
     assert "is of type 'shipstation'" in wrong_type.stderr
+
+
+def test_the_demo_runs_on_v2(tmp_path, connex):
+    ran = connex("demo", "--dir", tmp_path / "demo", "--orders", "12", "--shipstation-api", "v2", "--json", timeout=180)
+    runs = ran.json["runs"]
+    assert {r["task"] for r in runs} == {"shipstation-v2-to-quickbooks", "daily-summary-v2", "quickbooks-to-shipstation-v2",
+                                         "xero-to-shipstation-v2", "shipstation-v2-to-xero", "tracking-to-quickbooks-v2",
+                                         "tracking-to-xero-v2"}
+    assert all(r["failed"] == 0 and r["status"] == "ok" for r in runs), runs
+    assert sum(r["created"] for r in runs) > 0
+    assert all(r["created"] == 0 and r["failed"] == 0 for r in ran.json["reruns"]), ran.json["reruns"]
+    assert connex("demo", "--dir", tmp_path / "bad", "--shipstation-api", "v3", expect=2).stderr

@@ -146,6 +146,7 @@ class ShipStationV2Simulator(SimulatedService):
         self.limiter = WindowLimiter(rate_limit, 60.0, self.clock)
         self.rng = random.Random(seed)
         self.shipments: dict[str, dict[str, Any]] = {}
+        self._external: dict[str, str] = {}  # external_shipment_id -> shipment_id (fixed at creation [EXT])
         self.labels: list[dict[str, Any]] = []
         self.fulfillments: list[dict[str, Any]] = []
         self.webhooks: dict[str, dict[str, Any]] = {}
@@ -198,7 +199,8 @@ class ShipStationV2Simulator(SimulatedService):
     def _by_external(self, external_id: Optional[str]) -> Optional[dict[str, Any]]:
         if not external_id:
             return None
-        return next((s for s in self.shipments.values() if s["external_shipment_id"] == external_id), None)
+        shipment = self.shipments.get(self._external.get(external_id, ""))
+        return shipment if shipment is not None and shipment["external_shipment_id"] == external_id else None
 
     def _validate(self, payload: Any) -> Optional[str]:
         if not isinstance(payload, dict):
@@ -242,6 +244,7 @@ class ShipStationV2Simulator(SimulatedService):
         shipment["shipment_status"] = "pending"
         self._apply_hold(shipment)
         self.shipments[shipment["shipment_id"]] = shipment
+        self._external[shipment["external_shipment_id"]] = shipment["shipment_id"]
         self._notify("shipment_created_v2", f"/v2/shipments/{shipment['shipment_id']}")
         return shipment
 
