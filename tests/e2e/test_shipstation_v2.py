@@ -213,3 +213,55 @@ def test_the_demo_runs_on_v2(tmp_path, connex):
     assert sum(r["created"] for r in runs) > 0
     assert all(r["created"] == 0 and r["failed"] == 0 for r in ran.json["reruns"]), ran.json["reruns"]
     assert connex("demo", "--dir", tmp_path / "bad", "--shipstation-api", "v3", expect=2).stderr
+
+
+def v2_total(shipment: dict) -> Decimal:
+    """What the sale comes to, from the raw v2 shipment: its lines (coupons negative) + shipping + tax paid."""
+    goods = sum((Decimal(str(i["unit_price"])) * i["quantity"] for i in shipment["items"]), Decimal(0))
+    return goods + money(shipment["shipping_paid"]["amount"]) + money(shipment["tax_paid"]["amount"])
+
+
+def test_every_v2_flow_on_seeded_data_books_each_sale_once_with_its_total_and_a_rerun_posts_nothing(sandbox):
+    from connex_core.demo import AFTER_SHIPPING, FIRST
+    from connex_core.sandbox.runner import V2_NAMES
+
+    first_names = [V2_NAMES.get(n, n) for n in FIRST]
+    after_names = [V2_NAMES.get(n, n) for n in AFTER_SHIPPING]
+    sim, qb, xero = v2(sandbox), sandbox.quickbooks, sandbox.xero
+    for name, service in sandbox.server.services.items():
+        service.seed(30 if name != "quickbooks-summary" else 0)
+    sandbox.write()
+    first = {name: sandbox.run(name) for name in first_names}
+    sales = {s["shipment_number"]: s for s in sim.shipments.values() if not s["external_shipment_id"].startswith("connex:")}
+    qb_docs = [(d["DocNumber"], d["TotalAmt"]) for d in qb.entities("Invoice") + qb.entities("SalesReceipt")]
+    xero_docs = [(i["InvoiceNumber"], i["Total"]) for i in xero.invoices.values()]
+    for docs in (qb_docs, xero_docs):
+        numbers = [n for n, _ in docs if n in sales]
+        assert len(numbers) == len(set(numbers)), "a sale was booked twice"
+        for number, total in docs:
+            if number in sales:
+                assert money(total) == v2_total(sales[number]), number
+    labelled = {s["shipment_number"] for s in sales.values() if s["shipment_status"] == "label_purchased"}
+    assert labelled and labelled <= {n for n, _ in qb_docs}, "a shipped sale is missing from QuickBooks"
+    assert set(sales) <= {n for n, _ in xero_docs}, "a sale is missing from Xero"
+    for shipment in sim.shipments.values():  # and the other way: each document's total reached ShipStation
+        origin = shipment["external_shipment_id"].removeprefix("connex:")
+        if origin.startswith("quickbooks:"):
+            entity, ident = origin.removeprefix("quickbooks:").split("-")
+            assert v2_total(shipment) == money(qb.get(entity, ident)["TotalAmt"]), shipment["shipment_number"]
+        elif origin.startswith("xero:"):
+            assert v2_total(shipment) == money(xero.invoices[origin.removeprefix("xero:")]["Total"])
+
+    for service in sandbox.server.services.values():
+        service.simulate_activity()
+    first.update({name: sandbox.run(name) for name in after_names})
+    for name, summary in first.items():
+        assert summary.counts["failed"] == 0 and summary.counts["held"] == 0, (name, summary.as_dict())
+        assert summary.counts["created"] + summary.counts["updated"] > 0, (name, summary.as_dict())
+
+    counts = doc_counts(sandbox)
+    shipments = len(sim.shipments)
+    for name in first_names + after_names:
+        again = sandbox.run(name)
+        assert again.counts["created"] == again.counts["failed"] == 0, (name, again.as_dict())
+    assert doc_counts(sandbox) == counts and len(sim.shipments) == shipments
