@@ -33,7 +33,7 @@ from connex_core.models import ZERO, Order, Shipment
 
 from .client import MAX_CREATE_BATCH, ShipStationV2Client, ShipStationV2Error, describe_errors, errors_of
 from .mapping import (
-    STATUS_FILTER, amount, external_id_for, format_utc, order_from_v2, order_to_v2, owned_fields,
+    STATUS_FILTER, amount, external_id_for, format_utc, parse_utc, order_from_v2, order_to_v2, owned_fields,
     shipment_from_fulfillment, shipment_from_label,
 )
 
@@ -143,9 +143,11 @@ class ShipStationV2Connector(Connector):
         return params
 
     def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:
-        """Stream the shipments of the window as orders, page by page, with their shipping facts."""
+        """Stream the shipments of the window as orders, page by page, with their shipping facts
+        (labels read alongside as one creation-ordered listing: see :class:`LabelStream`)."""
+        stream = LabelStream(self.client)
         for page in self.client.list_shipments(**self.shipment_params(query)):
-            facts = self._shipping_facts(page) if self.settings.attach_shipments else {}
+            facts = self._shipping_facts(page, stream) if self.settings.attach_shipments else {}
             for raw in page:
                 order = self._order(raw, facts.get(str(raw.get("shipment_id"))))
                 if self._status_matches(order, query):
@@ -178,29 +180,21 @@ class ShipStationV2Connector(Connector):
         for raw in raws or []:
             yield self._order(raw)
 
-    def _shipping_facts(self, page: list[dict]) -> dict[str, Shipment]:
+    def _shipping_facts(self, page: list[dict], stream: "LabelStream") -> dict[str, Shipment]:
         """Tracking and cost of the page's shipped shipments: their labels, else their fulfillments.
 
-        Labels can only be listed for one shipment per call [SPEC]; when more than two are wanted,
-        one listing of the labels created between the first shipment's creation and the last
-        one's modification (buying a label modifies the shipment) is read first, for at most as many
-        pages as the per-shipment calls it saves.
+        Labels can only be listed for one shipment per call [SPEC], so they come from ``stream``; a
+        shipped shipment whose labels it does not hold (an old label on a shipment modified since) is
+        asked about on its own, and one with no live label for its fulfillments.
         """
         wanted = {str(s["shipment_id"]): s for s in page if s.get("shipment_status") == "label_purchased"}
-        labels: dict[str, list[dict]] = {}
-        if len(wanted) > 2:
-            start = min(str(s.get("created_at")) for s in wanted.values())
-            end = max(str(s.get("modified_at")) for s in wanted.values())
-            for pages, found in enumerate(self.client.list_labels(created_at_start=start, created_at_end=end,
-                                                                  sort_by="created_at", sort_dir="asc"), 1):
-                for label in found:
-                    if str(label.get("shipment_id")) in wanted:
-                        labels.setdefault(str(label["shipment_id"]), []).append(label)
-                if len(labels) == len(wanted) or pages >= len(wanted) // 2:
-                    break
+        if not wanted:
+            return {}
+        stream.forget_before(min(str(s.get("created_at")) for s in wanted.values()))
+        stream.read_until(max(str(s.get("modified_at")) for s in wanted.values()))
         facts: dict[str, Shipment] = {}
         for shipment_id in wanted:
-            found_labels = labels.get(shipment_id)
+            found_labels = stream.take(shipment_id)
             if found_labels is None:
                 found_labels = [lb for p in self.client.list_labels(shipment_id=shipment_id) for lb in p]
             fact = self._combine(found_labels)
@@ -430,3 +424,55 @@ class ShipStationV2Connector(Connector):
             return int.from_bytes(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)), "big")
 
         return RSAPublicNumbers(number(jwk["e"]), number(jwk["n"])).public_key()
+
+
+class LabelStream:
+    """The account's labels in creation order, read a page at a time as the listing of shipments needs them.
+
+    A label is created after its shipment, and buying it modifies the shipment; so the labels of a page
+    of shipped shipments were created between their first ``created_at`` and their last ``modified_at``,
+    and pages come in rising ``modified_at`` (incremental runs) or ``created_at`` order. The listing
+    starts at the first page's first ``created_at``; labels read ahead wait in a buffer; those created
+    before a page's first shipped shipment are dropped (in creation order they belong to no later page;
+    in modification order a later page may still want one, and then asks for it on its own), so the
+    buffer holds about the labels of the span between an order and its label. Each label page is read
+    once: one call per 100 labels instead of one per shipment.
+    """
+
+    def __init__(self, client: ShipStationV2Client):
+        self._client = client
+        self._pages: Optional[Iterator[list[dict]]] = None
+        self._buffer: dict[str, list[dict]] = {}
+        self._last: Optional[datetime] = None
+        self._done = False
+
+    def read_until(self, moment: str) -> None:
+        """Read label pages until one created after ``moment`` was seen (or there are no more)."""
+        limit = parse_utc(moment)
+        if self._pages is None:
+            return
+        while not self._done and (self._last is None or limit is None or self._last <= limit):
+            page = next(self._pages, None)
+            if page is None:
+                self._done = True
+                return
+            for label in page:
+                self._buffer.setdefault(str(label.get("shipment_id")), []).append(label)
+                created = parse_utc(label.get("created_at"))
+                if created is not None and (self._last is None or created > self._last):
+                    self._last = created
+
+    def take(self, shipment_id: str) -> Optional[list[dict]]:
+        return self._buffer.pop(shipment_id, None)
+
+    def forget_before(self, moment: str) -> None:
+        """Drop the labels created before ``moment`` (they belong to shipments already read, or outside the window)."""
+        limit = parse_utc(moment)
+        if limit is None:
+            return
+        if self._pages is None:  # the first page that needs labels: the listing starts at its first shipment
+            self._pages = self._client.list_labels(created_at_start=format_utc(limit), sort_by="created_at",
+                                                   sort_dir="asc")
+        for shipment_id in [k for k, v in self._buffer.items()
+                            if all((parse_utc(lb.get("created_at")) or limit) < limit for lb in v)]:
+            del self._buffer[shipment_id]

@@ -215,3 +215,29 @@ def test_the_simulator_delivers_signed_webhooks(v2_sim_realtime, v2_connector):
     headers, body = received[0]
     event = connector.handle_webhook(headers, body, None)
     assert [s.tracking_number for s in event.shipments] == ["PUSH-1"]
+
+
+def test_labels_are_read_alongside_one_call_per_page_of_labels(v2_sim, v2_connector):
+    import math
+
+    start = v2_sim.clock.utcnow() - timedelta(days=6)
+    v2_sim.seed_shipments(400, start=start)
+    labelled = {lb["shipment_id"]: lb for lb in v2_sim.labels}
+    for query in (FetchQuery(modified_since=start - timedelta(days=1)), FetchQuery(since=start - timedelta(days=1))):
+        v2_sim.calls.clear()
+        orders = list(v2_connector(v2_sim).fetch_orders(query))
+        assert len(orders) == 400
+        for o in orders:
+            label = labelled.get(f"se-{o.source_id}")
+            assert (o.shipment.tracking_number if o.shipment else None) == (label["tracking_number"] if label else None)
+        assert v2_sim.calls["GET /v2/labels"] <= math.ceil(len(labelled) / 100) + 1, dict(v2_sim.calls)
+
+    # An old label on a shipment modified since (a tag, a note): still found, with one call of its own.
+    first = min(labelled, key=lambda sid: v2_sim.shipments[sid]["created_at"])
+    v2_sim.clock.advance(3600)
+    v2_sim.warehouse_edit(first, notes_from_buyer="gift wrap")
+    since = v2_sim.clock.utcnow() - timedelta(minutes=5)
+    v2_sim.buy_label(v2_sim.seed_shipments(1, start=since)[0]["shipment_id"], tracking_number="NEW-1")
+    orders = {o.source_id: o for o in v2_connector(v2_sim).fetch_orders(FetchQuery(modified_since=since))}
+    assert orders[first[3:]].shipment.tracking_number == labelled[first]["tracking_number"]
+    assert any(o.shipment and o.shipment.tracking_number == "NEW-1" for o in orders.values())
