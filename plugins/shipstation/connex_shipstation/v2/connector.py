@@ -33,7 +33,7 @@ from connex_core.models import ZERO, Order, Shipment
 
 from .client import MAX_CREATE_BATCH, ShipStationV2Client, ShipStationV2Error, describe_errors, errors_of
 from .mapping import (
-    STATUS_FILTER, amount, external_id_for, format_utc, parse_utc, order_from_v2, order_to_v2, owned_fields,
+    STATUS_FILTER, amount, format_utc, parse_utc, order_from_v2, order_to_v2, owned_fields,
     shipment_from_fulfillment, shipment_from_label,
 )
 

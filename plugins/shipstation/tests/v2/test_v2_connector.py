@@ -4,14 +4,14 @@ shipping facts, writes keyed by external_shipment_id that keep the warehouse's w
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
 from pydantic import ValidationError
 
 from connex_core.connector import FetchQuery, OrderWrite
-from connex_core.errors import RetriableAPIError, WebhookRejected
+from connex_core.errors import WebhookRejected
 from connex_core.models import Address, LineItem
 from connex_core.sandbox import Fault
 from connex_core.testing.factories import make_order
