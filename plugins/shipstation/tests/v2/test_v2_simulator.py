@@ -52,7 +52,8 @@ def test_pages_as_v2_pages_with_links(v2_sim):
     assert default["shipments"][0]["created_at"] >= default["shipments"][-1]["created_at"]  # desc by default
 
 
-def test_unauthorised_and_rate_limited_answers(v2_sim):
+def test_unauthorised_and_rate_limited_answers(v2_sim_realtime):
+    v2_sim = v2_sim_realtime  # a real-time clock: the 60-second window must not pass between the calls
     bad = get(v2_sim, "/shipments", key="wrong")
     assert bad.status_code == 401 and bad.json()["errors"][0]["error_type"] == "security" and bad.json()["request_id"]
     v2_sim.limiter.limit = 2
