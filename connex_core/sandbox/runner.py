@@ -48,7 +48,6 @@ V2_NAMES: dict[str, str] = {
 V2_TASKS: list[tuple[str, dict[str, Any]]] = [
     (V2_NAMES[name], dict(task, **{end: "shipstation-v2" for end in ("source", "target") if task[end] == "shipstation"}))
     for name, task in STANDARD_TASKS if name in V2_NAMES]
-STANDARD_TASKS += V2_TASKS
 
 
 def build_sandbox(manager: PluginManager, *, clock: Optional[SimClock] = None, seed: int = 1, port: int = 0,
@@ -98,7 +97,8 @@ def connection_tables(server: SandboxServer, secrets_dir: Path, config_dir: Path
 
 def write_config(server: SandboxServer, path: Path, *, tasks: Optional[list[tuple[str, dict[str, Any]]]] = None,
                  state: str = "connex.db") -> Path:
-    """Write a config whose connections point at the sandbox, with the standard flows as tasks."""
+    """Write a config whose connections point at the sandbox, with the standard flows (and their ShipStation
+    API v2 twins, :data:`V2_TASKS`) as tasks."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     connections = connection_tables(server, path.parent / f"{path.stem}.secrets", path.parent)
@@ -109,7 +109,7 @@ def write_config(server: SandboxServer, path: Path, *, tasks: Optional[list[tupl
         lines.append(f"[connections.{name}]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
         lines.append("")
-    for name, task in (tasks if tasks is not None else STANDARD_TASKS):
+    for name, task in (tasks if tasks is not None else STANDARD_TASKS + V2_TASKS):
         if task["source"] not in connections or task["target"] not in connections:
             continue
         lines.append(f"[tasks.{name}]")
