@@ -20,6 +20,7 @@ from typing import Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import economy  # noqa: E402
+import economy_v2  # noqa: E402
 import incremental  # noqa: E402
 import memory  # noqa: E402
 import rules  # noqa: E402
@@ -30,7 +31,8 @@ Say = Callable[[str], None]
 
 #: name -> (full run, tiny run). The tiny sizes only prove that each benchmark still runs and prints.
 BENCHMARKS: dict[str, tuple[Callable[[Say], dict], Callable[[Say], dict]]] = {
-    "economy": (lambda say: economy.run(say, orders=10_000), lambda say: economy.run(say, orders=60)),
+    "economy": (lambda say: {**economy.run(say, orders=10_000), **economy_v2.run(say, orders=10_000)},
+                lambda say: {**economy.run(say, orders=60), **economy_v2.run(say, orders=60)}),
     "throughput": (lambda say: throughput.run(say, orders=1000, speed=8.0),
                    lambda say: throughput.run(say, orders=60, speed=200.0)),
     "incremental": (lambda say: incremental.run(say, orders=2000), lambda say: incremental.run(say, orders=60)),

@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from .config import load_config
 from .engine import RunSummary, SyncEngine
@@ -44,6 +44,20 @@ class DemoResult:
     """The simulated services, as the plugins' demo parts name them."""
 
 
+def _on_version(plan, part: str, version: str):
+    """The plan with one plugin's tasks moved to another API version of its service (its twins replace them)."""
+    from dataclasses import replace as _replace
+
+    from .sandbox.flows import DemoPlan
+
+    renames = plan.variant(part, version)
+    twins = {t.name: t for t in plan.renamed(renames, version)}
+    originals = {t.name for t in plan.tasks if any(t.table[e] in renames for e in ("source", "target"))}
+    parts = {name: _replace(p, tasks=tuple(t for t in p.tasks if t.name not in originals)) for name, p in plan.parts.items()}
+    parts[part] = _replace(parts[part], tasks=parts[part].tasks + tuple(twins.values()))
+    return DemoPlan(parts)
+
+
 def _listing(names: list[str]) -> str:
     """'A', 'A and B', 'A, B and C'."""
     if len(names) <= 1:
@@ -52,7 +66,9 @@ def _listing(names: list[str]) -> str:
 
 
 def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: int = 7, speed: float = 600.0,
-             say: Callable[[str], None] = lambda s: None) -> DemoResult:
+             say: Callable[[str], None] = lambda s: None, apis: Optional[dict[str, str]] = None) -> DemoResult:
+    """``apis``: other API versions to run a plugin's flows on, ``{part: version}`` as the plugins declare them
+    (``DemoPart.variants``; ``connex demo --api NAME=VERSION``): its tasks are replaced by their twins."""
     start = time.monotonic()
     folder = Path(folder)
     if folder.exists():
@@ -63,6 +79,8 @@ def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: in
         shutil.copytree(rules, folder / "rules")
     clock = SimClock(speed=speed)
     plan = demo_plan(manager)
+    for part, version in (apis or {}).items():
+        plan = _on_version(plan, part, version)
     server = build_sandbox(manager, clock=clock, seed=seed, extra=plan.mounts)
     result = DemoResult(folder=folder, config=folder / "connex.toml", titles=plan.titles)
     with server:

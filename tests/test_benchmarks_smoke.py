@@ -16,7 +16,10 @@ ROOT = Path(__file__).resolve().parents[1]
 FIGURES = {
     "economy": [r"ShipStation -> QuickBooks: \d+ calls / lower bound \d+ = [0-9.]+ +\(target <= 1\.1\)",
                 r"Xero -> ShipStation: \d+ calls / lower bound \d+ = [0-9.]+ +\(target <= 1\.1\)",
-                r"ShipStation -> Xero tracking: \d+ calls / lower bound \d+ = [0-9.]+ +\(target <= 1\.1\)"],
+                r"ShipStation -> Xero tracking: \d+ calls / lower bound \d+ = [0-9.]+ +\(target <= 1\.1\)",
+                r"ShipStation v2 -> QuickBooks: \d+ calls / lower bound \d+ = [0-9.]+ +\(target <= 1\.1\)",
+                r"Xero -> ShipStation v2: \d+ calls / lower bound \d+ = [0-9.]+ +\(target <= 1\.1\)",
+                r"ShipStation v2 -> Xero tracking: \d+ calls / lower bound \d+ = [0-9.]+ +\(target <= 1\.1\)"],
     "throughput": [r"wall time / allowed = (nan|[0-9.]+) +\(target <= 1\.15\)",
                    r"429 answers: \d+ of \d+ calls = [0-9.]+% +\(target <= 1%"],
     "incremental": [r"Incremental shipstation-to-quickbooks: .*list calls to the source \d+; .*[0-9.]+ s",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Optional
 
 import typer
 
 from ..engine import SyncEngine
+from ..errors import ConfigurationError, UsageError
 from ..plugins import get_manager
 from ..state.factory import open_store
 from .common import ConfigOption, emit, err, handle_errors
@@ -14,15 +15,19 @@ from .common import ConfigOption, emit, err, handle_errors
 
 @handle_errors
 def connect(
-    name: Annotated[str, typer.Argument(help="The connection's name in the config ([connections.NAME]).")],
+    name: Annotated[str, typer.Argument(help="The connection's name in the config ([connections.NAME]), or a "
+                                             "connector type (shipstation) when one connection has it.")],
     config: ConfigOption = None,
     port: Annotated[int, typer.Option(help="Loopback port for the OAuth redirect (0: any free port).")] = 0,
+    connection: Annotated[Optional[str], typer.Option("--connection", help="The connection to connect, when NAME "
+                                                      "is a connector type.")] = None,
 ) -> None:
     """Connect a connection: runs the OAuth authorization-code flow (QuickBooks, Xero) and stores the tokens
-    (mode 0600, next to the state file), or checks an API key (ShipStation)."""
+    (mode 0600, next to the state file), or checks an API key (ShipStation: says which API version it belongs to)."""
     from .common import config_from
 
     cfg = config_from(config)
+    name = _connection_named(cfg, name, connection)
     store = open_store(cfg)
     engine = SyncEngine(cfg, get_manager(), store)
     try:
@@ -35,3 +40,25 @@ def connect(
         engine.close()
         store.close()
     emit(result)
+
+
+def _connection_named(cfg, name: str, connection: Optional[str]) -> str:
+    """The connection ``connex connect NAME [--connection C]`` means: C (whose type must be NAME), the
+    connection NAME, or the one connection whose type is NAME."""
+    types = {n: str(t.get("type")) for n, t in cfg.connections.items()}
+    if connection is not None:
+        if connection not in types:
+            raise ConfigurationError(f"no connection named {connection!r} (connections: {', '.join(sorted(types)) or 'none'})",
+                                     key="connections")
+        if name not in (connection, types[connection]):
+            raise UsageError(f"connection {connection!r} is of type {types[connection]!r}, not {name!r}")
+        return connection
+    if name in types:
+        return name
+    matching = sorted(n for n, t in types.items() if t == name)
+    if len(matching) == 1:
+        return matching[0]
+    if matching:
+        raise UsageError(f"{len(matching)} connections are of type {name!r} ({', '.join(matching)}): "
+                         f"pick one with --connection NAME")
+    return name  # unknown: the engine says which connections there are

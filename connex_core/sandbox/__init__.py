@@ -415,5 +415,6 @@ class SandboxServer:
         self.stop()
 
     def describe(self) -> dict[str, Any]:
-        """Per service: base URL and the credentials a client needs (``connex sandbox --json``)."""
-        return {name: service.client_config() for name, service in self.services.items()}
+        """Per service: base URL and the credentials a client needs (``connex sandbox --json``), by mount name
+        with ``-`` written ``_`` (``/shipstation-v2`` is ``shipstation_v2``)."""
+        return {name.replace("-", "_"): service.client_config() for name, service in self.services.items()}

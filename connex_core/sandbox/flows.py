@@ -52,6 +52,10 @@ class DemoPart:
     mounts: dict[str, str] = field(default_factory=dict)
     """More instances of a registered simulator the tasks need, seeded with nothing: {mount: simulator name}
     (a second company to receive daily summaries, say)."""
+    variants: dict[str, dict[str, str]] = field(default_factory=dict)
+    """Other API versions of this plugin's service, each as the connections it replaces:
+    ``{"v2": {"acme": "acme-v2"}}`` makes every task that reads or writes ``acme`` also run against the
+    ``acme-v2`` simulator (``connex demo --api acme=v2``; ``connex sandbox --write-config`` writes both)."""
 
 
 @dataclass
@@ -85,6 +89,38 @@ class DemoPlan:
     def tables(self) -> list[tuple[str, dict[str, Any]]]:
         """The tasks as ``(name, table)`` pairs, the form :func:`~connex_core.sandbox.runner.write_config` takes."""
         return [(task.name, dict(task.table)) for task in self.tasks]
+
+    def variant(self, part: str, version: str) -> dict[str, str]:
+        """The connection renames of one plugin's API version; a clear error for an unknown one."""
+        if part not in self.parts:
+            raise ValueError(f"no demo part named {part!r} (parts: {', '.join(self.parts) or 'none'})")
+        known = self.parts[part].variants
+        if version not in known:
+            raise ValueError(f"{part} has no API version {version!r} in the demo (versions: "
+                             f"{', '.join(known) or 'none besides the default'})")
+        return known[version]
+
+    def renamed(self, renames: dict[str, str], suffix: str) -> list[DemoTask]:
+        """The tasks touching a renamed connection, against the other connection: a task named after the
+        connection takes the new name in its own (``acme-to-books`` -> ``acme-v2-to-books``), others take
+        ``-SUFFIX`` (``tracking-to-books`` -> ``tracking-to-books-v2``)."""
+        out = []
+        for task in self.tasks:
+            ends = {end: renames[task.table[end]] for end in ("source", "target") if task.table[end] in renames}
+            if not ends:
+                continue
+            name = task.name
+            for old, new in renames.items():
+                name = name.replace(old, new) if old in name else name
+            if name == task.name:
+                name = f"{task.name}-{suffix}"
+            out.append(DemoTask(name=name, table=dict(task.table, **ends), stage=task.stage))
+        return out
+
+    def all_variant_tables(self) -> list[tuple[str, dict[str, Any]]]:
+        """Every task of every API variant every plugin declares (written beside the default tasks)."""
+        return [(t.name, dict(t.table)) for part in self.parts.values() for version, renames in part.variants.items()
+                for t in self.renamed(renames, version)]
 
 
 def demo_plan(manager: PluginManager) -> DemoPlan:

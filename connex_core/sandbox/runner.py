@@ -18,6 +18,7 @@ from . import SandboxServer, SimClock
 from .flows import default_rules_dir, demo_plan
 
 
+
 def build_sandbox(manager: PluginManager, *, clock: Optional[SimClock] = None, seed: int = 1, port: int = 0,
                   extra: Optional[dict[str, str]] = None) -> SandboxServer:
     """Every registered simulator on one loopback server. ``extra`` mounts more instances: {mount: simulator name}."""
@@ -98,8 +99,9 @@ def standard_tasks(manager: Optional[PluginManager] = None) -> list[tuple[str, d
 
 def write_config(server: SandboxServer, path: Path, *, tasks: Optional[list[tuple[str, dict[str, Any]]]] = None,
                  state: str = "connex.db", manager: Optional[PluginManager] = None) -> Path:
-    """Write a config whose connections point at the sandbox, with the plugins' demo flows as tasks (a task is
-    left out when one of its connections has no simulator: its plugin is not installed or is disabled)."""
+    """Write a config whose connections point at the sandbox, with the plugins' demo flows as tasks, and the
+    same flows on every other API version a plugin declares (``DemoPart.variants``); a task is left out when one
+    of its connections has no simulator (its plugin is not installed or is disabled)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     manager = manager or get_manager()
@@ -111,7 +113,10 @@ def write_config(server: SandboxServer, path: Path, *, tasks: Optional[list[tupl
         lines.append(f"[connections.{name}]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in table.items()]
         lines.append("")
-    for name, task in (tasks if tasks is not None else standard_tasks(manager)):
+    if tasks is None:
+        plan = demo_plan(manager)
+        tasks = plan.tables() + plan.all_variant_tables()
+    for name, task in tasks:
         if task["source"] not in connections or task["target"] not in connections:
             continue
         lines.append(f"[tasks.{name}]")

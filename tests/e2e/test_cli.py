@@ -63,8 +63,18 @@ def test_sandbox_prints_each_service_and_its_credentials_then_a_run_against_it_w
                          auth=(ss["api_key"], ss["api_secret"]), timeout=5).json()
     assert sum(o["orderKey"].startswith("connex:quickbooks:") for o in after["orders"]) == 8
     assert after["total"] == 16 + results["xero-to-shipstation"]["created"]
-    for secret in (ss["api_secret"], described["quickbooks"]["client_secret"]):
+    for secret in (ss["api_secret"], described["quickbooks"]["client_secret"], described["shipstation_v2"]["api_key"]):
         assert secret not in out.stdout + out.stderr
+
+    # ShipStation API v2 beside v1: listed as shipstation_v2, mounted at /shipstation-v2, its flows written and run.
+    v2 = described["shipstation_v2"]
+    assert {"base_url", "api_key"} <= set(v2) and v2["base_url"].endswith("/shipstation-v2/v2")
+    assert 'api = "v2"' in config.read_text()
+    listed = requests.get(f"{v2['base_url']}/shipments", params={"page_size": 100}, headers={"api-key": v2["api_key"]},
+                          timeout=5).json()
+    assert sum(s["external_shipment_id"].startswith("connex:quickbooks:") for s in listed["shipments"]) == 8
+    assert results["quickbooks-to-shipstation-v2"]["created"] == 8, out.stdout
+    assert results["shipstation-v2-to-quickbooks"]["created"] > 0 and results["xero-to-shipstation-v2"]["created"] > 0
 
 
 def test_demo_reports_flows_reasons_with_rule_and_line_and_the_state_file(tmp_path, connex):

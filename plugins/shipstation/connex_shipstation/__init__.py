@@ -19,10 +19,13 @@ def register_connectors(register):
 @hookimpl
 def register_sandbox(register):
     register("shipstation", ShipStationSimulator)
+    from .sim.v2 import ShipStationV2Simulator
+
+    register("shipstation-v2", ShipStationV2Simulator)  # API v2, mounted at /shipstation-v2
 
 
 @hookimpl
 def register_demo(register):
     """ShipStation's part of the demo: its simulator (seeded with orders; the warehouse ships the orders the
     accounting flows sent it). The flows to and from the accounting systems come with their plugins."""
-    register("shipstation", DemoPart(title="ShipStation"))
+    register("shipstation", DemoPart(title="ShipStation", variants={"v2": {"shipstation": "shipstation-v2"}}))

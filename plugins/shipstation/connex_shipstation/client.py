@@ -217,6 +217,10 @@ class ShipStationClient:
                                      status=status)
         if status in (401, 403):
             return AuthenticationError(AUTH_MESSAGE, connector=CONNECTOR, status=status)
+        if status == 402:  # v1 is for Gold/Accelerate plans and up; lower plans get 402 (see connex_shipstation.v2)
+            from .v2.client import PLAN_MESSAGE
+
+            return FatalAPIError(f"{what}: {PLAN_MESSAGE}", connector=CONNECTOR, status=402)
         if status == 404:
             return ShipStationNotFound(f"{what}: not found ({said})", connector=CONNECTOR, status=404)
         model_state = None

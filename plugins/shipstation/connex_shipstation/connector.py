@@ -14,10 +14,10 @@ import json
 import os
 from collections import OrderedDict
 from datetime import timedelta
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Literal, Optional
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from connex_core.countries import UnknownCountry
 from connex_core.connector import (
@@ -52,16 +52,42 @@ class ShipStationSettings(ConnectorSettings):
     """
 
     type: str = "shipstation"
+    api: Literal["v1", "v2"] = Field("v1", description="Which ShipStation API: \"v1\" (legacy, key and secret, "
+                                     "Gold/Accelerate plans and up) or \"v2\" (api.shipstation.com/v2, one API key).")
     api_key: SecretStr = Field(description="ShipStation API key (Settings > Account > API Settings).")
-    api_secret: SecretStr = Field(description="ShipStation API secret.")
-    base_url: str = Field(DEFAULT_BASE_URL, description="API root; the sandbox's is http://127.0.0.1:PORT/shipstation.")
-    page_size: int = Field(500, ge=1, le=500, description="Orders per page when listing (ShipStation allows 500).")
-    store_id: Optional[int] = Field(None, description="Read only this store's orders, and create orders in it.")
+    api_secret: Optional[SecretStr] = Field(None, description="ShipStation API secret (v1 only).")
+    base_url: str = Field(DEFAULT_BASE_URL, description="API root; the sandbox's is http://127.0.0.1:PORT/shipstation "
+                          "(v2: https://api.shipstation.com/v2, the default when api = \"v2\").")
+    page_size: int = Field(500, ge=1, le=500, description="Orders per page when listing (ShipStation allows 500; "
+                           "v2: 100 unless set, its maximum is undocumented).")
+    store_id: Optional[int | str] = Field(None, description="Read only this store's orders, and create orders in it "
+                                          "(v2 ids look like \"se-1234\").")
     currency: str = Field("USD", description="Currency of the account's orders (ShipStation v1 orders carry none).")
     webhook_secret: Optional[SecretStr] = Field(None, description="Shared secret in the webhook URL you give ShipStation "
                                                 "(https://your-host/webhooks/NAME/SECRET); webhooks without it are refused.")
     attach_shipments: bool = Field(True, description="Attach tracking number, carrier and cost to shipped orders "
                                    "(one /shipments call, and a /fulfillments call when needed, per page).")
+
+    # -- v2 only (api = "v2"): see connex_shipstation.v2 ---------------------------------------------
+    warehouse_id: Optional[str] = Field(None, description="v2: the warehouse new shipments ship from (default: the "
+                                        "account's default warehouse).")
+    timezone: str = Field("America/Los_Angeles", description="v2: the time zone days are counted in (v2 dates are "
+                          "UTC); the default keeps v1's Pacific days.")
+    unpaid_hold_days: int = Field(30, ge=0, description="v2: an unpaid order is created on hold for this many days "
+                                  "(v2 has no awaiting_payment); 0: not held.")
+    webhook_jwks_url: str = Field("https://api.shipengine.com/jwks", description="v2: where the public keys that "
+                                  "sign webhooks are published (unverified URL).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _version_defaults(cls, data: Any) -> Any:
+        """v2's base URL and page size when ``api = "v2"`` and they are not given; v1 needs its secret."""
+        if isinstance(data, dict):
+            if data.get("api") == "v2":
+                data = {"base_url": "https://api.shipstation.com/v2", "page_size": 100, **data}
+            elif data.get("api_secret") is None:
+                raise ValueError("api_secret is required for ShipStation API v1 (or set api = \"v2\" with a v2 api_key)")
+        return data
 
     @field_validator("base_url")
     @classmethod
@@ -87,6 +113,14 @@ class ShipStationConnector(Connector):
     timezone = PACIFIC_NAME
     """The time zone of the account's dates: a day the user names ("15 September") is a Pacific day."""
     settings: ShipStationSettings
+
+    def __new__(cls, settings: Optional[ShipStationSettings] = None, ctx=None, *args, **kwargs):
+        """``api = "v2"`` builds the v2 connector (:mod:`connex_shipstation.v2`); v1 stays the default."""
+        if cls is ShipStationConnector and getattr(settings, "api", "v1") == "v2":
+            from .v2.connector import ShipStationV2Connector
+
+            return ShipStationV2Connector(settings, ctx)
+        return super().__new__(cls)
 
     def __init__(self, settings: ShipStationSettings, ctx):
         super().__init__(settings, ctx)
@@ -118,6 +152,12 @@ class ShipStationConnector(Connector):
     def check(self) -> str:
         stores = self.client.list_stores()
         return f"connected to ShipStation ({len(stores)} store{'s' if len(stores) != 1 else ''})"
+
+    def connect(self, **kwargs: Any) -> str:
+        """``connex connect``: one cheap call; says the credentials are v1's and whether the plan allows v1."""
+        from .v2.probe import connect_v1
+
+        return connect_v1(self)
 
     def close(self) -> None:
         if self._client is not None:
