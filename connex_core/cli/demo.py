@@ -28,7 +28,7 @@ def demo(
     for item in api or []:
         name, _, version = item.partition("=")
         if not name or not version:
-            raise UsageError(f"--api takes NAME=VERSION (for example shipstation=v2), not {item!r}")
+            raise UsageError(f"--api takes NAME=VERSION (a service and one of its API versions), not {item!r}")
         apis[name.strip()] = version.strip()
     try:
         result = run_demo(get_manager(), folder, orders=orders, seed=seed, say=err, apis=apis)
