@@ -24,9 +24,9 @@ from connex_core.engine import SyncEngine
 from connex_core.plugins import PluginManager
 from connex_core.sandbox import Fault, SandboxServer, SimClock
 from connex_core.sandbox.runner import write_config
-from connex_quickbooks.simulator import QuickBooksSimulator
-from connex_shipstation.simulator import ShipStationSimulator
-from connex_xero.simulator import XeroSimulator
+from connex_quickbooks.sim.simulator import QuickBooksSimulator
+from connex_shipstation.sim.simulator import ShipStationSimulator
+from connex_xero.sim.simulator import XeroSimulator
 
 CONNEX = str(Path(sys.executable).with_name("connex"))
 CLOCKRUN = str(Path(__file__).with_name("clockrun.py"))

@@ -14,7 +14,7 @@ from connex_core.errors import AuthenticationError, DryRunWriteError
 from connex_core.models import Customer, DocumentType, LineItem, OrderStatus, Shipment
 from connex_core.sandbox import Fault
 from connex_core.testing import make_order
-from connex_quickbooks.simulator import THROTTLE_XML, QuickBooksSimulator
+from connex_quickbooks.sim.simulator import THROTTLE_XML, QuickBooksSimulator
 
 D = Decimal
 

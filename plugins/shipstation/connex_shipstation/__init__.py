@@ -5,7 +5,7 @@ from __future__ import annotations
 from connex_core import hookimpl
 
 from .connector import ShipStationConnector, ShipStationSettings
-from .simulator import ShipStationSimulator
+from .sim.simulator import ShipStationSimulator
 
 __all__ = ["ShipStationConnector", "ShipStationSettings", "ShipStationSimulator"]
 

@@ -6,7 +6,7 @@ from connex_core import hookimpl
 
 from .connector import XeroConnector
 from .settings import XeroSettings
-from .simulator import XeroSimulator
+from .sim.simulator import XeroSimulator
 
 __all__ = ["XeroConnector", "XeroSettings", "XeroSimulator"]
 

@@ -42,7 +42,7 @@ from connex_core.sandbox import (
     Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route,
 )
 
-from . import qbquery
+from .. import qbquery
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 CENT = Decimal("0.01")

@@ -40,7 +40,7 @@ from urllib.parse import parse_qs, urlencode
 
 from connex_core.sandbox import Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route
 
-from .msdate import parse_http_date, to_ms_date
+from ..msdate import parse_http_date, to_ms_date
 from .simbooks import Books, Outcome, new_id
 from .simwhere import QueryParseError, compile_where
 
