@@ -24,6 +24,7 @@ from connex_core.connector import (Capability, Connector, ConnectorContext, Fetc
                                    TrackingWrite, WebhookEvent, WriteResult, batched, verify_hmac_sha256)
 from connex_core.errors import ConfigurationError, FatalAPIError, WebhookRejected
 from connex_core.models import Order
+from connex_core.paging import PageNumberPaginator, PagingLoopError
 from connex_core.tokens import TokenStore
 
 from .auth import XeroAuth
@@ -113,22 +114,22 @@ class XeroConnector(Connector):
             params["statuses"] = statuses
         if query.modified_since is not None:
             params["if_modified_since"] = query.modified_since
-        page, previous_first = 1, None
-        while True:
+        def fetch(page: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             data = self.client.call(f"list invoices (page {page})", "get_invoices", page=page, **params)
-            invoices = records(data, "Invoices", f"list invoices (page {page})")
-            if invoices and previous_first is not None and invoices[0].get("InvoiceID") == previous_first:
-                raise FatalAPIError(f"Xero answered page {page} of invoices with page {page - 1} again; "
-                                    "stopping instead of reading forever", connector="xero")
-            previous_first = invoices[0].get("InvoiceID") if invoices else None
-            contacts = self._contacts_of(invoices)
-            for invoice in invoices:
-                yield order_from_xero(invoice, contacts.get((invoice.get("Contact") or {}).get("ContactID", "")),
-                                      self.settings)
-            page_count = (data.get("pagination") or {}).get("pageCount")
-            if not invoices or len(invoices) < PAGE_SIZE or (page_count is not None and page >= page_count):
-                return
-            page += 1
+            return data, records(data, "Invoices", f"list invoices (page {page})")
+
+        paginator = PageNumberPaginator(items=lambda answer: answer[1], page_size=PAGE_SIZE,
+                                        page_count=lambda answer: (answer[0].get("pagination") or {}).get("pageCount"),
+                                        fingerprint=lambda answer: answer[1][0].get("InvoiceID") if answer[1] else None)
+        try:
+            for _data, invoices in paginator.pages(fetch):
+                contacts = self._contacts_of(invoices)
+                for invoice in invoices:
+                    yield order_from_xero(invoice, contacts.get((invoice.get("Contact") or {}).get("ContactID", "")),
+                                          self.settings)
+        except PagingLoopError as exc:
+            raise FatalAPIError(f"Xero invoices listing: {exc}; stopping instead of reading forever",
+                                connector="xero") from None
 
     def _contacts_of(self, invoices: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """The invoices' contacts by id: from memory when read in the last CONTACT_TTL seconds (the next run's
