@@ -223,7 +223,7 @@ client_secret = "s"
     assert ss.client.base_url.startswith("https://") and ss.client.session.verify is True
     qb = engine.connector("quickbooks")
     assert qb.api.qb.session.verify is True
-    assert qb.tokens.auth_client().verify is True and qb.tokens.token_url.startswith("https://")
+    assert qb.tokens.session.verify is True and qb.tokens.token_url.startswith("https://")
     xero = engine.connector("xero")
     api_client = xero.client.api.api_client
     assert api_client.configuration.verify_ssl is True

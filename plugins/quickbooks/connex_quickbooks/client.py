@@ -110,7 +110,7 @@ class QuickBooksSession(QuickBooks):
                 raise RetriableAPIError(f"QuickBooks did not answer ({type(exc).__name__})", connector="quickbooks") from None
             if response.status_code != 401 or attempt == 2:
                 break
-            token = self.tokens.refresh(stale=token)
+            token = self.tokens.refresh(rejected=token)["access_token"]
         if response.status_code == 401:
             raise AuthenticationError(f"QuickBooks refused the access token after a refresh; reconnect with "
                                       f"`connex connect {self.connection}`", connector="quickbooks", status=401)

@@ -16,16 +16,16 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from connex_core.connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
-                                   TrackingWrite, WebhookEvent, WriteResult, batched, verify_hmac_sha256)
-from connex_core.errors import ConfigurationError, FatalAPIError, WebhookRejected
+                                   TrackingWrite, WebhookEvent, WriteResult, batched)
+from connex_core.errors import ConfigurationError, FatalAPIError
 from connex_core.models import Order
 from connex_core.paging import PageNumberPaginator, PagingLoopError
 from connex_core.tokens import TokenStore
+from connex_core.webhooks import json_objects, signed_json
 
 from .auth import XeroAuth
 from .client import NotFound, XeroClient, make_pool, records, validation_messages
@@ -88,8 +88,9 @@ class XeroConnector(Connector):
 
     # -- lifecycle --------------------------------------------------------------------------------
     def connect(self, *, port: int = 0, open_browser: bool = False, echo: Callable[[str], None] = print,
-                input_fn: Callable[[str], str] = input) -> str:
-        return authorize(self, port, open_browser, echo, input_fn)
+                input_fn: Callable[[str], str] = input, redirect_uri: Optional[str] = None) -> str:
+        return authorize(self, port, open_browser, echo, input_fn,
+                         redirect_uri=redirect_uri or (None if port else self.settings.redirect_uri))
 
     def check(self) -> str:
         tenant = self.client.tenant_id
@@ -173,12 +174,8 @@ class XeroConnector(Connector):
         answered 200 with nothing to do. A bad signature is refused (Xero expects a 401).
         """
         key = self.settings.webhook_key.get_secret_value() if self.settings.webhook_key else ""
-        if not verify_hmac_sha256(body, key, headers.get("x-xero-signature")):
-            raise WebhookRejected("Xero webhook signature does not verify (check webhook_key)")
-        try:
-            events = json.loads(body or b"{}").get("events") or []
-        except (ValueError, AttributeError):
-            raise WebhookRejected("Xero webhook body is not JSON") from None
+        data = signed_json(body, key, headers.get("x-xero-signature"), vendor="Xero", setting="webhook_key")
+        events = json_objects(data, "events", vendor="Xero")
         tenant = self.client.tenant_id.lower()
         ids = sorted({e["resourceId"] for e in events if e.get("eventCategory") == "INVOICE"
                       and str(e.get("tenantId", "")).lower() == tenant and e.get("resourceId")})
