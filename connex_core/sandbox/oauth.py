@@ -57,15 +57,16 @@ class OAuthServer:
     client_in_form: bool = False
     code_binds_redirect: bool = True
 
-    def oauth_setup(self, refresh_token: Optional[str] = None) -> None:
-        """Start with no access tokens and, when given, one valid refresh token (what the sandbox hands out)."""
+    def oauth_setup(self, refresh_token: Optional[str] = None, issued_ago: float = 0.0) -> None:
+        """Start with no access tokens and, when given, one valid refresh token (what the sandbox hands out),
+        issued ``issued_ago`` seconds before now."""
         self._access: dict[str, float] = {}  # access token -> expiry (clock seconds)
         self._refresh: dict[str, RefreshState] = {}
         self._codes: dict[str, tuple[str, float]] = {}  # code -> (redirect_uri, expiry)
         self.token_answers = 0
         """Token answers sent (grants that succeeded)."""
         if refresh_token:
-            self._refresh[refresh_token] = RefreshState(issued_at=self.clock.now())  # type: ignore[attr-defined]
+            self._refresh[refresh_token] = RefreshState(issued_at=self.clock.now() - issued_ago)  # type: ignore[attr-defined]
 
     # -- what tests and simulators use -----------------------------------------------------------------
     def access_expiry(self, token: str) -> Optional[float]:

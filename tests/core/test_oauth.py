@@ -9,6 +9,7 @@ paste-back flow for an https redirect URI, with ``state`` checked.
 from __future__ import annotations
 
 import contextlib
+import json
 import socket
 import threading
 from typing import Any, Optional
@@ -18,7 +19,7 @@ import requests
 
 from connex_core.errors import AuthenticationError, RetriableAPIError, UsageError
 from connex_core.oauth import OAuthApp, OAuthTokens, TokenEndpointUnreachable, connect, requests_transport
-from connex_core.sandbox import Request, Response, SandboxServer, SimClock, SimulatedService, route
+from connex_core.sandbox import Fault, Request, Response, SandboxServer, SimClock, SimulatedService, route
 from connex_core.sandbox.oauth import OAuthServer
 from connex_core.tokens import TokenStore
 
@@ -158,7 +159,9 @@ def test_a_rejected_access_token_is_refreshed_even_when_it_looks_fresh(idp, cloc
 def test_the_rotated_token_is_saved_before_it_is_used(idp, clock, tmp_path):
     class FullDisk(TokenStore):
         def save(self, tokens):
-            raise OSError("no space left on device")
+            if "access_token" in tokens:  # the note before the grant fits; the answer does not
+                raise OSError("no space left on device")
+            super().save(tokens)
 
     tokens = tokens_for(idp, FullDisk(tmp_path, "acme"), clock)
     with pytest.raises(OSError):
@@ -196,9 +199,12 @@ def test_an_unreachable_or_busy_token_endpoint_is_retriable(idp, clock, tmp_path
 
     with pytest.raises(RetriableAPIError, match="could not reach Acme's token endpoint"):
         tokens_for(idp, TokenStore(tmp_path, "acme"), clock, unreachable).access_token()
+    noted = TokenStore(tmp_path, "acme").load()
+    assert "access_token" not in noted and noted["refresh_sent_for"] and noted["refresh_sent_at"]
+    assert "refresh-0" not in json.dumps(noted), "the note holds a fingerprint, never the token"
     with pytest.raises(RetriableAPIError, match="answered 503"):
         tokens_for(idp, TokenStore(tmp_path, "acme"), clock, lambda *a: (503, b"busy")).access_token()
-    assert TokenStore(tmp_path, "acme").load() is None
+    assert TokenStore(tmp_path, "acme").load() == {}, "an answer came: nothing outstanding"
 
 
 def test_not_connected_yet(idp, clock, tmp_path):
@@ -348,3 +354,32 @@ def test_server_codes_are_single_use_bound_to_their_redirect_and_clients_checked
     assert grant(idp, "nope", grant_type="refresh_token", refresh_token="refresh-0").json() == {"error": "invalid_client"}
     assert grant(idp, grant_type="password").json() == {"error": "unsupported_grant_type"}
     assert requests.get(f"{idp.base_url}/authorize", params={"client_id": "other"}, timeout=5).status_code == 400
+
+
+# -- a refresh whose answer was lost ---------------------------------------------------------------------------
+
+def test_a_lost_answer_is_recovered_while_the_token_is_not_replaced(idp, clock, tmp_path):
+    """Intuit answers a refresh token younger than a day with itself: retrying after a lost answer works."""
+    idp.rotate_after_seconds = 86400.0
+    store = TokenStore(tmp_path, "acme")
+    idp.faults.add(Fault(kind="lost_response", path="^/token$", times=1))
+    with pytest.raises(RetriableAPIError):
+        tokens_for(idp, store, clock).access_token()
+    assert store.load()["refresh_sent_for"]
+    assert tokens_for(idp, store, clock).access_token()
+    assert "refresh_sent_for" not in store.load() and idp.token_answers == 2
+
+
+def test_a_lost_answer_after_a_rotation_says_what_happened_and_connect_repairs_it(idp, clock, tmp_path):
+    store = TokenStore(tmp_path, "acme")
+    idp.faults.add(Fault(kind="lost_response", path="^/token$", times=1))
+    with pytest.raises(RetriableAPIError):
+        tokens_for(idp, store, clock).access_token()  # the server rotated refresh-0; the answer never came
+    for _ in range(2):  # every later run says the same, exactly
+        with pytest.raises(AuthenticationError) as info:
+            tokens_for(idp, store, clock).access_token()
+        text = str(info.value)
+        assert "got no answer" in text and "reconnect with `connex connect acme`" in text and "refresh-0" not in text
+    tokens = tokens_for(idp, store, clock)
+    connect(tokens, port=free_port(), echo=browser([]))
+    assert "refresh_sent_for" not in store.load() and tokens_for(idp, store, clock).access_token()

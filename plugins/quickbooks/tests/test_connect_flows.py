@@ -55,3 +55,25 @@ def test_a_fixed_loopback_port_from_the_settings(sim, make_connector):
     assert connector.connect(echo=browser).startswith("connected to")
     assert f"redirect_uri=http%3A%2F%2Flocalhost%3A{port}%2Fqbo%2Fcallback" in printed[0]
     assert connector.tokens.store.load()["realm_id"] == sim.realm_id
+
+
+def test_a_lost_token_answer_after_a_rotation_is_explained_and_one_connect_repairs_it(sim, make_connector, clock):
+    from connex_core.errors import RetriableAPIError
+    from connex_core.sandbox import Fault
+
+    make_connector().check()
+    clock.advance(86401)  # the refresh token is a day old: the next refresh replaces it
+    sim.faults.add(Fault(kind="lost_response", path="tokens/bearer", times=1))
+    with pytest.raises(RetriableAPIError):
+        make_connector().tokens.access_token()
+    with pytest.raises(AuthenticationError) as info:
+        make_connector().check()
+    message = str(info.value)
+    assert "got no answer" in message and "had replaced that token" in message
+    assert "reconnect with `connex connect quickbooks`" in message
+
+    def browser(text: str) -> None:
+        threading.Thread(target=lambda: requests.get(text.splitlines()[-1], timeout=5), daemon=True).start()
+
+    assert make_connector().connect(echo=browser).startswith("connected to")
+    assert make_connector().check().startswith("connected to")

@@ -5,8 +5,9 @@ Mounted by the sandbox at ``/quickbooks``:
 * ``GET  /quickbooks/connect/oauth2``: the authorize page; redirects at once to ``redirect_uri``
   with ``code``, ``state`` and ``realmId`` (so ``connex connect`` runs end to end on loopback);
 * ``POST /quickbooks/oauth2/v1/tokens/bearer``: Basic client auth; ``authorization_code`` and
-  ``refresh_token`` grants. Access tokens last one hour on the simulator's clock; every refresh
-  rotates the refresh token and the superseded one answers ``invalid_grant`` (after
+  ``refresh_token`` grants (:class:`~connex_core.sandbox.oauth.OAuthServer`). Access tokens last one hour on
+  the simulator's clock; a refresh rotates the refresh token once it is a day old (a younger one comes back
+  unchanged, as Intuit rotates "about every 24 h") and the superseded one answers ``invalid_grant`` (after
   :attr:`QuickBooksSimulator.refresh_grace_seconds`, 0 by default: Intuit documents no grace period);
 * ``/quickbooks/v3/company/{realm}/...``: ``query`` (the language subset of :mod:`.qbquery`),
   ``batch`` (at most 30 items, run serially and independently, answered by ``bId``), create,
@@ -88,8 +89,14 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     """A stateful QuickBooks Online company behind the real API's paths, auth and limits."""
 
     name = "quickbooks"
-    #: Seconds a superseded refresh token keeps working after a rotation (Intuit documents none).
+    #: Seconds a superseded refresh token keeps working after a rotation (Intuit documents none: "Intuit doesn't
+    #: guarantee that a superseded value stays usable", reference/api-contracts.md 2.11).
     refresh_grace_seconds: float = 0.0
+    #: A refresh answers with the same refresh token until it is a day old ("Intuit rotates it about every
+    #: 24 h", reference/api-contracts.md 2.11): a refresh whose answer was lost can be retried within that day.
+    rotate_after_seconds = 86400.0
+    #: Refresh tokens left unused for 100 days expire (x_refresh_token_expires_in, reference/api-changes 2).
+    refresh_idle_seconds = 8726400.0
     #: Access tokens last one hour (Intuit: ``expires_in: 3600``).
     access_seconds = 3600.0
     #: A wrong client id or secret is a 401 ``invalid_client``.
@@ -121,7 +128,7 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
         """Write requests answered (creates, updates, deletes, and batches that hold any)."""
         self.replays = 0
         self._replies: dict[str, tuple[int, bytes]] = {}
-        self.oauth_setup(refresh_token)
+        self.oauth_setup(refresh_token, issued_ago=self.rotate_after_seconds)  # obtained a day ago: due to rotate
         self._limiters = {k: WindowLimiter(n, w, self.clock) for k, (n, w) in self.limits.items()}
         self._seed_company()
 
