@@ -56,8 +56,8 @@ def _ratio_line(flow: str, made: int, bound: dict[str, int], say: Callable[[str]
 
 
 def shipstation_to_quickbooks(orders: int, say: Callable[[str], None]) -> float:
-    from connex_quickbooks.simulator import QuickBooksSimulator
-    from connex_shipstation.simulator import ShipStationSimulator
+    from connex_quickbooks.sim.simulator import QuickBooksSimulator
+    from connex_shipstation.sim.simulator import ShipStationSimulator
 
     clock = BenchClock(speed=SPEED)
     ss, qb = ShipStationSimulator(clock=clock, seed=1), QuickBooksSimulator(clock=clock, seed=1)
@@ -89,8 +89,8 @@ def shipstation_to_quickbooks(orders: int, say: Callable[[str], None]) -> float:
 
 def xero_flows(invoices: int, say: Callable[[str], None]) -> tuple[float, float]:
     """Xero -> ShipStation, then the warehouse ships everything, then ShipStation -> Xero tracking."""
-    from connex_shipstation.simulator import ShipStationSimulator
-    from connex_xero.simulator import XeroSimulator
+    from connex_shipstation.sim.simulator import ShipStationSimulator
+    from connex_xero.sim.simulator import XeroSimulator
 
     clock = BenchClock(speed=SPEED_REMEMBERING)
     ss, xero = ShipStationSimulator(clock=clock, seed=2), XeroSimulator(clock=clock, seed=2)

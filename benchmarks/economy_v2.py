@@ -43,7 +43,7 @@ def seed_v2(sim, n: int, *, customers: int, skus: int, seed: int = 1) -> None:
 
 
 def shipstation_v2_to_quickbooks(orders: int, say: Callable[[str], None]) -> float:
-    from connex_quickbooks.simulator import QuickBooksSimulator
+    from connex_quickbooks.sim.simulator import QuickBooksSimulator
     from connex_shipstation.sim.v2 import ShipStationV2Simulator
 
     clock = BenchClock(speed=SPEED)
@@ -76,7 +76,7 @@ def shipstation_v2_to_quickbooks(orders: int, say: Callable[[str], None]) -> flo
 def xero_v2_flows(invoices: int, say: Callable[[str], None]) -> tuple[float, float]:
     """Xero -> ShipStation v2, the warehouse labels three in four and fulfils the fourth, tracking back to Xero."""
     from connex_shipstation.sim.v2 import ShipStationV2Simulator
-    from connex_xero.simulator import XeroSimulator
+    from connex_xero.sim.simulator import XeroSimulator
 
     clock = BenchClock(speed=SPEED_REMEMBERING)
     ss, xero = ShipStationV2Simulator(clock=clock, seed=2), XeroSimulator(clock=clock, seed=2)

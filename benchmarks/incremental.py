@@ -33,9 +33,9 @@ def _ship_spread(ss, hours: float) -> int:
 
 
 def run(say: Callable[[str], None], orders: int = 2000) -> dict[str, float]:
-    from connex_quickbooks.simulator import QuickBooksSimulator
-    from connex_shipstation.simulator import ShipStationSimulator
-    from connex_xero.simulator import XeroSimulator
+    from connex_quickbooks.sim.simulator import QuickBooksSimulator
+    from connex_shipstation.sim.simulator import ShipStationSimulator
+    from connex_xero.sim.simulator import XeroSimulator
 
     clock = SimClock(speed=1000.0)
     ss, qb, xero = (ShipStationSimulator(clock=clock, seed=4), QuickBooksSimulator(clock=clock, seed=4),

@@ -37,7 +37,7 @@ SPEED = 10_000.0
 def _big_account(n: int, clock):
     """A ShipStation simulator whose ``GET /orders`` makes its ``n`` orders up page by page."""
     from connex_core.sandbox import Request, Response, json_response, route
-    from connex_shipstation.simulator import ShipStationSimulator
+    from connex_shipstation.sim.simulator import ShipStationSimulator
 
     class BigAccount(ShipStationSimulator):
         def __init__(self) -> None:
@@ -73,7 +73,7 @@ def child(n: int, write: bool = False) -> None:
         if write:
             target = RemoteService("quickbooks", stack.enter_context(_quickbooks_sandbox()))
         else:
-            from connex_quickbooks.simulator import QuickBooksSimulator
+            from connex_quickbooks.sim.simulator import QuickBooksSimulator
 
             target = QuickBooksSimulator(clock=clock, seed=5)
         bench = stack.enter_context(Bench({"shipstation": _big_account(n, clock), "quickbooks": target}, [SS_TO_QB], clock))

@@ -23,7 +23,7 @@ import threading
 from typing import Any
 
 from connex_core.sandbox import SandboxServer, SimClock
-from connex_quickbooks.simulator import QuickBooksSimulator
+from connex_quickbooks.sim.simulator import QuickBooksSimulator
 
 #: Documents of each kind the simulator keeps (the oldest are forgotten beyond this).
 KEEP = 300

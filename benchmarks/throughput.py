@@ -24,8 +24,8 @@ def _allowed(calls: int, limit: int, window: float) -> float:
 
 
 def run(say: Callable[[str], None], orders: int = 1000, speed: float = 8.0) -> dict[str, float]:
-    from connex_quickbooks.simulator import QuickBooksSimulator
-    from connex_shipstation.simulator import ShipStationSimulator
+    from connex_quickbooks.sim.simulator import QuickBooksSimulator
+    from connex_shipstation.sim.simulator import ShipStationSimulator
 
     clock = SimClock(speed=speed)
     ss, qb = ShipStationSimulator(clock=clock, seed=3), QuickBooksSimulator(clock=clock, seed=3)

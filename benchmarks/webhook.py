@@ -52,9 +52,9 @@ def _answer_times(url: str, n: int) -> list[float]:
 
 
 def run(say: Callable[[str], None], orders: int = 8, timeout: float = 20.0, answers: int = 300) -> dict[str, float]:
-    from connex_quickbooks.simulator import QuickBooksSimulator
+    from connex_quickbooks.sim.simulator import QuickBooksSimulator
     from connex_shipstation.client import ShipStationClient
-    from connex_shipstation.simulator import ShipStationSimulator
+    from connex_shipstation.sim.simulator import ShipStationSimulator
 
     clock = SimClock(speed=1.0)
     ss, qb = ShipStationSimulator(clock=clock, seed=6), QuickBooksSimulator(clock=clock, seed=6)

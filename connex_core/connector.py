@@ -26,7 +26,6 @@ import functools
 import hashlib
 import hmac
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
@@ -35,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, O
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .clock import REAL_CLOCK, Clock
 from .errors import DryRunWriteError
 from .models import Order, Shipment
 
@@ -175,18 +175,6 @@ class Found:
     description: Optional[str] = None
 
 
-class _RealClock:
-    def now(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
-
-
-_REAL_CLOCK = _RealClock()
-
-
 @dataclass
 class WebhookEvent:
     """What a verified webhook says: which kind of event, and what it carried (when the connector fetched it)."""
@@ -306,10 +294,11 @@ class Connector:
         return self.check()
 
     @property
-    def clock(self) -> Any:
-        """The clock to wait on: ``ctx.options["clock"]`` (a sandbox :class:`~connex_core.sandbox.SimClock`
-        in tests and benchmarks, with ``now()`` and ``sleep(seconds)``), else real time."""
-        return self.ctx.options.get("clock") or _REAL_CLOCK
+    def clock(self) -> Clock:
+        """The clock to wait on and read the time from: ``ctx.options["clock"]`` (a sandbox
+        :class:`~connex_core.sandbox.SimClock` in tests and benchmarks), else the real
+        :data:`~connex_core.clock.REAL_CLOCK`; both implement :class:`~connex_core.clock.Clock`."""
+        return self.ctx.options.get("clock") or REAL_CLOCK
 
     def check(self) -> str:
         """Make one cheap authenticated call and describe the account ('connected to Acme Ltd')."""

@@ -199,7 +199,7 @@ def test_customers_matched_by_email_and_items_by_sku_are_created_once(sandbox):
 def test_a_uk_company_gets_its_own_tax_codes_through_the_task(sandbox):
     """ShipStation -> a UK QuickBooks company (issue 13.6): the task's tax options reach the writer; every line
     carries a real TaxCode of the company, never TAX/NON, and QuickBooks computes the VAT."""
-    from connex_quickbooks.simulator import QuickBooksSimulator
+    from connex_quickbooks.sim.simulator import QuickBooksSimulator
 
     uk = QuickBooksSimulator(clock=sandbox.clock, country="GB")
     uk.base_url = sandbox.quickbooks.base_url

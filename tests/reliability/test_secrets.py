@@ -24,9 +24,9 @@ from connex_core.engine import SyncEngine
 from connex_core.plugins import PluginManager
 from connex_core.sandbox import Fault, SandboxServer, SimClock
 from connex_core.sandbox.runner import write_config
-from connex_quickbooks.simulator import QuickBooksSimulator
-from connex_shipstation.simulator import ShipStationSimulator
-from connex_xero.simulator import XeroSimulator
+from connex_quickbooks.sim.simulator import QuickBooksSimulator
+from connex_shipstation.sim.simulator import ShipStationSimulator
+from connex_xero.sim.simulator import XeroSimulator
 
 CONNEX = str(Path(sys.executable).with_name("connex"))
 CLOCKRUN = str(Path(__file__).with_name("clockrun.py"))
@@ -224,7 +224,7 @@ client_secret = { file = "s.txt" }
     assert ss.client.base_url.startswith("https://") and ss.client.session.verify is True
     qb = engine.connector("quickbooks")
     assert qb.api.qb.session.verify is True
-    assert qb.tokens.auth_client().verify is True and qb.tokens.token_url.startswith("https://")
+    assert qb.tokens.session.verify is True and qb.tokens.token_url.startswith("https://")
     xero = engine.connector("xero")
     api_client = xero.client.api.api_client
     assert api_client.configuration.verify_ssl is True

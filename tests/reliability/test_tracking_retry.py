@@ -15,8 +15,8 @@ from connex_core.plugins import PluginManager
 from connex_core.sandbox import Fault, SandboxServer, SimClock
 from connex_core.sandbox.runner import write_config
 from connex_core.state import SQLiteStore
-from connex_shipstation.simulator import ShipStationSimulator
-from connex_xero.simulator import XeroSimulator
+from connex_shipstation.sim.simulator import ShipStationSimulator
+from connex_xero.sim.simulator import XeroSimulator
 
 
 def test_a_failed_tracking_note_is_written_by_a_later_run(tmp_path):

@@ -21,7 +21,7 @@ def register_connectors(register):
 
 @hookimpl
 def register_sandbox(register):
-    from .simulator import QuickBooksSimulator
+    from .sim.simulator import QuickBooksSimulator
 
     register("quickbooks", QuickBooksSimulator)
 

@@ -19,16 +19,16 @@ to :class:`~connex_core.errors.AuthenticationError`, 6190 to fatal, and any othe
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from typing import Any, Callable, Iterator, Optional, TypeVar
 
 import requests
 from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
 
+from connex_core import jsonutil
 from connex_core.errors import AuthenticationError, FatalAPIError, OrderError, RetriableAPIError
 from connex_core.http import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
+from connex_core.paging import OffsetPaginator, PagingLoopError
 
 from .auth import TokenManager
 
@@ -64,14 +64,14 @@ def fault_error(code: str, message: str, detail: str = "", connection: str = "qu
     return QuickBooksFault(code, message, detail)
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, Decimal):  # JSON numbers: 2 stays 2, 12.50 becomes 12.5
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+def _first_id(rows: list[dict[str, Any]]) -> Any:
+    """What tells one page of query rows from another: its first row's ``Id`` (None for an empty page)."""
+    return rows[0].get("Id", rows[0]) if rows and isinstance(rows[0], dict) else None
 
 
 def dumps(body: Any) -> str:
-    return json.dumps(body, default=_json_default)
+    """A request body: Decimal money as JSON numbers (2 stays 2, 12.50 becomes 12.5)."""
+    return jsonutil.dumps(body)
 
 
 class QuickBooksSession(QuickBooks):
@@ -110,7 +110,7 @@ class QuickBooksSession(QuickBooks):
                 raise RetriableAPIError(f"QuickBooks did not answer ({type(exc).__name__})", connector="quickbooks") from None
             if response.status_code != 401 or attempt == 2:
                 break
-            token = self.tokens.refresh(stale=token)
+            token = self.tokens.refresh(rejected=token)["access_token"]
         if response.status_code == 401:
             raise AuthenticationError(f"QuickBooks refused the access token after a refresh; reconnect with "
                                       f"`connex connect {self.connection}`", connector="quickbooks", status=401)
@@ -176,14 +176,18 @@ class QuickBooksAPI:
         return self._call(lambda: self.qb.query(text), "query", lambda a: part(a, "QueryResponse", "query"))
 
     def query_all(self, select: str, entity: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
-        """Every row of ``select`` (no STARTPOSITION/MAXRESULTS in it), page by page."""
-        start = 1
-        while True:
-            rows = records(self.query(f"{select} STARTPOSITION {start} MAXRESULTS {page_size}"), entity, "query")
-            yield from rows
-            if len(rows) < page_size:
-                return
-            start += page_size
+        """Every row of ``select`` (no STARTPOSITION/MAXRESULTS in it), page by page; a server that
+        answers the same page again (its first row repeats) is a paging loop, not followed."""
+        def fetch(start: int) -> list[dict[str, Any]]:
+            return records(self.query(f"{select} STARTPOSITION {start} MAXRESULTS {page_size}"), entity, "query")
+
+        paginator = OffsetPaginator(items=lambda rows: rows, page_size=page_size, start=1,
+                                    fingerprint=lambda rows: _first_id(rows))
+        try:
+            for rows in paginator.pages(fetch):
+                yield from rows
+        except PagingLoopError as exc:
+            raise FatalAPIError(f"QuickBooks query of {entity}: {exc}", connector="quickbooks") from None
 
     def preferences(self) -> dict[str, Any]:
         return self._call(lambda: self.qb.get(self._url("preferences")), "preferences",

@@ -8,7 +8,6 @@ with timeouts and error mapping), :mod:`.writer`, :mod:`.reader`, :mod:`.trackin
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Optional
 
@@ -16,11 +15,10 @@ from pydantic import Field, SecretStr
 
 from connex_core.connector import (
     Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, TrackingWrite, WebhookEvent, WriteResult,
-    verify_hmac_sha256,
 )
-from connex_core.errors import WebhookRejected
 from connex_core.models import Order
 from connex_core.tokens import TokenStore
+from connex_core.webhooks import hmac_sha256_ok
 
 from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, authorize
 from .client import PRODUCTION_API, SANDBOX_API, QuickBooksAPI
@@ -51,6 +49,9 @@ class QuickBooksSettings(ConnectorSettings):
     """The app's webhooks verifier token: checks the ``intuit-signature`` of webhooks ``connex serve`` receives."""
     redirect_port: int = Field(0, ge=0, le=65535)
     """Loopback port for the OAuth redirect of ``connex connect`` (0: any free port)."""
+    redirect_uri: Optional[str] = None
+    """The redirect URI registered with the app: an ``https`` address (the user pastes back where it led) or
+    ``http://localhost:PORT/callback`` (Connex listens on that fixed port); default: a free loopback port."""
     minorversion: int = 75
 
 
@@ -125,8 +126,9 @@ class QuickBooksConnector(Connector):
         return f"connected to {info.get('CompanyName', 'QuickBooks')} (realm {self.api.qb.company_id})"
 
     def connect(self, *, port: int = 0, open_browser: bool = False, echo: Callable[[str], None] = print,
-                input_fn: Callable[[str], str] = input) -> str:
-        realm = authorize(self.tokens, port=port or self.settings.redirect_port, open_browser=open_browser, echo=echo)
+                input_fn: Callable[[str], str] = input, redirect_uri: Optional[str] = None) -> str:
+        realm = authorize(self.tokens, port=port or self.settings.redirect_port, open_browser=open_browser, echo=echo,
+                          input_fn=input_fn, redirect_uri=redirect_uri or (None if port else self.settings.redirect_uri))
         if self.settings.realm_id and self.settings.realm_id != realm:
             echo(f"note: the config names realm {self.settings.realm_id}, but you connected company {realm}")
         self._api = None
@@ -149,7 +151,7 @@ class QuickBooksConnector(Connector):
     def verify_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> Optional[bytes]:
         """The ``intuit-signature`` header: base64 HMAC-SHA256 of the body with the app's verifier token."""
         key = self.settings.verifier_token.get_secret_value() if self.settings.verifier_token else ""
-        if not verify_hmac_sha256(body, key, headers.get("intuit-signature")):
+        if not hmac_sha256_ok(body, key, headers.get("intuit-signature")):
             raise WebhookRejected("QuickBooks webhook signature does not verify (check verifier_token)")
         return None
 

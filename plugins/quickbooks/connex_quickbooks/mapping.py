@@ -13,18 +13,18 @@ from __future__ import annotations
 import hashlib
 import re
 from datetime import date, datetime, time
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
 from connex_core import countries
 from connex_core.models import Address, Customer, DocumentType, LineItem, Order, OrderStatus, Shipment
+from connex_core.money import to_cents
 
 from . import taxes
 from .taxes import TaxPlan
 
 ZERO = Decimal("0")
-CENT = Decimal("0.01")
 DOC_NUMBER_MAX = 21
 PRIVATE_NOTE_MAX = 4000
 SHIPPING_ITEM_ID = "SHIPPING_ITEM_ID"
@@ -33,8 +33,7 @@ ENTITY_OF = {DocumentType.sales_receipt: "SalesReceipt", DocumentType.invoice: "
 DOCUMENT_OF = {v: k for k, v in ENTITY_OF.items()}
 
 
-def money(value: Any) -> Decimal:
-    return Decimal(str(value if value not in (None, "") else 0)).quantize(CENT, ROUND_HALF_UP)
+money = to_cents  # amounts to cents, half up (connex_core.money)
 
 
 # -- identity -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from connex_core.connector import ConnectorContext
 from connex_core.sandbox import SandboxServer, SimClock
 from connex_core.tokens import TokenStore
 from connex_quickbooks.connector import QuickBooksConnector, QuickBooksSettings
-from connex_quickbooks.simulator import QuickBooksSimulator
+from connex_quickbooks.sim.simulator import QuickBooksSimulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

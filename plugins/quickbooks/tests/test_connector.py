@@ -16,7 +16,7 @@ from connex_core.errors import AuthenticationError, DryRunWriteError
 from connex_core.models import Customer, DocumentType, LineItem, OrderStatus, Shipment
 from connex_core.sandbox import Fault
 from connex_core.testing import make_order
-from connex_quickbooks.simulator import THROTTLE_XML, QuickBooksSimulator
+from connex_quickbooks.sim.simulator import THROTTLE_XML, QuickBooksSimulator
 
 D = Decimal
 
@@ -265,6 +265,11 @@ def test_expired_access_token_is_refreshed_and_the_rotation_saved(sim, make_conn
     connector.check()
     first = connector.tokens.store.load()
     clock.advance(3601)
+    connector.check()
+    within_the_day = connector.tokens.store.load()  # Intuit rotates a refresh token about once a day
+    assert within_the_day["refresh_token"] == first["refresh_token"]
+    assert within_the_day["access_token"] != first["access_token"]
+    clock.advance(86400)
     connector.check()
     second = connector.tokens.store.load()
     assert second["refresh_token"] != first["refresh_token"] and second["access_token"] != first["access_token"]

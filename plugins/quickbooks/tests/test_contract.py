@@ -7,7 +7,7 @@ import pytest
 from connex_core.connector import FetchQuery, OrderWrite
 from connex_core.sandbox import Fault
 from connex_core.testing import ConnectorContractTests
-from connex_quickbooks.simulator import THROTTLE_XML
+from connex_quickbooks.sim.simulator import THROTTLE_XML
 
 
 class TestQuickBooksContract(ConnectorContractTests):

@@ -12,7 +12,7 @@ import requests
 from connex_core.connector import OrderWrite
 from connex_core.models import LineItem
 from connex_core.testing import make_order
-from connex_quickbooks.simulator import QuickBooksSimulator
+from connex_quickbooks.sim.simulator import QuickBooksSimulator
 
 D = Decimal
 

@@ -19,7 +19,7 @@ from connex_core.models import Customer
 from connex_core.sandbox import Fault, SimClock
 from connex_core.testing import make_order
 from connex_quickbooks.connector import QuickBooksConnector
-from connex_quickbooks.simulator import BATCH_LIMIT, QuickBooksSimulator
+from connex_quickbooks.sim.simulator import BATCH_LIMIT, QuickBooksSimulator
 
 
 class Recording(QuickBooksSimulator):

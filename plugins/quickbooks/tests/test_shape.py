@@ -161,7 +161,7 @@ def test_fault_body(sim, api, load_fixture):
 
 def test_throttle_body_is_the_real_xml(mount, client_for, load_fixture):
     from connex_core.sandbox import SimClock
-    from connex_quickbooks.simulator import QuickBooksSimulator
+    from connex_quickbooks.sim.simulator import QuickBooksSimulator
 
     api = client_for(mount(QuickBooksSimulator(clock=SimClock(speed=0.01))))
     limited = [r for r in (api("GET", "preferences") for _ in range(11)) if r.status_code == 429][0]

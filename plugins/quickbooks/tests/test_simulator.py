@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from connex_core.sandbox import Fault, SimClock
-from connex_quickbooks.simulator import QuickBooksSimulator
+from connex_quickbooks.sim.simulator import QuickBooksSimulator
 
 
 @pytest.fixture

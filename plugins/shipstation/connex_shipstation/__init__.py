@@ -6,7 +6,7 @@ from connex_core import hookimpl
 from connex_core.sandbox.flows import DemoPart
 
 from .connector import ShipStationConnector, ShipStationSettings
-from .simulator import ShipStationSimulator
+from .sim.simulator import ShipStationSimulator
 
 __all__ = ["ShipStationConnector", "ShipStationSettings", "ShipStationSimulator"]
 

@@ -19,14 +19,15 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from decimal import Decimal
 from typing import Any, Iterator, Optional
 from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
+from connex_core import jsonutil
 from connex_core.errors import AuthenticationError, FatalAPIError, RetriableAPIError, WebhookRejected
 from connex_core.http import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
+from connex_core.paging import PageNumberPaginator, PagingLoopError
 
 CONNECTOR = "shipstation"
 DEFAULT_BASE_URL = "https://ssapi.shipstation.com"
@@ -95,13 +96,6 @@ def _is_page(data: Any, key: str) -> bool:
     """A listing page as ShipStation sends one: ``{key: [objects], "pages": number, ...}``."""
     return (isinstance(data, dict) and isinstance(data.get(key), list) and all(isinstance(i, dict) for i in data[key])
             and isinstance(data.get("pages", 0), (int, float)))
-
-
-def _json_default(value: Any) -> Any:
-    """Decimal money as a JSON number (float repr round-trips two-decimal amounts exactly)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def _int_header(response: requests.Response, name: str) -> Optional[int]:
@@ -178,7 +172,7 @@ class ShipStationClient:
         try:
             response = self.session.request(
                 method, url, params=params,
-                data=None if body is None else json.dumps(body, default=_json_default),
+                data=None if body is None else jsonutil.dumps(body),
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
                 timeout=self.timeout)
         except requests.Timeout as exc:
@@ -241,21 +235,17 @@ class ShipStationClient:
         """
         query = {k: v for k, v in (params or {}).items() if v is not None}
         query["pageSize"] = self.page_size
-        page, previous = 1, None
-        while True:
-            query["page"] = page
-            data = self.request("GET", path, params=dict(query), listing=key)
-            items = data[key]
-            if items and items == previous:
-                raise FatalAPIError(f"ShipStation GET {path}: page {page} repeats page {page - 1} (paging loop)",
-                                    connector=CONNECTOR)
-            previous = items
-            if items:
-                yield items
-            pages = int(data.get("pages") or 0)
-            if not items or page >= pages:
-                return
-            page += 1
+
+        def fetch(page: int) -> dict:
+            return self.request("GET", path, params={**query, "page": page}, listing=key)
+
+        paginator = PageNumberPaginator(items=lambda data: data[key], page_count=lambda data: int(data.get("pages") or 0))
+        try:
+            for data in paginator.pages(fetch):
+                if data[key]:
+                    yield data[key]
+        except PagingLoopError as exc:
+            raise FatalAPIError(f"ShipStation GET {path}: {exc}", connector=CONNECTOR) from None
 
     # -- orders ----------------------------------------------------------------------------------
     def list_orders(self, **filters: Any) -> Iterator[list[dict]]:
@@ -266,16 +256,17 @@ class ShipStationClient:
         """Every order whose number starts with ``prefix`` (ShipStation's ``orderNumber`` filter is a
         prefix match), or None when that would take more than ``max_pages`` pages to read."""
         found: list[dict] = []
-        page, pages = 1, 1
-        while page <= pages:
-            data = self.request("GET", "/orders", params={"orderNumber": prefix, "pageSize": self.page_size,
-                                                          "page": page, "sortBy": "CreateDate", "sortDir": "ASC"},
-                                listing="orders")
-            pages = int(data.get("pages") or 0)
-            if max_pages is not None and pages > max_pages:
-                return None
-            found.extend(data["orders"])
-            page += 1
+        params = {"orderNumber": prefix, "pageSize": self.page_size, "sortBy": "CreateDate", "sortDir": "ASC"}
+        paginator = PageNumberPaginator(items=lambda data: data["orders"],
+                                        page_count=lambda data: int(data.get("pages") or 0))
+        try:
+            for data in paginator.pages(lambda page: self.request("GET", "/orders", params={**params, "page": page},
+                                                                  listing="orders")):
+                if max_pages is not None and int(data.get("pages") or 0) > max_pages:
+                    return None
+                found.extend(data["orders"])
+        except PagingLoopError as exc:
+            raise FatalAPIError(f"ShipStation GET /orders: {exc}", connector=CONNECTOR) from None
         return found
 
     def get_order(self, order_id: int | str) -> Optional[dict]:

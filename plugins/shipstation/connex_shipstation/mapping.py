@@ -27,6 +27,7 @@ from typing import Any, Optional
 
 from connex_core import countries
 from connex_core.models import ZERO, Address, Customer, LineItem, Order, OrderStatus, Shipment
+from connex_core.money import to_decimal
 
 from .timezone import PACIFIC_NAME, format_timestamp, parse_date, parse_timestamp
 
@@ -35,11 +36,7 @@ KEY_PREFIX = "connex:"
 CUSTOM_FIELDS = ("customField1", "customField2", "customField3")
 
 
-def money(value: Any) -> Decimal:
-    """A JSON number as Decimal (through its text, so 49.99 stays 49.99)."""
-    if value is None or value == "":
-        return ZERO
-    return Decimal(str(value))
+money = to_decimal  # a JSON number as Decimal, exact and unrounded (connex_core.money)
 
 
 def order_key_for(order: Order) -> str:

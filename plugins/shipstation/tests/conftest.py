@@ -11,7 +11,7 @@ import pytest
 from connex_core.connector import ConnectorContext
 from connex_core.sandbox import SandboxServer
 from connex_shipstation.connector import ShipStationConnector, ShipStationSettings
-from connex_shipstation.simulator import ShipStationSimulator
+from connex_shipstation.sim.simulator import ShipStationSimulator
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -19,7 +19,7 @@ import pytest
 from connex_core.connector import FetchQuery, OrderWrite
 from connex_core.sandbox import Fault, SimClock
 from connex_shipstation import connector as ss_connector
-from connex_shipstation.simulator import ShipStationSimulator
+from connex_shipstation.sim.simulator import ShipStationSimulator
 
 LIST = "GET /orders"
 

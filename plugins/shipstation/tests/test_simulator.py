@@ -12,7 +12,7 @@ import requests
 from connex_core.errors import AuthenticationError, RetriableAPIError
 from connex_core.sandbox import Fault, SimClock
 from connex_shipstation.client import ShipStationClient, ShipStationRequestError
-from connex_shipstation.simulator import ShipStationSimulator
+from connex_shipstation.sim.simulator import ShipStationSimulator
 from connex_shipstation.timezone import parse_timestamp
 
 START = datetime(2026, 9, 10, 16, 0, tzinfo=timezone.utc)

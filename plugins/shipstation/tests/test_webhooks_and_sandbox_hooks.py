@@ -12,7 +12,7 @@ from connex_core.errors import WebhookRejected
 from connex_core.models import OrderStatus
 from connex_core.sandbox import SandboxServer, SimClock
 from connex_shipstation.connector import ShipStationConnector, ShipStationSettings
-from connex_shipstation.simulator import ShipStationSimulator
+from connex_shipstation.sim.simulator import ShipStationSimulator
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from connex_core.sandbox.flows import DemoPart, DemoTask
 
 from .connector import XeroConnector
 from .settings import XeroSettings
-from .simulator import XeroSimulator
+from .sim.simulator import XeroSimulator
 
 __all__ = ["XeroConnector", "XeroSettings", "XeroSimulator"]
 

@@ -37,10 +37,11 @@ from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import ApiException
 from xero_python.identity import IdentityApi
 
+from connex_core.clock import wall_time
 from connex_core.errors import (AuthenticationError, FatalAPIError, RateLimitExhausted, RetriableAPIError)
 from connex_core.http import RateLimiter, RetryPolicy, limiter_for, short_body
 
-from .auth import XeroAuth, wall_clock
+from .auth import XeroAuth
 from .settings import XeroSettings
 
 log = logging.getLogger("connex.xero")
@@ -187,7 +188,7 @@ class XeroClient:
         return self.policy.call(lambda: self._once(what, send, gate, shape), what=f"Xero: {what}")
 
     def _once(self, what: str, send: Callable[[], Any], gate: _Gate, shape: type) -> Any:
-        if gate.day_blocked_until > wall_clock(self.clock):
+        if gate.day_blocked_until > wall_time(self.clock):
             raise self._day_exhausted(gate)
         for attempt in (1, 2):
             gate.limiter.acquire()
@@ -233,7 +234,7 @@ class XeroClient:
         if status == 429:
             problem = headers.get("x-rate-limit-problem", "")
             if problem == "day":
-                gate.day_blocked_until = wall_clock(self.clock) + (retry_after or 3600.0)
+                gate.day_blocked_until = wall_time(self.clock) + (retry_after or 3600.0)
                 return self._day_exhausted(gate)
             if retry_after:
                 gate.limiter.block_for(retry_after)

@@ -16,16 +16,17 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from connex_core import countries
 from connex_core.connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
-                                   TrackingWrite, WebhookEvent, WriteResult, batched, verify_hmac_sha256)
+                                   TrackingWrite, WebhookEvent, WriteResult, batched)
 from connex_core.errors import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
 from connex_core.models import Order
+from connex_core.paging import PageNumberPaginator, PagingLoopError
 from connex_core.tokens import TokenStore
+from connex_core.webhooks import hmac_sha256_ok
 
 from .auth import XeroAuth
 from .client import NotFound, XeroClient, make_pool, records, validation_messages
@@ -97,8 +98,9 @@ class XeroConnector(Connector):
 
     # -- lifecycle --------------------------------------------------------------------------------
     def connect(self, *, port: int = 0, open_browser: bool = False, echo: Callable[[str], None] = print,
-                input_fn: Callable[[str], str] = input) -> str:
-        return authorize(self, port, open_browser, echo, input_fn)
+                input_fn: Callable[[str], str] = input, redirect_uri: Optional[str] = None) -> str:
+        return authorize(self, port, open_browser, echo, input_fn,
+                         redirect_uri=redirect_uri or (None if port else self.settings.redirect_uri))
 
     def check(self) -> str:
         tenant = self.client.tenant_id
@@ -123,22 +125,22 @@ class XeroConnector(Connector):
             params["statuses"] = statuses
         if query.modified_since is not None:
             params["if_modified_since"] = query.modified_since
-        page, previous_first = 1, None
-        while True:
+        def fetch(page: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
             data = self.client.call(f"list invoices (page {page})", "get_invoices", page=page, **params)
-            invoices = records(data, "Invoices", f"list invoices (page {page})")
-            if invoices and previous_first is not None and invoices[0].get("InvoiceID") == previous_first:
-                raise FatalAPIError(f"Xero answered page {page} of invoices with page {page - 1} again; "
-                                    "stopping instead of reading forever", connector="xero")
-            previous_first = invoices[0].get("InvoiceID") if invoices else None
-            contacts = self._contacts_of(invoices)
-            for invoice in invoices:
-                yield order_from_xero(invoice, contacts.get((invoice.get("Contact") or {}).get("ContactID", "")),
-                                      self.settings)
-            page_count = (data.get("pagination") or {}).get("pageCount")
-            if not invoices or len(invoices) < PAGE_SIZE or (page_count is not None and page >= page_count):
-                return
-            page += 1
+            return data, records(data, "Invoices", f"list invoices (page {page})")
+
+        paginator = PageNumberPaginator(items=lambda answer: answer[1], page_size=PAGE_SIZE,
+                                        page_count=lambda answer: (answer[0].get("pagination") or {}).get("pageCount"),
+                                        fingerprint=lambda answer: answer[1][0].get("InvoiceID") if answer[1] else None)
+        try:
+            for _data, invoices in paginator.pages(fetch):
+                contacts = self._contacts_of(invoices)
+                for invoice in invoices:
+                    yield order_from_xero(invoice, contacts.get((invoice.get("Contact") or {}).get("ContactID", "")),
+                                          self.settings)
+        except PagingLoopError as exc:
+            raise FatalAPIError(f"Xero invoices listing: {exc}; stopping instead of reading forever",
+                                connector="xero") from None
 
     def _contacts_of(self, invoices: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         """The invoices' contacts by id: from memory when read in the last CONTACT_TTL seconds (the next run's
@@ -179,7 +181,7 @@ class XeroConnector(Connector):
         """The ``x-xero-signature`` header: base64 HMAC-SHA256 of the body with the webhook key. A bad one is
         refused with 401, as Xero's "intent to receive" check expects."""
         key = self.settings.webhook_key.get_secret_value() if self.settings.webhook_key else ""
-        if not verify_hmac_sha256(body, key, headers.get("x-xero-signature")):
+        if not hmac_sha256_ok(body, key, headers.get("x-xero-signature")):
             raise WebhookRejected("Xero webhook signature does not verify (check webhook_key)")
         return None
 

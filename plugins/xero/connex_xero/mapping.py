@@ -15,16 +15,16 @@ contact element with both addresses for contacts that must be created.
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta, timezone
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Iterable, Optional
 
 from connex_core import countries
 from connex_core.models import Address, Customer, LineItem, Order, OrderStatus, Shipment
+from connex_core.money import allocate, to_cents, to_decimal
 
 from .msdate import parse_ms_date
 from .settings import XeroSettings
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0")
 #: Invoice status -> order status. AUTHORISED depends on payment (unpaid: awaiting_payment).
 STATUSES = {"DRAFT": OrderStatus.draft, "SUBMITTED": OrderStatus.open, "PAID": OrderStatus.awaiting_shipment,
@@ -37,12 +37,8 @@ def _text(value: Any) -> Optional[str]:
     return text or None
 
 
-def _dec(value: Any) -> Decimal:
-    return Decimal(str(value)) if value not in (None, "") else ZERO
-
-
-def _money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, ROUND_HALF_UP)
+_dec = to_decimal  # exact, unrounded (connex_core.money)
+_money = to_cents  # to cents, half up
 
 
 # -- Xero -> canonical -----------------------------------------------------------------------------
@@ -100,7 +96,7 @@ def line_from_xero(line: dict[str, Any], inclusive: bool) -> LineItem:
     else:
         discount = ZERO
     if inclusive and quantity:
-        unit = (unit - tax / quantity).quantize(Decimal("0.0001"), ROUND_HALF_UP)  # canonical prices are before tax
+        unit = to_cents(unit - tax / quantity, places=4)  # canonical prices are before tax
     return LineItem(
         line_id=_text(line.get("LineItemID")), sku=_text(line.get("ItemCode")), name=_text(line.get("Description")),
         quantity=quantity, unit_price=unit, tax=tax, discount=discount, adjustment=unit < 0,
@@ -156,15 +152,7 @@ def order_from_xero(invoice: dict[str, Any], contact: Optional[dict[str, Any]], 
 
 
 # -- canonical -> Xero -----------------------------------------------------------------------------
-def _spread(amount: Decimal, weights: list[Decimal]) -> list[Decimal]:
-    """Split ``amount`` over lines in proportion to ``weights``, to the cent, the last line taking the rest."""
-    total = sum(weights, ZERO)
-    if not weights:
-        return []
-    if total == 0:
-        return [ZERO] * (len(weights) - 1) + [amount]
-    shares = [_money(amount * w / total) for w in weights[:-1]]
-    return shares + [amount - sum(shares, ZERO)]
+_spread = allocate  # amount over lines by weight, to the cent, the last line taking the rest
 
 
 #: Tax categories other systems write on lines: the canonical words, and QuickBooks' US pseudo codes.

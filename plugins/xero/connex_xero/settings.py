@@ -27,6 +27,9 @@ class XeroSettings(ConnectorSettings):
                                                "stored yet.")
     redirect_port: int = Field(0, ge=0, le=65535, description="Loopback port for the OAuth redirect (0: any free port); "
                                "register http://127.0.0.1:PORT/callback with the app.")
+    redirect_uri: Optional[str] = Field(None, description="The redirect URI registered with the app: an https "
+                                        "address (you paste back where it led) or http://127.0.0.1:PORT/callback "
+                                        "(Connex listens on that fixed port); default: a free loopback port.")
     scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
     webhook_key: Optional[SecretStr] = Field(None, description="The app's webhooks key (developer.xero.com, "
                                              "Webhooks): `connex serve` checks x-xero-signature with it.")

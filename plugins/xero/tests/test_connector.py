@@ -23,7 +23,7 @@ from connex_core.sandbox import Fault, route
 from connex_core.testing import make_order
 from connex_core.tokens import TokenStore
 
-from connex_xero.simulator import API, XeroSimulator
+from connex_xero.sim.simulator import API, XeroSimulator
 
 from .conftest import load_fixture
 

@@ -15,7 +15,7 @@ from connex_core.connector import FetchQuery
 from connex_core.sandbox import SimClock
 
 from connex_xero import connector as xero_connector
-from connex_xero.simulator import XeroSimulator
+from connex_xero.sim.simulator import XeroSimulator
 
 INVOICES = "GET /api.xro/2.0/Invoices"
 CONTACTS = "GET /api.xro/2.0/Contacts"

@@ -25,7 +25,7 @@ from connex_core.errors import FatalAPIError
 from connex_core.models import Customer, Shipment
 from connex_core.sandbox import Request, Response
 from connex_core.testing import make_order
-from connex_xero.simulator import API, XeroSimulator
+from connex_xero.sim.simulator import API, XeroSimulator
 
 from .conftest import FIXTURES
 

@@ -17,7 +17,7 @@ from connex_core.models import LineItem
 from connex_core.testing import make_order
 from connex_xero.mapping import invoice_to_xero, order_from_xero
 from connex_xero.settings import XeroSettings
-from connex_xero.simbooks import Books
+from connex_xero.sim.simbooks import Books
 
 SETTINGS = XeroSettings(client_id="id", client_secret="secret")
 cents = st.integers(min_value=0, max_value=50_000).map(lambda c: Decimal(c) / 100)

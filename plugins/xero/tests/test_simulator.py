@@ -12,7 +12,7 @@ import pytest
 import urllib3
 
 from connex_core.sandbox import Fault
-from connex_xero.simulator import XeroSimulator
+from connex_xero.sim.simulator import XeroSimulator
 
 HTTP = urllib3.PoolManager(retries=False, timeout=5.0)
 BASIC = {"Authorization": "Basic " + base64.b64encode(b"xero-sandbox-client:xero-sandbox-secret").decode()}

@@ -1,6 +1,6 @@
 """The simulated organisation's books: contacts, invoices, history, tracking categories, items.
 
-This is the state behind :class:`~connex_xero.simulator.XeroSimulator`, kept apart from HTTP:
+This is the state behind :class:`~connex_xero.sim.simulator.XeroSimulator`, kept apart from HTTP:
 it validates elements the way Xero does (messages in Xero's words, one list per element),
 computes totals (Exclusive / Inclusive / NoTax line amounts, tax rates by TaxType, discounts),
 enforces the status rules (PAID and VOIDED invoices are read-only; an AUTHORISED invoice with a
@@ -15,7 +15,7 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Callable, Optional
 
-from .msdate import parse_ms_date, to_ms_date
+from ..msdate import parse_ms_date, to_ms_date
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0")

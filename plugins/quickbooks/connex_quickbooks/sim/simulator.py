@@ -5,8 +5,9 @@ Mounted by the sandbox at ``/quickbooks``:
 * ``GET  /quickbooks/connect/oauth2``: the authorize page; redirects at once to ``redirect_uri``
   with ``code``, ``state`` and ``realmId`` (so ``connex connect`` runs end to end on loopback);
 * ``POST /quickbooks/oauth2/v1/tokens/bearer``: Basic client auth; ``authorization_code`` and
-  ``refresh_token`` grants. Access tokens last one hour on the simulator's clock; every refresh
-  rotates the refresh token and the superseded one answers ``invalid_grant`` (after
+  ``refresh_token`` grants (:class:`~connex_core.sandbox.oauth.OAuthServer`). Access tokens last one hour on
+  the simulator's clock; a refresh rotates the refresh token once it is a day old (a younger one comes back
+  unchanged, as Intuit rotates "about every 24 h") and the superseded one answers ``invalid_grant`` (after
   :attr:`QuickBooksSimulator.refresh_grace_seconds`, 0 by default: Intuit documents no grace period);
 * ``/quickbooks/v3/company/{realm}/...``: ``query`` (the language subset of :mod:`.qbquery`),
   ``batch`` (at most 30 items, run serially and independently, answered by ``bId``), create,
@@ -37,19 +38,18 @@ import hashlib
 import hmac
 import json
 import uuid
-import secrets
 from collections import Counter
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Optional
-from urllib.parse import parse_qs, urlencode
 from zoneinfo import ZoneInfo
 
 from connex_core.sandbox import (
     Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route,
 )
+from connex_core.sandbox.oauth import OAuthServer
 
-from . import qbquery
+from .. import qbquery
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 CENT = Decimal("0.01")
@@ -113,12 +113,24 @@ def _money(value: Any) -> Decimal:
     return Decimal(str(value if value is not None else 0)).quantize(CENT, ROUND_HALF_UP)
 
 
-class QuickBooksSimulator(SimulatedService):
+class QuickBooksSimulator(OAuthServer, SimulatedService):
     """A stateful QuickBooks Online company behind the real API's paths, auth and limits."""
 
     name = "quickbooks"
-    #: Seconds a superseded refresh token keeps working after a rotation (Intuit documents none).
+    #: Seconds a superseded refresh token keeps working after a rotation (Intuit documents none: "Intuit doesn't
+    #: guarantee that a superseded value stays usable", reference/api-contracts.md 2.11).
     refresh_grace_seconds: float = 0.0
+    #: A refresh answers with the same refresh token until it is a day old ("Intuit rotates it about every
+    #: 24 h", reference/api-contracts.md 2.11): a refresh whose answer was lost can be retried within that day.
+    rotate_after_seconds = 86400.0
+    #: Refresh tokens left unused for 100 days expire (x_refresh_token_expires_in, reference/api-changes 2).
+    refresh_idle_seconds = 8726400.0
+    #: Access tokens last one hour (Intuit: ``expires_in: 3600``).
+    access_seconds = 3600.0
+    #: A wrong client id or secret is a 401 ``invalid_client``.
+    invalid_client_status = 401
+    #: The simulator does not tie a code to its redirect URI.
+    code_binds_redirect = False
     #: The real per-realm throttles: (limit, window seconds).
     limits = {"minute": (500, 60.0), "second": (10, 1.0), "batch": (40, 60.0)}
 
@@ -151,9 +163,7 @@ class QuickBooksSimulator(SimulatedService):
         """Write requests answered (creates, updates, deletes, and batches that hold any)."""
         self.replays = 0
         self._replies: dict[str, tuple[int, bytes]] = {}
-        self._codes: dict[str, float] = {}
-        self._access: dict[str, float] = {}  # access token -> expiry (clock seconds)
-        self._refresh: dict[str, Optional[float]] = {refresh_token: None}  # token -> superseded at
+        self.oauth_setup(refresh_token, issued_ago=self.rotate_after_seconds)  # obtained a day ago: due to rotate
         self._limiters = {k: WindowLimiter(n, w, self.clock) for k, (n, w) in self.limits.items()}
         self._seed_company()
 
@@ -231,8 +241,7 @@ class QuickBooksSimulator(SimulatedService):
 
     def expire_tokens(self) -> None:
         """Make every access token expire now (as if an hour had passed)."""
-        with self.lock:
-            self._access = {t: self.clock.now() for t in self._access}
+        self.expire_access_tokens()
 
     def seed(self, n: int) -> int:
         """The sandbox's seeding hook (``connex sandbox --seed-orders``, ``connex demo``): ``n`` documents."""
@@ -379,42 +388,21 @@ class QuickBooksSimulator(SimulatedService):
         self.store[entity][obj["Id"]] = obj
         return obj
 
-    # -- OAuth -------------------------------------------------------------------------------------
+    # -- OAuth (connex_core.sandbox.oauth.OAuthServer) ------------------------------------------------------
     @route("GET", "/connect/oauth2")
     def authorize(self, request: Request) -> Response:
-        if request.arg("client_id") != self.client_id or not request.arg("redirect_uri"):
-            return json_response({"error": "invalid_request"}, 400)
-        code = secrets.token_urlsafe(16)
-        self._codes[code] = self.clock.now() + 300
-        query = urlencode({"code": code, "state": request.arg("state") or "", "realmId": self.realm_id})
-        return Response(302, b"", {"Location": f"{request.arg('redirect_uri')}?{query}"})
+        return self.oauth_authorize(request)
+
+    def oauth_redirect_params(self, request: Request) -> dict[str, str]:
+        return {"realmId": self.realm_id}  # the company the user picked rides on the redirect
 
     @route("POST", "/oauth2/v1/tokens/bearer")
     def token(self, request: Request) -> Response:
-        expected = base64.b64encode(f"{self.client_id}:{self.client_secret}".encode()).decode()
-        if request.headers.get("authorization") != f"Basic {expected}":
-            return json_response({"error": "invalid_client"}, 401)
-        form = {k: v[-1] for k, v in parse_qs(request.body.decode()).items()}
-        now = self.clock.now()
-        grant = form.get("grant_type")
-        if grant == "authorization_code":
-            if self._codes.pop(form.get("code", ""), 0) < now:
-                return json_response({"error": "invalid_grant"}, 400)
-        elif grant == "refresh_token":
-            old = form.get("refresh_token", "")
-            if old not in self._refresh:
-                return json_response({"error": "invalid_grant"}, 400)
-            superseded = self._refresh[old]
-            if superseded is not None and now - superseded >= self.refresh_grace_seconds:
-                return json_response({"error": "invalid_grant"}, 400)
-            self._refresh[old] = now if superseded is None else superseded
-        else:
-            return json_response({"error": "unsupported_grant_type"}, 400)
-        access, refresh = secrets.token_urlsafe(24), secrets.token_urlsafe(24)
-        self._access[access] = now + 3600
-        self._refresh[refresh] = None
-        return json_response({"access_token": access, "expires_in": 3600, "refresh_token": refresh,
-                              "x_refresh_token_expires_in": 8726400, "token_type": "bearer"})
+        return self.oauth_token(request)
+
+    def oauth_answer(self, access: str, refresh: str) -> dict[str, Any]:
+        return {"access_token": access, "expires_in": 3600, "refresh_token": refresh,
+                "x_refresh_token_expires_in": 8726400, "token_type": "bearer"}
 
     # -- the base class's hooks ------------------------------------------------------------------
     def authenticate(self, request: Request) -> Optional[Response]:

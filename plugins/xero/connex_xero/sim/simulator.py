@@ -37,11 +37,11 @@ import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Callable, Optional
-from urllib.parse import parse_qs, urlencode
 
 from connex_core.sandbox import Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route
+from connex_core.sandbox.oauth import OAuthServer
 
-from .msdate import parse_http_date, to_ms_date
+from ..msdate import parse_http_date, to_ms_date
 from .simbooks import Books, Outcome, new_id
 from .simwhere import QueryParseError, compile_where
 
@@ -102,13 +102,21 @@ def _idempotent(handler: Callable[["XeroSimulator", Request], Response]) -> Call
     return wrapped
 
 
-class XeroSimulator(SimulatedService):
+class XeroSimulator(OAuthServer, SimulatedService):
     """The simulated Xero API (see the module docstring). State lives in :attr:`books`."""
 
     name = "xero"
     ACCESS_TOKEN_SECONDS = 1800
     REFRESH_GRACE_SECONDS = 1800
     REFRESH_TOKEN_LIFETIME = 60 * 86400  # a refresh token unused for 60 days expires
+    # The OAuth server's rules (api-contracts: Xero identity): access tokens last 30 minutes; every refresh
+    # rotates, the old token answering with its successor for a 30-minute grace period; 60 idle days expire
+    # a refresh token; client credentials by Basic auth or in the form; a code is bound to its redirect URI.
+    access_seconds = float(ACCESS_TOKEN_SECONDS)
+    refresh_grace_seconds = float(REFRESH_GRACE_SECONDS)
+    refresh_idle_seconds = float(REFRESH_TOKEN_LIFETIME)
+    grace_answer = "successor"
+    client_in_form = True
     MINUTE_LIMIT, DAY_LIMIT, CONCURRENT_LIMIT = 60, 5000, 5
     PAGE_SIZE = 100
 
@@ -129,9 +137,7 @@ class XeroSimulator(SimulatedService):
         self.replays = 0
         self.idempotency_window = 24 * 3600.0
         self._idempotency: dict[tuple[str, str], tuple[float, str, Response]] = {}
-        self._access: dict[str, float] = {}
-        self._refresh: dict[str, dict[str, Any]] = {refresh_token: self._fresh_refresh()}
-        self._codes: dict[str, tuple[str, float]] = {}
+        self.oauth_setup(refresh_token)
         self.minute_window = WindowLimiter(self.MINUTE_LIMIT, 60.0, self.clock)
         """Calls per organisation per minute (tests may change ``.limit`` or spend calls with ``.hit(tenant)``)."""
         self.day_window = WindowLimiter(self.DAY_LIMIT, 86400.0, self.clock)
@@ -184,16 +190,6 @@ class XeroSimulator(SimulatedService):
     def go_offline(self, seconds: float) -> None:
         """Answer 503 "The Organisation is offline" for ``seconds`` of simulated time (a data upgrade)."""
         self._offline_until = self.clock.now() + seconds
-
-    def expire_access_tokens(self) -> None:
-        """Make every access token invalid now (refresh tokens still work): the next call is a 401."""
-        with self.lock:
-            self._access.clear()
-
-    def revoke_tokens(self) -> None:
-        """Forget every token (the user disconnected the app): the next call is a 401 / invalid_grant."""
-        self._access.clear()
-        self._refresh.clear()
 
     def seed(self, n: int) -> int:
         """The sandbox's seeding hook (``connex sandbox --seed-orders``, ``connex demo``): ``n`` invoices."""
@@ -339,64 +335,32 @@ class XeroSimulator(SimulatedService):
         return {"Id": new_id(), "Status": "OK", "ProviderName": "Connex sandbox",
                 "DateTimeUTC": to_ms_date(self.clock.utcnow()).replace("+0000", ""), **payload}
 
-    # -- OAuth2 ----------------------------------------------------------------------------------
+    # -- OAuth2 (connex_core.sandbox.oauth.OAuthServer) ------------------------------------------------------
     @route("GET", "/connect/authorize")
     def authorize(self, request: Request) -> Response:
+        return self.oauth_authorize(request)
+
+    def oauth_refuse_authorize(self, request: Request) -> Optional[Response]:
         if request.arg("client_id") != self.client_id or request.arg("response_type") != "code":
             return Response(400, b"unauthorized_client", {"Content-Type": "text/plain"})
-        redirect_uri = request.arg("redirect_uri") or ""
-        code = secrets.token_urlsafe(16)
-        self._codes[code] = (redirect_uri, self.clock.now() + 300)
-        query = urlencode({"code": code, "scope": request.arg("scope") or SCOPES, "state": request.arg("state") or "",
-                           "session_state": secrets.token_hex(8)})
-        return Response(302, b"", {"Location": f"{redirect_uri}?{query}"})
+        return None
+
+    def oauth_redirect_params(self, request: Request) -> dict[str, str]:
+        return {"scope": request.arg("scope") or SCOPES, "session_state": secrets.token_hex(8)}
 
     @route("POST", "/connect/token")
     def token(self, request: Request) -> Response:
-        form = {k: v[-1] for k, v in parse_qs(request.body.decode("utf-8")).items()}
-        client_id, client_secret = form.get("client_id"), form.get("client_secret")
-        basic = request.headers.get("authorization", "")
-        if basic.lower().startswith("basic "):
-            try:
-                client_id, _, client_secret = base64.b64decode(basic[6:]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                client_id = client_secret = None
-        if client_id != self.client_id or client_secret != self.client_secret:
-            return json_response({"error": "invalid_client"}, 400)
-        grant = form.get("grant_type")
-        if grant == "authorization_code":
-            redirect_uri, expires = self._codes.pop(form.get("code", ""), ("", -1.0))
-            if expires < self.clock.now() or redirect_uri != form.get("redirect_uri"):
-                return json_response({"error": "invalid_grant"}, 400)
-            return self._issue(None)
-        if grant == "refresh_token":
-            old = form.get("refresh_token", "")
-            state = self._refresh.get(old)
-            if state is None:
-                return json_response({"error": "invalid_grant"}, 400)
-            if state["successor"] is None and self.clock.now() - state["issued_at"] > self.REFRESH_TOKEN_LIFETIME:
-                return json_response({"error": "invalid_grant"}, 400)  # unused for 60 days
-            if state["successor"] is not None:
-                if self.clock.now() - state["rotated_at"] > self.REFRESH_GRACE_SECONDS:
-                    return json_response({"error": "invalid_grant"}, 400)
-                return self._issue(None, refresh_token=state["successor"])
-            return self._issue(old)
-        return json_response({"error": "unsupported_grant_type"}, 400)
+        return self.oauth_token(request)
 
-    def _fresh_refresh(self) -> dict[str, Any]:
-        return {"successor": None, "rotated_at": None, "issued_at": self.clock.now()}
+    def new_access_token(self) -> str:
+        return "xat-" + secrets.token_hex(16)
 
-    def _issue(self, rotated: Optional[str], refresh_token: Optional[str] = None) -> Response:
-        access = "xat-" + secrets.token_hex(16)
-        self._access[access] = self.clock.now() + self.ACCESS_TOKEN_SECONDS
-        if refresh_token is None:
-            refresh_token = "xrt-" + secrets.token_hex(16)
-            self._refresh[refresh_token] = self._fresh_refresh()
-        if rotated is not None:
-            self._refresh[rotated].update(successor=refresh_token, rotated_at=self.clock.now())
-        return json_response({"id_token": "xero-sandbox-id-token", "access_token": access,
-                              "expires_in": self.ACCESS_TOKEN_SECONDS, "token_type": "Bearer",
-                              "refresh_token": refresh_token, "scope": SCOPES})
+    def new_refresh_token(self) -> str:
+        return "xrt-" + secrets.token_hex(16)
+
+    def oauth_answer(self, access: str, refresh: str) -> dict[str, Any]:
+        return {"id_token": "xero-sandbox-id-token", "access_token": access, "expires_in": self.ACCESS_TOKEN_SECONDS,
+                "token_type": "Bearer", "refresh_token": refresh, "scope": SCOPES}
 
     @route("GET", "/connections")
     def connections(self, request: Request) -> Response:

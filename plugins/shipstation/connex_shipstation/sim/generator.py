@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, Optional
 
-from .timezone import format_timestamp
+from ..timezone import format_timestamp
 
 STORES: list[dict[str, Any]] = [
     {"storeId": 101, "storeName": "Web Store", "marketplaceId": 0, "marketplaceName": "ShipStation"},

@@ -46,10 +46,10 @@ import requests
 
 from connex_core.sandbox import Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route
 
-from .client import MAX_BATCH, MAX_PAGE_SIZE, ORDER_STATUSES, UPDATABLE_STATUSES
+from ..client import MAX_BATCH, MAX_PAGE_SIZE, ORDER_STATUSES, UPDATABLE_STATUSES
 from .generator import STORES, TAGS, OrderGenerator
-from .mapping import is_adjustment, money
-from .timezone import PACIFIC, format_timestamp, parse_timestamp
+from ..mapping import is_adjustment, money
+from ..timezone import PACIFIC, format_timestamp, parse_timestamp
 
 DEFAULT_PAGE_SIZE = 100
 WEBHOOK_EVENTS = ("ORDER_NOTIFY", "ITEM_ORDER_NOTIFY", "SHIP_NOTIFY", "ITEM_SHIP_NOTIFY", "FULFILLMENT_SHIPPED",

@@ -1,0 +1,1 @@
+"""QuickBooks Online simulator: a test double of the vendor API, shipped for the sandbox and third-party tests."""
