@@ -131,7 +131,8 @@ def _order_json(order: Order, result: RuleResult) -> dict[str, Any]:
         "reason": result.reason,
         "fired": list(result.fired),
         "changes": [{"field": c.field, "before": _plain(c.before), "after": _plain(c.after), "rule": c.rule,
-                     "line": c.line} for c in result.changes],
+                     "line": c.line, **({"reason": c.reason} if c.reason is not None else {})}
+                    for c in result.changes],
     }
 
 
@@ -146,7 +147,8 @@ def _order_text(order: Order, result: RuleResult) -> Iterable[str]:
         winner = last_writer[change.field]
         overridden = winner is not change and not isinstance(change.after, list)  # tags add up
         note = f"   (overridden by {winner.rule!r}, line {winner.line})" if overridden else ""
-        yield f"  {change.field}: {_show(change.before)} -> {_show(change.after)}   {_who(change)}{note}"
+        after = f"dropped ({change.reason})" if change.reason is not None else _show(change.after)
+        yield f"  {change.field}: {_show(change.before)} -> {after}   {_who(change)}{note}"
 
 
 def _who(change: Any) -> str:
@@ -244,8 +246,9 @@ def field_rows() -> list[dict[str, Any]]:
     from ..models import FIELD_ALIASES, PREDICATES
 
     aliases = {v: k for k, v in FIELD_ALIASES.items()}
+    aliases.update({f"line.{v}": f"line.{k}" for k, v in FIELD_ALIASES.items()})
     return [{"field": path, "type": info.type.describe(), "nullable": info.type.nullable,
-             "writable": info.writable and not path.startswith("line."), "alias": aliases.get(path),
+             "writable": info.writable, "alias": aliases.get(path),
              "predicate": path in PREDICATES, "description": info.description}
             for path, info in canonical_fields()]
 

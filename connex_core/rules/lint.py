@@ -91,7 +91,8 @@ class RuleSetChecks:
                 earlier = writers.setdefault(ref.path, {})
                 if ref.path not in fills:
                     for other_rule, other, their_equal in islice(reversed(earlier.values()), WINDOW):
-                        if other_rule is rule or _exclusive(equal, their_equal) or _same_write(action, other):
+                        if (other_rule is rule or _exclusive(equal, their_equal) or _same_write(action, other)
+                                or _map_cannot_meet(other, action, equal)):
                             continue
                         self.report(action.pos, f"{describe_rule(rule)} and {describe_rule(other_rule)} can both "
                                     f"write '{ref.path}' with different values; the later rule wins (dry-run shows "
@@ -156,4 +157,17 @@ def _same_write(a: ast.Action, b: ast.Action) -> bool:
         return a.name == b.name and same_text
     if a.kind == "set" and b.kind == "set" and isinstance(a.value, ast.Literal) and isinstance(b.value, ast.Literal):
         return a.value.const == b.value.const and type(a.value.const) is type(b.value.const)
+    return False
+
+
+def _map_cannot_meet(first: ast.Action, then: ast.Action, then_equal: Optional[dict[str, Any]]) -> bool:
+    """A map and another write of the field it looks up cannot touch the same value: the later rule
+    tests the field for a value the map never writes (``then_equal``), or the earlier rule writes a
+    value the map never looks up."""
+    if first.kind == "map" and first.table is not None and then_equal is not None:
+        key = first.table.key.path
+        return key in then_equal and then_equal[key] not in {row[0] for row in first.table.rows.values()}
+    if then.kind == "map" and then.table is not None and first.kind == "set" and isinstance(first.value, ast.Literal):
+        return first.writes is not None and first.writes.path == then.table.key.path and \
+            first.value.const not in then.table.rows
     return False

@@ -93,17 +93,27 @@ class _Builder(Transformer):
         return rules
 
     def named_rule(self, children):
-        rule_tok, name, (_when_pos, cond, actions) = children
+        rule_tok, name, (_when_pos, cond, actions, extra) = children
         label = unquote(name) if name.type == "STRING" else str(name)
-        return ast.Rule(self.tp(rule_tok), label, True, cond, actions, self.file)
+        return ast.Rule(self.tp(rule_tok), label, True, cond, actions, self.file, **extra)
 
     def anon_rule(self, children):
-        (when_pos, cond, actions), = children
-        return ast.Rule(when_pos, f"{self.stem}:{when_pos.line}", False, cond, actions, self.file)
+        (when_pos, cond, actions, extra), = children
+        return ast.Rule(when_pos, f"{self.stem}:{when_pos.line}", False, cond, actions, self.file, **extra)
 
     def when_clause(self, children):
         when_tok, cond, _then, *actions = children
-        return self.tp(when_tok), cond, actions
+        return self.tp(when_tok), cond, actions, {}
+
+    def line_clause(self, children):
+        for_tok, _each, word, _when, cond, _then, *actions = children
+        return self.tp(for_tok), cond, actions, {"scope": "line", "scope_word": (str(word), self.tp(word))}
+
+    def map_clause(self, children):
+        action = self.map_(children)
+        scope = "line" if action.target[0][0] == "line" else "order"
+        always = ast.Literal(action.pos, True, "bool")
+        return action.pos, always, [action], {"scope": scope, "statement": True}
 
     # -- actions --------------------------------------------------------------------------------
     def _text(self, tok):
@@ -136,6 +146,15 @@ class _Builder(Transformer):
     def tag(self, children):
         kw, value = children
         return ast.Action(self.tp(kw).to(value.pos), "tag", value=value)
+
+    def drop(self, children):
+        kw, word, reason = children
+        return ast.Action(self.tp(kw).to(self.tp(word)), "drop", name=str(word), name_pos=self.tp(word),
+                          text=self._text(reason))
+
+    def map_(self, children):
+        kw, target, _using, path = children
+        return ast.Action(self.tp(kw).to(self.tp(path)), "map", target=target, path=self._text(path))
 
     def call_action(self, children):
         name, *args, rpar = children
@@ -268,14 +287,14 @@ def _parser() -> tuple[Lark, _Builder]:
 
 
 # -- rule-by-rule splitting (for error recovery) ------------------------------------------------------
-_RULE_START = re.compile(r"[ \t]*(rule|when)\b")
+_RULE_START = re.compile(r"[ \t]*(rule|when|for|map)\b")
 
 
 def split_rules(text: str) -> list[tuple[int, int, str]]:
     """Cut a file into pieces of one rule each: ``(first line, offset, text)``.
 
-    A piece starts at a line that begins with ``rule``, or with ``when`` unless it is the
-    ``when`` of a named rule whose header line has no ``when`` yet.
+    A piece starts at a line that begins with ``rule``, or with ``when``, ``for`` or ``map`` unless it
+    continues a rule whose first line has no ``when`` yet (``rule "x":`` or ``for each line``).
     """
     pieces: list[tuple[int, int]] = []  # (line index, offset)
     offset = 0
@@ -283,13 +302,16 @@ def split_rules(text: str) -> list[tuple[int, int, str]]:
     for i, line in enumerate(re.split(r"(?<=\n)", text)):
         m = _RULE_START.match(line)
         if m:
-            if m.group(1) == "rule":
+            word = m.group(1)
+            complete = re.search(r"\b(when|map)\b", _STRINGS.sub("", line[m.end(1):] if word == "for" else line))
+            if word == "rule":
                 pieces.append((i, offset))
-                header_open = not re.search(r"\bwhen\b", _STRINGS.sub("", line))
+                header_open = not complete
             elif header_open:
-                header_open = False
+                header_open = word == "for" and not complete
             else:
                 pieces.append((i, offset))
+                header_open = word == "for" and not complete
         offset += len(line)
     if not pieces or pieces[0][1] != 0:
         pieces.insert(0, (0, 0))

@@ -21,8 +21,9 @@ _WORDS = {
 }
 _VALUE_STARTS = {"NAME", "STRING", "NUMBER", "DATE", "TRUE", "FALSE", "NULL", "LPAR", "LSQB", "MINUS"}
 _CONDITION_STARTS = _VALUE_STARTS | {"NOT", "QUANT"}
-_ACTION_STARTS = {"SKIP", "HOLD", "STOP", "SET", "STRIP", "MARK", "TAG"}
-_KEYWORDS = {"RULE", "WHEN", "THEN", "SKIP", "HOLD", "STOP", "SET", "STRIP", "FROM", "MARK", "TAG", "NOT", "_AND",
+_ACTION_STARTS = {"SKIP", "HOLD", "STOP", "SET", "STRIP", "MARK", "TAG", "DROP", "MAP"}
+_KEYWORDS = {"RULE", "WHEN", "THEN", "SKIP", "HOLD", "STOP", "SET", "STRIP", "FROM", "MARK", "TAG", "FOR", "EACH",
+             "DROP", "MAP", "USING", "NOT", "_AND",
              "_OR", "_IN", "_IS", "NULL", "EMPTY", "TRUE", "FALSE", "CI", "QUANT", "STROP"}
 
 
@@ -40,7 +41,7 @@ def _describe_expected(expected: set[str], lark: Lark) -> str:
     expected = set(expected)
     parts = []
     if _ACTION_STARTS <= expected:
-        parts.append("an action (skip, hold, stop, set, strip, mark, tag...)")
+        parts.append("an action (skip, hold, stop, set, strip, mark, tag, drop, map...)")
         expected -= _ACTION_STARTS | {"NAME"}
     if {"NAME", "STRING", "NUMBER"} <= expected:
         parts.append("a condition" if "NOT" in expected else "a value")
