@@ -23,6 +23,7 @@ from typing import Any, Callable, Optional
 
 from . import ast
 from .diagnostics import ERROR, Diagnostic, did_you_mean, source_lines
+from ..models import FIELD_ALIASES
 from .schema import FieldRef, fields_of
 from .values import parse_date_literal
 
@@ -170,7 +171,8 @@ class MapChecks:
                   f"'{','.join(names[:2])}'", len(lines[first]))
             self.diags.extend(errors)
             return None
-        targets, converters = [key], [_converter(key)]
+        targets = [key]
+        converters: list[Optional[Callable[[str], Any]]] = [_converter(key)]  # per column after 'from'
         seen_columns: dict[str, int] = {}
         for name, col in header[2:]:
             at = _pos(first + 1, col, name)
@@ -181,12 +183,15 @@ class MapChecks:
                 self.diags.pop()
             if ref is None:
                 known = [f for f, info in fields_of(_model(key)).items() if info.writable]
+                known += [alias for alias, field in FIELD_ALIASES.items() if field in known]
                 error(first + 1, col, f"unknown column '{name}'{did_you_mean(name, known)}", len(name))
+                converters.append(None)
                 continue
             convert = _converter(ref)
             if not ref.info.writable or convert is None or ref.path in seen_columns or ref.path == key.path:
                 why = "appears twice" if ref.path in seen_columns or ref.path == key.path else "cannot be set by a map"
                 error(first + 1, col, f"column '{name}' {why}", len(name))
+                converters.append(None)
                 continue
             seen_columns[ref.path] = col
             targets.append(ref)
@@ -208,12 +213,12 @@ class MapChecks:
             (source, source_col) = cells[0]
             values: list[Any] = []
             ok = True
-            for (cell, col), convert in zip(cells[1:], converters):
+            for column, ((cell, col), convert) in enumerate(zip(cells[1:], converters), start=1):
                 if cell == "":
-                    error(n + 1, col, f"empty cell in column '{names[len(values) + 1]}'")
+                    error(n + 1, col, f"empty cell in column '{names[column]}'")
                     ok = False
                     continue
-                if convert is None:
+                if convert is None:  # a column with an error of its own
                     continue
                 try:
                     values.append(convert(cell))

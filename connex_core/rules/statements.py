@@ -51,7 +51,10 @@ class ActionChecks(ExpressionChecks):
             self.report(whole, f"'{shown}' can be changed only in a 'for each line' rule: for each line when ... then "
                         f"{verb} {shown} ...", "not-writable")
             return None
-        ref = self.resolve(target, self.scope())
+        scope = self.scope()
+        if verb == "map" and target[0][0] == "line":
+            scope.line_rule = True  # a line map in an order rule maps every line
+        ref = self.resolve(target, scope)
         if ref is None:
             return None
         if not ref.info.writable:
