@@ -2,7 +2,8 @@
 
 A table is a CSV file (UTF-8, a header row ``from,to``, optionally more columns named after other
 fields of the same scope to set as well, such as ``item_name,class,tax_code``), found relative to
-the rule file. The checker loads it once and validates all of it: a missing file, a wrong header,
+the rule file; columns whose name starts with ``#`` are notes and are ignored. The checker loads
+it once and validates all of it: a missing file, a wrong header,
 unknown or unsettable columns, rows of the wrong length, empty cells, values a field cannot take,
 and duplicate ``from`` values are errors positioned in the CSV file (``maps/sku.csv:LINE:COL``).
 The loaded :class:`MapTable` is kept on the action; running it is one dictionary lookup.
@@ -30,6 +31,7 @@ from .values import parse_date_literal
 #: How many problems of one table are listed before the rest are summed up in one line.
 MAX_TABLE_ERRORS = 50
 
+_NOTE_COLUMN: Any = object()
 _QUOTED_CELL = re.compile(r'\s*"((?:[^"]|"")*)"\s*(?:,|$)|([^,"]*)(?:,|$)')
 
 
@@ -175,6 +177,9 @@ class MapChecks:
         converters: list[Optional[Callable[[str], Any]]] = [_converter(key)]  # per column after 'from'
         seen_columns: dict[str, int] = {}
         for name, col in header[2:]:
+            if name.startswith("#"):  # a note (``connex rules unmapped`` writes #orders, #example order)
+                converters.append(_NOTE_COLUMN)
+                continue
             at = _pos(first + 1, col, name)
             chain = ([("line", at)] if key.scope == "line" else []) + [(part, at) for part in name.split(".")]
             ref = self.resolve(chain, _line_scope()) if name else None
@@ -214,6 +219,8 @@ class MapChecks:
             values: list[Any] = []
             ok = True
             for column, ((cell, col), convert) in enumerate(zip(cells[1:], converters), start=1):
+                if convert is _NOTE_COLUMN:
+                    continue
                 if cell == "":
                     error(n + 1, col, f"empty cell in column '{names[column]}'")
                     ok = False
