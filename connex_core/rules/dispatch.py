@@ -20,6 +20,7 @@ Rules with plugin actions are never grouped: such an action may change any field
 
 from __future__ import annotations
 
+from enum import Enum
 from heapq import heapify, heappop, heappush
 from typing import Any, Callable, Optional
 
@@ -81,7 +82,8 @@ def build_table(rules: list[ast.Rule], indices: list[int]) -> dict[Any, tuple[in
     for pos, index in enumerate(indices):
         found = dispatch_key(rules[index])
         assert found is not None
-        table.setdefault(found[1], []).append(pos)
+        value = found[1].value if isinstance(found[1], Enum) else found[1]  # the key function reads enums so
+        table.setdefault(value, []).append(pos)
     return {k: tuple(v) for k, v in table.items()}
 
 

@@ -77,6 +77,10 @@ class RuleSetChecks:
         write the same value under the same tests count once (the latest stands for them).
         """
         writers: dict[str, dict[tuple, tuple[ast.Rule, ast.Action, dict[str, Any]]]] = {}
+        # For thousands of rules that each test one field for one value (SKU rules): the earlier writers
+        # of a field by the value they test a path for, while every one of them tests that path. Then
+        # only those testing the same value can conflict: the others are exclusive.
+        tested: dict[str, dict[str, dict[Any, list]]] = {}
         for rule in rules:
             self.rule = rule
             conjuncts = _conjuncts(rule.cond)
@@ -89,8 +93,15 @@ class RuleSetChecks:
                 if ref is None:
                     continue
                 earlier = writers.setdefault(ref.path, {})
+                index = tested.setdefault(ref.path, {path: {} for path in equal} if not earlier else {})
+                for path in list(index):
+                    if path not in equal:
+                        del index[path]  # a writer that does not test it: the index no longer covers all
                 if ref.path not in fills:
-                    for other_rule, other, their_equal in islice(reversed(earlier.values()), WINDOW):
+                    path = next((p for p in equal if p in index), None)
+                    candidates = (reversed(index[path].get(equal[path], ())) if path is not None
+                                  else reversed(earlier.values()))
+                    for other_rule, other, their_equal in islice(candidates, WINDOW):
                         if (other_rule is rule or _exclusive(equal, their_equal) or _same_write(action, other)
                                 or _map_cannot_meet(other, action, equal)):
                             continue
@@ -101,6 +112,8 @@ class RuleSetChecks:
                 key = _write_key(action, equal)
                 earlier.pop(key, None)
                 earlier[key] = (rule, action, equal)
+                for path, by_value in index.items():
+                    by_value.setdefault(equal[path], []).append(earlier[key])
         self.rule = None
 
 

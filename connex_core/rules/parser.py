@@ -26,6 +26,7 @@ from . import ast
 from .diagnostics import ERROR, Diagnostic, source_lines
 from .depth import MAX_DEPTH, too_deep
 from .syntax import _STRINGS, syntax_diagnostic
+from .templates import MIN_RULES, parse_shapes
 
 GRAMMAR_PACKAGE = "connex_core.grammar"
 GRAMMAR_FILE = "rules.lark"
@@ -329,13 +330,17 @@ def parse_text(text: str, file: str) -> tuple[list[ast.Rule], list[Diagnostic]]:
     with _LOCK:
         builder.file, builder.stem = file, Path(file).name
         builder.line_offset = builder.pos_offset = 0
+        pieces = split_rules(text)
+        fast = parse_shapes(pieces, lark.parse, file, builder.stem, unquote) if len(pieces) >= MIN_RULES else None
+        if fast is not None:
+            return bounded(fast, file, lines)
         try:
             return bounded(lark.parse(text), file, lines)
         except UnexpectedInput:
             pass
         rules: list[ast.Rule] = []
         diags: list[Diagnostic] = []
-        for first_line, offset, piece in split_rules(text):
+        for first_line, offset, piece in pieces:
             builder.line_offset, builder.pos_offset = first_line - 1, offset
             try:
                 rules.extend(lark.parse(piece))

@@ -302,3 +302,25 @@ def test_grammar_cache_lives_in_the_users_cache_folder_and_loads(tmp_path, monke
     assert Path(path).exists()
     second = build_lark(cache=path).parse("when shipped then stop")  # loaded from the cache
     assert first == second
+
+
+def test_a_large_file_parsed_shape_by_shape_is_exactly_the_whole_file_parse(monkeypatch):
+    """Rules that differ only in their texts are parsed once (templates.py); the trees must be identical,
+    positions and names included, to those of parsing the whole file."""
+    from connex_core.rules import templates
+
+    shapes = [
+        "for each line when line.sku == 'S-{n}' then set line.sku = 'T-{n}'\n",
+        "rule \"rename {n}\":\n  for each line\n    when line.sku == \"Q\\\"{n}\" then set line.item_name = 'It\\'s {n}'  # c'mon\n",
+        "when store contains 'Amazon {n}' and any line.sku startswith 'F-{n}' then tag 'a{n}', skip 'x {n}'\n",
+        "rule r{n}: when number endswith '-{n}' then strip suffix\n",
+        "map line.sku using 'maps/{n}.csv'\n",
+        "# a comment with 'quotes {n}'\n\nfor each line when line.quantity > {n} then drop line 'bulk {n}'\n",
+    ]
+    text = "".join(shapes[n % len(shapes)].format(n=n) for n in range(600))
+    fast, diags = parse_text(text, "big.rules")
+    assert diags == [] and len(fast) == 600
+    monkeypatch.setattr(templates, "MIN_RULES", 10**9)
+    whole, _ = parse_text(text, "big.rules")
+    assert [repr(r) for r in fast] == [repr(r) for r in whole]
+    assert fast[1].name == 'rename 1' and fast[1].cond.right.value == 'Q"1' and fast[1].actions[0].value.value == "It's 1"
