@@ -123,30 +123,34 @@ def main() -> int:
     rules_file = folder / "skus.rules"
     rules_file.write_text("".join(f"for each line when line.sku == 'S-{n}' then set line.sku = 'T-{n}'\n"
                                   for n in range(RULES)))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     ruleset = load_rules([rules_file], manager=manager)
-    load_seconds = time.perf_counter() - start
+    load_seconds, load_cpu = time.perf_counter() - start, time.process_time() - cpu
     orders = make_orders(args.orders, RULES)
     sku_table = {f"S-{n}": (f"T-{n}",) for n in range(RULES)}
     hand = hand_written(sku_table, ("sku",), lambda sku: (f"skus.rules:{int(sku[2:]) + 1}", int(sku[2:]) + 1),
                         str(rules_file))
     rules_ratio = compare(f"{RULES:,} SKU rules", ruleset.apply, hand, orders, args.runs)
-    print(f"parse + check + compile of the {RULES:,}-rule file: {load_seconds:.2f} s (target < 1 s)")
+    print(f"parse + check + compile of the {RULES:,}-rule file: {load_seconds:.2f} s, {load_cpu:.2f} s of CPU "
+          f"(target < 1 s)")
 
     # 2. a 50,000-row table
     csv = folder / "sku.csv"
     csv.write_text("from,to,item_name\n" + "".join(f"S-{n},T-{n},Item {n}\n" for n in range(ROWS)))
     map_file = folder / "map.rules"
     map_file.write_text("map line.sku using 'sku.csv'\n")
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     mapped = load_rules([map_file], manager=manager)
-    map_seconds = time.perf_counter() - start
+    map_seconds, map_cpu = time.perf_counter() - start, time.process_time() - cpu
     orders = make_orders(args.orders, ROWS)
     row_table = {f"S-{n}": (f"T-{n}", f"Item {n}") for n in range(ROWS)}
     hand = hand_written(row_table, ("sku", "item_name"), lambda sku: ("map.rules:1", 1), str(map_file))
     map_ratio = compare(f"{ROWS:,}-row map", mapped.apply, hand, orders, args.runs)
-    print(f"load + check of the {ROWS:,}-row table (and its one rule): {map_seconds:.2f} s (target < 1 s)")
+    print(f"load + check of the {ROWS:,}-row table (and its one rule): {map_seconds:.2f} s, {map_cpu:.2f} s of CPU "
+          f"(target < 1 s)")
     ok = rules_ratio <= 2.0 and map_ratio <= 2.0 and load_seconds < 1 and map_seconds < 1
+    print("(on a loaded machine the wall times stretch; the CPU times and the ratios, measured side by side, "
+          "do not)")
     print("all targets met" if ok else "a target was missed")
     return 0
 

@@ -64,21 +64,31 @@ def parse_shapes(pieces: list[tuple[int, int, str]], parse: Callable[[str], list
     return out
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_ATOMS = (str, int, bool, float, type(None))
+
+
 def _clone(node: Any, lines: int, chars: int, texts: dict[int, str]) -> Any:
     """A copy of a parsed tree moved down ``lines`` lines and ``chars`` characters, with the texts in
     quotes that start at each offset of the piece (``texts``) put back."""
-    if isinstance(node, ast.Pos):
+    kind = type(node)
+    if kind in _ATOMS:
+        return node
+    if kind is ast.Pos:
         return ast.Pos(node.line + lines, node.col, node.end_line + lines, node.end_col, node.start + chars,
                        node.end + chars)
-    if isinstance(node, list):
+    if kind is list:
         return [_clone(item, lines, chars, texts) for item in node]
-    if isinstance(node, tuple):
+    if kind is tuple:
         return tuple(_clone(item, lines, chars, texts) for item in node)
-    if not dataclasses.is_dataclass(node) or isinstance(node, type):
-        return node
-    copy = object.__new__(type(node))
-    for f in dataclasses.fields(node):
-        object.__setattr__(copy, f.name, _clone(getattr(node, f.name), lines, chars, texts))
-    if isinstance(node, ast.Literal) and node.kind == "text" and node.pos.start in texts:
+    names = _FIELDS.get(kind)
+    if names is None:
+        if not dataclasses.is_dataclass(node):
+            return node
+        names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(node))
+    copy = object.__new__(kind)
+    for name in names:
+        object.__setattr__(copy, name, _clone(getattr(node, name), lines, chars, texts))
+    if kind is ast.Literal and node.kind == "text" and node.pos.start in texts:
         copy.value = texts[node.pos.start]
     return copy

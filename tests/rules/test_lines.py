@@ -202,3 +202,14 @@ def test_explain_shows_each_line(tmp_path):
     assert "for each line -> True" in text
     assert "line 1: line.sku == 'A' -> False   [line.sku = 'X']" in text
     assert "line 2: line.sku == 'A' -> True   [line.sku = 'A']" in text
+
+
+def test_dispatch_on_an_enumerated_field():
+    from connex_core.models import OrderStatus
+
+    text = "".join(f"when status == '{s}' then set memo = '{s}'\n" for s in ["shipped", "cancelled", "on_hold", "open"])
+    rs = ruleset(text)
+    assert isinstance(rs._segments[0], Dispatch)
+    result = both(rs, make_order(status=OrderStatus.on_hold))
+    assert (result.order.memo, result.fired) == ("on_hold", ["l.rules:3"])
+    assert both(rs, make_order(status=OrderStatus.paid)).fired == []
