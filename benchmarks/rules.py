@@ -7,6 +7,9 @@ orders in under 30 s.
 2. ``connex rules dry-run`` of the same 20 rules over N saved canonical orders (a JSON file written
    here), timed end to end as a user runs it (process start, reading and validating the file,
    applying the rules, printing every order's outcome to a file).
+3. ``rules_lines_bench.py`` (rules on lines at scale: 5,000 SKU rules and a 50,000-row mapping table
+   over N orders of 3 lines, each against hand-written dictionary lookups; loading both) in a child
+   process; its output is shown and its ratios picked out.
 """
 
 from __future__ import annotations
@@ -60,4 +63,12 @@ def run(say: Callable[[str], None], orders: int = 100_000, runs: int = 3) -> dic
     ratio = compiled_vs_hand_written(say, orders, runs)
     say(f"  compiled / hand-written = {ratio:.2f}  (target <= 2.0)")
     seconds = dry_run_seconds(say, orders)
-    return {"compiled/hand-written": ratio, "dry-run seconds": seconds}
+    say(f"Rules on lines: benchmarks/rules_lines_bench.py --orders {orders} --runs {runs}")
+    out = subprocess.run([sys.executable, str(HERE / "rules_lines_bench.py"), "--orders", str(orders), "--runs",
+                          str(runs)], check=True, capture_output=True, text=True).stdout
+    for line in out.strip().splitlines():
+        say(f"  {line}")
+    ratios = [float(r) for r in re.findall(r"ratio compiled / hand-written: ([0-9.]+)", out)]
+    return {"compiled/hand-written": ratio, "dry-run seconds": seconds,
+            "sku rules/hand-written": ratios[0] if ratios else float("nan"),
+            "map/hand-written": ratios[1] if len(ratios) > 1 else float("nan")}

@@ -95,6 +95,8 @@ class LineItem(_Model):
     tax_code: Optional[str] = Field(None, description="Tax code or tax type for this line in the target (rules may set it).")
     account: Optional[str] = Field(None, description="Income account for this line in the target (rules may set it).")
     item_name: Optional[str] = Field(None, description="The target's product/service name to post this line as (rules may set it; default: matched by sku).")
+    description: Optional[str] = Field(None, description="The text the target document shows on this line (rules may set it; default: the name, else the sku).")
+    class_name: Optional[str] = Field(None, description="Class to book this line under, for targets that book classes per line (QuickBooks today books the order's class). In rules: 'line.class'.")
     tracking: dict[str, str] = Field(default_factory=dict, description="Tracking categories on the line (Xero): category name -> option name.")
     options: dict[str, str] = Field(default_factory=dict, description="Product options the buyer chose (size, colour...).")
 
@@ -209,11 +211,21 @@ class Order(_Model):
 
     def content_hash(self) -> str:
         """A stable hash of everything the target would see, for change detection."""
-        data = self.model_dump_json(exclude={"modified_at"})
+        exclude: dict[str, Any] = {"modified_at": True}
+        # Line fields added after orders were first hashed are left out while empty, so that the hash of
+        # an order that does not use them stays what it was (no spurious updates after an upgrade).
+        unset = {n: keys for n, line in enumerate(self.lines)
+                 if (keys := {k for k in LINE_FIELDS_SINCE_HASHED if getattr(line, k) is None})}
+        if unset:
+            exclude["lines"] = unset
+        data = self.model_dump_json(exclude=exclude)
         return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
-#: Names the rule language accepts for fields whose Python name differs.
+#: Line fields added after content hashes were first stored (see :meth:`Order.content_hash`).
+LINE_FIELDS_SINCE_HASHED = ("description", "class_name")
+
+#: Names the rule language accepts for fields whose Python name differs (of orders and of lines).
 FIELD_ALIASES: dict[str, str] = {"class": "class_name"}
 
 #: Named predicates the rule language knows as bare words (``when shipped and paid``).

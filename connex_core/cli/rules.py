@@ -131,7 +131,8 @@ def _order_json(order: Order, result: RuleResult) -> dict[str, Any]:
         "reason": result.reason,
         "fired": list(result.fired),
         "changes": [{"field": c.field, "before": _plain(c.before), "after": _plain(c.after), "rule": c.rule,
-                     "line": c.line} for c in result.changes],
+                     "line": c.line, **({"reason": c.reason} if c.reason is not None else {})}
+                    for c in result.changes],
     }
 
 
@@ -146,7 +147,8 @@ def _order_text(order: Order, result: RuleResult) -> Iterable[str]:
         winner = last_writer[change.field]
         overridden = winner is not change and not isinstance(change.after, list)  # tags add up
         note = f"   (overridden by {winner.rule!r}, line {winner.line})" if overridden else ""
-        yield f"  {change.field}: {_show(change.before)} -> {_show(change.after)}   {_who(change)}{note}"
+        after = f"dropped ({change.reason})" if change.reason is not None else _show(change.after)
+        yield f"  {change.field}: {_show(change.before)} -> {after}   {_who(change)}{note}"
 
 
 def _who(change: Any) -> str:
@@ -244,8 +246,9 @@ def field_rows() -> list[dict[str, Any]]:
     from ..models import FIELD_ALIASES, PREDICATES
 
     aliases = {v: k for k, v in FIELD_ALIASES.items()}
+    aliases.update({f"line.{v}": f"line.{k}" for k, v in FIELD_ALIASES.items()})
     return [{"field": path, "type": info.type.describe(), "nullable": info.type.nullable,
-             "writable": info.writable and not path.startswith("line."), "alias": aliases.get(path),
+             "writable": info.writable, "alias": aliases.get(path),
              "predicate": path in PREDICATES, "description": info.description}
             for path, info in canonical_fields()]
 
@@ -277,3 +280,57 @@ def fields(
         name = row["field"] + (f" (or {row['alias']})" if row["alias"] else "")
         flags = ("" if row["writable"] else "read-only, ") + ("may be null" if row["nullable"] else "never null")
         typer.echo(f"{name:32} {row['type'][:40]:40} {flags}\n    {row['description']}")
+
+
+# -- unmapped ---------------------------------------------------------------------------------------------
+@app.command()
+def unmapped(
+    task: str = typer.Option(..., "--task", help="The task whose failed orders to look at."),
+    since: Optional[str] = typer.Option(None, "--since", help="Only log entries on or after this date (YYYY-MM-DD, UTC) "
+                                        "or datetime."),
+    csv_file: Optional[Path] = typer.Option(None, "--csv", dir_okay=False, help="Write the table to this file; an "
+                                            "existing table keeps its rows and gets the new SKUs added."),
+    config: Optional[Path] = typer.Option(None, "--config", "-c", help="The config file (default: $CONNEX_CONFIG or "
+                                          "./connex.toml).", show_default=False),
+) -> None:
+    """List the SKUs the target did not know, in orders still failing, as a mapping table to fill in."""
+    from .common import config_from, handle_errors, parse_when
+
+    handle_errors(_unmapped)(task, parse_when(since, "UTC") if since else None, csv_file, config_from, config)
+
+
+def _unmapped(task: str, since: Optional[datetime], csv_file: Optional[Path], config_from: Any,
+              config: Optional[Path]) -> None:
+    from ..rules.maps import split_cells
+    from ..rules.unmapped import NOTE_COLUMNS, table_rows, unmapped_skus
+    from ..state import LogQuery, SQLiteStore
+
+    cfg = config_from(config)
+    cfg.task(task)  # an unknown task is a config error naming the tasks there are
+    store = SQLiteStore(cfg.state_path)
+    try:
+        items = unmapped_skus(store.query_log(LogQuery(task=task, since=since)))
+    finally:
+        store.close()
+    orders = len({key for item in items for key in item.orders})
+    if csv_file is None:
+        typer.echo("\n".join(["from,to," + ",".join(NOTE_COLUMNS)] + table_rows(items)))
+    elif csv_file.exists():
+        text = csv_file.read_text(encoding="utf-8-sig")
+        lines = [line for line in text.splitlines() if line.strip()]
+        header = [name for name, _ in split_cells(lines[0]) or []] if lines else []
+        if header[:2] != ["from", "to"]:
+            _err(f"error: {csv_file} is not a mapping table (its first line must start with 'from,to')")
+            raise typer.Exit(int(ExitCode.USAGE))
+        known = {cells[0][0] for cells in map(split_cells, lines[1:]) if cells}
+        new = [item for item in items if item.sku not in known]
+        notes = header[-len(NOTE_COLUMNS):] == list(NOTE_COLUMNS)
+        rows = table_rows(new, width=len(header) - (len(NOTE_COLUMNS) if notes else 0), notes=notes)
+        csv_file.write_text(text + ("" if text.endswith("\n") or not text else "\n") + "".join(r + "\n" for r in rows),
+                            encoding="utf-8")
+        items = new
+    else:
+        csv_file.write_text("\n".join(["from,to," + ",".join(NOTE_COLUMNS)] + table_rows(items)) + "\n", encoding="utf-8")
+    where = f"added to {csv_file}" if csv_file else "above"
+    _err(f"{len(items)} unknown SKU(s) in {orders} failing order(s) of task {task!r} ({where}). Fill in 'to' (and "
+         f"delete the rows you leave empty), then add to the task's rules: map line.sku using 'FILE'")

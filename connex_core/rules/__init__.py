@@ -47,7 +47,7 @@ class RuleSet:
         self.warnings = list(warnings)
         self._compiled = Compiled(self.rules)
         self._scan = self._compiled.scan
-        self._runnables = self._compiled.runnables
+        self._segments = self._compiled.segments
 
     def apply(self, order: Order) -> RuleResult:
         """Run the rules on one order (never raises for a rule failing at run time: the order is held)."""
@@ -59,7 +59,7 @@ class RuleSet:
             return RuleResult(order, "hold", str(error), rule.name, rule.line, rule.file)
         if first < 0:
             return RuleResult(order)
-        return run(order, self._runnables, first, known_true=True)
+        return run(order, self._segments, first)
 
     def explain(self, order: Order):
         """Run the rules with the tracing evaluator: ``(RuleResult, [RuleTrace])`` (see :mod:`.explain`)."""

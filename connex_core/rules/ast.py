@@ -152,7 +152,7 @@ class Quant(Expr):
 class Action:
     pos: Pos
     kind: str
-    """skip, hold, stop, set, strip, mark, tag or call (a plugin action)."""
+    """skip, hold, stop, set, strip, mark, tag, drop, map or call (a plugin action)."""
     name: str = ""
     """The word after the keyword (``suffix``, ``paid``) or the plugin action's name."""
     name_pos: Optional[Pos] = None
@@ -162,12 +162,16 @@ class Action:
     """set's target (or strip's ``from`` field): the dotted names, with positions."""
     value: Optional[Expr] = None
     args: list = field(default_factory=list)
+    path: Optional[Literal] = None
+    """map: the mapping table's file, as written (relative to the rule file)."""
     # filled in by the checker
     writes: Optional[Any] = field(default=None, init=False, repr=False)
     """The field the action writes (a FieldRef), if any."""
     ext: Any = field(default=None, init=False, repr=False)
     ci: bool = field(default=False, init=False, repr=False)
     """strip: match the text case-insensitively (from an ``endswith ci`` condition)."""
+    table: Any = field(default=None, init=False, repr=False)
+    """map: the loaded table (a :class:`~connex_core.rules.maps.MapTable`)."""
 
 
 @dataclass(eq=False, slots=True)
@@ -178,6 +182,13 @@ class Rule:
     cond: Expr
     actions: list
     file: str = ""
+    scope: str = "order"
+    """'order' (once per order) or 'line' (``for each line``: once per line, ``line`` is that line)."""
+    scope_word: Optional[tuple] = None
+    """For a ``for each NAME`` rule: the word written and its position (the checker wants 'line')."""
+    statement: bool = False
+    """A ``map FIELD using FILE`` statement: its condition is ``true`` and its one action the map;
+    it counts as fired on an order when the table has a row for it (or for one of its lines)."""
 
     @property
     def line(self) -> int:

@@ -10,9 +10,11 @@ returns the first rule that fires: an order no rule touches costs one call and n
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any, Callable, Optional
 
 from . import ast
+from .dispatch import Dispatch, build_table, dispatch_key, plan
 from .runtime import OrderFn, Runnable, local_day, make_action
 from .schema import FieldRef
 
@@ -201,30 +203,92 @@ def _value_nodes(rule: ast.Rule) -> list[ast.Expr]:
 
 
 class Compiled:
-    """A rule set compiled to Python in one module: ``scan(order)``, and ``runnables`` (one per rule:
-    its condition function and its actions, whose values are functions of the same module)."""
+    """A rule set compiled to Python in one module: ``scan(order)``, and ``segments`` (see
+    :mod:`.runtime`: one :class:`Runnable` per rule, or a :class:`~.dispatch.Dispatch` for a run of
+    rules keyed on one field), whose conditions and values are functions ``(order, line)`` of the
+    same module. ``scan`` tests the unchanged order against every segment and returns the first one
+    that may fire (-1: none), so an order no rule touches costs one call and no copy."""
 
     def __init__(self, rules: list[ast.Rule]):
         gen = CodeGen()
-        conds = [gen.value(rule.cond) for rule in rules]
-        source = ["def _scan(o):", "    _i = 0", "    try:", "        pass"]
-        for n, code in enumerate(conds):
-            source.append(f"        _i = {n}")
-            source.append(f"        if {code}: return {n}")
-        source += ["    except Exception as _e:", "        raise RuleFailed(_i) from _e", "    return -1"]
-        source += [f"def _c{n}(o): return {code}" for n, code in enumerate(conds)]
+        segments = plan(rules)
+        # A dispatched rule whose whole condition is its key test needs no code: its condition is the key
+        # compared with the constant (see _equal_to below), which keeps 5,000 SKU rules quick to compile.
+        keyed = {i: si for si, (kind, indices, _ref) in enumerate(segments) if kind == "dispatch" for i in indices
+                 if isinstance(rules[i].cond, ast.Compare)}
+        conds = [None if n in keyed else gen.value(rule.cond) for n, rule in enumerate(rules)]
+        tables: dict[int, dict] = {}
+        source = [f"def _c{n}(o, l): return {code}" for n, code in enumerate(conds) if code is not None]
+        scan = ["def _scan(o):", "    _i = 0", "    try:", "        pass"]
+        keys: dict[int, str] = {}
+        for si, (kind, indices, ref) in enumerate(segments):
+            rule = rules[indices[0]]
+            scan.append(f"        _i = {indices[0]}")
+            if kind == "dispatch" or rule.statement:
+                if rule.statement:
+                    table = rule.actions[0].table
+                    ref, lookup = table.key, gen.const(table.rows)
+                else:
+                    tables[si] = table = build_table(rules, indices)
+                    lookup = gen.const(table)
+                keys[si] = name = f"_key{si}"
+                code = gen.ref(ref)
+                if ref.type.kind == "enum":
+                    code = f"_ev({code})"
+                source.append(f"def {name}(o, l): return {code}")
+                test = f"{name}(o, l) in {lookup}" if ref.scope == "line" else f"{name}(o, None) in {lookup}"
+            else:
+                test = conds[indices[0]]
+            if rule.scope == "line":
+                scan += ["        for l in o.lines:", f"            if {test}: return {si}"]
+            else:
+                scan.append(f"        if {test}: return {si}")
+        scan += ["    except Exception as _e:", "        raise RuleFailed(_i) from _e", "    return -1"]
         values: dict[int, str] = {}
         for rule in rules:
             for node in _value_nodes(rule):
-                values[id(node)] = name = f"_v{len(values)}"
-                source.append(f"def {name}(o): return {gen.value(node)}")
-        self.source = "\n".join(source) + "\n"
+                if not isinstance(node, ast.Literal):  # a constant needs no code (see value_of)
+                    values[id(node)] = name = f"_v{len(values)}"
+                    source.append(f"def {name}(o, l): return {gen.value(node)}")
+        self.source = "\n".join(scan + source) + "\n"
+        gen.ns["_ev"] = _enum_value
         exec(compile(self.source, "<connex rules>", "exec"), gen.ns)
         self.scan: Callable[[Any], int] = gen.ns["_scan"]
 
         def value_of(node: Optional[ast.Expr]) -> OrderFn:
             assert node is not None
-            return gen.ns[values[id(node)]]
+            return _constant(node.const) if isinstance(node, ast.Literal) else gen.ns[values[id(node)]]
 
-        self.runnables = [Runnable(rule, gen.ns[f"_c{n}"], [make_action(a, value_of) for a in rule.actions])
-                          for n, rule in enumerate(rules)]
+        def cond_of(n: int) -> OrderFn:
+            if n not in keyed:
+                return gen.ns[f"_c{n}"]
+            found = dispatch_key(rules[n])
+            assert found is not None
+            return _equal_to(gen.ns[keys[keyed[n]]], _enum_value(found[1]))
+
+        runnables = [Runnable(rule, cond_of(n), [make_action(a, value_of) for a in rule.actions])
+                     for n, rule in enumerate(rules)]
+        self.runnables = runnables
+        self.segments: list[Any] = []
+        for si, (kind, indices, ref) in enumerate(segments):
+            if kind == "dispatch":
+                assert ref is not None
+                self.segments.append(Dispatch([runnables[i] for i in indices], tables[si], gen.ns[keys[si]],
+                                              rules[indices[0]].scope))
+            else:
+                self.segments.append(runnables[indices[0]])
+        self.first_rule = [indices[0] for _kind, indices, _ref in segments]
+        """The index (in ``rules``) of each segment's first rule."""
+
+
+def _constant(value: Any) -> OrderFn:
+    return lambda o, l: value
+
+
+def _equal_to(key: Callable[[Any, Any], Any], value: Any) -> OrderFn:
+    """The condition ``FIELD == value``, given the function that reads the field."""
+    return lambda o, l: key(o, l) == value
+
+
+def _enum_value(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value

@@ -183,23 +183,33 @@ def walked_runnables(rules: list[ast.Rule], sources: dict[str, str], traces: lis
 
     def value_of(node: Optional[ast.Expr]) -> Any:
         assert node is not None
-        return lambda order: walker.value(node, order, None, None)
+        return lambda order, line: walker.value(node, order, line, None)
 
     out = []
     for rule in rules:
         record = RuleTrace(rule)
         traces.append(record)
 
-        def cond(order: Order, rule: ast.Rule = rule, record: RuleTrace = record) -> Any:
+        def cond(order: Order, line: Any, rule: ast.Rule = rule, record: RuleTrace = record) -> Any:
             walker.file = rule.file
             record.evaluated = True
             found: list[Trace] = []
             try:
-                value = walker.cond(rule.cond, order, None, found)
+                value = walker.cond(rule.cond, order, line, found)
             except Exception as exc:
                 record.error = describe_exception(exc)
                 raise
-            record.trace, record.fired = found[0], bool(value)
+            if rule.scope == "line" and not rule.statement:
+                # one child per line evaluated, under a root that is true once any line matched
+                number = next((n for n, item in enumerate(order.lines, start=1) if item is line), 0)
+                found[0].text = f"line {number}: {found[0].text}"
+                if record.trace is None:
+                    record.trace = Trace("for each line", False)
+                record.trace.children.append(found[0])
+                record.trace.value = record.trace.value or bool(value)
+            else:
+                record.trace = found[0]
+            record.fired = record.fired or bool(value)
             return value
 
         out.append(Runnable(rule, cond, [make_action(a, value_of) for a in rule.actions]))
@@ -210,6 +220,9 @@ def explain(rules: list[ast.Rule], sources: dict[str, str], order: Order):
     """Run the rules on one order with the walker: ``(RuleResult, [RuleTrace per rule])``."""
     traces: list[RuleTrace] = []
     result = run(order, walked_runnables(rules, sources, traces))
+    fired = set(result.fired)
+    for record in traces:  # a map statement fires only when its table had a row
+        record.fired = record.rule.name in fired
     return result, traces
 
 

@@ -77,6 +77,10 @@ class RuleSetChecks:
         write the same value under the same tests count once (the latest stands for them).
         """
         writers: dict[str, dict[tuple, tuple[ast.Rule, ast.Action, dict[str, Any]]]] = {}
+        # For thousands of rules that each test one field for one value (SKU rules): the earlier writers
+        # of a field by the value they test a path for, while every one of them tests that path. Then
+        # only those testing the same value can conflict: the others are exclusive.
+        tested: dict[str, dict[str, dict[Any, list]]] = {}
         for rule in rules:
             self.rule = rule
             conjuncts = _conjuncts(rule.cond)
@@ -89,9 +93,17 @@ class RuleSetChecks:
                 if ref is None:
                     continue
                 earlier = writers.setdefault(ref.path, {})
+                index = tested.setdefault(ref.path, {path: {} for path in equal} if not earlier else {})
+                for path in list(index):
+                    if path not in equal:
+                        del index[path]  # a writer that does not test it: the index no longer covers all
                 if ref.path not in fills:
-                    for other_rule, other, their_equal in islice(reversed(earlier.values()), WINDOW):
-                        if other_rule is rule or _exclusive(equal, their_equal) or _same_write(action, other):
+                    path = next((p for p in equal if p in index), None)
+                    candidates = (reversed(index[path].get(equal[path], ())) if path is not None
+                                  else reversed(earlier.values()))
+                    for other_rule, other, their_equal in islice(candidates, WINDOW):
+                        if (other_rule is rule or _exclusive(equal, their_equal) or _same_write(action, other)
+                                or _map_cannot_meet(other, action, equal)):
                             continue
                         self.report(action.pos, f"{describe_rule(rule)} and {describe_rule(other_rule)} can both "
                                     f"write '{ref.path}' with different values; the later rule wins (dry-run shows "
@@ -100,6 +112,8 @@ class RuleSetChecks:
                 key = _write_key(action, equal)
                 earlier.pop(key, None)
                 earlier[key] = (rule, action, equal)
+                for path, by_value in index.items():
+                    by_value.setdefault(equal[path], []).append(earlier[key])
         self.rule = None
 
 
@@ -156,4 +170,17 @@ def _same_write(a: ast.Action, b: ast.Action) -> bool:
         return a.name == b.name and same_text
     if a.kind == "set" and b.kind == "set" and isinstance(a.value, ast.Literal) and isinstance(b.value, ast.Literal):
         return a.value.const == b.value.const and type(a.value.const) is type(b.value.const)
+    return False
+
+
+def _map_cannot_meet(first: ast.Action, then: ast.Action, then_equal: Optional[dict[str, Any]]) -> bool:
+    """A map and another write of the field it looks up cannot touch the same value: the later rule
+    tests the field for a value the map never writes (``then_equal``), or the earlier rule writes a
+    value the map never looks up."""
+    if first.kind == "map" and first.table is not None and then_equal is not None:
+        key = first.table.key.path
+        return key in then_equal and then_equal[key] not in {row[0] for row in first.table.rows.values()}
+    if then.kind == "map" and then.table is not None and first.kind == "set" and isinstance(first.value, ast.Literal):
+        return first.writes is not None and first.writes.path == then.table.key.path and \
+            first.value.const not in then.table.rows
     return False

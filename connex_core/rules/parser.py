@@ -20,10 +20,13 @@ from typing import Optional
 
 from lark import Lark, Token, Transformer
 from lark import __version__ as lark_version
-from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken
+from lark.exceptions import UnexpectedInput
 
 from . import ast
 from .diagnostics import ERROR, Diagnostic, source_lines
+from .depth import MAX_DEPTH, too_deep
+from .syntax import _STRINGS, syntax_diagnostic
+from .templates import MIN_RULES, parse_shapes
 
 GRAMMAR_PACKAGE = "connex_core.grammar"
 GRAMMAR_FILE = "rules.lark"
@@ -91,17 +94,27 @@ class _Builder(Transformer):
         return rules
 
     def named_rule(self, children):
-        rule_tok, name, (_when_pos, cond, actions) = children
+        rule_tok, name, (_when_pos, cond, actions, extra) = children
         label = unquote(name) if name.type == "STRING" else str(name)
-        return ast.Rule(self.tp(rule_tok), label, True, cond, actions, self.file)
+        return ast.Rule(self.tp(rule_tok), label, True, cond, actions, self.file, **extra)
 
     def anon_rule(self, children):
-        (when_pos, cond, actions), = children
-        return ast.Rule(when_pos, f"{self.stem}:{when_pos.line}", False, cond, actions, self.file)
+        (when_pos, cond, actions, extra), = children
+        return ast.Rule(when_pos, f"{self.stem}:{when_pos.line}", False, cond, actions, self.file, **extra)
 
     def when_clause(self, children):
         when_tok, cond, _then, *actions = children
-        return self.tp(when_tok), cond, actions
+        return self.tp(when_tok), cond, actions, {}
+
+    def line_clause(self, children):
+        for_tok, _each, word, _when, cond, _then, *actions = children
+        return self.tp(for_tok), cond, actions, {"scope": "line", "scope_word": (str(word), self.tp(word))}
+
+    def map_clause(self, children):
+        action = self.map_(children)
+        scope = "line" if action.target[0][0] == "line" else "order"
+        always = ast.Literal(action.pos, True, "bool")
+        return action.pos, always, [action], {"scope": scope, "statement": True}
 
     # -- actions --------------------------------------------------------------------------------
     def _text(self, tok):
@@ -134,6 +147,15 @@ class _Builder(Transformer):
     def tag(self, children):
         kw, value = children
         return ast.Action(self.tp(kw).to(value.pos), "tag", value=value)
+
+    def drop(self, children):
+        kw, word, reason = children
+        return ast.Action(self.tp(kw).to(self.tp(word)), "drop", name=str(word), name_pos=self.tp(word),
+                          text=self._text(reason))
+
+    def map_(self, children):
+        kw, target, _using, path = children
+        return ast.Action(self.tp(kw).to(self.tp(path)), "map", target=target, path=self._text(path))
 
     def call_action(self, children):
         name, *args, rpar = children
@@ -266,15 +288,14 @@ def _parser() -> tuple[Lark, _Builder]:
 
 
 # -- rule-by-rule splitting (for error recovery) ------------------------------------------------------
-_RULE_START = re.compile(r"[ \t]*(rule|when)\b")
-_STRINGS = re.compile(r"\"(?:[^\"\\\n]|\\.)*\"|'(?:[^'\\\n]|\\.)*'|#.*")
+_RULE_START = re.compile(r"[ \t]*(rule|when|for|map)\b")
 
 
 def split_rules(text: str) -> list[tuple[int, int, str]]:
     """Cut a file into pieces of one rule each: ``(first line, offset, text)``.
 
-    A piece starts at a line that begins with ``rule``, or with ``when`` unless it is the
-    ``when`` of a named rule whose header line has no ``when`` yet.
+    A piece starts at a line that begins with ``rule``, or with ``when``, ``for`` or ``map`` unless it
+    continues a rule whose first line has no ``when`` yet (``rule "x":`` or ``for each line``).
     """
     pieces: list[tuple[int, int]] = []  # (line index, offset)
     offset = 0
@@ -282,13 +303,16 @@ def split_rules(text: str) -> list[tuple[int, int, str]]:
     for i, line in enumerate(re.split(r"(?<=\n)", text)):
         m = _RULE_START.match(line)
         if m:
-            if m.group(1) == "rule":
+            word = m.group(1)
+            complete = re.search(r"\b(when|map)\b", _STRINGS.sub("", line[m.end(1):] if word == "for" else line))
+            if word == "rule":
                 pieces.append((i, offset))
-                header_open = not re.search(r"\bwhen\b", _STRINGS.sub("", line))
+                header_open = not complete
             elif header_open:
-                header_open = False
+                header_open = word == "for" and not complete
             else:
                 pieces.append((i, offset))
+                header_open = word == "for" and not complete
         offset += len(line)
     if not pieces or pieces[0][1] != 0:
         pieces.insert(0, (0, 0))
@@ -306,110 +330,41 @@ def parse_text(text: str, file: str) -> tuple[list[ast.Rule], list[Diagnostic]]:
     with _LOCK:
         builder.file, builder.stem = file, Path(file).name
         builder.line_offset = builder.pos_offset = 0
+        pieces = split_rules(text)
+        fast = parse_shapes(pieces, lark.parse, file, builder.stem, unquote) if len(pieces) >= MIN_RULES else None
+        if fast is not None:
+            return fast, []  # (each shape was checked against the depth limit)
         try:
-            return lark.parse(text), []
+            return bounded(lark.parse(text), file, lines)
         except UnexpectedInput:
             pass
         rules: list[ast.Rule] = []
         diags: list[Diagnostic] = []
-        for first_line, offset, piece in split_rules(text):
+        for first_line, offset, piece in pieces:
             builder.line_offset, builder.pos_offset = first_line - 1, offset
             try:
                 rules.extend(lark.parse(piece))
             except UnexpectedInput as err:
                 diags.append(syntax_diagnostic(err, piece, first_line, file, lines, lark))
         builder.line_offset = builder.pos_offset = 0
-        return rules, diags
+        rules, deep = bounded(rules, file, lines)
+        return rules, sorted(diags + deep, key=lambda d: (d.line, d.col))
 
 
-# -- syntax error messages -------------------------------------------------------------------------
-_WORDS = {
-    "NAME": "a field name", "STRING": "a text in quotes", "NUMBER": "a number", "DATE": "a date (@2026-09-15)",
-    "COMPOP": "a comparison (== != < <= > >=)", "STROP": "endswith, startswith, contains or matches",
-    "QUANT": "any, all or none", "$END": "the end of the file",
-}
-_VALUE_STARTS = {"NAME", "STRING", "NUMBER", "DATE", "TRUE", "FALSE", "NULL", "LPAR", "LSQB", "MINUS"}
-_CONDITION_STARTS = _VALUE_STARTS | {"NOT", "QUANT"}
-_ACTION_STARTS = {"SKIP", "HOLD", "STOP", "SET", "STRIP", "MARK", "TAG"}
-_KEYWORDS = {"RULE", "WHEN", "THEN", "SKIP", "HOLD", "STOP", "SET", "STRIP", "FROM", "MARK", "TAG", "NOT", "_AND",
-             "_OR", "_IN", "_IS", "NULL", "EMPTY", "TRUE", "FALSE", "CI", "QUANT", "STROP"}
-
-
-def _describe_terminal(name: str, lark: Lark) -> str:
-    if name in _WORDS:
-        return _WORDS[name]
-    try:
-        pattern = lark.get_terminal(name).pattern
-    except KeyError:
-        return name
-    return f"'{pattern.value}'" if pattern.type == "str" else name.lower()
-
-
-def _describe_expected(expected: set[str], lark: Lark) -> str:
-    expected = set(expected)
-    parts = []
-    if _ACTION_STARTS <= expected:
-        parts.append("an action (skip, hold, stop, set, strip, mark, tag...)")
-        expected -= _ACTION_STARTS | {"NAME"}
-    if {"NAME", "STRING", "NUMBER"} <= expected:
-        parts.append("a condition" if "NOT" in expected else "a value")
-        expected -= _CONDITION_STARTS
-    parts += sorted(_describe_terminal(t, lark) for t in expected)
-    if len(parts) > 7:
-        parts = parts[:7] + ["..."]
-    return ", ".join(parts) if len(parts) < 3 else "one of: " + ", ".join(parts)
-
-
-def _token_text(tok: Token) -> str:
-    return "the end of the file" if tok.type == "$END" else f"'{tok}'"
-
-
-def _syntax_message(err: UnexpectedInput, lark: Lark) -> tuple[str, int]:
-    """A helpful message for a parse error, and how many characters to underline."""
-    if isinstance(err, UnexpectedCharacters):
-        c = err.char
-        if c in "'\"":
-            return "unterminated text: the closing quote is missing", 1
-        if c == "=":
-            return "use '==' to compare ('=' only follows 'set FIELD')", 1
-        if c in "&|":
-            return f"write '{'and' if c == '&' else 'or'}' instead of '{c}{c}'", 2
-        if c == "!":
-            return "write 'not' to negate a condition, or '!=' to compare", 1
-        return f"unexpected character {c!r}", 1
-    assert isinstance(err, UnexpectedToken)
-    tok, expected = err.token, set(err.expected)
-    length = max(1, len(str(tok))) if tok.type != "$END" else 1
-    if tok.type == "EQUAL" and "COMPOP" in expected:
-        return "use '==' to compare ('=' only follows 'set FIELD')", length
-    if tok.type in _ACTION_STARTS and "THEN" not in expected:
-        return f"'{tok}' starts an action: separate actions with ',' (not 'and')", length
-    if "THEN" in expected and (tok.type in _ACTION_STARTS or tok.type == "NAME" and _CONDITION_STARTS.isdisjoint(expected)):
-        return f"missing 'then' before {_token_text(tok)}", length
-    if "THEN" in expected and tok.type in _CONDITION_STARTS:
-        return f"missing 'then' or an operator (and, or, ==...) before {_token_text(tok)}", length
-    if tok.type in ("WHEN", "RULE", "$END") and _ACTION_STARTS <= expected:
-        return "missing action after 'then'", length
-    if tok.type in ("WHEN", "RULE", "$END", "THEN") and {"NAME", "STRING", "NUMBER"} <= expected:
-        return f"incomplete condition: expected a value before {_token_text(tok)}", length
-    if tok.type in _KEYWORDS and "NAME" in expected:
-        return f"'{tok}' is a reserved word and cannot be used as a name here", length
-    return f"unexpected {_token_text(tok)}; expected {_describe_expected(expected, lark)}", length
-
-
-def syntax_diagnostic(err: UnexpectedInput, piece: str, first_line: int, file: str, lines: list[str],
-                      lark: Lark) -> Diagnostic:
-    """The diagnostic for a parse error in ``piece`` (which starts at ``first_line`` of the file)."""
-    message, length = _syntax_message(err, lark)
-    line, col = getattr(err, "line", -1), getattr(err, "column", -1)
-    if line is None or line < 1:
-        # The end of the piece: point just after its last non-blank, non-comment character.
-        body = piece.split("\n")
-        line, col = 1, 1
-        for n, text in enumerate(body, start=1):
-            stripped = _STRINGS.sub(lambda m: m.group(0) if not m.group(0).startswith("#") else "", text).rstrip()
-            if stripped:
-                line, col = n, len(stripped) + 1
-    line += first_line - 1
-    src = lines[line - 1] if 0 < line <= len(lines) else ""
-    return Diagnostic(file, line, max(1, col), ERROR, message, src, length, code="syntax")
+def bounded(rules: list[ast.Rule], file: str, lines: list[str]) -> tuple[list[ast.Rule], list[Diagnostic]]:
+    """The rules nested at most :data:`~.depth.MAX_DEPTH` deep, and an error for each other rule."""
+    kept: list[ast.Rule] = []
+    diags: list[Diagnostic] = []
+    for rule in rules:
+        found = too_deep(rule)
+        if found is None:
+            kept.append(rule)
+            continue
+        depth, node = found
+        pos = node.pos
+        src = lines[pos.line - 1] if 0 < pos.line <= len(lines) else ""
+        length = pos.end - pos.start if pos.end_line == pos.line else len(src) - pos.col + 1
+        diags.append(Diagnostic(file, pos.line, pos.col, ERROR, f"this rule nests {depth} levels deep; at most "
+                                f"{MAX_DEPTH} are allowed (split the condition, or use 'in [...]' for long lists of "
+                                f"alternatives)", src, max(1, length), rule.name, code="too-deep"))
+    return kept, diags

@@ -20,6 +20,8 @@ class Change:
     rule: str
     line: int
     file: Optional[str] = None
+    reason: Optional[str] = None
+    """For a dropped line (``lines[N]``, after None): the reason the rule gave."""
 
 
 @dataclass

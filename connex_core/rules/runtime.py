@@ -6,6 +6,10 @@ changed; ``skip``/``hold`` end the order's rules, ``stop`` ends them keeping the
 nothing fires the result holds the very same order object; a rule that fails at run time holds
 the order with a message naming the rule and its line. The input order is never mutated: it is
 copied (deeply) the first time a rule writes.
+
+The rules run as *segments* (:class:`Runnable`: one rule, once per order or once per line; or a
+:class:`~.dispatch.Dispatch`: a run of rules keyed on one field, looked up in a dictionary).
+Line-level writes, dropped lines, recomputed totals and mapping tables are in :mod:`.lines`.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import decimal
 from datetime import datetime, tzinfo
 from functools import lru_cache
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Callable, Optional, Sequence
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -24,10 +27,11 @@ from ..models import Order
 from . import ast
 from .diagnostics import RuleRuntimeError
 from .results import Change, RuleResult
-from .schema import FieldRef
+from .lines import drop_line, map_action, read, write, write_line
 
-#: A compiled condition or value: a function of the order being processed.
-OrderFn = Callable[[Order], Any]
+#: A compiled condition or value: a function of the order being processed and the current line (None
+#: outside ``for each line`` rules).
+OrderFn = Callable[[Order, Any], Any]
 #: An action: changes the state, returns ('skip'|'hold'|'stop', reason) to end the rules, or None.
 ActionFn = Callable[["State"], Optional[tuple[str, Optional[str]]]]
 
@@ -40,7 +44,8 @@ class State:
     action, which may change anything, gets a deep copy. Lists are never changed in place.
     """
 
-    __slots__ = ("order", "copied", "deep", "fresh", "changes", "rule")
+    __slots__ = ("order", "copied", "deep", "fresh", "changes", "rule", "current", "line", "numbers", "lines_copied",
+                 "fresh_lines", "totals", "dropped", "found")
 
     def __init__(self, order: Order):
         self.order = order
@@ -48,6 +53,24 @@ class State:
         self.fresh: set[tuple[str, ...]] = set()
         self.changes: list = []
         self.rule: Optional[ast.Rule] = None
+        self.current: Any = None
+        """The segment whose condition or actions are running (a failure names its rule)."""
+        self.line: Optional[int] = None
+        """In a ``for each line`` rule: the position of the current line in ``order.lines``."""
+        self.numbers: Optional[list[int]] = None
+        """Each current line's number in the order as the source gave it, once a line was dropped."""
+        self.lines_copied = False
+        self.fresh_lines: set[int] = set()
+        self.totals: dict[str, Change] = {}
+        self.dropped = self.found = False
+
+    def begin(self, rule: ast.Rule) -> None:
+        """A rule fires: its changes are recorded under its name (totals once per rule)."""
+        self.rule = rule
+        self.totals = {}
+
+    def current_line(self) -> Any:
+        return None if self.line is None else self.order.lines[self.line]
 
     def writable(self, path: tuple[str, ...] = ()) -> Any:
         """The (copied) object that holds the field at ``path`` + one more step."""
@@ -70,13 +93,16 @@ class State:
         """The order, deeply copied, for code that may change anything in it."""
         if not self.deep:
             self.order = self.order.model_copy(deep=True)
-            self.copied = self.deep = True
+            self.copied = self.deep = self.lines_copied = True
+            self.fresh_lines = {id(line) for line in self.order.lines}
         return self.order
 
-    def record(self, field: str, before: Any, after: Any) -> None:
+    def record(self, field: str, before: Any, after: Any, reason: Optional[str] = None) -> Change:
         rule = self.rule
         assert rule is not None
-        self.changes.append(Change(field, before, after, rule.name, rule.line, rule.file))
+        change = Change(field, before, after, rule.name, rule.line, rule.file, reason)
+        self.changes.append(change)
+        return change
 
 
 @lru_cache(maxsize=64)
@@ -97,27 +123,6 @@ def local_day(value: Any, zone: Optional[str]) -> Any:
     return (value.astimezone(tz) if tz is not None else value).date()
 
 
-def read(order: Order, ref: FieldRef) -> Any:
-    obj: Any = order
-    for step in ref.steps:
-        if obj is None:
-            return None
-        obj = getattr(obj, step)
-    return obj
-
-
-def write(state: State, ref: FieldRef, value: Any) -> None:
-    """Set a field (validated by the model), recording the change when the value differs."""
-    before = read(state.order, ref)
-    if before == value and type(before) is type(value):
-        return
-    obj = state.writable(ref.steps[:-1])
-    setattr(obj, ref.steps[-1], value)
-    after = getattr(obj, ref.steps[-1])
-    if after != before or type(after) is not type(before):
-        state.record(ref.path, before, after)
-
-
 # -- actions ---------------------------------------------------------------------------------------
 def make_action(action: ast.Action, value_of: Callable[[ast.Expr], OrderFn]) -> ActionFn:
     """The function that performs ``action``; ``value_of`` turns an expression into a function."""
@@ -130,8 +135,14 @@ def make_action(action: ast.Action, value_of: Callable[[ast.Expr], OrderFn]) -> 
     if kind == "set":
         ref, value = action.writes, value_of(action.value)  # type: ignore[arg-type]
 
+        if ref.scope == "line":
+            def set_line(state: State):
+                write_line(state, ref, value(state.order, state.current_line()))
+
+            return set_line
+
         def set_(state: State):
-            write(state, ref, value(state.order))
+            write(state, ref, value(state.order, state.current_line()))
 
         return set_
     if kind == "strip":
@@ -143,7 +154,7 @@ def make_action(action: ast.Action, value_of: Callable[[ast.Expr], OrderFn]) -> 
         value = value_of(action.value)  # type: ignore[arg-type]
 
         def tag(state: State):
-            text = value(state.order)
+            text = value(state.order, state.current_line())
             if isinstance(text, Enum):
                 text = text.value
             if text is None or text in state.order.tags:
@@ -156,6 +167,11 @@ def make_action(action: ast.Action, value_of: Callable[[ast.Expr], OrderFn]) -> 
         return tag
     if kind == "call":
         return _plugin_action(action, [value_of(a) for a in action.args])
+    if kind == "drop":
+        reason = action.text.value if action.text is not None else None
+        return lambda state: drop_line(state, reason)
+    if kind == "map":
+        return map_action(action.table)
     raise AssertionError(f"unknown action kind {kind}")
 
 
@@ -164,15 +180,18 @@ def _strip(action: ast.Action) -> ActionFn:
     suffix = action.name == "suffix"
     needle = text.lower() if ci else text
 
+    on_line = ref.scope == "line"
+
     def strip(state: State):
-        current = read(state.order, ref)
+        current = read(state.current_line() if on_line else state.order, ref)
         if not current or not text:
             return
         hay = current.lower() if ci else current
+        put = write_line if on_line else write
         if suffix and hay.endswith(needle):
-            write(state, ref, current[: len(current) - len(text)])
+            put(state, ref, current[: len(current) - len(text)])
         elif not suffix and hay.startswith(needle):
-            write(state, ref, current[len(text):])
+            put(state, ref, current[len(text):])
 
     return strip
 
@@ -181,7 +200,7 @@ def _plugin_action(action: ast.Action, args: list[OrderFn]) -> ActionFn:
     function = action.ext.function
 
     def call(state: State):
-        values = [a(state.order) for a in args]
+        values = [a(state.order, state.current_line()) for a in args]
         order = state.writable_deep()
         before = order.model_dump()
         result = function(order, *values)
@@ -198,13 +217,68 @@ def _plugin_action(action: ast.Action, args: list[OrderFn]) -> ActionFn:
 
 
 # -- the loop ----------------------------------------------------------------------------------------
-@dataclass
 class Runnable:
-    """One rule ready to run: its condition and its actions."""
+    """One rule ready to run: its condition (a function of the order and the line) and its actions.
 
-    rule: ast.Rule
-    cond: OrderFn
-    actions: list[ActionFn]
+    ``run(state, fired)`` applies it once per order, once per line (``for each line``), or as a map
+    statement; it returns ('skip'|'hold'|'stop', reason) to end the rules, else None.
+    """
+
+    __slots__ = ("rule", "cond", "actions", "run")
+
+    def __init__(self, rule: ast.Rule, cond: OrderFn, actions: list[ActionFn]):
+        self.rule = rule
+        self.cond = cond
+        self.actions = actions
+        self.run = self.run_statement if rule.statement else self.run_lines if rule.scope == "line" else self.run_order
+
+    def perform(self, state: State) -> Optional[tuple[str, Optional[str]]]:
+        for action in self.actions:
+            verdict = action(state)
+            if verdict is not None:
+                return verdict
+        return None
+
+    def run_order(self, state: State, fired: list[str]):
+        state.current = self
+        if not self.cond(state.order, None):
+            return None
+        fired.append(self.rule.name)
+        state.begin(self.rule)
+        return self.perform(state)
+
+    def run_lines(self, state: State, fired: list[str]):
+        state.current = self
+        pos, hit = 0, False
+        while pos < len(state.order.lines):
+            if not self.cond(state.order, state.order.lines[pos]):
+                pos += 1
+                continue
+            if not hit:
+                fired.append(self.rule.name)
+                state.begin(self.rule)
+                hit = True
+            state.line = pos
+            verdict = self.perform(state)
+            state.line = None
+            if state.dropped:  # the next line moved up to this position
+                state.dropped = False
+            else:
+                pos += 1
+            if verdict is not None:
+                return verdict
+        return None
+
+    def run_statement(self, state: State, fired: list[str]):
+        """``map FIELD using FILE``: fires when the table has a row for the order (or one of its lines)."""
+        state.current = self
+        self.cond(state.order, None)  # always true (the explaining evaluator records it)
+        state.begin(self.rule)
+        state.found = False
+        self.perform(state)
+        if state.found:
+            fired.append(self.rule.name)
+        return None
 
 
 def describe_exception(exc: BaseException) -> str:
@@ -224,28 +298,24 @@ def fail(rule: ast.Rule, exc: BaseException) -> RuleRuntimeError:
     return RuleRuntimeError(describe_exception(exc), rule=rule.name, file=rule.file, line=rule.line, named=rule.named)
 
 
-def run(order: Order, rules: Sequence[Runnable], start: int = 0, known_true: bool = False):
-    """Apply ``rules[start:]`` to ``order`` (``known_true``: the first one's condition already held)."""
+def run(order: Order, segments: Sequence[Any], start: int = 0) -> RuleResult:
+    """Apply ``segments[start:]`` (:class:`Runnable` or :class:`~.dispatch.Dispatch`) to ``order``."""
     state = State(order)
     fired: list[str] = []
-    for index in range(start, len(rules)):
-        runnable = rules[index]
-        rule = runnable.rule
-        try:
-            if not (known_true and index == start) and not runnable.cond(state.order):
+    try:
+        for index in range(start, len(segments)):
+            verdict = segments[index].run(state, fired)
+            if verdict is None:
                 continue
-            fired.append(rule.name)
-            state.rule = rule
-            for action in runnable.actions:
-                verdict = action(state)
-                if verdict is None:
-                    continue
-                kind, reason = verdict
-                if kind == "stop":
-                    return RuleResult(state.order, "sync", None, rule.name, rule.line, rule.file, fired, state.changes)
-                return RuleResult(state.order, kind, reason or f"rule {rule.name!r}", rule.name, rule.line, rule.file,
-                                  fired, state.changes)
-        except Exception as exc:  # a rule failing at run time holds the order, naming the rule
-            error = fail(rule, exc)
-            return RuleResult(state.order, "hold", str(error), rule.name, rule.line, rule.file, fired, state.changes)
+            kind, reason = verdict
+            rule = state.rule
+            assert rule is not None
+            if kind == "stop":
+                return RuleResult(state.order, "sync", None, rule.name, rule.line, rule.file, fired, state.changes)
+            return RuleResult(state.order, kind, reason or f"rule {rule.name!r}", rule.name, rule.line, rule.file,
+                              fired, state.changes)
+    except Exception as exc:  # a rule failing at run time holds the order, naming the rule
+        rule = state.current.rule
+        error = fail(rule, exc)
+        return RuleResult(state.order, "hold", str(error), rule.name, rule.line, rule.file, fired, state.changes)
     return RuleResult(state.order, "sync", None, None, None, None, fired, state.changes)

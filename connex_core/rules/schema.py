@@ -84,12 +84,13 @@ class FieldInfo:
     computed: bool = False
 
 
-#: Fields that identify an order across runs; rules may read but never change them.
+#: Fields that identify an order (or a line) across runs, and groups of fields: rules may read but never
+#: change them.
 READ_ONLY = {
     (models.Order, "source"), (models.Order, "source_id"), (models.Order, "original_number"),
     (models.Order, "lines"), (models.Order, "tags"), (models.Order, "shipment"),
     (models.Order, "customer"), (models.Order, "bill_to"), (models.Order, "ship_to"),
-    (models.Order, "custom_fields"),
+    (models.Order, "custom_fields"), (models.LineItem, "line_id"),
 }
 
 #: Decimal fields that are counts, not money.

@@ -99,3 +99,74 @@ def test_compiled_and_explaining_evaluators_agree(texts, order_list):
         assert [t.rule.name for t in traces if t.fired] == compiled.fired or compiled.outcome == "hold"
         if not compiled.fired:
             assert compiled.order is order
+
+
+# -- rules on lines (issue 16): line rules, drops, and the dictionary dispatch of equality rules ------------
+LINE_ATOMS = [
+    "line.sku == 'GIFT-10'", "line.sku == 'MUG'", "line.sku == 'MUG-2'", "line.sku is null", "line.sku startswith 'MUG'",
+    "line.quantity > 1", "line.unit_price < 15", "line.discount > 0", "line.adjustment", "store == 'Amazon'",
+    "line.tracking['Sales Channel'] == 'ShipStation'", "paid", "line.item_name is set", "line.class == 'A'",
+    "total > 50", "line.amount >= 20", "line.tax_code == 'NON'",
+]
+LINE_ACTIONS = [
+    "set line.sku = 'MUG-2'", "set line.sku = 'MUG'", "set line.sku = line.sku + '-X'", "set line.item_name = 'Mug'",
+    "set line.quantity = line.quantity + 1", "set line.unit_price = 1.50", "set line.class = 'A'",
+    "set line.tax_code = 'NON'", "set line.account = 'Sales'", "set line.description = store",
+    "set line.discount = 0", "set line.tax = 0.10", "tag 'line'", "set class = 'L'", "drop line 'gone'", "stop",
+    "skip 'line skip'", "hold 'line hold'",
+]
+line_conditions = st.recursive(
+    st.sampled_from(LINE_ATOMS),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["and", "or"]), inner).map(lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        inner.map(lambda c: f"not {c}"),
+    ),
+    max_leaves=3,
+)
+
+
+def _line_rule(cond: str, actions: list[str]) -> str:
+    drops = [a for a in actions if a.startswith("drop")]
+    actions = [a for a in actions if not a.startswith("drop")] + drops[:1]  # 'drop line' comes last
+    return f"for each line when {cond} then {', '.join(actions)}"
+
+
+line_rule = st.tuples(line_conditions, st.lists(st.sampled_from(LINE_ACTIONS), min_size=1, max_size=3)).map(
+    lambda t: _line_rule(*t))
+# runs of equality rules on line.sku (grouped into one dictionary dispatch by the compiler)
+sku_run = st.lists(
+    st.tuples(st.sampled_from(["GIFT-10", "MUG", "MUG-2", "MUG-X"]), st.sampled_from(["", " and paid", " and line.quantity > 1"]),
+              st.lists(st.sampled_from(LINE_ACTIONS), min_size=1, max_size=2)).map(
+        lambda t: _line_rule(f"line.sku == '{t[0]}'{t[1]}", t[2])),
+    min_size=3, max_size=6).map("\n".join)
+order_rule = st.tuples(conditions, st.lists(st.sampled_from(ACTIONS), min_size=1, max_size=2)).map(
+    lambda t: f"when {t[0]} then {', '.join(t[1])}")
+mixed_texts = st.lists(st.one_of(line_rule, sku_run, order_rule), min_size=1, max_size=5)
+
+line_items = st.lists(st.builds(
+    LineItem, sku=st.sampled_from(["GIFT-10", "MUG", "MUG-2", None]), quantity=st.sampled_from([Decimal(1), Decimal(3)]),
+    unit_price=st.sampled_from([Decimal("9.99"), Decimal("20")]), discount=money, tax=money,
+    adjustment=st.booleans(), tracking=st.sampled_from([{}, {"Sales Channel": "ShipStation"}]),
+    tax_code=st.sampled_from([None, "NON"]), class_name=st.sampled_from([None, "A"]),
+), min_size=0, max_size=4)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mixed_texts, st.lists(orders.map(lambda o: o), min_size=1, max_size=3), st.lists(line_items, min_size=3, max_size=3))
+def test_compiled_and_explaining_evaluators_agree_on_line_rules(texts, order_list, line_lists):
+    source = "\n".join(texts) + "\n"
+    rules, diags = check_text({"r.rules": source})
+    assert not [d for d in diags if d.is_error], (source, diags)
+    ruleset = RuleSet(rules, ["r.rules"], {"r.rules": source})
+    event(f"{sum(type(s).__name__ == 'Dispatch' for s in ruleset._segments)} dictionary dispatch(es)")
+    for order, items in zip(order_list, line_lists):
+        order = order.model_copy(update={"lines": items})
+        before = order.model_dump()
+        compiled = ruleset.apply(order)
+        explained, traces = ruleset.explain(order)
+        assert _summary(compiled) == _summary(explained), source
+        assert [c.reason for c in compiled.changes] == [c.reason for c in explained.changes]
+        assert order.model_dump() == before, "the input order is never mutated"
+        if compiled.outcome != "hold":
+            assert [t.rule.name for t in traces if t.fired] == compiled.fired
+        event(f"outcome {compiled.outcome}, {len(compiled.changes)} change(s)")

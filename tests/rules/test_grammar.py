@@ -207,6 +207,51 @@ def test_a_5000_rule_file_parses():
     assert rules[-1].name == "r4999" and rules[-1].line == 9999
 
 
+# -- line scope and maps --------------------------------------------------------------------------------
+def test_for_each_line_rule():
+    rule = one("for each line when line.sku == 'MUG-BLK' then set line.sku = 'MUG-BLACK-11OZ'")
+    assert (rule.scope, rule.scope_word[0], rule.statement, rule.name) == ("line", "line", False, "g.rules:1")
+    assert rule.actions[0].target[0][0] == "line"
+
+
+def test_named_line_rule_over_several_lines():
+    rule = one('rule "FBA":\n  for each line\n    when store contains \'Amazon\' and line.sku startswith \'FBA-\'\n'
+               '    then set line.class = \'FBA\'')
+    assert (rule.name, rule.scope, rule.line) == ("FBA", "line", 1)
+    assert isinstance(rule.cond, ast.BoolOp) and rule.cond.op == "and"
+
+
+def test_drop_line_with_and_without_reason():
+    rule = one("for each line when line.quantity == 0 then drop line 'free insert'")
+    assert (rule.actions[0].kind, rule.actions[0].name, rule.actions[0].text.value) == ("drop", "line", "free insert")
+    assert one("for each line when line.quantity == 0 then drop line").actions[0].text is None
+
+
+@pytest.mark.parametrize("text, scope", [("map line.sku using 'maps/sku.csv'", "line"),
+                                         ("map customer.email using 'emails.csv'", "order"),
+                                         ("map store using 'stores.csv'", "order")])
+def test_map_statement(text, scope):
+    rule = one(text)
+    assert (rule.statement, rule.scope, rule.cond.value) == (True, scope, True)
+    [action] = rule.actions
+    assert action.kind == "map" and action.path.value.endswith(".csv")
+
+
+def test_map_as_an_action_and_as_a_named_rule():
+    action_ = action("map line.sku using 'amazon.csv'")
+    assert (action_.kind, [n for n, _ in action_.target], action_.path.value) == ("map", ["line", "sku"], "amazon.csv")
+    rule = one("rule \"SKU map\": map line.sku using 'sku.csv'")
+    assert (rule.name, rule.statement) == ("SKU map", True)
+
+
+def test_a_file_with_errors_is_split_at_for_and_map_too():
+    text = ("for each line\n  when line.sku == 'A' then set line.sku = 'B'\nmap line.sku using\n"
+            "for each line when line.sku == == 'A' then stop\nwhen paid then stop\n")
+    rules, diags = parse_text(text, "g.rules")
+    assert [r.line for r in rules] == [1, 5]
+    assert [d.line for d in diags] == [3, 4]
+
+
 CORPUS = """
 rule "all of it":
   when not (paid or shipped) and any line.tracking['Sales Channel'] == 'ShipStation'
@@ -217,6 +262,9 @@ rule "all of it":
        notify('ops'), notify 'ops'
 rule other: when shipped then stop
 when paid then stop
+for each line when line.sku == 'A' and store contains 'Amazon' then set line.sku = 'B', map line.sku using 'm.csv',
+  drop line 'free insert'
+map line.sku using 'maps/sku.csv'
 """
 
 
@@ -237,7 +285,7 @@ def test_every_grammar_production_has_a_parse_test():
 
     builder = type("Recorder", (_Builder,), {name: recording(name) for name in aliases})()
     rules = build_lark(transformer=builder).parse(CORPUS)
-    assert len(rules) == 3
+    assert len(rules) == 5
     assert aliases - called == set()
 
 
@@ -254,3 +302,25 @@ def test_grammar_cache_lives_in_the_users_cache_folder_and_loads(tmp_path, monke
     assert Path(path).exists()
     second = build_lark(cache=path).parse("when shipped then stop")  # loaded from the cache
     assert first == second
+
+
+def test_a_large_file_parsed_shape_by_shape_is_exactly_the_whole_file_parse(monkeypatch):
+    """Rules that differ only in their texts are parsed once (templates.py); the trees must be identical,
+    positions and names included, to those of parsing the whole file."""
+    from connex_core.rules import templates
+
+    shapes = [
+        "for each line when line.sku == 'S-{n}' then set line.sku = 'T-{n}'\n",
+        "rule \"rename {n}\":\n  for each line\n    when line.sku == \"Q\\\"{n}\" then set line.item_name = 'It\\'s {n}'  # c'mon\n",
+        "when store contains 'Amazon {n}' and any line.sku startswith 'F-{n}' then tag 'a{n}', skip 'x {n}'\n",
+        "rule r{n}: when number endswith '-{n}' then strip suffix\n",
+        "map line.sku using 'maps/{n}.csv'\n",
+        "# a comment with 'quotes {n}'\n\nfor each line when line.quantity > {n} then drop line 'bulk {n}'\n",
+    ]
+    text = "".join(shapes[n % len(shapes)].format(n=n) for n in range(600))
+    fast, diags = parse_text(text, "big.rules")
+    assert diags == [] and len(fast) == 600
+    monkeypatch.setattr(templates, "MIN_RULES", 10**9)
+    whole, _ = parse_text(text, "big.rules")
+    assert [repr(r) for r in fast] == [repr(r) for r in whole]
+    assert fast[1].name == 'rename 1' and fast[1].cond.right.value == 'Q"1' and fast[1].actions[0].value.value == "It's 1"

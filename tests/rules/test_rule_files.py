@@ -94,3 +94,23 @@ def test_example_more(manager):
     assert rules.apply(make_order(ship_to={"country": "DE"})).order.tax_code == "EXPORT"
     cancelled = rules.apply(make_order(status=OrderStatus.cancelled))
     assert cancelled.order.tags == ["cancelled"] and cancelled.outcome == "sync"
+
+
+def test_example_sku_map(manager):
+    rules = load("examples/sku-map.rules", manager)
+    order = make_order(lines=[LineItem(sku="MUG-BLK", unit_price=Decimal("12")), LineItem(sku="INSERT-FLYER"),
+                              LineItem(sku="MUG-BLK-OLD", unit_price=Decimal("12")), LineItem(sku="OTHER")])
+    result = rules.apply(order)
+    assert [(l.sku, l.item_name, l.class_name, l.tax_code) for l in result.order.lines] == [
+        ("MUG-BLACK-11OZ", "Black mug 11oz", "Homeware", "TAX"), ("MUG-BLACK-11OZ", None, None, None),
+        ("OTHER", None, None, None)]
+    assert [c.reason for c in result.changes if c.field == "lines[2]"] == ["free insert"]
+    with_price = make_order(lines=[LineItem(sku="INSERT-FLYER", unit_price=Decimal("1"))])
+    assert rules.apply(with_price).order.lines[0].sku == "INSERT-FLYER", "a sold insert stays"
+
+
+def test_example_line_tax_codes(manager):
+    rules = load("examples/line-tax-codes.rules", manager)
+    order = make_order(source="quickbooks", lines=[LineItem(sku="MUG", tax_code="TAX"), LineItem(sku="BOOK", tax_code="NON"),
+                                                   LineItem(sku="GIFT-25"), LineItem(sku="X")])
+    assert [l.tax_code for l in rules.apply(order).order.lines] == ["OUTPUT2", "EXEMPTOUTPUT", "EXEMPTOUTPUT", None]

@@ -187,7 +187,8 @@ def build_document(order: Order, entity: str, *, customer_id: str, item_ids: lis
         detail: dict[str, Any] = {"ItemRef": {"value": item_id}, "Qty": line.quantity, "UnitPrice": price,
                                   "TaxCodeRef": {"value": code}}
         lines.append({"DetailType": "SalesItemLineDetail", "Amount": money(line.quantity * price),
-                      "Description": line.name or line.sku or "", "SalesItemLineDetail": detail})
+                      "Description": line.description or line.name or line.sku or "",
+                      "SalesItemLineDetail": detail})
     if order.shipping > 0 and shipping_ref:
         lines.append({"DetailType": "SalesItemLineDetail", "Amount": money(order.shipping), "Description": "Shipping",
                       "SalesItemLineDetail": {"ItemRef": dict(shipping_ref), "TaxCodeRef": {"value": tax.shipping}}})

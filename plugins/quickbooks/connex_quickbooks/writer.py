@@ -23,6 +23,7 @@ from connex_core import countries
 from connex_core.connector import Found, OrderWrite, WriteResult
 from connex_core.errors import RetriableAPIError
 from connex_core.models import LineItem, Order
+from connex_core.rules.unmapped import unknown_sku_note
 
 from . import mapping, names, resolve, taxes
 from .client import BATCH_LIMIT, QuickBooksAPI, QuickBooksFault, item_error
@@ -268,7 +269,10 @@ class OrderWriter:
                 if resolve.get(found, "Item", *key) is not None:
                     continue
                 if plan.opts.unknown_items == "flag" and key != plan.shipping_key:
-                    plan.problems.append(f"item {key[1]!r} ({key[0]}) not found in QuickBooks: map it, or set unknown_items")
+                    sku = plan.item_bodies[key].get("Sku")  # named for `connex rules unmapped`
+                    note = f" {unknown_sku_note(sku)}" if sku else ""
+                    plan.problems.append(f"item {key[1]!r} ({key[0]}) not found in QuickBooks: map it, or set "
+                                         f"unknown_items{note}")
                 elif resolve.get(found, "Account", "Name", plan.opts.income_account) is None:
                     plan.problems.append(f"income account {plan.opts.income_account!r} not found in QuickBooks")
             for ref, name in plan.refs.items():

@@ -205,7 +205,7 @@ def invoice_to_xero(order: Order, settings: XeroSettings, contact_id: Optional[s
     tax_type = xero_tax_type(order.tax_code, settings) or (settings.tax_type if taxed else settings.no_tax_type)
     elements: list[dict[str, Any]] = []
     for line in order.lines:
-        element: dict[str, Any] = {"Description": (line.name or line.sku or "Item")[:4000],
+        element: dict[str, Any] = {"Description": (line.description or line.name or line.sku or "Item")[:4000],
                                    "Quantity": line.quantity, "UnitAmount": line.unit_price,
                                    "AccountCode": line.account or settings.sales_account_code,
                                    "TaxType": xero_tax_type(line.tax_code, settings) or tax_type}
