@@ -144,7 +144,8 @@ def _rules(config: Config, manager: Any, key: str, task: TaskConfig) -> list[Pro
             diags = exc.diagnostics
         for d in diags:
             if d.is_error:
-                problems.append(Problem(config.label, f"{key}.rules[{i}]", f"{d.file}:{d.line}:{d.col}: {d.message}"))
+                problems.append(Problem(config.label, f"{key}.rules[{i}]", f"{d.file}:{d.line}:{d.col}: {d.message}",
+                                        in_rules=True))
     return problems
 
 

@@ -13,7 +13,7 @@ import difflib
 import re
 import types
 import typing
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional, Sequence
 
 from pydantic import BaseModel, ValidationError
@@ -28,6 +28,8 @@ class Problem:
     file: str
     key: str
     message: str
+    in_rules: bool = field(default=False, compare=False)
+    """A problem inside a rule file (its syntax or checks), as opposed to the config itself."""
 
     def __str__(self) -> str:
         where = ": ".join(p for p in (self.file, self.key) if p)

@@ -35,7 +35,9 @@ def checked_config(path: Optional[Path], manager: Any) -> Config:
     cfg, problems = check_config(path or default_config_path(), manager)
     if problems or cfg is None:
         report(problems, prefix="error: ")
-        raise typer.Exit(int(ExitCode.CONFIG_ERROR))
+        # Only errors inside rule files: the rule-error exit code of DESIGN (3); anything in the config itself: 4.
+        only_rules = bool(problems) and all(p.in_rules for p in problems)
+        raise typer.Exit(int(ExitCode.RULE_ERROR if only_rules else ExitCode.CONFIG_ERROR))
     return cfg
 
 

@@ -18,6 +18,7 @@ from connex_core.connector import (
 )
 from connex_core.models import Order
 from connex_core.tokens import TokenStore
+from connex_core.errors import WebhookRejected
 from connex_core.webhooks import hmac_sha256_ok
 
 from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, authorize

@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, Optional
 
