@@ -23,6 +23,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Optional
 
 from .config import Config
+from .connections import Connections
 from .engine import RunSummary, SyncEngine
 from .errors import ConnexError, WebhookRejected
 from .models import Order
@@ -53,7 +54,9 @@ class Server:
         self.connector_options = connector_options or {}
         self.store = SQLiteStore(config.state_path)
         self.engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
-        self._hooks_engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
+        # Webhooks arrive on the HTTP threads while the worker runs tasks: they get connectors of their own
+        # (a connector is not shared between threads), used one request at a time.
+        self._webhook_connections = Connections(config, manager, options=self.connector_options)
         self._hooks_lock = threading.Lock()
         self.jobs: "queue.Queue[_Job]" = queue.Queue()
         self._queued: set[str] = set()
@@ -117,7 +120,7 @@ class Server:
             return 404, b'{"error": "unknown connection"}'
         try:
             with self._hooks_lock:
-                connector = self._hooks_engine.connector(connection)
+                connector = self._webhook_connections.get(connection)
                 event = connector.handle_webhook(headers, body, secret)
         except WebhookRejected as exc:
             self.webhooks["rejected"] += 1
@@ -194,7 +197,7 @@ class Server:
             t.join(timeout)
         self.http.server_close()
         self.engine.close()
-        self._hooks_engine.close()
+        self._webhook_connections.close()
         self.store.close()
 
     @property

@@ -6,9 +6,8 @@ from typing import Annotated
 
 import typer
 
-from ..engine import SyncEngine
+from ..connections import Connections
 from ..plugins import get_manager
-from ..state import SQLiteStore
 from .common import ConfigOption, emit, err, handle_errors
 
 
@@ -23,12 +22,7 @@ def connect(
     from .common import config_from
 
     cfg = config_from(config)
-    store = SQLiteStore(cfg.state_path)
-    engine = SyncEngine(cfg, get_manager(), store)
-    try:
-        connector = engine.connector(name)
+    with Connections(cfg, get_manager()) as connections:
+        connector = connections.get(name)
         result = connector.connect(port=port, echo=err, input_fn=lambda prompt: typer.prompt(prompt, err=True))
-    finally:
-        engine.close()
-        store.close()
     emit(result)

@@ -7,11 +7,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..connections import Connections
 from ..engine import SyncEngine
 from ..errors import ConnectorError, ExitCode
 from ..plugins import get_manager
 from ..state import SQLiteStore
 from .common import ConfigOption, JsonOption, config_from, emit, emit_json, err, handle_errors, parse_when
+from .progress import RunProgress
 
 
 def format_summary(s: dict) -> str:
@@ -47,13 +49,17 @@ def run(
     for n in names:
         cfg.task(n)
     store = SQLiteStore(cfg.state_path)
-    engine = SyncEngine(cfg, manager, store, dry_run=dry_run, show_progress=sys.stderr.isatty() and not json_out)
+    connections = Connections(cfg, manager, dry_run=dry_run)
+    progress = RunProgress(sys.stderr.isatty() and not json_out)
+    engine = SyncEngine(cfg, manager, store, dry_run=dry_run, connections=connections, on_progress=progress.advance)
     summaries, exit_code, fatal = [], ExitCode.OK, None
     try:
         for n in names:
-            source_tz = engine.connector(cfg.task(n).source).timezone
+            source_tz = connections.get(cfg.task(n).source).timezone
             try:
-                result = engine.run_task(n, since=parse_when(since, source_tz), until=parse_when(until, source_tz, end=True))
+                with progress.task(n):
+                    result = engine.run_task(n, since=parse_when(since, source_tz),
+                                             until=parse_when(until, source_tz, end=True))
             except ConnectorError as exc:  # fatal, or retriable with its retries spent: the other tasks still run
                 fatal = exc
                 summaries.append({"task": n, "status": "error", "error": str(exc)})

@@ -64,6 +64,7 @@ class MemorySettings(ConnectorSettings):
     type: str = "memory"
     space: str = "default"
     token: Optional[str] = None
+    timezone: str = "UTC"  # the zone the "API" keeps its dates in (Connector.timezone)
 
 
 class MemoryConnector(Connector):
@@ -72,6 +73,10 @@ class MemoryConnector(Connector):
     settings_model = MemorySettings
     capabilities = frozenset(Capability)
     write_batch_size = 25
+
+    @property
+    def timezone(self) -> str:  # type: ignore[override]
+        return self.settings.timezone
 
     @property
     def upserts_orders(self) -> bool:  # type: ignore[override]
