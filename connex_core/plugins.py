@@ -236,9 +236,14 @@ class PluginManager:
     def _chain(self, hookname: str) -> list[Any]:
         """The implementations of a hook in the order a chain calls them: ``tryfirst`` ones, then the rest in
         registration order, then ``trylast`` ones (pluggy itself calls the last registered first)."""
-        impls = [i for i in getattr(self.hook, hookname).get_hookimpls() if not (i.hookwrapper or i.wrapper)]
-        return ([i for i in impls if i.tryfirst] + [i for i in impls if not (i.tryfirst or i.trylast)]
-                + [i for i in reversed(impls) if i.trylast])
+        impls = getattr(self.hook, hookname).get_hookimpls()
+        if not impls:  # the usual case, on the per-order path
+            return impls
+        first, middle, last = [], [], []
+        for impl in impls:
+            if not (impl.hookwrapper or impl.wrapper):
+                (first if impl.tryfirst else last if impl.trylast else middle).append(impl)
+        return first + middle + last[::-1]
 
     # -- describing ------------------------------------------------------------------------------
     def describe(self, include_builtins: bool = False) -> list[dict[str, Any]]:

@@ -103,3 +103,15 @@ def test_a_failing_after_dispatch_hook_is_logged_not_fatal(manager, memory_confi
     summary = _run(memory_config, manager)
     assert summary.counts["created"] == 2 and len(api("dst").documents) == 2
     assert "after_dispatch hook failed" in caplog.text
+
+
+def test_tryfirst_and_trylast_place_a_plugin_at_the_ends_of_the_chain(manager):
+    def tagger(tag: str, **marks):
+        return types.SimpleNamespace(before_rules=hookimpl(**marks)(
+            lambda order, task: order.model_copy(update={"tags": [*order.tags, tag]})))
+
+    manager.register(tagger("last", trylast=True), name="last")
+    manager.register(tagger("middle-1"), name="middle-1")
+    manager.register(tagger("first", tryfirst=True), name="first")
+    manager.register(tagger("middle-2"), name="middle-2")
+    assert manager.before_rules(make_order(tags=[]), "orders").tags == ["first", "middle-1", "middle-2", "last"]

@@ -101,21 +101,13 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat()
 
 
-def read(source: Connector, records: Iterable[Any]) -> Iterator[Any]:
-    """The source's records. One the connector cannot read (a malformed answer that passed its checks: a
-    field missing, a wrong type) stops the task with an API error naming the connector, not a crash of
-    the command; what the task synced before it is kept, and the cursor stays where it was."""
-    it = iter(records)
-    while True:
-        try:
-            record = next(it)
-        except StopIteration:
-            return
-        except UNREADABLE as exc:
-            raise FatalAPIError(f"{source.name} sent a record Connex could not read ({type(exc).__name__}: "
-                                f"{short_body(str(exc), 120)}); the task stopped there and keeps what it synced",
-                                connector=source.name) from exc
-        yield record
+def unreadable(source: Connector, exc: Exception) -> FatalAPIError:
+    """A record the connector cannot read (a malformed answer that passed its checks: a field missing, a
+    wrong type) stops the task with an API error naming the connector, not a crash of the command; what the
+    task synced before it is kept, and the cursor stays where it was."""
+    return FatalAPIError(f"{source.name} sent a record Connex could not read ({type(exc).__name__}: "
+                         f"{short_body(str(exc), 120)}); the task stopped there and keeps what it synced",
+                         connector=source.name)
 
 
 @dataclass
@@ -164,11 +156,20 @@ class TaskRun:
         return self.rules.apply(order)
 
     def read(self, records: Iterable[Any], *, stoppable: bool = False, checked: bool = True) -> Iterator[Any]:
-        """The source's records (``checked``: through :func:`read`), counted as read and reported to
+        """The source's records (``checked``: one it cannot read is :func:`unreadable`), counted as read and reported to
         ``on_progress``. ``stoppable``: once :attr:`cancel` is set, the next record is not taken and
         :attr:`stopped` is set (the batch in flight is finished by the caller)."""
         counts, progress, name, cancel = self.summary.counts, self.on_progress, self.name, self.cancel
-        for record in (read(self.source, records) if checked else records):
+        it = iter(records)
+        while True:
+            try:
+                record = next(it)
+            except StopIteration:
+                return
+            except UNREADABLE as exc:
+                if not checked:
+                    raise
+                raise unreadable(self.source, exc) from exc
             if stoppable and cancel.is_set():
                 self.stopped = True
                 return
