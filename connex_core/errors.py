@@ -46,6 +46,7 @@ class ConfigurationError(ConnexError):
     exit_code = ExitCode.CONFIG_ERROR
 
     def __init__(self, message: str, *, file: str | None = None, key: str | None = None):
+        self.message = message
         self.file = file
         self.key = key
         where = ""
@@ -56,6 +57,12 @@ class ConfigurationError(ConnexError):
         elif key:
             where = f"{key}: "
         super().__init__(f"{where}{message}")
+
+    def under(self, prefix: str) -> "ConfigurationError":
+        """The same complaint with ``prefix`` put before its key (``source_options.x`` under ``tasks.NAME``
+        is ``tasks.NAME.source_options.x``): who raised it may know only part of where the key lives."""
+        key = f"{prefix}.{self.key}" if self.key else prefix
+        return ConfigurationError(self.message, file=self.file, key=key)
 
 
 class PluginError(ConnexError):

@@ -120,8 +120,9 @@ def before_rules(order: "Order", task: str) -> "Order | None":
     :param task: the task's name.
     :return: a changed copy of the order, or ``None`` to leave it as it is.
 
-    Called for every order of every run, in plugin registration order; each plugin sees the
-    previous plugin's result.
+    Called for every order of every run, as a chain in plugin registration order (``tryfirst``
+    first, ``trylast`` last): each plugin receives the previous plugin's result, and the rules see
+    the last one's (:meth:`connex_core.plugins.PluginManager.before_rules`).
     """
 
 
@@ -131,7 +132,7 @@ def after_dispatch(order: "Order", task: str, outcome: str, target_id: "str | No
 
     :param order: the order as the rules left it.
     :param task: the task's name.
-    :param outcome: ``created``, ``duplicate``, ``skipped``, ``held`` or ``failed``.
+    :param outcome: ``created``, ``updated``, ``duplicate``, ``skipped``, ``held`` or ``failed``.
     :param target_id: the target's document id when one was created or found.
 
     Called after the ledger has recorded the outcome; an exception here is logged, never fatal.

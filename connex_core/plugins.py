@@ -18,13 +18,17 @@ import importlib.metadata
 import os
 import sys
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Optional
 
 import pluggy
 
 from . import hookspecs
 from .connector import Connector
 from .errors import PluginError
+
+if TYPE_CHECKING:
+    from .models import Order
+    from .rules.env import RuleEnvironment
 
 ENTRY_POINT_GROUP = "connex"
 
@@ -205,6 +209,41 @@ class PluginManager:
         if self._demos is None:
             self._demos = self._named("register_demo")
         return self._demos
+
+    def rule_environment(self) -> "RuleEnvironment":
+        """What the rule engine may call: the functions and actions the plugins registered."""
+        from .rules.env import RuleEnvironment
+
+        return RuleEnvironment(functions=self.rule_functions, actions=self.rule_actions)
+
+    # -- per-order hooks (typed: the engine calls these, never ``hook.<name>`` directly) -----------
+    def before_rules(self, order: "Order", task: str) -> "Order":
+        """The ``before_rules`` chain: each plugin, in registration order, gets the order as the previous one
+        left it (``None``: unchanged). Returns the last plugin's order."""
+        for impl in self._chain("before_rules"):
+            changed = impl.function(**{name: (order if name == "order" else task) for name in impl.argnames})
+            if changed is not None:
+                order = changed
+        return order
+
+    def after_dispatch(self, order: "Order", task: str, outcome: str, target_id: Optional[str]) -> None:
+        """Tell every plugin what happened to an order (exceptions propagate; the engine logs them)."""
+        self.hook.after_dispatch(order=order, task=task, outcome=str(outcome), target_id=target_id)
+
+    def run_finished(self, task: str, summary: dict[str, Any]) -> None:
+        self.hook.run_finished(task=task, summary=summary)
+
+    def _chain(self, hookname: str) -> list[Any]:
+        """The implementations of a hook in the order a chain calls them: ``tryfirst`` ones, then the rest in
+        registration order, then ``trylast`` ones (pluggy itself calls the last registered first)."""
+        impls = getattr(self.hook, hookname).get_hookimpls()
+        if not impls:  # the usual case, on the per-order path
+            return impls
+        first, middle, last = [], [], []
+        for impl in impls:
+            if not (impl.hookwrapper or impl.wrapper):
+                (first if impl.tryfirst else last if impl.trylast else middle).append(impl)
+        return first + middle + last[::-1]
 
     # -- describing ------------------------------------------------------------------------------
     def describe(self, include_builtins: bool = False) -> list[dict[str, Any]]:

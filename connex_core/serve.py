@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from .config import Config
+from .connections import Connections
 from .engine import RunSummary, SyncEngine
 from .errors import ConnexError, RetriableAPIError, WebhookRejected
 from .models import Order
@@ -62,11 +63,13 @@ class Server:
         configure_limits(config)
         self.store = open_store(config)
         self.engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
-        self._hooks_engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
+        # Webhooks arrive on the HTTP threads while the worker runs tasks: they get connectors of their own
+        # (a connector is not shared between threads), used one request at a time.
+        self._webhook_connections = Connections(config, manager, options=self.connector_options)
         self._hooks_lock = threading.Lock()
         # Verifying needs no network and must never wait behind a slow read: its own connectors, built under a
         # short lock, used without one (verification only reads settings).
-        self._verify_engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
+        self._verify_connections = Connections(config, manager, options=self.connector_options)
         self._verify_lock = threading.Lock()
         self.jobs: "queue.Queue[_Job]" = queue.Queue()
         self._queued: set[str] = set()
@@ -185,13 +188,13 @@ class Server:
 
     def _verifier(self, connection: str):
         with self._verify_lock:
-            return self._verify_engine.connector(connection)
+            return self._verify_connections.get(connection)
 
     def _receive_at_once(self, connector, connection, secret, headers, body) -> tuple[int, bytes]:
         """For a connector that only implements ``handle_webhook``: verify and read before answering."""
         try:
             with self._hooks_lock:
-                event = self._hooks_engine.connector(connection).handle_webhook(headers, body, secret)
+                event = self._webhook_connections.get(connection).handle_webhook(headers, body, secret)
         except WebhookRejected as exc:
             self.webhooks["rejected"] += 1
             log.warning("webhook for %s refused: %s", connection, exc)
@@ -246,7 +249,7 @@ class Server:
             try:
                 for connection in self._readers(entry.connection, entry.headers, entry.body):
                     with self._hooks_lock:
-                        event = self._hooks_engine.connector(connection).read_webhook(entry.headers, entry.body)
+                        event = self._webhook_connections.get(connection).read_webhook(entry.headers, entry.body)
                     self._dispatch_event(connection, event)
             except WebhookRejected as exc:
                 error = f"not readable: {exc}"
@@ -306,8 +309,8 @@ class Server:
         for t in self._threads:
             t.join(timeout)
         self.engine.close()
-        self._hooks_engine.close()
-        self._verify_engine.close()
+        self._webhook_connections.close()
+        self._verify_connections.close()
         self.store.close()
         if self.broker_jobs is not None:
             self.broker_jobs.broker.close()

@@ -126,10 +126,12 @@ def test_a_revoked_credential_stops_the_task_with_a_reconnect_message(manager, m
 
 
 def test_daily_summary_posts_one_document_per_closed_day_and_never_twice(manager, write_config):
+    # days are the source's (its connector's time zone: Pacific here), not the machine's or UTC
     path = write_config("""
         [connections.src]
         type = "memory"
         space = "src"
+        timezone = "America/Los_Angeles"
         [connections.dst]
         type = "memory"
         space = "dst"

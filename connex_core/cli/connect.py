@@ -6,10 +6,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from ..engine import SyncEngine
+from ..connections import Connections
 from ..errors import ConfigurationError, UsageError
 from ..plugins import get_manager
-from ..state.factory import open_store
 from .common import ConfigOption, emit, err, handle_errors
 
 
@@ -28,17 +27,12 @@ def connect(
 
     cfg = config_from(config)
     name = _connection_named(cfg, name, connection)
-    store = open_store(cfg)
-    engine = SyncEngine(cfg, get_manager(), store)
-    try:
-        connector = engine.connector(name)
+    with Connections(cfg, get_manager()) as connections:
+        connector = connections.get(name)
         aside = connector.ctx.tokens.set_aside_if_damaged() if connector.ctx.tokens is not None else None
         if aside is not None:
             err(f"the damaged token file was set aside as {aside}")
         result = connector.connect(port=port, echo=err, input_fn=lambda prompt: typer.prompt(prompt, err=True))
-    finally:
-        engine.close()
-        store.close()
     emit(result)
 
 

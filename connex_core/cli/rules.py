@@ -55,6 +55,13 @@ def _show(value: Any) -> str:
     return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
 
 
+def _environment():
+    """The functions and actions the installed plugins register for rules."""
+    from ..plugins import get_manager
+
+    return get_manager().rule_environment()
+
+
 # -- check ----------------------------------------------------------------------------------------
 @app.command()
 def check(
@@ -64,7 +71,7 @@ def check(
 ) -> None:
     """Validate rule files against the canonical model; exit 3 on any error."""
     try:
-        rules, diags, sources = check_files(paths)
+        rules, diags, sources = check_files(paths, _environment())
     except RuleCheckError as exc:
         rules, diags, sources = [], exc.diagnostics, {}
     if strict:
@@ -199,7 +206,7 @@ def dry_run(
 ) -> None:
     """Apply rules to saved orders and show what each rule would do. Writes nothing."""
     try:
-        ruleset = load_rules(paths, strict=strict)
+        ruleset = load_rules(paths, _environment(), strict=strict)
     except RuleCheckError as exc:
         _err(str(exc))
         raise typer.Exit(int(ExitCode.RULE_ERROR))

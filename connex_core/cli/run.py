@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..connections import Connections
 from ..engine import SyncEngine
 from ..errors import ConnectorError, ExitCode
 from ..plugins import get_manager
@@ -15,6 +16,7 @@ from ..state.factory import open_store
 from ..state.lease import TaskBusy, TaskLease, holder_name
 from .common import ConfigOption, JsonOption, emit, emit_json, err, handle_errors, parse_when
 from .config import checked_config
+from .progress import RunProgress
 
 
 def format_summary(s: dict) -> str:
@@ -55,19 +57,22 @@ def run(
         cfg.task(n)
     configure_limits(cfg)
     store = open_store(cfg)
-    engine = SyncEngine(cfg, manager, store, dry_run=dry_run, show_progress=sys.stderr.isatty() and not json_out)
+    connections = Connections(cfg, manager, dry_run=dry_run)
+    progress = RunProgress(sys.stderr.isatty() and not json_out)
+    engine = SyncEngine(cfg, manager, store, dry_run=dry_run, connections=connections, on_progress=progress.advance)
     summaries, exit_code, fatal = [], ExitCode.OK, None
     try:
         for n in names:
-            source_tz = engine.connector(cfg.task(n).source).timezone
+            source_tz = connections.get(cfg.task(n).source).timezone
             try:
                 lease = TaskLease(store, n, holder=holder_name("connex run"), wait=wait or 0.0,
                                   ttl=cfg.state.lease_seconds)
                 if not dry_run:  # a dry run writes nothing, so it may look while another process runs the task
                     lease.acquire()
                 try:
-                    result = engine.run_task(n, since=parse_when(since, source_tz),
-                                             until=parse_when(until, source_tz, end=True))
+                    with progress.task(n):
+                        result = engine.run_task(n, since=parse_when(since, source_tz),
+                                                 until=parse_when(until, source_tz, end=True))
                 finally:
                     if not dry_run:
                         lease.release()

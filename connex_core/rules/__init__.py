@@ -2,8 +2,9 @@
 
 This module's public API is the contract between the rule engine and the sync engine:
 
-* :func:`load_rules(paths, manager=None, strict=False) -> RuleSet` parses, checks and compiles
-  rule files; it raises :class:`RuleCheckError` (a :class:`~connex_core.errors.RuleError`)
+* :func:`load_rules(paths, env=None, strict=False) -> RuleSet` parses, checks and compiles
+  rule files against a :class:`RuleEnvironment` (the functions and actions rules may call; by
+  default those the installed plugins register); it raises :class:`RuleCheckError` (a :class:`~connex_core.errors.RuleError`)
   carrying every diagnostic when a file has errors (warnings too with ``strict``);
 * :meth:`RuleSet.apply(order) -> RuleResult` runs every rule on one order, never raising for a
   rule that fails at run time (the order is held, with the rule's name and line);
@@ -23,12 +24,13 @@ from ..errors import RuleError
 from ..models import Order
 from .compiler import Compiled, RuleFailed
 from .diagnostics import Diagnostic, RuleCheckError, RuleRuntimeError, format_report, sort_key
+from .env import RuleEnvironment
 from .results import Change, Outcome, RuleResult
 from .runtime import fail, run
 
 __all__ = [
-    "Change", "Diagnostic", "Outcome", "PASS_THROUGH", "RuleCheckError", "RuleError", "RuleResult", "RuleRuntimeError",
-    "RuleSet", "check_files", "check_text", "load_rules", "format_report",
+    "Change", "Diagnostic", "Outcome", "PASS_THROUGH", "RuleCheckError", "RuleEnvironment", "RuleError", "RuleResult",
+    "RuleRuntimeError", "RuleSet", "check_files", "check_text", "load_rules", "format_report",
 ]
 
 
@@ -74,27 +76,36 @@ class RuleSet:
 PASS_THROUGH = RuleSet()
 
 
-def _manager(manager: Any) -> Any:
+def _env(env: Any, manager: Any = None) -> RuleEnvironment:
+    """``env``; else the installed plugins' environment (built by the plugin manager, outside the rules).
+
+    Transitional: callers written before :class:`RuleEnvironment` pass a plugin manager (as ``env`` or
+    ``manager=``); only its ``rule_environment()`` is used."""
+    if isinstance(env, RuleEnvironment):
+        return env
+    if env is not None:
+        manager = env
     if manager is None:
         from ..plugins import get_manager
 
         manager = get_manager()
-    return manager
+    return manager.rule_environment()
 
 
-def check_text(sources: dict[str, str], manager: Any = None) -> tuple[list[Any], list[Diagnostic]]:
+def check_text(sources: dict[str, str], env: Optional[RuleEnvironment] = None, *,
+               manager: Any = None) -> tuple[list[Any], list[Diagnostic]]:
     """Parse and check rule texts (``{file name: text}``, in order): ``(rules, diagnostics)``."""
     from .checker import check_rules
     from .parser import parse_text
 
-    manager = _manager(manager)
+    env = _env(env, manager)
     rules: list[Any] = []
     diags: list[Diagnostic] = []
     for name, text in sources.items():
         parsed, syntax = parse_text(text, name)
         rules.extend(parsed)
         diags.extend(syntax)
-    diags.extend(check_rules(rules, manager.rule_functions, manager.rule_actions, sources))
+    diags.extend(check_rules(rules, dict(env.functions), dict(env.actions), sources))
     return rules, sorted(diags, key=sort_key)
 
 
@@ -112,14 +123,16 @@ def _read(paths: Sequence[str | Path]) -> dict[str, str]:
     return sources
 
 
-def check_files(paths: Sequence[str | Path], manager: Any = None) -> tuple[list[Any], list[Diagnostic], dict[str, str]]:
+def check_files(paths: Sequence[str | Path], env: Optional[RuleEnvironment] = None, *,
+                manager: Any = None) -> tuple[list[Any], list[Diagnostic], dict[str, str]]:
     """Parse and check rule files: ``(rules, diagnostics, sources)``."""
     sources = _read(paths)
-    rules, diags = check_text(sources, manager)
+    rules, diags = check_text(sources, _env(env, manager))
     return rules, diags, sources
 
 
-def load_rules(paths: Sequence[str | Path], manager: Any = None, strict: bool = False) -> RuleSet:
+def load_rules(paths: Sequence[str | Path], env: Optional[RuleEnvironment] = None, strict: bool = False, *,
+               manager: Any = None) -> RuleSet:
     """Parse, check and compile rule files (a folder means its ``*.rules`` files, sorted).
 
     Raises :class:`RuleCheckError` listing every problem when there is an error (or, with
@@ -127,7 +140,7 @@ def load_rules(paths: Sequence[str | Path], manager: Any = None, strict: bool = 
     """
     if not paths:
         return PASS_THROUGH
-    rules, diags, sources = check_files(paths, manager)
+    rules, diags, sources = check_files(paths, _env(env, manager))
     if strict:
         diags = [d.as_error() for d in diags]
     if any(d.is_error for d in diags):

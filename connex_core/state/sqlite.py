@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from ..secrets import tighten
-from . import InboxEntry, LedgerEntry, LogEntry, LogQuery
+from .base import InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery
 
 #: Each migration moves the schema from version i to i + 1 (``PRAGMA user_version``). Append only.
 MIGRATIONS: list[str] = [
@@ -96,6 +96,16 @@ MIGRATIONS: list[str] = [
 
 _LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
                 "last_error", "content_hash", "snapshot", "updated_at")
+
+
+def _entry(row: sqlite3.Row) -> LedgerEntry:
+    entry = LedgerEntry(**dict(row))
+    if entry.state in _STATES:
+        entry.state = _STATES[entry.state]
+    return entry
+
+
+_STATES = {s.value: s for s in LedgerState}
 
 
 def _now() -> str:
@@ -226,7 +236,7 @@ class SQLiteStore:
                 marks = ",".join("?" * len(chunk))
                 for row in self.db.execute(f"SELECT * FROM ledger WHERE task = ? AND source_key IN ({marks})",
                                            (task, *chunk)):
-                    out[row["source_key"]] = LedgerEntry(**dict(row))
+                    out[row["source_key"]] = _entry(row)
         return out
 
     def ledger_put(self, entries: Iterable[LedgerEntry]) -> None:
@@ -247,7 +257,7 @@ class SQLiteStore:
             rows = self.db.execute("SELECT * FROM ledger WHERE task = ? AND state IN ('pending', 'failed', 'held') "
                                    "ORDER BY updated_at", (task,)).fetchall()
         for row in rows:
-            yield LedgerEntry(**dict(row))
+            yield _entry(row)
 
     def ledger_find_target(self, source_key: str, tasks: Iterable[str],
                            states: tuple[str, ...] = ("done",)) -> Optional[LedgerEntry]:
@@ -259,7 +269,7 @@ class SQLiteStore:
         with self._lock:
             row = self.db.execute(f"SELECT * FROM ledger WHERE source_key = ? AND state IN ({state_marks}) "
                                   f"AND task IN ({marks}) LIMIT 1", (source_key, *states, *tasks)).fetchone()
-        return LedgerEntry(**dict(row)) if row else None
+        return _entry(row) if row else None
 
     def ledger_counts(self, task: str) -> dict[str, int]:
         with self._lock:

@@ -68,6 +68,7 @@ class MemorySettings(ConnectorSettings):
     type: str = "memory"
     space: str = "default"
     token: Optional[SecretStr] = None
+    timezone: str = "UTC"  # the zone the "API" keeps its dates in (Connector.timezone)
 
 
 class MemorySourceOptions(BaseModel):
@@ -82,6 +83,10 @@ class MemoryConnector(Connector):
     source_options_model = MemorySourceOptions
     capabilities = frozenset(Capability)
     write_batch_size = 25
+
+    @property
+    def timezone(self) -> str:  # type: ignore[override]
+        return self.settings.timezone
 
     @property
     def upserts_orders(self) -> bool:  # type: ignore[override]

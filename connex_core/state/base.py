@@ -1,0 +1,129 @@
+"""The state store's interface and records: ledger states, outcomes, ledger and log entries.
+
+See :mod:`connex_core.state` for what each ledger state means."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import Enum
+from typing import Any, Iterable, Iterator, Optional, Protocol
+
+
+class _StrEnum(str, Enum):
+    """A ``str`` whose value is the plain string: equal to it, stored and printed as it."""
+
+    def __str__(self) -> str:
+        return self.value
+
+    __format__ = str.__format__
+
+
+class LedgerState(_StrEnum):
+    """Where an order (or shipment) stands in a task's ledger (see :mod:`connex_core.state`)."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+    HELD = "held"
+    SKIPPED = "skipped"
+
+
+class Outcome(_StrEnum):
+    """What happened to an order in one run (the transaction log's ``outcome``)."""
+
+    CREATED = "created"
+    UPDATED = "updated"
+    DUPLICATE = "duplicate"
+    SKIPPED = "skipped"
+    HELD = "held"
+    FAILED = "failed"
+    WOULD_CREATE = "would_create"
+
+
+LEDGER_STATES = tuple(s.value for s in LedgerState)
+OUTCOMES = tuple(o.value for o in Outcome)
+#: The states the next run picks up again (the retry queue).
+RETRY_STATES = (LedgerState.PENDING, LedgerState.FAILED, LedgerState.HELD)
+
+
+@dataclass
+class LedgerEntry:
+    task: str
+    source_key: str
+    state: LedgerState | str
+    idempotency_key: Optional[str] = None
+    target_id: Optional[str] = None
+    target_number: Optional[str] = None
+    attempts: int = 0
+    last_error: Optional[str] = None
+    content_hash: Optional[str] = None
+    snapshot: Optional[str] = None
+    """The source order as canonical JSON, kept while the entry may be retried (failed, held, pending)."""
+    updated_at: Optional[str] = None
+
+
+@dataclass
+class LogEntry:
+    """One line of the transaction log: what happened to one order (or shipment) in one run."""
+
+    task: str
+    source_key: str
+    outcome: Outcome | str
+    order_number: Optional[str] = None
+    target_id: Optional[str] = None
+    target_number: Optional[str] = None
+    reason: Optional[str] = None
+    rule: Optional[str] = None
+    line: Optional[int] = None
+    rule_file: Optional[str] = None
+    message: Optional[str] = None
+    fired: list[str] = field(default_factory=list)
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    run_id: Optional[int] = None
+    time: Optional[str] = None
+    order_date: Optional[str] = None
+    id: Optional[int] = None
+
+
+@dataclass
+class LogQuery:
+    task: Optional[str] = None
+    outcome: Optional[str] = None
+    order_number: Optional[str] = None
+    since: Optional[datetime] = None
+    until: Optional[datetime] = None
+    run_id: Optional[int] = None
+    limit: Optional[int] = None
+    newest_first: bool = False
+
+
+@dataclass
+class InboxEntry:
+    """A webhook delivery that was verified and answered, kept until its work is done (``connex serve``)."""
+
+    id: int
+    connection: str
+    received_at: str
+    headers: dict[str, str]
+    body: bytes
+    attempts: int = 0
+
+
+class StateStore(Protocol):
+    """What the sync engine needs from a state store (both stores, SQLite and PostgreSQL, also keep the task
+    leases and the webhook inbox: ``lease_*`` and ``inbox_*``)."""
+
+    def begin_run(self, task: str, options: dict[str, Any]) -> int: ...
+    def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None: ...
+    def get_cursor(self, task: str) -> Optional[str]: ...
+    def set_cursor(self, task: str, value: str) -> None: ...
+    def ledger_get(self, task: str, keys: Iterable[str]) -> dict[str, LedgerEntry]: ...
+    def ledger_put(self, entries: Iterable[LedgerEntry]) -> None: ...
+    def ledger_retry_queue(self, task: str) -> Iterator[LedgerEntry]: ...
+    def ledger_find_target(self, source_key: str, tasks: Iterable[str],
+                           states: tuple[str, ...] = ("done",)) -> Optional[LedgerEntry]: ...
+    def log(self, entries: Iterable[LogEntry]) -> None: ...
+    def query_log(self, query: LogQuery) -> list[LogEntry]: ...
+    def runs(self, task: Optional[str] = None, limit: int = 20) -> list[dict[str, Any]]: ...
+    def close(self) -> None: ...

@@ -1,0 +1,73 @@
+"""``orders`` tasks: one target document per source order.
+
+1. read the window from the source (the task's cursor minus its overlap, or ``--since``/``--until``),
+   streaming, then the ledger's retry queue (orders that failed, were held, or whose write has no
+   recorded answer); webhook orders, when given, instead of the window;
+2. run each order through the plugins' ``before_rules`` hooks and the task's rules: sync, skip or hold;
+3. write what is to be synced in batches with :class:`~connex_core.sync.write.OrderWriter`;
+4. advance the cursor only when the window was read to its end.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Iterable, Optional
+
+from ..models import Order, parse_origin
+from .run import TaskRun
+from .write import OrderWriter, Pending, rule_outcome
+
+
+def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
+    """Run an ``orders`` task. ``given`` (from a webhook) are processed instead of reading a window; the
+    cursor stays."""
+    source, store = run.source, run.store
+    query = run.window()
+    if given is None:
+        incoming = run.read(source.fetch_orders(query), stoppable=True)
+    else:
+        incoming = run.read((o for o in given if source.accepts(o, query)), stoppable=True, checked=False)
+    writer = OrderWriter(run)
+    batch_size = max(1, run.target.write_batch_size)
+    newest: Optional[datetime] = None
+    seen: set[str] = set()
+    pending: list[Pending] = []
+    for order in incoming:
+        seen.add(order.key)
+        if order.modified_at and (newest is None or order.modified_at > newest):
+            newest = order.modified_at
+        route(run, writer, order, pending)
+        if len(pending) >= batch_size:
+            writer.dispatch(pending)
+            pending = []
+    complete = not run.stopped
+    # The retry queue: orders that failed, were held, or whose write has no recorded answer.
+    if not run.dry_run and complete and given is None:
+        for entry in store.ledger_retry_queue(run.name):
+            if entry.source_key in seen or not entry.snapshot:
+                continue
+            order = Order.model_validate_json(entry.snapshot)
+            run.counts["retried"] += 1
+            route(run, writer, order, pending)
+            if len(pending) >= batch_size:
+                writer.dispatch(pending)
+                pending = []
+    if pending:
+        writer.dispatch(pending)
+    run.advance_cursor(newest if complete and given is None else None)
+    if not complete:
+        run.summary.status = "stopped"
+
+
+def route(run: TaskRun, writer: OrderWriter, order: Order, pending: list[Pending]) -> None:
+    """Run the rules on one order; record skip/hold at once, queue sync for the next batch."""
+    result = run.evaluate(order)
+    origin = parse_origin(order.origin)
+    if result.outcome == "sync" and origin and origin[0] == run.target_type:
+        # It came from the target in the first place (QuickBooks -> ShipStation -> QuickBooks): never echo it.
+        result.outcome, result.reason = "skip", f"this order came from {origin[0]} ({origin[1]}); not sent back"
+    outcome = rule_outcome(result)
+    if outcome is None:
+        pending.append((order, result))
+    else:
+        writer.record_rule_outcome(order, result, outcome)

@@ -1,0 +1,254 @@
+"""The exactly-once write protocol, and the ledger and log entries it leaves.
+
+For one batch: drop what the ledger says is done; look the rest up in the target (duplicates, and
+writes whose answer was lost); record the intent (ledger ``pending`` with a deterministic idempotency
+key) **before** writing; write with the API's own idempotency mechanism; record each result after.
+Every record goes to the transaction log first and to the ledger second: a crash between the two
+repeats the log line on the next run instead of losing the reason. ``after_dispatch`` hooks are told
+last, once the ledger holds the outcome.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any, Callable, Iterable, Optional
+
+from ..connector import Connector, Found, OrderWrite, WriteResult
+from ..errors import FatalAPIError, RetriableAPIError
+from ..http import short_body
+from ..models import Order
+from ..rules import RuleResult
+from ..state import LedgerEntry, LedgerState, LogEntry, Outcome
+from .run import UNREADABLE, TaskRun, connector_options, iso
+
+log = logging.getLogger("connex.engine")
+
+#: How many times a batch whose write failed with a retriable error is reconciled and retried in one run.
+WRITE_ATTEMPTS = 3
+
+#: An order queued for writing, with what the rules made of it.
+Pending = tuple[Order, RuleResult]
+
+
+def idempotency_key(task: str, source_key: str, content: str) -> str:
+    """Deterministic: the same order with the same content gets the same key (so the API replays it)."""
+    return hashlib.sha256(f"{task}\x1f{source_key}\x1f{content}".encode()).hexdigest()[:32]
+
+
+def rule_outcome(result: RuleResult) -> Optional[Outcome]:
+    """What the rules' decision is in the log and the ledger: ``None`` (sync: to be written), skipped or held."""
+    if result.outcome == "sync":
+        return None
+    return Outcome.SKIPPED if result.outcome == "skip" else Outcome.HELD
+
+
+def write_outcome(result: WriteResult, rewritten: bool) -> tuple[Outcome, LedgerState]:
+    """What a write's answer is in the log and the ledger. ``rewritten``: the document existed before (an
+    update in place, or tracking added to a document)."""
+    if not result.ok:
+        return Outcome.FAILED, LedgerState.FAILED
+    return (Outcome.DUPLICATE if result.duplicate else Outcome.UPDATED if rewritten else Outcome.CREATED,
+            LedgerState.DONE)
+
+
+def write(target: Connector, write: Callable[[list], list[WriteResult]], items: list) -> list[WriteResult]:
+    """``write(items)``; an answer the connector could not read (a shape it did not expect) is a retriable
+    error naming the target: the writes are reconciled and retried, as after a lost answer."""
+    try:
+        return write(items)
+    except UNREADABLE as exc:
+        raise RetriableAPIError(f"{target.name} answered in a way Connex could not read ({type(exc).__name__}: "
+                                f"{short_body(str(exc), 120)})", connector=target.name) from exc
+
+
+def commit(run: TaskRun, logs: list[LogEntry], entries: list[LedgerEntry],
+           told: Iterable[tuple[Order, str, Optional[str]]] = ()) -> None:
+    """Record outcomes: the log first, then the ledger, then the ``after_dispatch`` hooks."""
+    run.store.log(logs)
+    run.store.ledger_put(entries)
+    for order, outcome, target_id in told:
+        after(run, order, outcome, target_id)
+
+
+def after(run: TaskRun, order: Order, outcome: str, target_id: Optional[str]) -> None:
+    try:
+        run.manager.after_dispatch(order=order, task=run.name, outcome=outcome, target_id=target_id)
+    except Exception:
+        log.warning("an after_dispatch hook failed for order %s", order.number, exc_info=True)
+
+
+def log_entry(run: TaskRun, order: Order, result: Optional[RuleResult], outcome: str, **kw: Any) -> LogEntry:
+    entry = LogEntry(task=run.name, source_key=order.key, outcome=outcome, run_id=run.summary.run_id,
+                     order_number=order.original_number or order.number,
+                     order_date=iso(order.created_at) if order.created_at else None, **kw)
+    if result is not None:
+        entry.fired = list(result.fired)
+        entry.changes = [{"field": c.field, "before": c.before, "after": c.after, "rule": c.rule,
+                          "line": c.line, "file": c.file} for c in result.changes]
+        if result.outcome != "sync":
+            entry.reason, entry.rule, entry.line, entry.rule_file = (result.reason, result.rule, result.line,
+                                                                     result.file)
+    return entry
+
+
+class OrderWriter:
+    """Writes the orders of one task run to its target, exactly once."""
+
+    def __init__(self, run: TaskRun):
+        self.run = run
+        self.name = run.name
+        self.store = run.store
+        self.target = run.target
+        self.counts = run.summary.counts
+        self.options = connector_options(run.task.target_options)
+
+    def record_rule_outcome(self, order: Order, result: RuleResult, outcome: Outcome, *, ledger: bool = True) -> None:
+        """An order the rules skipped or held: counted, logged and (``ledger``) kept in the ledger, held ones
+        with their snapshot for the retry queue. Logged once while the reason stays the same."""
+        self.counts[outcome] += 1
+        if self.run.dry_run:
+            return
+        if not ledger:
+            self.store.log([log_entry(self.run, order, result, outcome)])
+            return
+        existing = self.store.ledger_get(self.name, [order.key]).get(order.key)
+        if existing is not None and existing.state == LedgerState.DONE:
+            return  # already in the target; a later rule change does not undo that
+        if existing is not None and existing.state == outcome and existing.last_error == result.reason:
+            return  # skipped or held for the same reason last time: logged already
+        snapshot = order.model_dump_json() if outcome == Outcome.HELD else None
+        commit(self.run, [log_entry(self.run, order, result, outcome)],
+               [LedgerEntry(task=self.name, source_key=order.key, state=LedgerState(outcome.value), snapshot=snapshot,
+                            attempts=existing.attempts if existing else 0, last_error=result.reason,
+                            content_hash=order.content_hash())],
+               [(order, outcome, None)])
+
+    def dispatch(self, pending: list[Pending]) -> None:
+        """Write one batch exactly once: ledger check, target look-up, intent, write, result."""
+        by_key: dict[str, Pending] = {}
+        for order, result in pending:
+            by_key[order.key] = (order, result)  # a repeat within a batch counts once
+        ledger = self.store.ledger_get(self.name, by_key)
+        target = self.target
+        writes: list[OrderWrite] = []
+        changed: set[str] = set()  # done before, content changed since, and the target updates in place
+        for key, (order, result) in by_key.items():
+            entry = ledger.get(key)
+            content = result.order.content_hash()
+            if entry is not None and entry.state == LedgerState.DONE:
+                if not (target.upserts_orders and entry.content_hash and entry.content_hash != content):
+                    self.counts["already_synced"] += 1
+                    continue
+                changed.add(key)
+            writes.append(OrderWrite(order=result.order, idempotency_key=idempotency_key(self.name, key, content),
+                                     options=dict(self.options), content_hash=content))
+        if not writes:
+            return
+        if self.run.dry_run:
+            self.counts[Outcome.WOULD_CREATE] += len(writes)
+            return
+        # Writing again is safe where the target upserts: what Connex wrote before (changed, or whose answer
+        # was lost) is not looked up, so it is updated rather than taken as done.
+        rewrite = {w.key for w in writes if target.upserts_orders and w.key in ledger}
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            writes = self._reconcile([w for w in writes if w.key not in rewrite], ledger, by_key) + \
+                [w for w in writes if w.key in rewrite]
+            if not writes:
+                return
+            self._intend(writes, ledger, by_key)
+            try:
+                results = write(target, target.write_orders, writes)
+            except RetriableAPIError as exc:
+                if attempt >= WRITE_ATTEMPTS:
+                    self._record_failures(writes, ledger, by_key, f"{exc} (will retry next run)")
+                    return
+                log.warning("task %s: writing a batch failed (%s); reconciling and retrying", self.name, exc)
+                continue
+            except FatalAPIError as exc:
+                self._record_failures(writes, ledger, by_key, str(exc))
+                raise
+            # Per-order failures (retriable or not) go to the ledger's retry queue for the next run.
+            self._record_results(writes, results, ledger, by_key, changed)
+            return
+
+    def _intend(self, writes: list[OrderWrite], ledger: dict[str, LedgerEntry], by_key: dict[str, Pending]) -> None:
+        """The intents, in the ledger before anything is sent."""
+        intents = []
+        for w in writes:
+            order, _ = by_key[w.key]
+            prior = ledger.get(w.key)
+            intents.append(LedgerEntry(task=self.name, source_key=w.key, state=LedgerState.PENDING,
+                                       idempotency_key=w.idempotency_key,
+                                       # an update keeps the document it updates (for the log's outcome)
+                                       target_id=prior.target_id if prior else None,
+                                       target_number=prior.target_number if prior else None,
+                                       attempts=(prior.attempts if prior else 0) + 1,
+                                       content_hash=w.content_hash, snapshot=order.model_dump_json()))
+        self.store.ledger_put(intents)
+        for e in intents:
+            ledger[e.source_key] = e
+
+    def _reconcile(self, writes: list[OrderWrite], ledger: dict[str, LedgerEntry],
+                   by_key: dict[str, Pending]) -> list[OrderWrite]:
+        """Look the batch up in the target; what is there is done (reconciled or a duplicate), not written again."""
+        found: dict[str, Found] = self.target.find_orders(writes)
+        if not found:
+            return writes
+        rest = []
+        entries, logs, told = [], [], []
+        for w in writes:
+            hit = found.get(w.key)
+            if hit is None:
+                rest.append(w)
+                continue
+            order, result = by_key[w.key]
+            prior = ledger.get(w.key)
+            reconciled = (prior is not None and prior.state == LedgerState.PENDING
+                          and prior.idempotency_key == w.idempotency_key)
+            outcome = Outcome.CREATED if reconciled else Outcome.DUPLICATE
+            message = (f"found in {self.target.name} after an interrupted write" if reconciled else
+                       f"already in {self.target.name} as {hit.target_number or hit.target_id}")
+            self.counts[outcome] += 1
+            entries.append(LedgerEntry(task=self.name, source_key=w.key, state=LedgerState.DONE,
+                                       idempotency_key=w.idempotency_key, target_id=hit.target_id,
+                                       target_number=hit.target_number, attempts=prior.attempts if prior else 0,
+                                       content_hash=w.content_hash))
+            logs.append(log_entry(self.run, order, result, outcome, target_id=hit.target_id,
+                                  target_number=hit.target_number, message=message))
+            told.append((w.order, outcome, hit.target_id))
+        for e in entries:
+            ledger[e.source_key] = e
+        commit(self.run, logs, entries, told)
+        return rest
+
+    def _record_results(self, writes: list[OrderWrite], results: list[WriteResult], ledger: dict[str, LedgerEntry],
+                        by_key: dict[str, Pending], changed: frozenset[str] | set[str] = frozenset()) -> None:
+        by_result = {r.key: r for r in results}
+        entries, logs, told = [], [], []
+        for w in writes:
+            order, result = by_key[w.key]
+            r = by_result.get(w.key) or WriteResult(key=w.key, ok=False, retriable=True,
+                                                     error="SyncEngine: the connector gave no result")
+            prior = ledger[w.key]
+            outcome, state = write_outcome(r, rewritten=w.key in changed or prior.target_id is not None)
+            if r.ok and r.duplicate and not (r.error or r.note):
+                r.note = f"already in {self.run.task.target} as {r.target_number or r.target_id}"
+            self.counts[outcome] += 1
+            entry = LedgerEntry(task=self.name, source_key=w.key, state=state, idempotency_key=w.idempotency_key,
+                                target_id=r.target_id, target_number=r.target_number, attempts=prior.attempts,
+                                last_error=r.error, content_hash=w.content_hash,
+                                snapshot=None if r.ok else prior.snapshot)
+            entries.append(entry)
+            ledger[w.key] = entry
+            logs.append(log_entry(self.run, order, result, outcome, target_id=r.target_id,
+                                  target_number=r.target_number, message=r.error or r.note,
+                                  reason=None if r.ok else r.error))
+            told.append((result.order, outcome, r.target_id))
+        commit(self.run, logs, entries, told)
+
+    def _record_failures(self, writes: list[OrderWrite], ledger: dict[str, LedgerEntry], by_key: dict[str, Pending],
+                         message: str) -> None:
+        """A whole batch failed. Its intents stay reconcilable: the next run looks in the target first."""
+        results = [WriteResult(key=w.key, ok=False, error=message) for w in writes]
+        self._record_results(writes, results, ledger, by_key)
