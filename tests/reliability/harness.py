@@ -38,7 +38,7 @@ from typing import Callable, Optional
 from connex_core.demo import default_rules_dir
 from connex_core.plugins import PluginManager
 from connex_core.sandbox import Fault, SandboxServer, SimClock, SimulatedService
-from connex_core.sandbox.runner import STANDARD_TASKS, build_sandbox, write_config
+from connex_core.sandbox.runner import build_sandbox, standard_tasks, write_config
 
 from . import checks
 
@@ -153,7 +153,7 @@ class Chaos:
         for name, service in self.server.services.items():
             service.seed(self.opts.orders if name != "quickbooks-summary" else 0)
         # The standard flows only (not their ShipStation API v2 twins): the checks account for these.
-        self.config = write_config(self.server, self.folder / "connex.toml", tasks=STANDARD_TASKS)
+        self.config = write_config(self.server, self.folder / "connex.toml", tasks=standard_tasks(self.manager))
         text = self.config.read_text()
         for name in self.server.services:  # a short connection timeout, so slow answers time out
             text = text.replace(f"[connections.{name}]\n", f"[connections.{name}]\ntimeout = {self.opts.timeout}\n")
