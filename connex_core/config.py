@@ -167,19 +167,6 @@ class TaskConfig(BaseModel):
                 raise ValueError(f"{value!r} is not a time zone name (IANA, such as America/Los_Angeles)") from None
         return value
 
-    @model_validator(mode="after")
-    def _engine_keys_for_the_engine(self) -> "TaskConfig":
-        """Transition: the engine of this release still reads its keys from the option tables, so a value
-        given is also left there (under its older place). Remove once the engine reads the typed fields."""
-        fields = self.model_fields_set
-        for key in ("date_field", "timezone"):
-            if key in fields and getattr(self, key) is not None:
-                self.source_options.setdefault(key, getattr(self, key))
-        for key in ("summary_date", "summary_prefix"):
-            if key in fields:
-                self.target_options.setdefault(key, getattr(self, key))
-        return self
-
     def connector_options(self, side: str) -> dict[str, Any]:
         """``source_options`` or ``target_options`` as the connector sees them: without the engine's keys."""
         return {k: v for k, v in getattr(self, side).items() if k not in OLD_PLACES[side]}
