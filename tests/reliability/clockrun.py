@@ -38,6 +38,17 @@ def _engine_on(clock: SimClock):
     return engine
 
 
+def _connections_on(clock: SimClock):
+    """``connex run`` builds its connectors once (``Connections``) and hands them to the engine: they get the clock."""
+    real = run_command.Connections
+
+    def connections(*args, **kwargs):
+        kwargs.setdefault("options", {})["clock"] = clock
+        return real(*args, **kwargs)
+
+    return connections
+
+
 def die_after_state_writes(n: int) -> None:
     count = [0]
 
@@ -55,7 +66,9 @@ def die_after_state_writes(n: int) -> None:
 
 if __name__ == "__main__":
     speed, start = float(sys.argv[1]), datetime.fromisoformat(sys.argv[2])
-    run_command.SyncEngine = _engine_on(SimClock(speed=speed, start=start))
+    clock = SimClock(speed=speed, start=start)
+    run_command.SyncEngine = _engine_on(clock)
+    run_command.Connections = _connections_on(clock)
     if os.environ.get("CONNEX_KILL_AFTER_STATE_WRITES"):
         die_after_state_writes(int(os.environ["CONNEX_KILL_AFTER_STATE_WRITES"]))
     sys.argv = ["connex", *sys.argv[3:]]
