@@ -62,7 +62,7 @@ def _write_path() -> Module:
 # name -> module under test. Edit freely: the tests listed run once per mutant.
 MODULES: dict[str, Module] = {
     "compiler": Module("connex_core/rules/compiler.py",
-                       ["tests/rules/test_semantics.py", "tests/rules/test_compiler_nulls.py",
+                       ["tests/rules/test_semantics.py", "tests/rules/test_operands.py",
                         "tests/rules/test_cases.py"]),
     "sqlite": Module("connex_core/state/sqlite.py", ["tests/test_state.py"]),
     "write": _write_path(),
