@@ -14,7 +14,7 @@ from typing import Iterator, Optional
 from connex_core import hookimpl
 from connex_core.connector import (Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite,
                                    TrackingWrite, WebhookEvent, WriteResult, verify_hmac_sha256)
-from connex_core.errors import AuthenticationError, RetriableAPIError, WebhookRejected
+from connex_core.errors import AuthenticationError, FatalAPIError, RetriableAPIError, WebhookRejected
 from connex_core.models import Order, Shipment
 from connex_core.testing import make_order
 
@@ -34,6 +34,9 @@ class MemoryAPI:
     lose_response_on_write: set[int] = field(default_factory=set)  # write call numbers
     crash_on_write: set[int] = field(default_factory=set)
     reject_numbers: set[str] = field(default_factory=set)
+    fail_on_write: set[int] = field(default_factory=set)  # write calls refused whole, nothing committed
+    fatal_on_write: set[int] = field(default_factory=set)  # write calls refused with a non-retriable error
+    unanswered_numbers: set[str] = field(default_factory=set)  # written, but left out of the write's answer
     revoked: bool = False
     upsert: bool = False  # like ShipStation: a write of a key already there replaces that document
 
@@ -118,6 +121,10 @@ class MemoryConnector(Connector):
         a = self.api
         a.write_calls += 1
         call = a.write_calls
+        if call in a.fail_on_write:
+            raise RetriableAPIError(f"service unavailable (write call {call})", connector="memory")
+        if call in a.fatal_on_write:
+            raise FatalAPIError(f"the account was closed (write call {call})", connector="memory")
         results = []
         for i, w in enumerate(writes):
             if call in a.crash_on_write and i == len(writes) // 2:
@@ -128,7 +135,8 @@ class MemoryConnector(Connector):
             tid = next((t for t, d in a.documents.items() if a.upsert and d.get("key") == w.key),
                        f"doc-{len(a.documents) + 1}")
             a.documents[tid] = {"key": w.key, "number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key}
-            results.append(WriteResult(key=w.key, ok=True, target_id=tid, target_number=w.order.number))
+            if w.order.number not in a.unanswered_numbers:
+                results.append(WriteResult(key=w.key, ok=True, target_id=tid, target_number=w.order.number))
         if call in a.lose_response_on_write:
             raise RetriableAPIError("connection dropped before the answer arrived", connector="memory")
         return results
