@@ -99,6 +99,7 @@ class Server:
                 with self._queued_lock:
                     self._queued.discard(job.task)
             if self.stopping.is_set():
+                self.jobs.task_done()
                 break
             try:
                 summary = self.engine.run_task(job.task, orders=job.orders)
@@ -110,6 +111,14 @@ class Server:
                 log.error("task %s failed: %s", job.task, exc)
             except Exception:
                 log.exception("task %s failed unexpectedly", job.task)
+            finally:
+                self.jobs.task_done()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every queued run has finished (what a "nothing else happened" check waits on);
+        False when some are still queued or running after ``timeout`` seconds."""
+        with self.jobs.all_tasks_done:
+            return self.jobs.all_tasks_done.wait_for(lambda: self.jobs.unfinished_tasks == 0, timeout)
 
     # -- webhooks ------------------------------------------------------------------------------
     def receive(self, connection: str, secret: Optional[str], headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
@@ -158,7 +167,8 @@ class Server:
 
             def do_GET(self) -> None:
                 if self.path.rstrip("/") == "/health":
-                    body = json.dumps({"ok": True, "runs": len(server.runs), "webhooks": server.webhooks}).encode()
+                    body = json.dumps({"ok": True, "runs": len(server.runs), "webhooks": server.webhooks,
+                                       "unfinished": server.jobs.unfinished_tasks}).encode()
                     return self._answer(200, body)
                 self._answer(404, b'{"error": "not found"}')
 
