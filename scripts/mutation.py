@@ -24,6 +24,7 @@ import ast as pyast
 import difflib
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,6 +49,7 @@ class Module:
     path: str
     tests: list[str]
     functions: Optional[set[str]] = None  # None: every function (and module-level code) of the file
+    hypothesis: bool = False  # load hypothesis's pytest plugin (seconds of start-up per mutant)
 
 
 def _write_path() -> Module:
@@ -245,9 +247,10 @@ class Workers:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def run_tests(workdir: Path, tests: list[str], timeout: float) -> tuple[str, float, str]:
+def run_tests(workdir: Path, mod: Module, tests: list[str], timeout: float) -> tuple[str, float, str]:
     env = dict(os.environ, PYTHONPATH=str(workdir), PYTHONDONTWRITEBYTECODE="1")
-    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-p", "no:randomly", *tests]
+    cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
+           *([] if mod.hypothesis else ["-p", "no:hypothesispytest"]), *tests]
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout,
@@ -278,6 +281,8 @@ def main(argv: list[str]) -> int:
         ap.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
     equivalents = load_equivalents()
     scores = []
+    print_lock = threading.Lock()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so that the copies are removed
     workers = None if args.list else Workers(max(1, args.jobs))
     try:
         for name in names:
@@ -300,7 +305,7 @@ def main(argv: list[str]) -> int:
             tests = [t for t in mod.tests if (ROOT / t).exists()]
             assert workers is not None
             d = workers.take()
-            clean, clean_s, out = run_tests(d, tests, 600)
+            clean, clean_s, out = run_tests(d, mod, tests, 600)
             workers.give(d)
             if clean != "survived":
                 print(f"{name}: the tests fail without any mutant; fix them first\n{out}", file=sys.stderr)
@@ -320,12 +325,17 @@ def main(argv: list[str]) -> int:
                 target = w / mod.path
                 try:
                     target.write_text(m.source, encoding="utf-8")
-                    m.outcome, m.seconds, m.extra["output"] = run_tests(w, tests, timeout)
+                    m.outcome, m.seconds, m.extra["output"] = run_tests(w, mod, tests, timeout)
                 finally:
                     target.write_text(original, encoding="utf-8")
                     workers.give(w)
                 mark = {"killed": ".", "timeout": "T", "survived": "S"}[m.outcome]
-                print(mark, end="", flush=True)
+                with print_lock:
+                    if m.outcome == "survived" and args.show != "none":
+                        print(f"\n--- survived: {m.operator} in {m.function} (line {m.line})\n{m.diff(original)}",
+                              flush=True)
+                    else:
+                        print(mark, end="", flush=True)
 
             with ThreadPoolExecutor(max(1, args.jobs)) as pool:
                 list(pool.map(one, todo))
@@ -333,7 +343,7 @@ def main(argv: list[str]) -> int:
             count = {k: sum(1 for m in todo if m.outcome == k)
                      for k in ("killed", "timeout", "survived", "equivalent", "not run")}
             for m in todo:
-                if args.show == "all" or (args.show == "survivors" and m.outcome == "survived"):
+                if args.show == "all" and m.outcome != "survived":
                     print(f"--- {m.outcome}: {m.operator} in {m.function} (line {m.line})")
                     print(m.diff(original))
             ran = count["killed"] + count["timeout"] + count["survived"]
