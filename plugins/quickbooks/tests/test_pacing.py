@@ -17,7 +17,7 @@ import pytest
 
 from connex_core.connector import OrderWrite
 from connex_core.models import Customer
-from connex_core.sandbox import Fault, SimClock
+from connex_core.sandbox import SimClock
 from connex_core.testing import make_order
 from connex_quickbooks.connector import QuickBooksConnector
 from connex_quickbooks.simulator import BATCH_LIMIT, QuickBooksSimulator
