@@ -191,8 +191,10 @@ def mutants(name: str, mod: Module) -> list[Mutant]:
     parsed = get_ast(original)
     for op_name in OPERATORS:
         operator = get_operator(op_name)()
-        count = sum(len(list(operator.mutation_positions(node))) for node in ast_nodes(parsed))
-        for occurrence in range(count):
+        positions = [start for node in ast_nodes(parsed) for start, _end in operator.mutation_positions(node)]
+        for occurrence, (line, _col) in enumerate(positions):
+            if line in doc or (mod.functions is not None and owner.get(line) not in mod.functions):
+                continue  # not parsed and mutated only to be dropped (a big file has thousands of sites)
             add(op_name, mutate_code(original, operator, occurrence))
     for _line, source in _deletions(original, tree):
         add(DELETE, source)
@@ -207,7 +209,8 @@ def load_equivalents() -> dict[str, list[dict]]:
 
 def is_equivalent(m: Mutant, known: list[dict]) -> Optional[dict]:
     for e in known:
-        if e["before"] == m.before and e["after"] == m.after and e.get("operator", m.operator) == m.operator:
+        if e["before"] == m.before and e["after"] == m.after and e.get("operator", m.operator) == m.operator \
+                and e.get("function", m.function) == m.function:
             return e
     return None
 

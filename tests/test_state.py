@@ -150,6 +150,8 @@ def test_runs_are_recorded_newest_first_per_task_with_their_summary(tmp_path, ti
     assert [r["id"] for r in store.runs()] == [third, second, first]
     assert [r["id"] for r in store.runs(limit=1)] == [third]
     assert [r["id"] for r in store.runs("orders", limit=1)] == [third]
+    more = [store.begin_run("bulk", {}) for _ in range(25)]
+    assert [r["id"] for r in store.runs("bulk")] == more[::-1][:20]  # the last 20 unless asked
 
 
 def test_a_cursor_is_replaced_not_duplicated(tmp_path):
@@ -209,6 +211,7 @@ def test_find_target_looks_only_in_the_given_tasks_and_states(tmp_path):
     store.ledger_put([LedgerEntry("qbo", "o1", "done", target_id="INV-1"), LedgerEntry("xero", "o2", "pending",
                                                                                         target_id="X-2")])
     assert store.ledger_find_target("o1", ["xero", "qbo"]).target_id == "INV-1"
+    assert store.ledger_find_target("o1", (t for t in ["xero", "qbo"])).target_id == "INV-1"  # any iterable
     assert store.ledger_find_target("o1", []) is None
     assert store.ledger_find_target("o1", ["qbo"], states=()) is None
     assert store.ledger_find_target("o2", ["xero"]) is None
