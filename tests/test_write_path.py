@@ -269,3 +269,96 @@ def test_a_kill_during_a_write_leaves_pending_intents_that_the_next_run_turns_in
     entries = ledger(store)
     assert len(entries) == 60 and {e.state for e in entries.values()} == {"done"}
     assert len(api("dst").documents) == 60
+
+
+def test_a_duplicate_reported_by_the_write_itself_is_done_with_the_document_it_names(run, store, told):
+    orders = seed("src", 2)
+    api("dst").duplicate_numbers = {"1002": "theirs-7"}  # created by someone else between look-up and write
+    summary = run()
+    assert summary.counts["duplicate"] == 1 and summary.counts["created"] == 1
+    entry = ledger(store)[orders[1].key]
+    assert (entry.state, entry.target_id, entry.target_number) == ("done", "theirs-7", "1002")
+    [dup] = store.query_log(LogQuery(outcome="duplicate"))
+    assert dup.message == "already in dst as 1002" and dup.reason is None and dup.target_id == "theirs-7"
+    [created] = store.query_log(LogQuery(outcome="created"))
+    assert created.message is None and created.reason is None
+    assert ("1002", "orders", "duplicate", "theirs-7") in told.calls
+
+
+def test_the_task_target_options_reach_every_write(manager, write_config):
+    path = write_config("""
+        [connections.src]
+        type = "memory"
+        space = "src"
+        [connections.dst]
+        type = "memory"
+        space = "dst"
+        [tasks.orders]
+        source = "src"
+        target = "dst"
+        initial_days = 30
+        [tasks.orders.target_options]
+        document = "invoice"
+    """)
+    seed("src", 3)
+    cfg = load_config(path)
+    SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task("orders")
+    assert [d["options"] for d in api("dst").documents.values()] == [{"document": "invoice"}] * 3
+
+
+def test_an_order_repeated_in_one_batch_is_written_once(manager, memory_config):
+    [order] = seed("src", 1)
+    cfg = load_config(memory_config)
+    summary = SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task("orders", orders=[order, order])
+    assert summary.counts["read"] == 2 and summary.counts["created"] == 1
+    assert api("dst").numbers() == ["1001"]
+
+
+def test_an_answer_that_stays_unreadable_fails_the_batch_with_a_message_naming_the_target(run, store, monkeypatch):
+    from tests.support.memory_plugin import MemoryConnector
+
+    seed("src", 2)
+
+    def garbled(self, writes):
+        self.api.write_calls += 1
+        raise KeyError("Invoice")
+
+    monkeypatch.setattr(MemoryConnector, "write_orders", garbled)
+    summary = run()
+    assert summary.counts["failed"] == 2 and api("dst").write_calls == WRITE_ATTEMPTS
+    errors = {e.last_error for e in ledger(store).values()}
+    assert errors == {"memory answered in a way Connex could not read (KeyError: 'Invoice') (will retry next run)"}
+
+
+def test_the_intents_of_a_killed_write_are_replayed_from_the_ledger_when_the_source_moved_on(run, store):
+    seed("src", 30)
+    api("dst").crash_on_write = {2}  # the second batch (5 orders) dies half-way: 2 written, 3 not
+    with pytest.raises(Crash):
+        run()
+    pending = [e for e in ledger(store).values() if e.state == "pending"]
+    assert len(pending) == 5 and all(e.snapshot and e.attempts == 1 and e.idempotency_key for e in pending)
+    api("dst").crash_on_write = set()
+    api("src").orders = []  # the window moved on: only the ledger remembers them
+    summary = run()
+    assert summary.counts["retried"] == 5 and summary.counts["created"] == 5
+    entries = ledger(store)
+    assert len(entries) == 30 and {e.state for e in entries.values()} == {"done"}
+    assert sorted(api("dst").numbers()) == [str(1001 + i) for i in range(30)]
+    reconciled = [e for e in store.query_log(LogQuery(task="orders")) if e.message and "interrupted write" in e.message]
+    assert len(reconciled) == 2  # the two committed before the kill were found, not written again
+    assert {entries[k].attempts for k in (e.source_key for e in pending)} <= {1, 2}
+
+
+def test_a_found_order_whose_content_changed_since_the_interrupted_write_is_a_duplicate(run, store):
+    orders = seed("src", 2)
+    api("dst").crash_on_write = {1}
+    with pytest.raises(Crash):
+        run()
+    api("dst").crash_on_write = set()
+    # the first order (written before the kill) changed since: its intent's idempotency key no longer matches
+    api("src").orders[0] = orders[0].model_copy(update={"amount_paid": Decimal("5.00")})
+    summary = run(since=EVER)
+    assert summary.counts["duplicate"] == 1 and summary.counts["created"] == 1
+    [dup] = store.query_log(LogQuery(outcome="duplicate"))
+    assert dup.order_number == "1001" and dup.message.startswith("already in memory as 1001")
+    assert len(api("dst").documents) == 2

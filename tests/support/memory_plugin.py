@@ -37,6 +37,7 @@ class MemoryAPI:
     fail_on_write: set[int] = field(default_factory=set)  # write calls refused whole, nothing committed
     fatal_on_write: set[int] = field(default_factory=set)  # write calls refused with a non-retriable error
     unanswered_numbers: set[str] = field(default_factory=set)  # written, but left out of the write's answer
+    duplicate_numbers: dict[str, str] = field(default_factory=dict)  # number -> id of a document the write finds
     revoked: bool = False
     upsert: bool = False  # like ShipStation: a write of a key already there replaces that document
 
@@ -129,12 +130,18 @@ class MemoryConnector(Connector):
         for i, w in enumerate(writes):
             if call in a.crash_on_write and i == len(writes) // 2:
                 raise Crash(f"process killed during write call {call}")
+            if w.order.number in a.duplicate_numbers:  # created meanwhile by someone else: the API says so
+                tid = a.duplicate_numbers[w.order.number]
+                results.append(WriteResult(key=w.key, ok=True, duplicate=True, target_id=tid,
+                                           target_number=w.order.number))
+                continue
             if w.order.number in a.reject_numbers:
                 results.append(WriteResult(key=w.key, ok=False, error=f"order {w.order.number}: item not found"))
                 continue
             tid = next((t for t, d in a.documents.items() if a.upsert and d.get("key") == w.key),
                        f"doc-{len(a.documents) + 1}")
-            a.documents[tid] = {"key": w.key, "number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key}
+            a.documents[tid] = {"key": w.key, "number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key,
+                               "options": dict(w.options)}
             if w.order.number not in a.unanswered_numbers:
                 results.append(WriteResult(key=w.key, ok=True, target_id=tid, target_number=w.order.number))
         if call in a.lose_response_on_write:
