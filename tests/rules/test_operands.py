@@ -26,6 +26,8 @@ def fires(rules_from):
         explained, _ = rules.explain(order)
         assert compiled.fired == explained.fired, f"{cond}: compiled {compiled.fired}, explained {explained.fired}"
         assert compiled.order.tags == explained.order.tags
+        # a condition that raised holds the order (a run-time rule error): none of these may
+        assert compiled.outcome == explained.outcome == "sync", (cond, compiled.reason)
         return bool(compiled.fired)
 
     return check
@@ -151,3 +153,11 @@ def test_equal_constants_of_different_types_stay_apart(rules_from):
                        "when memo == '1' then tag '1'\n")
     result = rules.apply(make_order(total=Decimal("1")))
     assert (result.order.memo, result.order.class_name, result.order.tags) == ("1", "1.0", ["1"])
+
+
+def test_a_field_of_a_missing_parent_is_missing_even_when_the_field_itself_never_is(fires):
+    # shipment is optional; its `voided` is a plain bool, never None when there is a shipment
+    assert fires("shipment.voided", NO_SHIPMENT) is False
+    assert fires("shipment.voided is null", NO_SHIPMENT) is True
+    assert fires("shipment.voided == false", make_order(shipment=Shipment(voided=False))) is True
+    assert fires("shipment.voided", make_order(shipment=Shipment(voided=True))) is True
