@@ -161,3 +161,11 @@ def test_a_field_of_a_missing_parent_is_missing_even_when_the_field_itself_never
     assert fires("shipment.voided is null", NO_SHIPMENT) is True
     assert fires("shipment.voided == false", make_order(shipment=Shipment(voided=False))) is True
     assert fires("shipment.voided", make_order(shipment=Shipment(voided=True))) is True
+
+
+@pytest.mark.parametrize("cond, tags, expected", [
+    ("tags == []", [], True), ("tags == []", ["vip"], False), ("tags == ['vip']", ["vip"], True),
+    ("tags == ['vip']", ["VIP"], False), ("tags != ['vip']", ["vip"], False), ("tags != ['vip']", [], True),
+    ("['a', 'b'] == tags", ["a", "b"], True), ("tags == ['b', 'a']", ["a", "b"], False)])
+def test_a_list_field_equals_a_list_literal_with_the_same_items_in_order(fires, cond, tags, expected):
+    assert fires(cond, make_order(tags=tags)) is expected
