@@ -65,7 +65,7 @@ def _write_path() -> Module:
 MODULES: dict[str, Module] = {
     "compiler": Module("connex_core/rules/compiler.py",
                        ["tests/rules/test_semantics.py", "tests/rules/test_operands.py",
-                        "tests/rules/test_cases.py"]),
+                        "tests/rules/test_cases.py", "tests/rules/test_extensions.py"]),
     "sqlite": Module("connex_core/state/sqlite.py", ["tests/test_state.py"]),
     "write": _write_path(),
 }
