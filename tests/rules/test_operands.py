@@ -7,6 +7,7 @@ value on the right of an ordering, two missing operands, a needle and a haystack
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal
 
 import pytest
@@ -169,3 +170,14 @@ def test_a_field_of_a_missing_parent_is_missing_even_when_the_field_itself_never
     ("['a', 'b'] == tags", ["a", "b"], True), ("tags == ['b', 'a']", ["a", "b"], False)])
 def test_a_list_field_equals_a_list_literal_with_the_same_items_in_order(fires, cond, tags, expected):
     assert fires(cond, make_order(tags=tags)) is expected
+
+
+@pytest.mark.parametrize("cond, expected", [
+    ("order_date == '2026-09-15'", True), ("'2026-09-15' == order_date", True),
+    ("'2026-09-16' == order_date", False), ("'2026-09-14' < order_date", True), ("'2026-09-15' < order_date", False),
+    ("'2026-09-15' <= order_date", True), ("order_date < '2026-09-16'", True), ("'2026-09-16' > order_date", True)])
+def test_a_date_compared_with_a_datetime_is_its_local_day_on_either_side(fires, cond, expected):
+    # 23:00 on the 15th in Los Angeles is already the 16th in UTC: the order's own day counts
+    order = make_order(order_date=datetime(2026, 9, 16, 6, 0, tzinfo=timezone.utc), timezone="America/Los_Angeles")
+    assert fires(cond, order) is expected
+    assert fires(cond, make_order(order_date=None)) is ("!=" in cond)
