@@ -5,10 +5,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import stat
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from connex_core.state import LedgerEntry, LogEntry, LogQuery, SQLiteStore
+from connex_core.state import sqlite as sqlite_module
 from connex_core.state.sqlite import MIGRATIONS
 
 
@@ -50,11 +54,6 @@ def test_state_survives_reopening(tmp_path):
 
 
 # -- every read gives back what was written, and every filter filters ------------------------------------
-import threading  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from connex_core.state import sqlite as sqlite_module  # noqa: E402
 
 
 @pytest.fixture
