@@ -112,10 +112,12 @@ def test_a_batch_refused_every_time_is_written_exactly_write_attempts_times_then
     assert {e.state for e in ledger(store).values()} == {"done"}
 
 
-def test_a_batch_refused_all_but_the_last_attempt_is_created_once(run, store):
+def test_a_batch_refused_all_but_the_last_attempt_is_created_once(run, store, caplog):
     seed("src", 4)
     api("dst").fail_on_write = set(range(1, WRITE_ATTEMPTS))
     summary = run()
+    retries = [r.getMessage() for r in caplog.records if "reconciling and retrying" in r.getMessage()]
+    assert len(retries) == WRITE_ATTEMPTS - 1 and "service unavailable (write call 1)" in retries[0]
     assert summary.counts["created"] == 4 and summary.counts["failed"] == 0
     assert api("dst").write_calls == WRITE_ATTEMPTS
     assert sorted(api("dst").numbers()) == ["1001", "1002", "1003", "1004"]
