@@ -90,11 +90,13 @@ def test_an_order_the_connector_gave_no_answer_for_is_failed_not_done_and_retrie
 
 
 def test_a_batch_refused_every_time_is_written_exactly_write_attempts_times_then_left_for_the_next_run(
-        run, store, told):
+        run, store, told, caplog):
     seed("src", 5)
     api("dst").fail_on_write = set(range(1, 100))
     summary = run()
     assert api("dst").write_calls == WRITE_ATTEMPTS == 3
+    retries = [r for r in caplog.records if "reconciling and retrying" in r.getMessage()]
+    assert len(retries) == WRITE_ATTEMPTS - 1, "the last failure is recorded, not announced as retried"
     assert api("dst").find_calls == WRITE_ATTEMPTS  # looked up before every attempt
     assert summary.counts["failed"] == 5 and summary.counts["created"] == 0
     entries = ledger(store)
@@ -366,3 +368,15 @@ def test_a_found_order_whose_content_changed_since_the_interrupted_write_is_a_du
     [dup] = store.query_log(LogQuery(outcome="duplicate"))
     assert dup.order_number == "1001" and dup.message.startswith("already in memory as 1001")
     assert len(api("dst").documents) == 2
+
+
+def test_a_changed_order_is_an_update_even_when_the_target_named_no_document(run, store):
+    api("dst").upsert = True
+    api("dst").answers_without_ids = True
+    orders = seed("src", 1)
+    assert run().counts["created"] == 1
+    assert ledger(store)[orders[0].key].target_id is None
+    api("src").orders[0] = orders[0].model_copy(update={"amount_paid": Decimal("2.00")})
+    summary = run(since=EVER)
+    assert summary.counts["updated"] == 1 and summary.counts["created"] == 0
+    assert len(api("dst").documents) == 1

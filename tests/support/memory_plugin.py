@@ -38,6 +38,7 @@ class MemoryAPI:
     fatal_on_write: set[int] = field(default_factory=set)  # write calls refused with a non-retriable error
     unanswered_numbers: set[str] = field(default_factory=set)  # written, but left out of the write's answer
     duplicate_numbers: dict[str, str] = field(default_factory=dict)  # number -> id of a document the write finds
+    answers_without_ids: bool = False  # a write's answer says ok but names no document
     revoked: bool = False
     upsert: bool = False  # like ShipStation: a write of a key already there replaces that document
 
@@ -143,7 +144,8 @@ class MemoryConnector(Connector):
             a.documents[tid] = {"key": w.key, "number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key,
                                "options": dict(w.options)}
             if w.order.number not in a.unanswered_numbers:
-                results.append(WriteResult(key=w.key, ok=True, target_id=tid, target_number=w.order.number))
+                results.append(WriteResult(key=w.key, ok=True, target_id=None if a.answers_without_ids else tid,
+                                           target_number=w.order.number))
         if call in a.lose_response_on_write:
             raise RetriableAPIError("connection dropped before the answer arrived", connector="memory")
         return results
