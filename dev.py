@@ -5,6 +5,7 @@
     python3 dev.py test          # the whole test suite (what CI runs)
     python3 dev.py connex ARGS   # any connex command, in the project's environment
     python3 dev.py bench [NAME]  # the benchmarks (benchmarks/README.md)
+    python3 dev.py mutation [MODULE]  # mutation scores of the core's critical modules (scripts/mutation.py)
 
 The first call creates ``.venv/`` and installs the core and the three plugins into it (editable,
 with their test extras). Later calls reinstall only when a ``pyproject.toml`` changed.
@@ -69,7 +70,12 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(_bin("connex")), *rest], env=env)
     if cmd == "bench":
         return subprocess.call([str(_bin("python")), str(ROOT / "benchmarks" / "run.py"), *rest], cwd=ROOT, env=env)
-    print(f"unknown command {cmd!r}; try: demo, test, connex, bench", file=sys.stderr)
+    if cmd == "mutation":
+        py = str(_bin("python"))
+        if subprocess.call([py, "-c", "import cosmic_ray"], stderr=subprocess.DEVNULL) != 0:
+            subprocess.check_call([py, "-m", "pip", "install", "-q", "--disable-pip-version-check", "cosmic-ray>=8.3,<9"])
+        return subprocess.call([py, str(ROOT / "scripts" / "mutation.py"), *rest], cwd=ROOT, env=env)
+    print(f"unknown command {cmd!r}; try: demo, test, connex, bench, mutation", file=sys.stderr)
     return 2
 
 

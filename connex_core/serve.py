@@ -136,6 +136,7 @@ class Server:
                 with self._queued_lock:
                     self._queued.discard(job.task)
             if self.stopping.is_set():
+                self.jobs.task_done()
                 break
             try:
                 with TaskLease(self.store, job.task, holder=self.lease_holder, ttl=self.config.state.lease_seconds):
@@ -155,6 +156,14 @@ class Server:
                 log.error("task %s failed: %s", job.task, exc)
             except Exception:
                 log.exception("task %s failed unexpectedly", job.task)
+            finally:
+                self.jobs.task_done()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until every queued run has finished (what a "nothing else happened" check waits on);
+        False when some are still queued or running after ``timeout`` seconds."""
+        with self.jobs.all_tasks_done:
+            return self.jobs.all_tasks_done.wait_for(lambda: self.jobs.unfinished_tasks == 0, timeout)
 
     # -- webhooks ------------------------------------------------------------------------------
     def receive(self, connection: str, secret: Optional[str], headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
@@ -221,7 +230,7 @@ class Server:
 
     def health(self) -> dict:
         return {"ok": True, "runs": len(self.runs), "webhooks": dict(self.webhooks),
-                "inbox": self.store.inbox_counts()}
+                "unfinished": self.jobs.unfinished_tasks, "inbox": self.store.inbox_counts()}
 
     # -- the inbox -----------------------------------------------------------------------------
     def _readers(self, connection: str, headers: dict[str, str], body: bytes) -> list[str]:

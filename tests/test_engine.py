@@ -45,10 +45,16 @@ def test_a_run_killed_mid_write_then_rerun_creates_none_twice_and_loses_none(man
     numbers = api("dst").numbers()
     assert len(numbers) == len(set(numbers)) == 200
     # the half-written batch was reconciled from the target, not written again
-    log = SQLiteStore(load_config(memory_config).state_path).query_log(LogQuery(task="orders"))
+    store = SQLiteStore(load_config(memory_config).state_path)
+    log = store.query_log(LogQuery(task="orders"))
     reconciled = [e for e in log if e.message and "interrupted write" in e.message]
     assert len(reconciled) == written_before_crash - 50
     assert summary.counts["created"] + summary.counts["already_synced"] == 200
+    # and the ledger knows it: every order done, with the document it is in (none left pending)
+    assert store.ledger_counts("orders") == {"done": 200}
+    entries = store.ledger_get("orders", [o.key for o in api("src").orders])
+    by_number = {d["number"]: tid for tid, d in api("dst").documents.items()}
+    assert all(entries[o.key].target_id == by_number[o.number] for o in api("src").orders)
 
 
 def test_a_lost_response_is_reconciled_not_written_twice(manager, memory_config):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import stat
 import time
+from pathlib import Path
 
 import pytest
 
 from connex_core.errors import FatalAPIError, RetriableAPIError
 from connex_core.http import RateLimiter, RetryPolicy, short_body
+from connex_core import tokens as tokens_module
 from connex_core.tokens import TokenStore
 
 
@@ -72,34 +75,57 @@ def test_short_body_cuts_and_folds():
     assert short_body("a" * 400).endswith("...") and len(short_body("a" * 400)) == 303
 
 
-def test_tokens_are_written_atomically_owner_only(tmp_path):
+def test_tokens_are_written_atomically_owner_only(tmp_path, monkeypatch):
     store = TokenStore(tmp_path, "qbo")
     assert store.load() is None
     store.save({"refresh_token": "r1", "access_token": "a1"})
     assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
     assert store.load()["refresh_token"] == "r1"
+    # atomically: the file appears under its name only whole and already owner-only (a rename) ...
+    renamed = []
+    real_replace = os.replace
+
+    def replace(src, dst):
+        renamed.append((Path(src).read_bytes(), stat.S_IMODE(os.stat(src).st_mode), Path(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(tokens_module.os, "replace", replace)
     store.save({"refresh_token": "r2"})
+    assert store.load() == {"refresh_token": "r2"}
+    [(data, mode, dst)] = renamed
+    assert json.loads(data) == {"refresh_token": "r2"} and mode == 0o600 and dst == store.path
+    # ... and a write cut off before that (a full disk, a crash) leaves the previous tokens as they were
+    monkeypatch.setattr(tokens_module.os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(28, "disk full")))
+    with pytest.raises(OSError, match="disk full"):
+        store.save({"refresh_token": "r3"})
     assert store.load() == {"refresh_token": "r2"}
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".qbo.tokens.json.")] == []
 
 
-def _refresh(folder, out):
+def _refresh(folder, out, arrived, n):
     store = TokenStore(folder, "x")
+    with arrived.get_lock():
+        arrived.value += 1  # about to wait for the lock
     with store.refreshing():
+        # the first holder keeps the lock until every process is queued behind it: contention is certain
+        deadline = time.monotonic() + 20
+        while arrived.value < n and time.monotonic() < deadline:
+            time.sleep(0.005)  # a bounded wait for an event, checked below
         current = store.load()["n"]
-        time.sleep(0.05)
         store.save({"n": current + 1})
-    out.put(current)
+        out.put((current, arrived.value))
 
 
 def test_one_refresher_at_a_time_across_processes(tmp_path):
     TokenStore(tmp_path, "x").save({"n": 0})
     out = multiprocessing.Queue()
-    procs = [multiprocessing.Process(target=_refresh, args=(tmp_path, out)) for _ in range(4)]
+    arrived = multiprocessing.Value("i", 0)
+    procs = [multiprocessing.Process(target=_refresh, args=(tmp_path, out, arrived, 4)) for _ in range(4)]
     for p in procs:
         p.start()
     for p in procs:
-        p.join(10)
-    seen = sorted(out.get(timeout=5) for _ in procs)
-    assert seen == [0, 1, 2, 3]  # each saw the previous one's result: no lost update
+        p.join(30)
+    results = sorted(out.get(timeout=5) for _ in procs)
+    assert [n for n, _ in results] == [0, 1, 2, 3]  # each saw the previous one's result: no lost update
+    assert results[0][1] == 4, "the other three were not waiting while the first held the lock: no race tested"
     assert TokenStore(tmp_path, "x").load() == {"n": 4}

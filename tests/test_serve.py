@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -65,8 +66,9 @@ def test_tasks_run_on_start_then_webhooks_run_them_at_once(manager, hook_config)
         started = time.monotonic()
         r = requests.post(f"{server.url}/webhooks/src", data=body, headers={"X-Signature": sign(body, "hook-key-123")},
                           timeout=5)
-        assert r.status_code == 200
-        assert wait_for(lambda: "WEB-1" in api("dst").numbers())
+        assert r.status_code == 200  # answered once the run is queued
+        assert server.wait_idle(10)  # returns once that run has finished: its order is there now
+        assert "WEB-1" in api("dst").numbers() and len(server.runs) == 2
         assert time.monotonic() - started < 5  # not the 60-minute schedule
         assert server.webhooks == {"accepted": 1, "rejected": 0}
     finally:
@@ -81,7 +83,8 @@ def test_a_webhook_with_a_bad_signature_is_refused_and_runs_nothing(manager, hoo
         r = requests.post(f"{server.url}/webhooks/src", data=body, headers={"X-Signature": sign(body, "wrong")}, timeout=5)
         assert r.status_code == 401
         assert requests.post(f"{server.url}/webhooks/nope", data=b"{}", timeout=5).status_code == 404
-        time.sleep(0.2)
+        # both were answered; had either queued a run, the worker is busy with it until it has finished
+        assert server.wait_idle(10)
         assert len(server.runs) == 1 and server.webhooks["rejected"] == 1
         assert "webhook for src refused: bad signature" in caplog.text
     finally:
@@ -98,12 +101,20 @@ def test_a_task_never_runs_twice_at_once(manager, hook_config):
 def test_sigterm_stops_connex_serve_cleanly(hook_config):
     env = dict(os.environ, CONNEX_LOAD_PLUGINS="none")
     proc = subprocess.Popen([sys.executable, "-m", "connex_core", "serve", "--config", str(hook_config), "--port", "0"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
+    watchdog = threading.Timer(30, proc.kill)  # a hang fails the test instead of blocking the suite
+    watchdog.start()
     try:
-        time.sleep(1.5)
+        errs = ""
+        while "webhooks at" not in errs:  # the banner: the signal handlers are installed, the server is up
+            line = proc.stderr.readline()
+            assert line, f"connex serve exited {proc.wait()} before it was ready: {errs}"
+            errs += line
         proc.send_signal(signal.SIGTERM)
-        out, errs = proc.communicate(timeout=20)
+        errs += proc.stderr.read()
+        proc.wait()
     finally:
+        watchdog.cancel()
         proc.kill()
     assert "stopping: letting the batch in flight finish" in errs
     assert errs.rstrip().endswith("stopped")

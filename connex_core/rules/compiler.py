@@ -90,7 +90,8 @@ class CodeGen:
         return f"{obj}.get({key})"
 
     def v_ListLit(self, node: ast.ListLit) -> str:
-        return self.const(tuple(item.const for item in node.items))
+        # A new list each time: equal to a list field (a tuple never is), and no rule can change the constant.
+        return f"list({self.const(tuple(item.const for item in node.items))})"
 
     def v_Call(self, node: ast.Call) -> str:
         fn = self.const(node.ext.function)

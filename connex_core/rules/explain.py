@@ -116,7 +116,7 @@ class Walker:
         return value
 
     def v_ListLit(self, node: ast.ListLit, o, line, reads) -> Any:
-        return tuple(item.const for item in node.items)
+        return [item.const for item in node.items]  # a list: equal to a list field, as in the compiled rules
 
     def v_Call(self, node: ast.Call, o, line, reads) -> Any:
         return node.ext.function(*[self.value(a, o, line, reads) for a in node.args])

@@ -109,7 +109,12 @@ _STATES = {s.value: s for s in LedgerState}
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+    return _iso_ms(datetime.now(timezone.utc))
+
+
+def _iso_ms(dt: datetime) -> str:
+    """The log's time format: UTC, ISO 8601 with milliseconds (so text order is time order)."""
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def _with_busy_retry(fn, attempts: int = 100):
@@ -300,10 +305,12 @@ class SQLiteStore:
             where.append("order_number = ?"); args.append(query.order_number)
         if query.run_id is not None:
             where.append("run_id = ?"); args.append(query.run_id)
+        # Compared as text with the stored times, so written in their format (UTC, milliseconds): a
+        # plain isoformat() ("...:10.500000+00:00") sorts after the stored "...:10.500+00:00".
         if query.since:
-            where.append("time >= ?"); args.append(query.since.astimezone(timezone.utc).isoformat())
+            where.append("time >= ?"); args.append(_iso_ms(query.since))
         if query.until:
-            where.append("time < ?"); args.append(query.until.astimezone(timezone.utc).isoformat())
+            where.append("time < ?"); args.append(_iso_ms(query.until))
         sql = "SELECT * FROM log" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY id DESC" if query.newest_first else " ORDER BY id"
         if query.limit:

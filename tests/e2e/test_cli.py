@@ -7,7 +7,7 @@ import re
 import signal
 import subprocess
 import sys
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
@@ -121,8 +121,12 @@ def test_log_filters_by_task_outcome_order_and_date_and_explains_skips_in_json(s
                        "--json").json
     assert created["outcome"] == "created" and created["target_id"].startswith("Invoice-")
 
-    today = datetime.now(timezone.utc).date().isoformat()
-    assert len(connex("log", "--config", config, "--since", today, "--json").json) == 6
+    # the log's dates are when Connex wrote each line (today), not the orders' dates
+    today = datetime.now(timezone.utc).date()
+    assert len(connex("log", "--config", config, "--since", today.isoformat(), "--json").json) == 6
+    assert connex("log", "--config", config, "--since", (today + timedelta(days=1)).isoformat(), "--json").json == []
+    assert len(connex("log", "--config", config, "--until", (today + timedelta(days=1)).isoformat(),
+                      "--json").json) == 6
     assert connex("log", "--config", config, "--until", "2020-01-01", "--json").json == []
     text = connex("log", "--config", config, "--outcome", "skipped").stdout
     assert f"(rule 'only orders that started in ShipStation', line {skip['line']})" in text

@@ -11,8 +11,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -126,13 +128,35 @@ def test_refresh_answer_lost(sandbox, name, due, locked_out):
 
 
 def race(server, config, manager, name, mode="race"):
+    """Two processes get an access token at once. The overlap is made, not hoped for: the token endpoint
+    answers no refresh until both processes are inside ``access_token()`` (each notes when it enters and
+    leaves in an events file), and the test fails if that never happened."""
     sim = server.services[name]
     connect_once(config, manager, name, server)
     calls = sim.calls[TOKEN_ROUTE[name]]
-    sim.faults.add(Fault("slow", delay=0.5, path=TOKEN_PATH[name]))  # both are surely inside refresh together
-    start = f"{time.time() + 1.5:.3f}"
-    procs = [tokenproc(config, name, mode, start) for _ in range(2)]
-    outs = [p.communicate(timeout=30) for p in procs]
+    events = config.parent / "race.events"
+    events.write_text("")
+    met = threading.Event()
+    real = sim.handle
+
+    def handle(request):
+        if re.search(TOKEN_PATH[name], request.path):
+            deadline = time.monotonic() + 30
+            while events.read_text().count("begin") < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)  # a barrier: waits for an event, bounded
+            if events.read_text().count("begin") >= 2:
+                met.set()
+        return real(request)
+
+    sim.handle = handle
+    try:
+        procs = [tokenproc(config, name, mode, str(events)) for _ in range(2)]
+        outs = [p.communicate(timeout=60) for p in procs]
+    finally:
+        sim.handle = real
+    assert met.is_set(), "the two processes were never inside access_token() together: no race was tested"
+    order = [line.split()[0] for line in events.read_text().splitlines()]
+    assert order[:2] == ["begin", "begin"], f"recorded interleaving {order}: no overlap"
     return procs, outs, sim.calls[TOKEN_ROUTE[name]] - calls
 
 

@@ -13,7 +13,7 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
+import threading
 from pathlib import Path
 
 import pytest
@@ -186,12 +186,21 @@ def test_demo_and_sandbox_print_no_credentials(tmp_path):
     config = tmp_path / "sb" / "connex.toml"
     proc = subprocess.Popen([CONNEX, "sandbox", "--write-config", str(config)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, cwd=tmp_path)
-    deadline = time.monotonic() + 20
-    while not config.exists() and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.2)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=10)
+    watchdog = threading.Timer(60, proc.kill)  # a hang fails the test instead of blocking the suite
+    watchdog.start()
+    try:
+        err = ""
+        while "sandbox running" not in err:  # printed once the config is written and the simulators serve
+            line = proc.stderr.readline()
+            assert line, f"connex sandbox exited {proc.wait()}: {err}"
+            err += line
+        proc.send_signal(signal.SIGTERM)
+        out = proc.stdout.read()
+        err += proc.stderr.read()
+        proc.wait()
+    finally:
+        watchdog.cancel()
+        proc.kill()
     assert config.exists()
     assert leaks(out + err + config.read_text(), set(DEFAULTS)) == []
     for secret_file in (tmp_path / "sb" / "connex.secrets").iterdir():

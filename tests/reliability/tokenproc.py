@@ -2,9 +2,10 @@
 
 ``python tokenproc.py CONFIG CONNECTION crash``: refresh, and die by SIGKILL at the moment the
 rotated refresh token is about to be stored (after the token endpoint answered).
-``python tokenproc.py CONFIG CONNECTION race START``: wait until the wall-clock time ``START``
-(so two processes refresh at once), get a token, print its SHA-256 (never the token).
-``... race-unlocked START``: the same without the store's lock (the control experiment).
+``python tokenproc.py CONFIG CONNECTION race EVENTS``: get a token, print its SHA-256 (never the token);
+append ``begin PID`` to the file ``EVENTS`` before asking for it and ``end PID`` after (the test holds the
+token endpoint until both processes have begun, so they are inside a refresh together).
+``... race-unlocked EVENTS``: the same without the store's lock (the control experiment).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import hashlib
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
 from connex_core.config import load_config
@@ -40,6 +40,15 @@ def die_before_storing_a_rotated_token() -> None:
     TokenStore.save = save
 
 
+def note(events: Path, what: str) -> None:
+    """One line appended in one write (O_APPEND): the two processes' lines never mix."""
+    fd = os.open(events, os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(fd, f"{what} {os.getpid()}\n".encode())
+    finally:
+        os.close(fd)
+
+
 if __name__ == "__main__":
     config, connection, mode = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
     engine = SyncEngine(load_config(config), get_manager(), store=None)  # type: ignore[arg-type]
@@ -49,5 +58,11 @@ if __name__ == "__main__":
     else:
         if mode == "race-unlocked":
             TokenStore.refreshing = contextlib.contextmanager(lambda self: (yield self))
-        time.sleep(max(0.0, float(sys.argv[4]) - time.time()))
+        events = Path(sys.argv[4])
+        note(events, "begin")
+        try:
+            print(hashlib.sha256(access_token(connector).encode()).hexdigest())
+        finally:
+            note(events, "end")
+        sys.exit(0)
     print(hashlib.sha256(access_token(connector).encode()).hexdigest())

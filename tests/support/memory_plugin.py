@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from connex_core import hookimpl
 from connex_core.connector import (Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite,
                                    TrackingWrite, WebhookEvent, WriteResult, verify_hmac_sha256)
-from connex_core.errors import AuthenticationError, RetriableAPIError, WebhookRejected
+from connex_core.errors import AuthenticationError, FatalAPIError, RetriableAPIError, WebhookRejected
 from connex_core.models import Order, Shipment
 from connex_core.testing import make_order
 
@@ -36,6 +36,11 @@ class MemoryAPI:
     lose_response_on_write: set[int] = field(default_factory=set)  # write call numbers
     crash_on_write: set[int] = field(default_factory=set)
     reject_numbers: set[str] = field(default_factory=set)
+    fail_on_write: set[int] = field(default_factory=set)  # write calls refused whole, nothing committed
+    fatal_on_write: set[int] = field(default_factory=set)  # write calls refused with a non-retriable error
+    unanswered_numbers: set[str] = field(default_factory=set)  # written, but left out of the write's answer
+    duplicate_numbers: dict[str, str] = field(default_factory=dict)  # number -> id of a document the write finds
+    answers_without_ids: bool = False  # a write's answer says ok but names no document
     revoked: bool = False
     webhook_reads: int = 0
     fail_webhook_reads: int = 0  # the next n webhook reads fail as a passing API error
@@ -133,17 +138,29 @@ class MemoryConnector(Connector):
         a = self.api
         a.write_calls += 1
         call = a.write_calls
+        if call in a.fail_on_write:
+            raise RetriableAPIError(f"service unavailable (write call {call})", connector="memory")
+        if call in a.fatal_on_write:
+            raise FatalAPIError(f"the account was closed (write call {call})", connector="memory")
         results = []
         for i, w in enumerate(writes):
             if call in a.crash_on_write and i == len(writes) // 2:
                 raise Crash(f"process killed during write call {call}")
+            if w.order.number in a.duplicate_numbers:  # created meanwhile by someone else: the API says so
+                tid = a.duplicate_numbers[w.order.number]
+                results.append(WriteResult(key=w.key, ok=True, duplicate=True, target_id=tid,
+                                           target_number=w.order.number))
+                continue
             if w.order.number in a.reject_numbers:
                 results.append(WriteResult(key=w.key, ok=False, error=f"order {w.order.number}: item not found"))
                 continue
             tid = next((t for t, d in a.documents.items() if a.upsert and d.get("key") == w.key),
                        f"doc-{len(a.documents) + 1}")
-            a.documents[tid] = {"key": w.key, "number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key}
-            results.append(WriteResult(key=w.key, ok=True, target_id=tid, target_number=w.order.number))
+            a.documents[tid] = {"key": w.key, "number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key,
+                               "options": dict(w.options)}
+            if w.order.number not in a.unanswered_numbers:
+                results.append(WriteResult(key=w.key, ok=True, target_id=None if a.answers_without_ids else tid,
+                                           target_number=w.order.number))
         if call in a.lose_response_on_write:
             raise RetriableAPIError("connection dropped before the answer arrived", connector="memory")
         return results

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+import requests
 
 from connex_core.connector import ConnectorContext, FetchQuery
 from connex_core.errors import WebhookRejected
@@ -29,12 +30,20 @@ def connector(sim, tmp_path, secret="hook-secret-1"):
 
 
 def test_order_notify_is_verified_and_its_resource_fetched(sim, tmp_path):
+    earlier = sim.seed_orders(3)  # in the account before the subscription: not part of the notified batch
+    answer = requests.post(f"{sim.base_url}/webhooks/subscribe", auth=(sim.api_key, sim.api_secret), timeout=5,
+                           json={"target_url": "http://127.0.0.1:9/hook", "event": "ORDER_NOTIFY", "store_id": None})
+    assert answer.status_code == 201, answer.text
     seeded = sim.seed_orders(4)
-    body = json.dumps({"resource_url": f"{sim.base_url}/orders?storeID=1&importBatch=x",
-                       "resource_type": "ORDER_NOTIFY"}).encode()
+    assert sim.outbox, "the import queued an ORDER_NOTIFY"
+    _, payload = sim.outbox[0]  # one notification per store; its resource URL lists that store's import batch
+    store = int(payload["resource_url"].split("storeID=")[1].split("&")[0])
+    in_batch = {o["orderNumber"] for o in seeded if o["advancedOptions"]["storeId"] == store}
+    assert in_batch and not in_batch & {o["orderNumber"] for o in earlier}
+    body = json.dumps(payload).encode()
     event = connector(sim, tmp_path).handle_webhook({}, body, "hook-secret-1")
     assert event.kind == "ORDER_NOTIFY"
-    assert event.orders is not None and {o.number for o in event.orders} <= {o["orderNumber"] for o in seeded}
+    assert event.orders is not None and {o.number for o in event.orders} == in_batch
     assert sim.calls["GET /orders"] >= 1
 
 

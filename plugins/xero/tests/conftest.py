@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -20,9 +21,34 @@ def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
 
 
+class SteppedClock(SimClock):
+    """Simulated time that moves only when someone waits on it (or :meth:`advance` is called): the real time
+    HTTP round trips take counts for nothing, so a pacing test measures exactly the waits the client chose,
+    on a loaded machine as on an idle one (at x1000, 60 ms of slow calls would pass for a minute of pacing)."""
+
+    def __init__(self) -> None:
+        super().__init__(speed=1.0)
+
+    def now(self) -> float:
+        with self._lock:
+            return self._offset
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            self.advance(seconds)
+        time.sleep(0)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "stepped_clock: the test's clock moves only when the code waits on it")
+
+
 @pytest.fixture
-def clock() -> SimClock:
-    """Simulated time, 1,000 times faster than real time (a 30-minute token lasts 1.8 s)."""
+def clock(request) -> SimClock:
+    """Simulated time, 1,000 times faster than real time (a 30-minute token lasts 1.8 s); a stepped clock
+    for the tests marked ``stepped_clock`` (pacing)."""
+    if request.node.get_closest_marker("stepped_clock"):
+        return SteppedClock()
     return SimClock(speed=1000.0)
 
 
