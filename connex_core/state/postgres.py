@@ -109,6 +109,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
+def _iso_ms(dt: datetime) -> str:
+    """The log's time format: UTC, ISO 8601 with milliseconds (so text order is time order)."""
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _log_time(given: Optional[str]) -> str:
+    """A log entry's time in the log's one format, whatever form the caller gave it in (now when none)."""
+    return _iso_ms(datetime.fromisoformat(given)) if given else _now()
+
+
 def _epoch() -> float:
     return datetime.now(timezone.utc).timestamp()
 
@@ -255,7 +265,7 @@ class PostgresStore:
     def log(self, entries: Iterable[LogEntry]) -> None:
         rows = []
         for e in entries:
-            rows.append((e.run_id, e.task, e.time or _now(), e.source_key, e.order_number, e.order_date, e.outcome,
+            rows.append((e.run_id, e.task, _log_time(e.time), e.source_key, e.order_number, e.order_date, e.outcome,
                          e.target_id, e.target_number, e.reason, e.rule, e.line, e.rule_file, e.message,
                          json.dumps(e.fired), json.dumps(e.changes, default=str)))
         if not rows:
@@ -276,9 +286,9 @@ class PostgresStore:
         if query.run_id is not None:
             where.append("run_id = %s"); args.append(query.run_id)
         if query.since:
-            where.append("time >= %s"); args.append(query.since.astimezone(timezone.utc).isoformat())
+            where.append("time >= %s"); args.append(_iso_ms(query.since))
         if query.until:
-            where.append("time < %s"); args.append(query.until.astimezone(timezone.utc).isoformat())
+            where.append("time < %s"); args.append(_iso_ms(query.until))
         sql = "SELECT * FROM log" + (" WHERE " + " AND ".join(where) if where else "")
         sql += " ORDER BY id DESC" if query.newest_first else " ORDER BY id"
         if query.limit:

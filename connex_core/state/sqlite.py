@@ -117,6 +117,11 @@ def _iso_ms(dt: datetime) -> str:
     return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
+def _log_time(given: Optional[str]) -> str:
+    """A log entry's time in the log's one format, whatever form the caller gave it in (now when none)."""
+    return _iso_ms(datetime.fromisoformat(given)) if given else _now()
+
+
 def _with_busy_retry(fn, attempts: int = 100):
     """Switching to WAL takes an exclusive lock for an instant and does not wait on the busy handler: two
     processes opening a fresh file together can see "database is locked". Try again for a few seconds."""
@@ -285,7 +290,7 @@ class SQLiteStore:
     def log(self, entries: Iterable[LogEntry]) -> None:
         rows = []
         for e in entries:
-            rows.append((e.run_id, e.task, e.time or _now(), e.source_key, e.order_number, e.order_date, e.outcome,
+            rows.append((e.run_id, e.task, _log_time(e.time), e.source_key, e.order_number, e.order_date, e.outcome,
                          e.target_id, e.target_number, e.reason, e.rule, e.line, e.rule_file, e.message,
                          json.dumps(e.fired), json.dumps(e.changes, default=str)))
         if not rows:
