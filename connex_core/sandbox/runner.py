@@ -7,6 +7,7 @@ settings are secrets comes from each connector's settings model (its ``SecretStr
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any, Iterable, Optional
@@ -20,14 +21,38 @@ from .flows import default_rules_dir, demo_plan
 
 
 def build_sandbox(manager: PluginManager, *, clock: Optional[SimClock] = None, seed: int = 1, port: int = 0,
-                  extra: Optional[dict[str, str]] = None) -> SandboxServer:
-    """Every registered simulator on one loopback server. ``extra`` mounts more instances: {mount: simulator name}."""
+                  extra: Optional[dict[str, str]] = None, accounts: int = 1) -> SandboxServer:
+    """Every registered simulator on one loopback server. ``extra`` mounts more instances: {mount: simulator name}.
+
+    ``accounts`` > 1: that many independent simulated accounts (many sellers), each with every simulator under
+    ``a<N>-<name>`` (``/a2-shipstation``), its own credentials (:meth:`SimulatedService.account_credentials`),
+    data (its own seed) and rate limits."""
     clock = clock or SimClock()
+    if accounts > 1:
+        services = {}
+        for n in range(1, accounts + 1):
+            for name, factory in sorted(manager.sandboxes.items()):
+                creds = getattr(factory, "account_credentials", lambda n: {})(n)
+                services[f"a{n}-{name}"] = factory(clock=clock, seed=seed + 1000 * n, **creds)
+        return SandboxServer(services, port=port)
     services = {name: factory(clock=clock, seed=seed) for name, factory in sorted(manager.sandboxes.items())}
     for mount, name in (extra or {}).items():
         if name in manager.sandboxes:
             services[mount] = manager.sandboxes[name](clock=clock, seed=seed + 1)
     return SandboxServer(services, port=port)
+
+
+class AccountView:
+    """One simulated account of a many-account sandbox, seen as a sandbox of its own (plain service names), so
+    :func:`write_config` writes that account's config."""
+
+    def __init__(self, server: SandboxServer, n: int):
+        prefix = f"a{n}-"
+        self.services = {mount[len(prefix):]: s for mount, s in server.services.items() if mount.startswith(prefix)}
+
+
+def account_count(server: SandboxServer) -> int:
+    return len({mount.split("-", 1)[0] for mount in server.services if re.match(r"^a\d+-", mount)})
 
 
 def _toml_value(value: Any) -> str:

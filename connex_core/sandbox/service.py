@@ -156,6 +156,13 @@ class SimulatedService:
 
     name: str = "service"
 
+    @classmethod
+    def account_credentials(cls, n: int) -> dict[str, Any]:
+        """Constructor arguments that give simulated account ``n`` (1, 2, ...) credentials of its own, for
+        ``connex sandbox --accounts N`` (many sellers, each with its own data, limits and keys). A simulator
+        whose credentials are constructor arguments overrides this; the default shares them."""
+        return {}
+
     def __init__(self, clock: Optional[SimClock] = None, seed: int = 0):
         self.clock = clock or SimClock()
         self.faults = FaultPlan(seed)

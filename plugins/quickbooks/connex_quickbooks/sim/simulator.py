@@ -134,6 +134,13 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     #: The real per-realm throttles: (limit, window seconds).
     limits = {"minute": (500, 60.0), "second": (10, 1.0), "batch": (40, 60.0)}
 
+    @classmethod
+    def account_credentials(cls, n: int) -> dict[str, Any]:
+        """Another company of another app: its own keys, realm id and verifier token."""
+        return {"client_id": f"qb-sandbox-client-a{n}", "client_secret": f"qb-sandbox-secret-a{n}",
+                "realm_id": str(9130350000000001 + n), "refresh_token": f"qb-sandbox-refresh-a{n}",
+                "verifier_token": f"qb-sandbox-verifier-a{n}"}
+
     def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, client_id: str = "qb-sandbox-client",
                  client_secret: str = "qb-sandbox-secret", realm_id: str = "9130350000000001",
                  refresh_token: str = "qb-sandbox-refresh-0", verifier_token: str = "qb-sandbox-verifier",

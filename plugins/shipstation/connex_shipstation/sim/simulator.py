@@ -127,6 +127,10 @@ class ShipStationSimulator(SimulatedService):
 
     name = "shipstation"
 
+    @classmethod
+    def account_credentials(cls, n: int) -> dict[str, Any]:
+        return {"api_key": f"ss-sandbox-key-a{n}", "api_secret": f"ss-sandbox-secret-a{n}"}
+
     def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, api_key: str = "ss-sandbox-key",
                  api_secret: str = "ss-sandbox-secret", rate_limit: int = 40):
         super().__init__(clock=clock, seed=seed)

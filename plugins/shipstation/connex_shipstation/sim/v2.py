@@ -139,6 +139,10 @@ class ShipStationV2Simulator(SimulatedService):
 
     name = "shipstation"
 
+    @classmethod
+    def account_credentials(cls, n: int) -> dict[str, Any]:
+        return {"api_key": f"ss-v2-sandbox-key-a{n}"}
+
     def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, api_key: str = "ss-v2-sandbox-key",
                  rate_limit: int = 200):
         super().__init__(clock=clock, seed=seed)

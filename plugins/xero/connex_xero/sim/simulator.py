@@ -120,6 +120,12 @@ class XeroSimulator(OAuthServer, SimulatedService):
     MINUTE_LIMIT, DAY_LIMIT, CONCURRENT_LIMIT = 60, 5000, 5
     PAGE_SIZE = 100
 
+    @classmethod
+    def account_credentials(cls, n: int) -> dict[str, Any]:
+        return {"client_id": f"xero-sandbox-client-a{n}", "client_secret": f"xero-sandbox-secret-a{n}",
+                "refresh_token": f"xero-sandbox-refresh-a{n}", "webhook_key": f"xero-sandbox-webhook-key-a{n}",
+                "tenant_name": f"Connex Demo Ltd {n}"}
+
     def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, client_id: str = "xero-sandbox-client",
                  client_secret: str = "xero-sandbox-secret", tenant_id: str = DEFAULT_TENANT_ID,
                  refresh_token: str = "xero-sandbox-refresh-0", tenant_name: str = "Connex Demo Ltd",
