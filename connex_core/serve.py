@@ -53,7 +53,7 @@ class Server:
 
     def __init__(self, config: Config, manager: PluginManager, *, host: str = "127.0.0.1", port: int = 8787,
                  connector_options: Optional[dict[str, Any]] = None, tick: float = 1.0,
-                 on_run: Optional[Callable[[RunSummary], None]] = None):
+                 on_run: Optional[Callable[[RunSummary], None]] = None, console: bool = True):
         self.config = config
         self.manager = manager
         self.tick = tick
@@ -88,7 +88,14 @@ class Server:
             self.broker_jobs = Jobs(config.broker.url, queue=config.broker.queue,
                                     heartbeat_seconds=config.broker.heartbeat_seconds)
         self.webhooks = {"accepted": 0, "rejected": 0}
-        self.http = WebhookHTTP(self.receive, self.health, host=host, port=port)
+        self.console = None
+        if console:
+            from .console import build_console
+
+            self.console = build_console(config, manager, self.store, run=self.enqueue, next_due=self._next_due,
+                                         connector_options=self.connector_options)
+        self.http = WebhookHTTP(self.receive, self.health, host=host, port=port,
+                                console=self.console.app if self.console else None)
         self.host, self.port = host, port
         self.inbox_wake = threading.Event()
         self.inbox_read = 0
@@ -152,6 +159,11 @@ class Server:
                 log.error("task %s failed: %s", job.task, exc)
             except Exception:
                 log.exception("task %s failed unexpectedly", job.task)
+
+    def _next_due(self) -> dict[str, float]:
+        """Seconds until each scheduled task's next run (the console's dashboard shows them)."""
+        now = time.monotonic()
+        return {name: due - now for name, due in self.next_due.items()}
 
     # -- webhooks ------------------------------------------------------------------------------
     def receive(self, connection: str, secret: Optional[str], headers: dict[str, str], body: bytes) -> tuple[int, bytes]:

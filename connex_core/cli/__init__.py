@@ -14,6 +14,7 @@ import typer
 
 from .. import __version__
 from ..plugins import get_manager
+from . import console as console_cmd
 from . import plugins as plugins_cmd
 from . import tenants as tenants_cmd
 from .common import STATE, setup_logging
@@ -54,6 +55,7 @@ app.command("connect")(connect)
 app.command("demo")(demo)
 app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(tenants_cmd.app, name="tenants")
+app.add_typer(console_cmd.app, name="console")
 
 if importlib.util.find_spec("connex_core.cli.rules") is not None:
     from . import rules as rules_cmd

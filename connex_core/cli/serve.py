@@ -28,6 +28,7 @@ def serve(
     cfg = config_from(config)
     if tenants:
         return _serve_tenants(cfg)
+    _refuse_open_console(cfg, host)
     server = Server(cfg, get_manager(), host=host, port=port, on_run=lambda s: emit(format_summary(s.as_dict())))
     done = threading.Event()
 
@@ -38,10 +39,28 @@ def serve(
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     server.start()
-    err(f"connex serve: {len(server.next_due)} tasks; webhooks at {server.url}/webhooks/<connection>")
+    err(f"connex serve: {len(server.next_due)} tasks; webhooks at {server.url}/webhooks/<connection>; "
+        f"console at {server.url}/")
     done.wait()
     server.stop()
     err("stopped")
+
+
+def _refuse_open_console(cfg, host: str) -> None:
+    """Listening beyond this machine shows the console to the network: only behind a password."""
+    import ipaddress
+
+    from ..console import ConsoleSecrets, secrets_path
+    from ..errors import ConfigurationError
+
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback and not ConsoleSecrets(secrets_path(cfg.path)).password_set:
+        raise ConfigurationError(f"connex serve --host {host} would show the console to the network without a "
+                                 "password: set one first with connex console set-password --config "
+                                 f"{cfg.path or 'F'} (or listen on 127.0.0.1)")
 
 
 def _serve_tenants(cfg) -> None:

@@ -275,6 +275,8 @@ class PostgresStore:
             where.append("order_number = %s"); args.append(query.order_number)
         if query.run_id is not None:
             where.append("run_id = %s"); args.append(query.run_id)
+        if query.before_id is not None:
+            where.append("id < %s"); args.append(query.before_id)
         if query.since:
             where.append("time >= %s"); args.append(query.since.astimezone(timezone.utc).isoformat())
         if query.until:

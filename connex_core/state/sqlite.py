@@ -287,6 +287,8 @@ class SQLiteStore:
             where.append("order_number = ?"); args.append(query.order_number)
         if query.run_id is not None:
             where.append("run_id = ?"); args.append(query.run_id)
+        if query.before_id is not None:
+            where.append("id < ?"); args.append(query.before_id)
         if query.since:
             where.append("time >= ?"); args.append(query.since.astimezone(timezone.utc).isoformat())
         if query.until:
