@@ -29,15 +29,15 @@ def serve(
     if tenants:
         return _serve_tenants(cfg)
     _refuse_open_console(cfg, host)
-    server = Server(cfg, get_manager(), host=host, port=port, on_run=lambda s: emit(format_summary(s.as_dict())))
     done = threading.Event()
 
     def stop(signum, frame):
         err("stopping: letting the batch in flight finish ...")
         done.set()
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)  # before the (slower) start: a signal while starting still stops it
     signal.signal(signal.SIGINT, stop)
+    server = Server(cfg, get_manager(), host=host, port=port, on_run=lambda s: emit(format_summary(s.as_dict())))
     server.start()
     err(f"connex serve: {len(server.next_due)} tasks; webhooks at {server.url}/webhooks/<connection>; "
         f"console at {server.url}/")
