@@ -121,7 +121,7 @@ class Console:
         async def dashboard(request):
             return console._page(request, "dashboard.html", tasks=data.tasks(console.config, console.store,
                                                                              console.next_due()),
-                                 connections=data.connections(console.config))
+                                 connections=data.connections(console.config, console.manager))
 
         async def log_view(request):
             q = request.query_params
@@ -215,8 +215,8 @@ class Console:
                 return HTMLResponse(str(exc), status_code=404)
             text = str(request.state.form.get("text", ""))
             result = rules_editor.save(path, text, console.manager)
-            return console._page(request, "_saved.html", result=result, path=path.name,
-                                 status=200 if result["saved"] else 422)
+            # 200 either way: htmx swaps in only successful answers, and the refusal is the message
+            return console._page(request, "_saved.html", result=result, path=path.name)
 
         routes = [
             Route("/login", login, methods=["GET", "POST"]),

@@ -18,18 +18,28 @@ CHART_OUTCOMES = {"created": "#2e7d32", "updated": "#1565c0", "skipped": "#9e9e9
 _SECRET_WORDS = ("secret", "token", "password", "key", "credential")
 
 
-def connections(config) -> list[dict[str, Any]]:
-    """Each connection with its type and its settings, secrets shown only as "set" / "not set"."""
+def connections(config, manager=None) -> list[dict[str, Any]]:
+    """Each connection with its type and settings; secrets (the connector's ``SecretStr`` fields, or a name that
+    says secret/token/password/key) shown only as "set" / "not set", never their value."""
     out = []
     for name, raw in config.connections.items():
+        ctype = raw.get("type", "?")
+        model_fields: dict[str, Any] = {}
+        if manager is not None:
+            try:
+                model_fields = dict(manager.connector(ctype).settings_model.model_fields)
+            except Exception:  # an unknown type: config check says so; show what is written
+                model_fields = {}
+        secret_names = {k for k, f in model_fields.items()
+                        if "SecretStr" in str(f.annotation) or any(w in k.lower() for w in _SECRET_WORDS)}
+        keys = [k for k in raw if k != "type"] + sorted(secret_names - set(raw))
         fields = []
-        for key, value in raw.items():
-            if key == "type":
-                continue
-            secret = any(w in key.lower() for w in _SECRET_WORDS)
+        for key in keys:
+            value = raw.get(key)
+            secret = key in secret_names or any(w in key.lower() for w in _SECRET_WORDS)
             shown = ("set" if value not in (None, "") else "not set") if secret else str(value)
             fields.append({"name": key, "value": shown, "secret": secret})
-        out.append({"name": name, "type": raw.get("type", "?"), "fields": fields})
+        out.append({"name": name, "type": ctype, "fields": fields})
     return out
 
 
