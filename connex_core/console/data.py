@@ -158,7 +158,7 @@ def per_day(store, days: int = 14, runs_limit: int = 5000) -> list[dict[str, Any
              "counts": dict(table.get((first + timedelta(days=i)).isoformat(), {}))} for i in range(days)]
 
 
-def chart_svg(rows: list[dict[str, Any]], width: int = 640, height: int = 200) -> str:
+def chart_svg(rows: list[dict[str, Any]], width: int = 900, height: int = 220) -> str:
     """A stacked bar chart of ``per_day`` as inline SVG (no script), with a title per bar for screen readers."""
     pad_left, pad_bottom, pad_top = 36, 28, 8
     top = max([sum(r["counts"].values()) for r in rows] + [1])
@@ -179,8 +179,9 @@ def chart_svg(rows: list[dict[str, Any]], width: int = 640, height: int = 200) -
             y -= h
             parts.append(f'<rect x="{x + 2:.1f}" y="{y:.1f}" width="{bar_w - 4:.1f}" height="{h:.1f}" '
                          f'fill="{colour}"><title>{r["day"]}: {n} {outcome}</title></rect>')
-        if i % max(1, len(rows) // 7) == 0:
-            parts.append(f'<text x="{x + 2:.1f}" y="{height - 8}" class="axis">{r["day"][5:]}</text>')
+        if (len(rows) - 1 - i) % max(1, len(rows) // 7) == 0:  # today always labelled
+            parts.append(f'<text x="{x + bar_w / 2:.1f}" y="{height - 8}" class="axis" '
+                         f'text-anchor="middle">{r["day"][5:]}</text>')
     parts.append("</svg>")
     return "".join(parts)
 
