@@ -58,7 +58,10 @@ def default_rules_dir() -> Optional[Path]:
 
 
 def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: int = 7, speed: float = 600.0,
-             say: Callable[[str], None] = lambda s: None) -> DemoResult:
+             say: Callable[[str], None] = lambda s: None,
+             then: Optional[Callable[[DemoResult, dict], None]] = None) -> DemoResult:
+    """Run the demo. ``then(result, connector_options)``, when given, is called once the runs are done while
+    the simulated APIs still answer (``connex demo --console`` serves the console from there)."""
     start = time.monotonic()
     folder = Path(folder)
     if folder.exists():
@@ -101,6 +104,8 @@ def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: in
             engine.close()
             store.close()
         result.api_calls = {name: s.total_calls for name, s in server.services.items()}
+        if then is not None:
+            then(result, {"clock": clock})
     result.seconds = time.monotonic() - start
     return result
 
