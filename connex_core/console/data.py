@@ -82,8 +82,20 @@ def log_page(store, *, task: str = "", outcome: str = "", order: str = "", since
 
 def line(e: LogEntry) -> dict[str, Any]:
     d = asdict(e)
-    d["changes"] = [dict(c, before=_text(c.get("before")), after=_text(c.get("after"))) for c in e.changes]
+    d["changes"] = [dict(c, before=_text(c.get("before")), after=_text(c.get("after")),
+                         who=who(c.get("rule"), c.get("line"))) for c in e.changes]
+    d["rule_file"] = e.rule_file.replace("\\", "/").rsplit("/", 1)[-1] if e.rule_file else None
+    d["who"] = who(e.rule, e.line)
     return d
+
+
+def who(rule: Optional[str], line_no: Optional[int]) -> str:
+    """``NAME, line N``; a one-line rule is named after its place (``file.rules:N``), said once."""
+    if not rule:
+        return ""
+    if line_no is None or rule.endswith(f":{line_no}"):
+        return rule
+    return f"{rule}, line {line_no}"
 
 
 def _text(value: Any) -> str:
@@ -139,23 +151,17 @@ def runs_history(store, limit: int = 50) -> list[dict[str, Any]]:
     return [run_row(r) for r in store.runs(None, limit=limit)]
 
 
-def per_day(store, days: int = 14, runs_limit: int = 5000) -> list[dict[str, Any]]:
-    """Orders per day by outcome over the last ``days`` days (UTC), summed from the runs' summaries."""
+def per_day(store, days: int = 14) -> list[dict[str, Any]]:
+    """Orders per day by outcome over the last ``days`` days (UTC), from the log: an order seen by several runs
+    of a day counts once per outcome."""
     today = datetime.now(timezone.utc).date()
     first = today - timedelta(days=days - 1)
-    table: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for r in store.runs(None, limit=runs_limit):
-        try:
-            day = datetime.fromisoformat(r["started_at"]).astimezone(timezone.utc).date()
-        except (TypeError, ValueError):
-            continue
-        if day < first:
-            continue
-        summary = r.get("summary") or {}
-        for outcome in CHART_OUTCOMES:
-            table[day.isoformat()][outcome] += int(summary.get(outcome, 0) or 0)
+    table: dict[str, dict[str, int]] = defaultdict(dict)
+    for day, outcome, n in store.log_per_day(first.isoformat()):
+        if outcome in CHART_OUTCOMES:
+            table[day][outcome] = n
     return [{"day": (first + timedelta(days=i)).isoformat(),
-             "counts": dict(table.get((first + timedelta(days=i)).isoformat(), {}))} for i in range(days)]
+             "counts": table.get((first + timedelta(days=i)).isoformat(), {})} for i in range(days)]
 
 
 def chart_svg(rows: list[dict[str, Any]], width: int = 900, height: int = 220) -> str:

@@ -56,7 +56,7 @@ def test_the_log_filters_and_opens_an_order_with_its_diff(client, served):
     assert "web class, line 2" in order
     assert "document <strong class=\"doc\">" in order and "done" in order
     held = client.get(f"{served.url}/orders/1003", timeout=10).text
-    assert "checked by hand" in held and "rule <code>checked by hand</code> line 5" in held
+    assert "checked by hand" in held and "rule <code>checked by hand, line 5</code> in orders.rules" in held
     assert "not in the log" in client.get(f"{served.url}/orders/999999", timeout=10).text
 
 
