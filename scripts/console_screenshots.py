@@ -41,7 +41,7 @@ def shoot(url: str, password: str, config: Path, out: Path) -> None:
         page.get_by_label("Console password").fill(password)
         page.get_by_role("button", name="Log in").click()
         page.wait_for_url(url + "/")
-        page.locator(".task").first.get_by_role("button", name="Run now").click()
+        page.locator(".task").first.get_by_text("Run now").click()
         page.locator(".task").first.get_by_text("Finished").wait_for()
         page.screenshot(path=str(out / "console-dashboard.png"))
         page.goto(url + "/log?task=shipstation-to-quickbooks")

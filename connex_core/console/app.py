@@ -8,6 +8,7 @@ header htmx sends from ``hx-headers``) and is refused (403) without it.
 from __future__ import annotations
 
 import hmac
+import inspect
 import secrets
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -60,6 +61,7 @@ class Console:
     # -- the app ---------------------------------------------------------------------------------
     def _build(self):
         from starlette.applications import Starlette
+        from starlette.concurrency import run_in_threadpool
         from starlette.middleware import Middleware
         from starlette.middleware.sessions import SessionMiddleware
         from starlette.responses import HTMLResponse, RedirectResponse, Response
@@ -86,7 +88,11 @@ class Console:
                         return HTMLResponse("refused: the form's security token is missing or stale; reload the page",
                                             status_code=403)
                     request.state.form = form
-                return await view(request)
+                if inspect.iscoroutinefunction(view):
+                    return await view(request)
+                # pages read the state store and render: in a worker thread, so the event loop (which also
+                # answers the webhooks) never waits on them
+                return await run_in_threadpool(view, request)
             return wrapped
 
         async def login(request):
@@ -105,7 +111,7 @@ class Console:
             if not console.limit.allowed(client):
                 return console._page(request, "login.html", 429, next=target,
                                      error="Too many failed attempts; wait a few minutes.")
-            if not console.secrets.check(str(form.get("password", ""))):
+            if not await run_in_threadpool(console.secrets.check, str(form.get("password", ""))):  # scrypt: ~50 ms
                 console.limit.failed(client)
                 return console._page(request, "login.html", 401, next=target, error="Wrong password.")
             console.limit.succeeded(client)
@@ -118,12 +124,12 @@ class Console:
             request.session.clear()
             return RedirectResponse("/login", status_code=303)
 
-        async def dashboard(request):
+        def dashboard(request):
             return console._page(request, "dashboard.html", tasks=data.tasks(console.config, console.store,
                                                                              console.next_due()),
                                  connections=data.connections(console.config, console.manager))
 
-        async def log_view(request):
+        def log_view(request):
             q = request.query_params
             before = q.get("before")
             page = data.log_page(console.store, task=q.get("task", ""), outcome=q.get("outcome", ""),
@@ -134,21 +140,21 @@ class Console:
                                  outcomes=("created", "updated", "duplicate", "skipped", "held", "failed",
                                            "would_create", "resynced"))
 
-        async def order_view(request):
+        def order_view(request):
             number = request.path_params["number"]
             return console._page(request, "order.html", nav="log",
                                  order=data.order_history(console.config, console.store, number,
                                                           request.query_params.get("task", "")))
 
-        async def runs_view(request):
+        def runs_view(request):
             days = data.per_day(console.store)
             return console._page(request, "runs.html", runs=data.runs_history(console.store),
                                  chart=data.chart_svg(days), legend=data.CHART_OUTCOMES)
 
-        async def review_view(request):
+        def review_view(request):
             return console._page(request, "review.html", queue=data.review_queue(console.config, console.store))
 
-        async def run_now(request):
+        def run_now(request):
             task = request.path_params["task"]
             if task not in console.config.tasks:
                 return HTMLResponse("no such task", status_code=404)
@@ -157,7 +163,7 @@ class Console:
             return console._page(request, "_progress.html", task=task, after=after,
                                  p={"state": "queued", "error": None})
 
-        async def run_progress(request):
+        def run_progress(request):
             task = request.path_params["task"]
             if task not in console.config.tasks:
                 return HTMLResponse("no such task", status_code=404)
@@ -173,13 +179,13 @@ class Console:
                 raise rules_editor.RuleFileError(f"no task named {task!r}")
             return task, rules_editor.rule_file(console.config, task, index)
 
-        async def rules_view(request):
+        def rules_view(request):
             files = {name: [str(p.relative_to(console.config.folder)) if p.is_relative_to(console.config.folder)
                             else str(p) for p in rules_editor.rule_files(console.config, name)]
                      for name in console.config.tasks}
             return console._page(request, "rules.html", files=files)
 
-        async def rule_edit(request):
+        def rule_edit(request):
             try:
                 task, path = _rule_target(request)
             except rules_editor.RuleFileError as exc:
@@ -189,7 +195,7 @@ class Console:
                                  index=request.path_params["index"], path=path.name, text=text,
                                  result=rules_editor.check(text, path.name, console.manager))
 
-        async def rule_check(request):
+        def rule_check(request):
             try:
                 _, path = _rule_target(request)
             except rules_editor.RuleFileError as exc:
@@ -198,7 +204,7 @@ class Console:
             return console._page(request, "_diagnostics.html",
                                  result=rules_editor.check(text, path.name, console.manager))
 
-        async def rule_try(request):
+        def rule_try(request):
             try:
                 task, path = _rule_target(request)
             except rules_editor.RuleFileError as exc:
@@ -208,7 +214,7 @@ class Console:
             return console._page(request, "_try.html", tried=rules_editor.try_rules(text, path.name, orders,
                                                                                    console.manager))
 
-        async def rule_save(request):
+        def rule_save(request):
             try:
                 _, path = _rule_target(request)
             except rules_editor.RuleFileError as exc:

@@ -16,6 +16,8 @@ from ..state import LogQuery
 from ..cli.runs import run_row
 
 log = logging.getLogger("connex.console")
+#: Progress counts the run's log lines up to this many (then says "5000+"): each poll stays cheap.
+PROGRESS_CAP = 5000
 
 
 class ThreadRunner:
@@ -63,6 +65,6 @@ def progress(store, task: str, after: int, errors: Optional[dict[str, str]] = No
         return {"state": "failed" if error else "queued", "error": error}
     row = run_row(runs[0])
     if row["finished"] is None:
-        lines = len(store.query_log(LogQuery(task=task, run_id=row["id"], limit=100_000)))
-        return {"state": "running", "run": row, "lines": lines}
+        lines = len(store.query_log(LogQuery(task=task, run_id=row["id"], limit=PROGRESS_CAP + 1)))
+        return {"state": "running", "run": row, "lines": f"{PROGRESS_CAP}+" if lines > PROGRESS_CAP else lines}
     return {"state": "finished", "run": row}

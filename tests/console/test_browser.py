@@ -89,7 +89,7 @@ def test_log_in(page):
 
 def test_run_a_task_and_watch_it_finish(page, served):
     log_in(page)
-    page.locator("#task-orders").get_by_role("button", name="Run now").click()
+    page.locator("#task-orders").get_by_role("button", name="Run orders now").click()
     status = page.locator("#run-orders [role=status]")
     status.get_by_text("Finished").wait_for()
     assert f"run #{served.runs[0].run_id + 1}" in status.inner_text()
