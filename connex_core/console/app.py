@@ -62,8 +62,6 @@ class Console:
     def _build(self):
         from starlette.applications import Starlette
         from starlette.concurrency import run_in_threadpool
-        from starlette.middleware import Middleware
-        from starlette.middleware.sessions import SessionMiddleware
         from starlette.responses import HTMLResponse, RedirectResponse, Response
         from starlette.routing import Mount, Route
         from starlette.staticfiles import StaticFiles

@@ -8,7 +8,7 @@ from dataclasses import asdict
 from datetime import datetime, time, timedelta, timezone
 from typing import Any, Optional
 
-from ..cli.runs import COUNTS, run_row
+from ..state.history import COUNTS, run_row
 from ..state import LogEntry, LogQuery
 
 PAGE_SIZE = 50

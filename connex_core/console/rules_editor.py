@@ -9,10 +9,9 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..models import Order
 from ..rules import RuleSet, check_text
@@ -116,9 +115,4 @@ def save(path: Path, text: str, manager: Any = None) -> dict[str, Any]:
     return dict(result, saved=True)
 
 
-def as_json(value: Any) -> str:
-    return json.dumps(value, default=str)
-
-
-__all__ = ["RuleFileError", "check", "rule_file", "rule_files", "save", "saved_orders", "try_rules",
-           "Optional"]
+__all__ = ["RuleFileError", "check", "rule_file", "rule_files", "save", "saved_orders", "try_rules"]

@@ -13,7 +13,7 @@ import threading
 from typing import Any, Optional
 
 from ..state import LogQuery
-from ..cli.runs import run_row
+from ..state.history import run_row
 
 log = logging.getLogger("connex.console")
 #: Progress counts the run's log lines up to this many (then says "5000+"): each poll stays cheap.

@@ -13,7 +13,7 @@ from connex_core.cli import app
 from connex_core.console import ConsoleSecrets, secrets_path
 from connex_core.console.auth import verify_password
 
-from .conftest import PASSWORD, csrf_of, login
+from .conftest import PASSWORD, csrf_of
 
 runner = CliRunner()
 
