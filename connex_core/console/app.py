@@ -29,6 +29,7 @@ class Console:
                  next_due: Optional[Callable[[], dict[str, float]]] = None,
                  connector_options: Optional[dict[str, Any]] = None, login_limit: Optional[LoginLimit] = None):
         self.config, self.manager, self.store = config, manager, store
+        self.connector_options = dict(connector_options or {})
         self.secrets = ConsoleSecrets(secrets_path(config.path))
         self.runner = ThreadRunner(config, manager, store, connector_options) if run is None else None
         self.run = run or self.runner
@@ -57,6 +58,24 @@ class Console:
         if not expected or not hmac.compare_digest(str(sent), expected):
             return None
         return form
+
+    def test_connection(self, name: str) -> tuple[bool, str]:
+        """One cheap authenticated call through the connection's connector (its ``check``)."""
+        from ..engine import SyncEngine
+        from ..errors import ConnexError
+
+        engine = SyncEngine(self.config, self.manager, self.store, connector_options=self.connector_options)
+        try:
+            return True, engine.connector(name).check()
+        except ConnexError as exc:  # the connectors' messages name no secret
+            return False, str(exc)
+        except Exception as exc:  # a bug or a network error: its kind only, the details in the log
+            import logging
+
+            logging.getLogger("connex.console").warning("testing %s failed", name, exc_info=True)
+            return False, f"the check failed ({type(exc).__name__})"
+        finally:
+            engine.close()
 
     # -- the app ---------------------------------------------------------------------------------
     def _build(self):
@@ -170,6 +189,13 @@ class Console:
             return console._page(request, "_progress.html", task=task, after=after,
                                  p=progress(console.store, task, after, errors))
 
+        def connection_test(request):
+            name = request.path_params["name"]
+            if name not in console.config.connections:
+                return HTMLResponse("no such connection", status_code=404)
+            ok, message = console.test_connection(name)
+            return console._page(request, "_checked.html", ok=ok, message=message)
+
         def _rule_target(request):
             task = request.path_params["task"]
             index = int(request.path_params["index"])
@@ -232,6 +258,7 @@ class Console:
             Route("/review", guard(review_view)),
             Route("/tasks/{task}/run", guard(run_now), methods=["POST"]),
             Route("/tasks/{task}/progress", guard(run_progress)),
+            Route("/connections/{name}/test", guard(connection_test), methods=["POST"]),
             Route("/rules", guard(rules_view)),
             Route("/rules/{task}/{index:int}", guard(rule_edit)),
             Route("/rules/{task}/{index:int}/check", guard(rule_check), methods=["POST"]),

@@ -82,6 +82,8 @@ def test_log_in(page):
     assert page.get_by_role("heading", name="Dashboard").is_visible()
     assert page.locator("#task-orders").get_by_text("created 4").is_visible()
     assert "tok-src-very-secret" not in page.content()
+    page.get_by_role("button", name="Test src").click()
+    page.locator("#check-src").get_by_text("memory space src: 5 orders").wait_for()
     shot(page, "dashboard")
     page.set_viewport_size(PHONE)
     shot(page, "dashboard-phone")

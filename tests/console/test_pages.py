@@ -7,6 +7,7 @@ import time
 
 from connex_core.state import LogEntry
 from connex_core.state.sqlite import SQLiteStore
+from tests.support.memory_plugin import api
 
 from .conftest import RULES
 
@@ -123,3 +124,14 @@ def test_the_rule_editor_checks_tries_and_saves(client, served, console_config):
     assert path.read_text() == fixed and (path.parent / "orders.rules.bak").read_text() == RULES
     assert client.get(f"{served.url}/rules/orders/7", timeout=10).status_code == 404
     assert client.get(f"{served.url}/rules", timeout=10).text.count('href="/rules/orders/0"') == 1
+
+
+def test_the_test_button_makes_the_connectors_check_call(client, served):
+    r = client.post(f"{served.url}/connections/src/test", timeout=10)
+    assert r.status_code == 200 and '<span class="ok">' in r.text and "memory space src: 5 orders" in r.text
+    api("src").revoked = True
+    r = client.post(f"{served.url}/connections/src/test", timeout=10)
+    assert '<span class="error">' in r.text and "refused the token" in r.text
+    assert "tok-src-very-secret" not in r.text
+    assert client.post(f"{served.url}/connections/nope/test", timeout=10).status_code == 404
+    assert 'hx-post="/connections/dst/test"' in client.get(f"{served.url}/", timeout=10).text
