@@ -30,6 +30,8 @@ class Console:
                  connector_options: Optional[dict[str, Any]] = None, login_limit: Optional[LoginLimit] = None):
         self.config, self.manager, self.store = config, manager, store
         self.connector_options = dict(connector_options or {})
+        self.recent = rules_editor.RecentOrders()
+        manager.register(self.recent, name=f"connex-console-recent-{id(self)}")  # "Try it" orders
         self.secrets = ConsoleSecrets(secrets_path(config.path))
         self.runner = ThreadRunner(config, manager, store, connector_options) if run is None else None
         self.run = run or self.runner
@@ -225,7 +227,7 @@ class Console:
             except rules_editor.RuleFileError as exc:
                 return HTMLResponse(str(exc), status_code=404)
             text = str(request.state.form.get("text", ""))
-            return console._page(request, "_diagnostics.html",
+            return console._page(request, "_diagnostics.html", oob=True,  # also clears a stale "saved" note
                                  result=rules_editor.check(text, path.name, console.manager))
 
         def rule_try(request):
@@ -234,7 +236,7 @@ class Console:
             except rules_editor.RuleFileError as exc:
                 return HTMLResponse(str(exc), status_code=404)
             text = str(request.state.form.get("text", ""))
-            orders = rules_editor.saved_orders(console.store, task)
+            orders = rules_editor.saved_orders(console.store, task, recent=console.recent)
             return console._page(request, "_try.html", tried=rules_editor.try_rules(text, path.name, orders,
                                                                                    console.manager))
 

@@ -2,17 +2,21 @@
 
 * Checking uses the rule engine's own checker (:func:`connex_core.rules.check_text`, what ``connex rules
   check`` runs), so the browser shows exactly the diagnostics of the command line, at their line and column.
-* "Try it" applies the edited text (not yet saved) to the orders the ledger keeps a copy of: the orders of the
-  task that were held or failed (their snapshot is kept for the retry). Writes nothing.
+* "Try it" applies the edited text (not yet saved) to the last orders the task read in this process (kept in
+  memory by :class:`RecentOrders`, a ``before_rules`` hook that sees each order as the rules do) and to the orders
+  the ledger keeps a copy of (held, failed or pending: their snapshot is kept for the retry). Writes nothing.
 * Saving refuses a text with an error; the previous version is kept as ``FILE.bak``.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+from collections import OrderedDict, defaultdict
 from pathlib import Path
 from typing import Any
 
+from ..hookspecs import hookimpl
 from ..models import Order
 from ..rules import RuleSet, check_text
 from ..rules.diagnostics import sort_key
@@ -63,17 +67,45 @@ def _diag(d) -> dict[str, Any]:
             "rule": d.rule, "length": max(1, d.length)}
 
 
-def saved_orders(store, task: str, limit: int = 20) -> list[Order]:
-    """The orders of ``task`` whose copy the ledger keeps (held, failed or pending), newest first."""
-    out = []
+class RecentOrders:
+    """The last ``keep`` orders each task read, as the rules saw them (registered as a plugin by the console)."""
+
+    def __init__(self, keep: int = 50):
+        self.keep = keep
+        self._orders: dict[str, OrderedDict] = defaultdict(OrderedDict)
+        self._lock = threading.Lock()
+
+    @hookimpl(trylast=True)  # after every other plugin's adjustment: what the rules are given
+    def before_rules(self, order: Order, task: str) -> None:
+        with self._lock:
+            recent = self._orders[task]
+            recent.pop(order.key, None)
+            recent[order.key] = order
+            while len(recent) > self.keep:
+                recent.popitem(last=False)
+        return None
+
+    def of(self, task: str) -> list[Order]:
+        """Newest first."""
+        with self._lock:
+            return list(reversed(self._orders.get(task, {}).values()))
+
+
+def saved_orders(store, task: str, limit: int = 20, recent: Any = None) -> list[Order]:
+    """The last orders ``task`` read (``recent``), then those whose copy the ledger keeps (held, failed or
+    pending), newest first, each once."""
+    out = list(recent.of(task)[:limit]) if recent is not None else []
+    keys = {o.key for o in out}
     for entry in reversed(list(store.ledger_retry_queue(task))):
+        if len(out) >= limit:
+            break
+        if entry.source_key in keys:
+            continue
         if entry.snapshot:
             try:
                 out.append(Order.model_validate_json(entry.snapshot))
             except ValueError:
                 continue
-        if len(out) >= limit:
-            break
     return out
 
 
@@ -115,4 +147,4 @@ def save(path: Path, text: str, manager: Any = None) -> dict[str, Any]:
     return dict(result, saved=True)
 
 
-__all__ = ["RuleFileError", "check", "rule_file", "rule_files", "save", "saved_orders", "try_rules"]
+__all__ = ["RecentOrders", "RuleFileError", "check", "rule_file", "rule_files", "save", "saved_orders", "try_rules"]

@@ -136,6 +136,7 @@ def test_type_a_rule_error_see_it_at_its_line_fix_try_and_save(page, console_con
     assert path.read_text() == RULES
     editor.fill(RULES.replace("'WEB'", "'SHOP'"))
     page.locator("#diagnostics").get_by_text("Checks clean").wait_for()
+    assert page.locator("#saved").inner_text() == ""  # the refusal went with the edit
     page.get_by_role("button", name="Try it").click()
     page.locator("#tried").get_by_text("Order 1003").wait_for()
     assert page.locator("#tried td.after").first.inner_text() == "SHOP"

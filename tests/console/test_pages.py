@@ -116,8 +116,12 @@ def test_the_rule_editor_checks_tries_and_saves(client, served, console_config):
     r = client.post(f"{served.url}/rules/orders/0/save", data={"text": broken}, timeout=10)
     assert r.status_code == 200 and "Not saved" in r.text and path.read_text() == RULES
     tried = client.post(f"{served.url}/rules/orders/0/try", data={"text": RULES.replace("'1003'", "'9'")}, timeout=10)
-    assert "Order 1003" in tried.text and '<span class="pill sync">sync</span>' in tried.text  # released by the edit
-    assert '<td class="after">WEB</td>' in tried.text
+    # the five orders the first run read (each once, newest first), 1003 no longer held by the edited text
+    assert re.findall(r"<h3>Order (\d+):", tried.text) == ["1005", "1004", "1003", "1002", "1001"]
+    assert tried.text.count('<span class="pill sync">sync</span>') == 5
+    assert tried.text.count('<td class="after">WEB</td>') == 5
+    held = client.post(f"{served.url}/rules/orders/0/try", data={"text": RULES}, timeout=10).text
+    assert re.search(r"<h3>Order 1003: <span class=\"pill hold\">hold</span> — checked by hand", held)
     fixed = RULES.replace("'WEB'", "'SHOP'")
     r = client.post(f"{served.url}/rules/orders/0/save", data={"text": fixed}, timeout=10)
     assert "Saved orders.rules" in r.text
@@ -135,3 +139,12 @@ def test_the_test_button_makes_the_connectors_check_call(client, served):
     assert "tok-src-very-secret" not in r.text
     assert client.post(f"{served.url}/connections/nope/test", timeout=10).status_code == 404
     assert 'hx-post="/connections/dst/test"' in client.get(f"{served.url}/", timeout=10).text
+
+
+def test_try_it_after_a_restart_uses_the_orders_the_ledger_keeps(served):
+    from connex_core.console.rules_editor import RecentOrders, saved_orders
+
+    fresh = RecentOrders()  # a console in a new process has seen no run yet
+    assert [o.number for o in saved_orders(served.store, "orders", recent=fresh)] == ["1003"]  # the held one
+    recent = served.console.recent
+    assert [o.number for o in saved_orders(served.store, "orders", recent=recent, limit=3)] == ["1005", "1004", "1003"]
