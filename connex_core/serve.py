@@ -320,6 +320,8 @@ class Server:
         self.engine.close()
         self._hooks_engine.close()
         self._verify_engine.close()
+        if self.console is not None:
+            self.console.close()
         self.store.close()
         if self.broker_jobs is not None:
             self.broker_jobs.broker.close()

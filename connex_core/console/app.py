@@ -31,7 +31,7 @@ class Console:
         self.config, self.manager, self.store = config, manager, store
         self.connector_options = dict(connector_options or {})
         self.recent = rules_editor.RecentOrders()
-        manager.register(self.recent, name=f"connex-console-recent-{id(self)}")  # "Try it" orders
+        self._recent_name = manager.register(self.recent, name=f"connex-console-recent-{id(self)}")  # "Try it"
         self.secrets = ConsoleSecrets(secrets_path(config.path))
         self.runner = ThreadRunner(config, manager, store, connector_options) if run is None else None
         self.run = run or self.runner
@@ -60,6 +60,12 @@ class Console:
         if not expected or not hmac.compare_digest(str(sent), expected):
             return None
         return form
+
+    def close(self) -> None:
+        """Stop keeping the orders runs read (the hook leaves the plugin manager)."""
+        if self._recent_name:
+            self.manager.unregister(self._recent_name)
+            self._recent_name = ""
 
     def test_connection(self, name: str) -> tuple[bool, str]:
         """One cheap authenticated call through the connection's connector (its ``check``)."""

@@ -148,3 +148,15 @@ def test_try_it_after_a_restart_uses_the_orders_the_ledger_keeps(served):
     assert [o.number for o in saved_orders(served.store, "orders", recent=fresh)] == ["1003"]  # the held one
     recent = served.console.recent
     assert [o.number for o in saved_orders(served.store, "orders", recent=recent, limit=3)] == ["1005", "1004", "1003"]
+
+
+def test_stopping_the_server_takes_the_consoles_hook_out(manager, console_config):
+    from connex_core.config import load_config
+    from connex_core.serve import Server
+
+    server = Server(load_config(console_config), manager, port=0)
+    name = server.console._recent_name
+    assert manager.pm.get_plugin(name) is server.console.recent
+    server.start()
+    server.stop()
+    assert manager.pm.get_plugin(name) is None
