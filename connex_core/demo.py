@@ -66,9 +66,12 @@ def _listing(names: list[str]) -> str:
 
 
 def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: int = 7, speed: float = 600.0,
-             say: Callable[[str], None] = lambda s: None, apis: Optional[dict[str, str]] = None) -> DemoResult:
-    """``apis``: other API versions to run a plugin's flows on, ``{part: version}`` as the plugins declare them
-    (``DemoPart.variants``; ``connex demo --api NAME=VERSION``): its tasks are replaced by their twins."""
+             say: Callable[[str], None] = lambda s: None, apis: Optional[dict[str, str]] = None,
+             then: Optional[Callable[[DemoResult, dict], None]] = None) -> DemoResult:
+    """Run the demo. ``apis``: other API versions to run a plugin's flows on, ``{part: version}`` as the plugins
+    declare them (``DemoPart.variants``; ``connex demo --api NAME=VERSION``): its tasks are replaced by their
+    twins. ``then(result, connector_options)``, when given, is called once the runs are done while the simulated
+    APIs still answer (``connex demo --console`` serves the console from there)."""
     start = time.monotonic()
     folder = Path(folder)
     if folder.exists():
@@ -114,6 +117,8 @@ def run_demo(manager: PluginManager, folder: Path, *, orders: int = 40, seed: in
             engine.close()
             store.close()
         result.api_calls = {name: s.total_calls for name, s in server.services.items()}
+        if then is not None:
+            then(result, {"clock": clock})
     result.seconds = time.monotonic() - start
     return result
 

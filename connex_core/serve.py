@@ -54,7 +54,7 @@ class Server:
 
     def __init__(self, config: Config, manager: PluginManager, *, host: str = "127.0.0.1", port: int = 8787,
                  connector_options: Optional[dict[str, Any]] = None, tick: float = 1.0,
-                 on_run: Optional[Callable[[RunSummary], None]] = None):
+                 on_run: Optional[Callable[[RunSummary], None]] = None, console: bool = True):
         self.config = config
         self.manager = manager
         self.tick = tick
@@ -91,7 +91,14 @@ class Server:
             self.broker_jobs = Jobs(config.broker.url, queue=config.broker.queue,
                                     heartbeat_seconds=config.broker.heartbeat_seconds)
         self.webhooks = {"accepted": 0, "rejected": 0}
-        self.http = WebhookHTTP(self.receive, self.health, host=host, port=port)
+        self.console = None
+        if console:
+            from .console import build_console
+
+            self.console = build_console(config, manager, self.store, run=self.enqueue, next_due=self._next_due,
+                                         connector_options=self.connector_options)
+        self.http = WebhookHTTP(self.receive, self.health, host=host, port=port,
+                                console=self.console.app if self.console else None)
         self.host, self.port = host, port
         self.inbox_wake = threading.Event()
         self.inbox_read = 0
@@ -164,6 +171,11 @@ class Server:
         False when some are still queued or running after ``timeout`` seconds."""
         with self.jobs.all_tasks_done:
             return self.jobs.all_tasks_done.wait_for(lambda: self.jobs.unfinished_tasks == 0, timeout)
+
+    def _next_due(self) -> dict[str, float]:
+        """Seconds until each scheduled task's next run (the console's dashboard shows them)."""
+        now = time.monotonic()
+        return {name: due - now for name, due in self.next_due.items()}
 
     # -- webhooks ------------------------------------------------------------------------------
     def receive(self, connection: str, secret: Optional[str], headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
@@ -320,6 +332,8 @@ class Server:
         self.engine.close()
         self._webhook_connections.close()
         self._verify_connections.close()
+        if self.console is not None:
+            self.console.close()
         self.store.close()
         if self.broker_jobs is not None:
             self.broker_jobs.broker.close()

@@ -55,16 +55,28 @@ def _json(status: int, body: Any) -> Any:
     return Response(payload, status_code=status, media_type="application/json")
 
 
+def _beside(webhooks: Any, console: Any, answered: Callable[[Any], Any]) -> Any:
+    async def app(scope, receive, send):
+        path = scope.get("path", "")
+        if scope["type"] != "http" or path == "/health" or path == "/webhooks" or path.startswith("/webhooks/"):
+            await webhooks(scope, receive, send)
+        else:
+            await console(scope, receive, send)
+            answered(None)  # counted like every other answer
+    return app
+
+
 class WebhookHTTP:
     """Serves ``GET /health`` and ``POST /webhooks/CONNECTION[/SECRET]`` on a uvicorn server in a thread.
 
     ``receive(connection, secret, headers, body) -> (status, body)`` is called in a worker thread with the
-    lower-cased headers and the whole body; ``health() -> dict`` answers ``/health``.
+    lower-cased headers and the whole body; ``health() -> dict`` answers ``/health``. ``console``, an ASGI
+    app, answers every other path (the web console, :mod:`connex_core.console`).
     """
 
     def __init__(self, receive: Callable[[str, Optional[str], dict[str, str], bytes], tuple[int, bytes]],
                  health: Callable[[], dict], *, host: str = "127.0.0.1", port: int = 8787,
-                 max_body: int = MAX_BODY, concurrency: int = 64, per_client: int = 600):
+                 max_body: int = MAX_BODY, concurrency: int = 64, per_client: int = 600, console: Any = None):
         import uvicorn
         from starlette.applications import Starlette
         from starlette.concurrency import run_in_threadpool
@@ -120,6 +132,8 @@ class WebhookHTTP:
                                 Route("/webhooks/{connection}/{secret}", hook_view, methods=["POST"])],
                         exception_handlers={404: not_found, 405: not_allowed, 400: bad_request,
                                             ValueError: bad_request, UnicodeError: bad_request})
+        if console is not None:  # the web console answers every path but the webhooks' and /health
+            app = _beside(app, console, self._done)
         self.server = uvicorn.Server(uvicorn.Config(
             app, host=host, port=port, log_level="critical", access_log=False, lifespan="off",
             limit_concurrency=concurrency, timeout_keep_alive=5, h11_max_incomplete_event_size=16 * 1024))

@@ -7,18 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from ..state.factory import open_store
+from ..state.history import COUNTS, run_row  # noqa: F401 - COUNTS re-exported
 from .common import ConfigOption, JsonOption, config_from, emit, emit_json, handle_errors
-
-#: The outcome counts a run's summary holds, in the order they are shown.
-COUNTS = ("read", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "would_create")
-
-
-def run_row(r: dict) -> dict:
-    """One run as ``connex runs --json`` prints it (and as the console shows it)."""
-    summary = r.get("summary") or {}
-    return {"id": r["id"], "task": r["task"], "started": r["started_at"], "finished": r["finished_at"],
-            "status": r["status"], "error": summary.get("error"),
-            "counts": {k: summary.get(k, 0) for k in COUNTS if summary.get(k)}}
 
 
 @handle_errors

@@ -28,20 +28,39 @@ def serve(
     cfg = config_from(config)
     if tenants:
         return _serve_tenants(cfg)
-    server = Server(cfg, get_manager(), host=host, port=port, on_run=lambda s: emit(format_summary(s.as_dict())))
+    _refuse_open_console(cfg, host)
     done = threading.Event()
 
     def stop(signum, frame):
         err("stopping: letting the batch in flight finish ...")
         done.set()
 
-    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGTERM, stop)  # before the (slower) start: a signal while starting still stops it
     signal.signal(signal.SIGINT, stop)
+    server = Server(cfg, get_manager(), host=host, port=port, on_run=lambda s: emit(format_summary(s.as_dict())))
     server.start()
-    err(f"connex serve: {len(server.next_due)} tasks; webhooks at {server.url}/webhooks/<connection>")
+    err(f"connex serve: {len(server.next_due)} tasks; webhooks at {server.url}/webhooks/<connection>; "
+        f"console at {server.url}/")
     done.wait()
     server.stop()
     err("stopped")
+
+
+def _refuse_open_console(cfg, host: str) -> None:
+    """Listening beyond this machine shows the console to the network: only behind a password."""
+    import ipaddress
+
+    from ..console import ConsoleSecrets, secrets_path
+    from ..errors import ConfigurationError
+
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback and not ConsoleSecrets(secrets_path(cfg.path)).password_set:
+        raise ConfigurationError(f"connex serve --host {host} would show the console to the network without a "
+                                 "password: set one first with connex console set-password --config "
+                                 f"{cfg.path or 'F'} (or listen on 127.0.0.1)")
 
 
 def _serve_tenants(cfg) -> None:

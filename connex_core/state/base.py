@@ -96,6 +96,8 @@ class LogQuery:
     run_id: Optional[int] = None
     limit: Optional[int] = None
     newest_first: bool = False
+    before_id: Optional[int] = None
+    """Keyset paging: only lines older than this id (the next page of a newest-first list, on the primary key)."""
 
 
 @dataclass

@@ -285,6 +285,8 @@ class PostgresStore:
             where.append("order_number = %s"); args.append(query.order_number)
         if query.run_id is not None:
             where.append("run_id = %s"); args.append(query.run_id)
+        if query.before_id is not None:
+            where.append("id < %s"); args.append(query.before_id)
         if query.since:
             where.append("time >= %s"); args.append(_iso_ms(query.since))
         if query.until:
@@ -303,6 +305,15 @@ class PostgresStore:
             d["changes"] = json.loads(d["changes"] or "[]")
             out.append(LogEntry(**d))
         return out
+
+    def log_per_day(self, since: str) -> list[tuple[str, str, int]]:
+        """``(day, outcome, orders)`` from ``since`` (an ISO date, UTC): each order counted once per day and
+        outcome, however many runs saw it (the console's chart)."""
+        with self._lock:
+            rows = self.db.execute("SELECT substr(time, 1, 10) AS day, outcome, "
+                                   "COUNT(DISTINCT task || ' ' || source_key) AS n FROM log WHERE time >= %s "
+                                   "GROUP BY substr(time, 1, 10), outcome ORDER BY 1", (since,)).fetchall()
+        return [(r["day"], r["outcome"], int(r["n"])) for r in rows]
 
     # -- leases: one runner per task ----------------------------------------------------------------
     def lease_acquire(self, task: str, holder: str, ttl: float) -> Optional[str]:

@@ -310,6 +310,8 @@ class SQLiteStore:
             where.append("order_number = ?"); args.append(query.order_number)
         if query.run_id is not None:
             where.append("run_id = ?"); args.append(query.run_id)
+        if query.before_id is not None:
+            where.append("id < ?"); args.append(query.before_id)
         # Compared as text with the stored times, so written in their format (UTC, milliseconds): a
         # plain isoformat() ("...:10.500000+00:00") sorts after the stored "...:10.500+00:00".
         if query.since:
@@ -329,6 +331,15 @@ class SQLiteStore:
             d["changes"] = json.loads(d["changes"] or "[]")
             out.append(LogEntry(**d))
         return out
+
+    def log_per_day(self, since: str) -> list[tuple[str, str, int]]:
+        """``(day, outcome, orders)`` from ``since`` (an ISO date, UTC): each order counted once per day and
+        outcome, however many runs saw it (the console's chart)."""
+        with self._lock:
+            rows = self.db.execute("SELECT substr(time, 1, 10) AS day, outcome, "
+                                   "COUNT(DISTINCT task || ' ' || source_key) AS n FROM log WHERE time >= ? "
+                                   "GROUP BY substr(time, 1, 10), outcome ORDER BY 1", (since,)).fetchall()
+        return [(r["day"], r["outcome"], int(r["n"])) for r in rows]
 
     # -- leases: one runner per task ----------------------------------------------------------------
     def lease_acquire(self, task: str, holder: str, ttl: float) -> Optional[str]:

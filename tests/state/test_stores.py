@@ -144,6 +144,20 @@ def test_query_log_filters(store):
     assert one.fired == ["rule 1"] and one.changes == [{"field": "memo", "before": None, "after": "1"}]
 
 
+def test_query_log_pages_on_the_line_id_and_counts_orders_per_day(store):
+    base = datetime(2026, 9, 15, 23, tzinfo=timezone.utc)
+    store.log([LogEntry("t", f"k{i % 4}", "held" if i % 4 == 3 else "created", order_number=str(100 + i),
+                        time=(base + timedelta(hours=i)).isoformat()) for i in range(10)])
+    numbers = lambda q: [e.order_number for e in store.query_log(q)]  # noqa: E731
+    first = store.query_log(LogQuery(limit=4, newest_first=True))
+    assert [e.order_number for e in first] == ["109", "108", "107", "106"]
+    assert numbers(LogQuery(limit=4, newest_first=True, before_id=first[-1].id)) == ["105", "104", "103", "102"]
+    assert numbers(LogQuery(outcome="held", newest_first=True, before_id=first[-1].id)) == ["103"]
+    # the same order (source key) seen twice in a day counts once; days are UTC dates
+    assert store.log_per_day("2026-09-16") == [("2026-09-16", "created", 3), ("2026-09-16", "held", 1)]
+    assert store.log_per_day("2026-09-15") == [("2026-09-15", "created", 1)] + store.log_per_day("2026-09-16")
+
+
 def test_state_survives_reopening(opener):
     s = opener()
     s.set_cursor("t", "c1")

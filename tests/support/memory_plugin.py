@@ -199,6 +199,8 @@ class MemoryConnector(Connector):
         return WebhookEvent(kind="orders", orders=[o for o in self.api.orders if o.number in numbers])
 
     def check(self) -> str:
+        if self.api.revoked:
+            raise AuthenticationError("the memory API refused the token; reconnect with `connex connect memory`")
         return f"memory space {self.settings.space}: {len(self.api.orders)} orders"
 
 
