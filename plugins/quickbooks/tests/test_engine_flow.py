@@ -180,3 +180,38 @@ def test_a_crash_then_an_edit_posts_nothing_twice_when_quickbooks_numbers_docume
     assert again.status == "ok", again
     assert len(sim.entities("Invoice")) == 5
     _paid_once(sim)
+
+
+def test_a_kill_after_the_first_30_invoices_and_an_edit_book_every_order_once(sim, engine, monkeypatch):
+    """Issue 15's finding 3: QuickBooks numbering documents itself, its duplicate-number warning off, a run
+    killed after the first /batch of 30 invoices, one of those orders edited before the rerun: before, the
+    rerun posted those 30 invoices and payments again (the requestid changed with the order's content)."""
+    from connex_quickbooks import writer
+
+    sim.preferences["SalesFormsPrefs"]["CustomTxnNumbers"] = False
+    sim.warn_duplicate_doc_number = False
+    MemorySource.orders = [
+        make_order(source="memory", source_id=str(i), number=f"20{i:02d}", created_at=DAY + timedelta(minutes=i),
+                   order_date=DAY + timedelta(minutes=i), customer=Customer(name=f"Buyer {i}", email=f"b{i}@x.test"))
+        for i in range(45)
+    ]
+    batch = writer.OrderWriter._batch
+    sent: list[str] = []
+
+    def dies_after_the_first_documents(self, items, rid):
+        if items and "Invoice" in items[0] and any("Invoice" in i for i in sent):
+            raise Crash()
+        answers = batch(self, items, rid)
+        sent.extend(k for i in items for k in i if k in ("Invoice", "Payment"))
+        return answers
+
+    monkeypatch.setattr(writer.OrderWriter, "_batch", dies_after_the_first_documents)
+    with pytest.raises(Crash):
+        engine().run_task("orders")
+    assert len(sim.entities("Invoice")) == 30 and sim.entities("Payment") == []
+    monkeypatch.setattr(writer.OrderWriter, "_batch", batch)
+    MemorySource.orders[4] = MemorySource.orders[4].model_copy(update={"memo": "edited before the rerun"})
+    again = engine().run_task("orders")
+    assert again.status == "ok", again
+    assert len(sim.entities("Invoice")) == 45
+    _paid_once(sim)
