@@ -269,8 +269,17 @@ class XeroConnector(Connector):
         for write in writes:  # a country that is none fails its order, naming the value and the field
             if problems := countries.order_problems(write.order):
                 results[write.key] = WriteResult(write.key, ok=False, error="; ".join(problems))
-        contact_ids = self._contacts_for([w for w in writes if w.key not in results], results)
-        pending = [w for w in writes if w.key not in results]
+        first_of: dict[str, OrderWrite] = {}
+        twins: list[OrderWrite] = []  # the same InvoiceNumber as an earlier order of the batch (a split's part)
+        for write in writes:
+            if write.key not in results:
+                if write.order.number.lower() in first_of:
+                    twins.append(write)
+                else:
+                    first_of[write.order.number.lower()] = write
+        twin_keys = {w.key for w in twins}
+        contact_ids = self._contacts_for([w for w in writes if w.key not in results and w.key not in twin_keys], results)
+        pending = [w for w in writes if w.key not in results and w.key not in twin_keys]
         if pending:
             known = self._known_items()
             body = {"Invoices": [invoice_to_xero(w.order, self.settings, contact_ids[contact_name(w.order).lower()],
@@ -305,6 +314,16 @@ class XeroConnector(Connector):
                         write.key, ok=hit is not None, duplicate=hit is not None,
                         target_id=hit.target_id if hit else None, target_number=hit.target_number if hit else None,
                         error=None if hit else DUPLICATE)
+        for write in twins:  # one invoice per number, whatever Xero's own check says: the twin shares its fate
+            first = results.get(first_of[write.order.number.lower()].key)
+            if first is not None and first.ok:
+                results[write.key] = WriteResult(write.key, ok=True, duplicate=True, target_id=first.target_id,
+                                                  target_number=first.target_number,
+                                                  note=f"same InvoiceNumber as order {first.key}")
+            else:
+                results[write.key] = WriteResult(write.key, ok=False, retriable=True,
+                                                  error=f"the order with the same InvoiceNumber failed: "
+                                                        f"{first.error if first else 'not written'}")
         return [results[w.key] for w in writes]
 
     def _record_payments(self, created: list[tuple[OrderWrite, dict[str, Any]]], results: dict[str, WriteResult],

@@ -97,3 +97,15 @@ def test_invoices_found_without_their_payment_get_it_once(xero, make_xero):
     assert all(r.ok and r.note == "payment already recorded" for r in again)
     assert len(xero.books.payments) == 2
     assert all(hit.missing is None for hit in connector.find_orders(writes).values())
+
+
+def test_two_orders_with_one_number_in_a_batch_make_one_invoice_even_without_xeros_check(xero, make_xero):
+    """A split order's part that a rule gave its parent's number: one invoice, the part a duplicate of it,
+    even with the simulator's unique-number check off (the chaos harness's setting, issue 15)."""
+    xero.books.unique_invoice_numbers = False
+    parent, _, _ = _orders()
+    part = parent.model_copy(update={"source_id": "PAID-1-1"})
+    results = _write(make_xero(), [parent, part], record_payments=True)
+    assert [r.ok for r in results] == [True, True] and results[1].duplicate
+    assert results[1].target_id == results[0].target_id
+    assert [i["InvoiceNumber"] for i in xero.invoices.values()] == ["PAID-1"] and len(xero.books.payments) == 1
