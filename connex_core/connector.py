@@ -173,6 +173,10 @@ class Found:
     target_id: str
     target_number: Optional[str] = None
     description: Optional[str] = None
+    missing: Optional[str] = None
+    """What of the order's booking (one unit: document, payment, follow-up writes) the target lacks, for
+    example ``"payment of 12.50"``: set when the document is there but a write after it is not (a crash
+    between the two). The engine completes the unit with :meth:`Connector.write_follow_ups`."""
 
 
 @dataclass
@@ -272,6 +276,13 @@ class Connector:
     def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
         """Create the orders in the target; one result per write, in any order, keyed by ``write.key``."""
         raise NotImplementedError(f"{self.name} cannot write orders")
+
+    def write_follow_ups(self, items: list[tuple[OrderWrite, Found]]) -> list[WriteResult]:
+        """Complete bookings whose document :meth:`find_orders` found with something ``missing`` (the
+        payment of an invoice, say): write only what is missing, with an idempotency key of its own,
+        and answer one result per write (``target_id`` the found document)."""
+        return [WriteResult(w.key, ok=False, error=f"{self.name} cannot complete a booking ({hit.missing})")
+                for w, hit in items]
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         """Which of these shipments are already on their target documents (for reconciliation)."""

@@ -5,8 +5,12 @@ answer is lost, access tokens expiring) and SIGKILLs of the sync process, rerun 
 
     .venv/bin/python scripts/chaos.py --orders 300 --kills 10 --seed 7
 
-Prints the figures: runs, faults injected by kind, orders, duplicates (must be 0), lost (must be 0).
-Exit status 1 when any duplicate, lost order or ledger mismatch is found. The same harness runs at
+The simulators' own uniqueness checks are off (QuickBooks' duplicate-number warning, Xero's unique
+invoice number), so a duplicate is Connex's; some runs have two sync processes at once.
+
+Prints the figures: runs, faults injected by kind, orders, duplicates (must be 0), lost (must be 0),
+wrong books (totals, lines, balances, one payment per paid invoice; must be 0).
+Exit status 1 when any duplicate, lost order, ledger mismatch or wrong book is found. The same harness runs at
 a small size in ``tests/reliability/test_chaos.py``.
 """
 
@@ -32,11 +36,17 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--fault-rate", type=float, default=0.03, help="probability per request of each fault kind")
     parser.add_argument("--speed", type=float, default=100.0, help="simulated seconds per real second")
+    parser.add_argument("--pairs", type=int, default=2, help="runs per phase with two sync processes at once")
+    parser.add_argument("--guards-on", action="store_true",
+                        help="leave the simulators' uniqueness checks on (QuickBooks 6140, Xero's unique number)")
+    parser.add_argument("--upsert-off", action="store_true",
+                        help="also turn ShipStation's orderKey upsert off (Connex's updates then count as new orders)")
     parser.add_argument("--folder", type=Path, help="where the config and state go (default: a temporary folder)")
     parser.add_argument("--quiet", action="store_true", help="print only the figures")
     args = parser.parse_args()
     opts = ChaosOptions(orders=args.orders, kills=args.kills, state_kills=args.state_kills, seed=args.seed,
-                        fault_rate=args.fault_rate, speed=args.speed,
+                        fault_rate=args.fault_rate, speed=args.speed, pairs=args.pairs,
+                        guards_off=not args.guards_on, upsert_off=args.upsert_off,
                         say=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
     with tempfile.TemporaryDirectory(prefix="connex-chaos-") as tmp:
         folder = args.folder or Path(tmp) / "chaos"

@@ -31,9 +31,13 @@ WRITE_ATTEMPTS = 3
 Pending = tuple[Order, RuleResult]
 
 
-def idempotency_key(task: str, source_key: str, content: str) -> str:
-    """Deterministic: the same order with the same content gets the same key (so the API replays it)."""
-    return hashlib.sha256(f"{task}\x1f{source_key}\x1f{content}".encode()).hexdigest()[:32]
+def idempotency_key(task: str, source_key: str, content: Optional[str] = None) -> str:
+    """The key of an order's booking: stable per (task, source order) whatever its content becomes, so a
+    write whose answer was lost is replayed (QuickBooks ``requestid``, Xero ``Idempotency-Key``) even when
+    the order was edited before the rerun. A content change is an update of that booking, never a new one.
+    ``content``: for writes that are new with each content (a shipment's tracking)."""
+    text = f"{task}\x1f{source_key}" if content is None else f"{task}\x1f{source_key}\x1f{content}"
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 def rule_outcome(result: RuleResult) -> Optional[Outcome]:
@@ -141,7 +145,7 @@ class OrderWriter:
                     self.counts["already_synced"] += 1
                     continue
                 changed.add(key)
-            writes.append(OrderWrite(order=result.order, idempotency_key=idempotency_key(self.name, key, content),
+            writes.append(OrderWrite(order=result.order, idempotency_key=idempotency_key(self.name, key),
                                      options=dict(self.options), content_hash=content))
         if not writes:
             return
@@ -197,6 +201,8 @@ class OrderWriter:
             return writes
         rest = []
         entries, logs, told = [], [], []
+        completed = self._complete([(w, found[w.key]) for w in writes if w.key in found
+                                    and found[w.key].missing and self._ours(ledger.get(w.key), w)])
         for w in writes:
             hit = found.get(w.key)
             if hit is None:
@@ -204,11 +210,22 @@ class OrderWriter:
                 continue
             order, result = by_key[w.key]
             prior = ledger.get(w.key)
-            reconciled = (prior is not None and prior.state == LedgerState.PENDING
-                          and prior.idempotency_key == w.idempotency_key)
+            reconciled = self._ours(prior, w)
+            if reconciled and hit.missing:
+                done = completed.get(w.key)
+                if done is None or not done.ok:  # stays an intent: the next run completes it
+                    self.counts[Outcome.FAILED] += 1
+                    logs.append(log_entry(self.run, order, result, Outcome.FAILED, target_id=hit.target_id,
+                                          target_number=hit.target_number, reason=done.error if done else None,
+                                          message=f"found in {self.target.name} without its {hit.missing}; "
+                                                  f"not completed: {done.error if done else 'no answer'}"))
+                    continue
+                hit.description = done.note
             outcome = Outcome.CREATED if reconciled else Outcome.DUPLICATE
             message = (f"found in {self.target.name} after an interrupted write" if reconciled else
                        f"already in {self.target.name} as {hit.target_number or hit.target_id}")
+            if reconciled and hit.missing:
+                message += f"; completed: {hit.description or hit.missing}"
             self.counts[outcome] += 1
             entries.append(LedgerEntry(task=self.name, source_key=w.key, state=LedgerState.DONE,
                                        idempotency_key=w.idempotency_key, target_id=hit.target_id,
@@ -221,6 +238,22 @@ class OrderWriter:
             ledger[e.source_key] = e
         commit(self.run, logs, entries, told)
         return rest
+
+    @staticmethod
+    def _ours(prior: Optional[LedgerEntry], w: OrderWrite) -> bool:
+        """This booking was begun by Connex (an intent, or a failure that may have reached the target)."""
+        return (prior is not None and prior.state in (LedgerState.PENDING, LedgerState.FAILED)
+                and prior.idempotency_key == w.idempotency_key)
+
+    def _complete(self, items: list[tuple[OrderWrite, Found]]) -> dict[str, WriteResult]:
+        """Bookings found with a part missing (a payment after a crash): the target writes that part."""
+        if not items:
+            return {}
+        try:
+            results = write(self.target, self.target.write_follow_ups, items)
+        except RetriableAPIError as exc:
+            return {w.key: WriteResult(w.key, ok=False, retriable=True, error=str(exc)) for w, _ in items}
+        return {r.key: r for r in results}
 
     def _record_results(self, writes: list[OrderWrite], results: list[WriteResult], ledger: dict[str, LedgerEntry],
                         by_key: dict[str, Pending], changed: frozenset[str] | set[str] = frozenset()) -> None:

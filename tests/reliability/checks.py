@@ -10,15 +10,23 @@ A target holding two documents for one identity (QuickBooks DocNumber or origin 
 orderKey, Xero InvoiceNumber, a daily summary's day or an order listed in two summaries, a tracking
 note written twice) is a *duplicate*. A document Connex created that no ledger entry names, or a
 ledger entry naming a document that is not there, is a *mismatch*.
+
+The books, not only counts (issue 15): each document Connex booked from ShipStation orders has the
+orders' total and their lines, each once; an invoice of an order that paid something has exactly one
+payment from Connex, of the amount paid, and the balance that leaves (QuickBooks ``Balance``, Xero
+``AmountPaid``); an unpaid one has none. A problem there is *wrong*. Documents that hold a split order
+(a parent and its ``-1`` children booked to one document) are checked the same way, into ``split``:
+every part's lines present once.
 """
 
 from __future__ import annotations
 
 import re
 import sqlite3
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 from zoneinfo import ZoneInfo
@@ -39,6 +47,30 @@ class Result:
     duplicates: list[str] = field(default_factory=list)
     lost: list[str] = field(default_factory=list)
     mismatches: list[str] = field(default_factory=list)
+    wrong: list[str] = field(default_factory=list)
+    """Books that are wrong: a total, a line, a balance, a payment missing or twice."""
+    split: list[str] = field(default_factory=list)
+    """The same, for documents that hold a split order (its parts' lines)."""
+    booked: int = 0
+    """Documents whose books were checked."""
+    paid: int = 0
+    """Of those, invoices that must carry one payment."""
+
+
+def _d(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def paid_amount(order: dict[str, Any]) -> Decimal:
+    """What a ShipStation order has paid, as the standard rules book it (``when shipped and amount_paid == 0
+    then mark unpaid``): its total when it paid it all, the amount paid when part paid, else nothing."""
+    total, paid = _d(order.get("orderTotal")), _d(order.get("amountPaid"))
+    return Decimal("0.00") if paid <= 0 or total <= 0 else min(paid, total)
+
+
+def order_lines(orders: Iterable[dict[str, Any]]) -> Counter:
+    return Counter((_d(i.get("quantity")), _d(i.get("unitPrice"))) for o in orders for i in o.get("items") or []
+                   if not i.get("adjustment"))
 
 
 @dataclass
@@ -156,6 +188,7 @@ class _Checker:
             for ident, d in qb_docs.items()))
         self.orphans("QuickBooks document", set(qb_docs) - self.base.qb_docs,
                      self.state.targets("shipstation-to-quickbooks"))
+        self.quickbooks_books(qb_docs, orders)
         # Tracking: every shipment of an order that has a QuickBooks document lands on that document.
         doc_of = {f"shipstation:{oid}": None for oid in orders}
         for key, row in self.state.ledger["shipstation-to-quickbooks"].items():
@@ -216,6 +249,7 @@ class _Checker:
                                                       if inv.get("Type") == "ACCREC"))
         self.orphans("Xero invoice", set(xero.invoices) - self.base.xero_invoices,
                      self.state.targets("shipstation-to-xero"))
+        self.xero_books(invoices, orders)
         # Tracking (DESIGN flow 7): one history note per shipment on the invoice its order came from.
         # Invoices made from ShipStation orders are left out: one made from an order that had
         # already shipped gets no note (the tracking cursor has passed its shipments; see the report).
@@ -236,6 +270,84 @@ class _Checker:
                      if x["trackingNumber"] in str(ln.get("Description", ""))]
             if len(lines) > 1:
                 self.r.duplicates.append(f"tracking-to-xero: {len(lines)} cost lines for {x['trackingNumber']}")
+
+    # -- the books -------------------------------------------------------------------------------
+    def booked_to(self, task: str, orders: dict[int, dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+        """Document id -> the ShipStation orders the ledger booked to it (a split order's parts share one)."""
+        out: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for key, row in self.state.ledger[task].items():
+            oid = key.split(":", 1)[1]
+            if row["state"] == "done" and row["target_id"] and oid.isdigit() and int(oid) in orders:
+                out[str(row["target_id"])].append(orders[int(oid)])
+        return out
+
+    def book(self, where: str, parts: list[dict[str, Any]], problems: list[str]) -> None:
+        self.r.booked += 1
+        if problems:
+            numbers = ", ".join(o["orderNumber"] for o in parts)
+            (self.r.split if len(parts) > 1 else self.r.wrong).append(f"{where} (orders {numbers}): "
+                                                                      + "; ".join(problems))
+
+    def quickbooks_books(self, qb_docs: dict[str, dict[str, Any]], orders: dict[int, dict[str, Any]]) -> None:
+        payments: dict[str, list[Decimal]] = defaultdict(list)
+        for payment in self.s["quickbooks"].entities("Payment"):
+            for line in payment.get("Line") or []:
+                for linked in line.get("LinkedTxn") or []:
+                    if linked.get("TxnType") == "Invoice":
+                        payments[f"Invoice-{linked['TxnId']}"].append(_d(line.get("Amount")))
+        for ident, parts in sorted(self.booked_to("shipstation-to-quickbooks", orders).items()):
+            doc = qb_docs.get(ident)
+            if doc is None:
+                continue  # a mismatch already
+            problems = []
+            total = sum((_d(o.get("orderTotal")) for o in parts), Decimal("0.00"))
+            if _d(doc.get("TotalAmt")) != total:
+                problems.append(f"total {doc.get('TotalAmt')}, the orders' {total}")
+            lines = Counter((_d(ln["SalesItemLineDetail"].get("Qty")), _d(ln["SalesItemLineDetail"].get("UnitPrice")))
+                            for ln in doc.get("Line") or [] if ln.get("DetailType") == "SalesItemLineDetail"
+                            and (ln["SalesItemLineDetail"].get("ItemRef") or {}).get("value") != "SHIPPING_ITEM_ID")
+            wanted = order_lines(parts)
+            if lines != wanted:
+                problems.append(f"lines missing {sorted((wanted - lines).elements())}, extra "
+                                f"{sorted((lines - wanted).elements())}")
+            if ident.startswith("Invoice-"):
+                paid = sum((paid_amount(o) for o in parts), Decimal("0.00"))
+                self.r.paid += paid > 0
+                got = payments.get(ident, [])
+                if got != ([paid] if paid > 0 else []):
+                    problems.append(f"payments {[str(p) for p in got]}, expected {[str(paid)] if paid > 0 else []}")
+                if _d(doc.get("Balance")) != _d(doc.get("TotalAmt")) - sum(got, Decimal("0.00")) or \
+                        _d(doc.get("Balance")) != _d(doc.get("TotalAmt")) - paid:
+                    problems.append(f"balance {doc.get('Balance')}, expected {_d(doc.get('TotalAmt')) - paid}")
+            self.book(f"QuickBooks {ident} #{doc.get('DocNumber')}", parts, problems)
+
+    def xero_books(self, invoices: dict[str, dict[str, Any]], orders: dict[int, dict[str, Any]]) -> None:
+        xero = self.s["xero"]
+        task = self.cfg.tasks.get("shipstation-to-xero")
+        recording = bool(task and (task.target_options or {}).get("record_payments"))
+        payments: dict[str, list[Decimal]] = defaultdict(list)
+        for payment in xero.books.payments.values():  # those sent to the API (a customer's own are not)
+            payments[payment["InvoiceID"]].append(_d(payment.get("Amount")))
+        for ident, parts in sorted(self.booked_to("shipstation-to-xero", orders).items()):
+            invoice = invoices.get(ident)
+            if invoice is None:
+                continue
+            problems = []
+            cost = [ln for ln in invoice.get("LineItems") or [] if str(ln.get("Description", "")).startswith("Shipping cost:")]
+            total = sum((_d(o.get("orderTotal")) for o in parts), Decimal("0.00"))
+            booked = _d(invoice.get("Total")) - sum((_d(ln.get("LineAmount")) + _d(ln.get("TaxAmount")) for ln in cost),
+                                                    Decimal("0.00"))
+            if booked != total:
+                problems.append(f"total {booked} (without shipping cost lines), the orders' {total}")
+            if recording and invoice.get("Status") in ("AUTHORISED", "PAID"):
+                paid = sum((paid_amount(o) for o in parts), Decimal("0.00"))
+                self.r.paid += paid > 0
+                got = payments.get(ident, [])
+                if got != ([paid] if paid > 0 else []):
+                    problems.append(f"payments {[str(p) for p in got]}, expected {[str(paid)] if paid > 0 else []}")
+                elif paid > 0 and _d(invoice.get("AmountDue")) != _d(invoice.get("Total")) - _d(invoice.get("AmountPaid")):
+                    problems.append(f"amount due {invoice.get('AmountDue')} with {invoice.get('AmountPaid')} paid")
+            self.book(f"Xero invoice {invoice.get('InvoiceNumber')}", parts, problems)
 
     def unsettled(self) -> None:
         """No ledger entry of any task may be left pending or failed after the clean reruns."""

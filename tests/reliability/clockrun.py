@@ -64,6 +64,18 @@ def die_after_state_writes(n: int) -> None:
     SQLiteStore.log = after(SQLiteStore.log)
 
 
+def _connections_on(clock: SimClock):
+    """``connex run`` builds its connectors in a :class:`Connections` of its own (shared with the engine):
+    the clock goes there, or the connectors would wait out 429s and backoffs in real time."""
+    real = run_command.Connections
+
+    def connections(*args, **kwargs):
+        kwargs.setdefault("options", {})["clock"] = clock
+        return real(*args, **kwargs)
+
+    return connections
+
+
 if __name__ == "__main__":
     speed, start = float(sys.argv[1]), datetime.fromisoformat(sys.argv[2])
     clock = SimClock(speed=speed, start=start)

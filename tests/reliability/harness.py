@@ -90,6 +90,16 @@ class ChaosOptions:
     """Connection timeout (real seconds) written into every connection; slow answers take longer."""
     max_clean_runs: int = 6
     expire_tokens: bool = True
+    pairs: int = 1
+    """Runs per phase in which two ``connex run`` processes sync at once (one of them SIGKILLed at a random
+    moment every other time): exactly once must hold between processes, not only within one."""
+    guards_off: bool = True
+    """Turn the simulators' own uniqueness checks off (QuickBooks' duplicate-number warning 6140, Xero's
+    unique invoice number), so a duplicate Connex posts is stored and seen by the checks, not refused."""
+    upsert_off: bool = False
+    """Also turn ShipStation's orderKey upsert off. Off by default: Connex's writes to ShipStation *are*
+    that upsert (DESIGN, exactly once: ``orderKey``), so an update of an order it wrote before (an invoice
+    paid after it went out) would count as a second order; use it to see how many writes repeat."""
     say: Callable[[str], None] = lambda s: None
 
 
@@ -102,6 +112,8 @@ class ChaosReport:
     exit_codes: Counter = field(default_factory=Counter)
     faults: Counter = field(default_factory=Counter)
     token_expiries: int = 0
+    pairs: int = 0
+    """Times two sync processes ran at once."""
     checked: checks.Result = field(default_factory=checks.Result)
     seconds: float = 0.0
     stderr_tail: str = ""
@@ -116,15 +128,20 @@ class ChaosReport:
                "orders by flow: " + ", ".join(f"{k} {v}" for k, v in c.orders.items()),
                f"orders: {sum(c.orders.values())}, in target exactly once: {c.once}, skipped/held with a reason: "
                f"{c.skipped}",
+               f"two processes at once: {self.pairs} times",
+               f"books checked: {c.booked} documents, {c.paid} of them paid invoices",
                f"duplicates: {len(c.duplicates)}", f"lost: {len(c.lost)}",
-               f"ledger mismatches: {len(c.mismatches)}", f"time: {self.seconds:.1f} s"]
-        for title, items in (("DUPLICATE", c.duplicates), ("LOST", c.lost), ("MISMATCH", c.mismatches)):
+               f"ledger mismatches: {len(c.mismatches)}", f"wrong books (totals, lines, balances, payments): "
+               f"{len(c.wrong)}", f"split orders with parts' lines missing: {len(c.split)}",
+               f"time: {self.seconds:.1f} s"]
+        for title, items in (("DUPLICATE", c.duplicates), ("LOST", c.lost), ("MISMATCH", c.mismatches),
+                             ("WRONG", c.wrong), ("SPLIT", c.split)):
             out += [f"  {title}: {item}" for item in items[:20]]
         return out
 
     @property
     def ok(self) -> bool:
-        return not (self.checked.duplicates or self.checked.lost or self.checked.mismatches)
+        return not (self.checked.duplicates or self.checked.lost or self.checked.mismatches or self.checked.wrong)
 
 
 class Chaos:
@@ -157,7 +174,17 @@ class Chaos:
         text = self.config.read_text()
         for name in self.server.services:  # a short connection timeout, so slow answers time out
             text = text.replace(f"[connections.{name}]\n", f"[connections.{name}]\ntimeout = {self.opts.timeout}\n")
+        text = text.replace("[tasks.shipstation-to-xero]\n", "[tasks.shipstation-to-xero]\n"
+                            "target_options = { record_payments = true }\n")  # payments under chaos too
         self.config.write_text(text)
+        if self.opts.guards_off:
+            for name, service in self.server.services.items():
+                if hasattr(service, "warn_duplicate_doc_number"):
+                    service.warn_duplicate_doc_number = False
+                if hasattr(service, "books"):
+                    service.books.unique_invoice_numbers = False
+                if hasattr(service, "upsert_by_order_key") and self.opts.upsert_off:
+                    service.upsert_by_order_key = False
 
     def _arm(self) -> None:
         rate = self.opts.fault_rate
@@ -196,15 +223,30 @@ class Chaos:
                     getattr(service, method)()
         self.report.token_expiries += 1
 
-    def sync(self, kill_after: Optional[float] = None, state_writes: Optional[int] = None) -> int:
-        """One ``connex run`` in its own process; SIGKILLed after ``kill_after`` real seconds if still running,
-        or by itself right after its ``state_writes``-th write to the state database."""
+    def _start(self, state_writes: Optional[int] = None) -> subprocess.Popen:
         cmd = [sys.executable, str(CLOCKRUN), str(self.opts.speed), self.clock.utcnow().isoformat(),
                "run", "--config", str(self.config)]
         env = dict(os.environ, CONNEX_CONFIG=str(self.config))
         if state_writes is not None:
             env["CONNEX_KILL_AFTER_STATE_WRITES"] = str(state_writes)
-        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.folder, env=env)
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.folder, env=env)
+
+    def sync_pair(self, kill_after: Optional[float] = None) -> list[int]:
+        """Two ``connex run`` processes at once on the same config and state; the second is SIGKILLed after
+        ``kill_after`` real seconds if still running. Both are counted as runs."""
+        self.report.pairs += 1
+        first = threading.Thread(target=lambda: codes.append(self.sync()))
+        codes: list[int] = []
+        first.start()
+        time.sleep(self.rng.uniform(0.0, 0.3))
+        codes.append(self.sync(kill_after=kill_after))
+        first.join()
+        return codes
+
+    def sync(self, kill_after: Optional[float] = None, state_writes: Optional[int] = None) -> int:
+        """One ``connex run`` in its own process; SIGKILLed after ``kill_after`` real seconds if still running,
+        or by itself right after its ``state_writes``-th write to the state database."""
+        proc = self._start(state_writes)
         expiry = None
         if self.opts.expire_tokens and self.rng.random() < 0.5:
             expiry = threading.Timer(self.rng.uniform(0.05, 1.0), self._expire_tokens)
@@ -235,6 +277,8 @@ class Chaos:
             self.sync(kill_after=self.rng.uniform(*self.opts.kill_window))
         for _ in range(self.opts.state_kills):
             self.sync(state_writes=self.rng.randint(*self.opts.state_kill_range))
+        for n in range(self.opts.pairs):
+            self.sync_pair(kill_after=self.rng.uniform(*self.opts.kill_window) if n % 2 else None)
         for _ in range(self.opts.faulty_runs):
             self.sync()
         self._disarm()

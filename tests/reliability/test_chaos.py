@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import sqlite3
+from decimal import Decimal
 
 import pytest
 
@@ -15,7 +17,7 @@ from .harness import Chaos, ChaosOptions
 @pytest.fixture(scope="module")
 def chaos(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chaos") / "run"
-    options = ChaosOptions(orders=20, kills=3, state_kills=2, faulty_runs=1, seed=5, fault_rate=0.05)
+    options = ChaosOptions(orders=20, kills=3, state_kills=2, faulty_runs=1, pairs=1, seed=5, fault_rate=0.05)
     harness = Chaos(PluginManager().load(), folder, options)
     report = harness.run()
     return harness, report
@@ -28,7 +30,16 @@ def test_every_order_once_none_lost(chaos):
     assert report.checked.duplicates == []
     assert report.checked.lost == []
     assert report.checked.mismatches == []
+    assert report.checked.wrong == []
     assert report.exit_codes[0] >= 2  # each phase ended with a clean run
+
+
+def test_the_books_were_checked_with_the_guards_off_and_two_processes_at_once(chaos):
+    harness, report = chaos
+    assert report.pairs >= 2  # one per phase
+    assert report.checked.booked > 0 and report.checked.paid > 0
+    assert harness.services["quickbooks"].warn_duplicate_doc_number is False
+    assert harness.services["xero"].books.unique_invoice_numbers is False
 
 
 def test_every_flow_and_fault_kind_was_exercised(chaos):
@@ -62,3 +73,62 @@ def test_the_checks_see_a_duplicate_and_a_lost_order(chaos):
         f"QuickBooks DocNumber ('Invoice', {doc['DocNumber']!r}) 2 times: ['Invoice-{doc['Id']}', 'Invoice-999999']"]
     assert any("Invoice-999999 was created but no ledger entry names it" in m for m in found.mismatches)
     assert found.lost == [f"quickbooks-to-shipstation: {key} never recorded"]
+
+
+def _connex_invoice(harness, paid: bool):
+    """A QuickBooks invoice Connex booked from a ShipStation order (paid or not), with its payment."""
+    qb = harness.services["quickbooks"]
+    for doc in qb.entities("Invoice"):
+        if "[connex shipstation:" not in (doc.get("PrivateNote") or ""):
+            continue
+        payments = [p for p in qb.entities("Payment") if any(t.get("TxnId") == doc["Id"] for ln in p["Line"]
+                                                             for t in ln.get("LinkedTxn", []))]
+        if bool(payments) == paid:
+            return doc, payments
+    raise AssertionError("no such invoice in the chaos run")
+
+
+def _checked(harness):
+    return check(harness.config, harness.services, harness.baseline)
+
+
+def test_the_self_test_each_books_check_fails_when_the_books_are_wrong(chaos):
+    """The checks can fail: the harness itself deletes a payment, changes a balance, adds a second payment,
+    drops a line, and deletes a Xero payment; each is reported as wrong books, naming the document."""
+    harness, _ = chaos
+    qb, xero = harness.services["quickbooks"], harness.services["xero"]
+    assert _checked(harness).wrong == []
+    doc, [payment] = _connex_invoice(harness, paid=True)
+    where = f"Invoice-{doc['Id']} #{doc['DocNumber']}"
+
+    def wrong_after(change, undo) -> list[str]:
+        change()
+        try:
+            return [w for w in _checked(harness).wrong if where in w or "Xero" in w]
+        finally:
+            undo()
+
+    saved = copy.deepcopy(doc)
+    found = wrong_after(lambda: qb.store["Payment"].pop(payment["Id"]),
+                        lambda: qb.store["Payment"].__setitem__(payment["Id"], payment))
+    assert len(found) == 1 and "payments []" in found[0], found
+    found = wrong_after(lambda: doc.update(Balance=doc["TotalAmt"]), lambda: doc.update(Balance=saved["Balance"]))
+    assert len(found) == 1 and f"balance {doc['TotalAmt']}" in found[0], found
+    found = wrong_after(lambda: qb.store["Payment"].__setitem__("999998", dict(payment, Id="999998")),
+                        lambda: qb.store["Payment"].pop("999998"))
+    assert len(found) == 1 and "payments [" in found[0] and "expected" in found[0], found
+    item_line = next(ln for ln in doc["Line"] if ln.get("DetailType") == "SalesItemLineDetail"
+                     and ln["SalesItemLineDetail"]["ItemRef"]["value"] != "SHIPPING_ITEM_ID")
+    found = wrong_after(lambda: doc["Line"].remove(item_line), lambda: doc.update(Line=saved["Line"]))
+    assert len(found) == 1 and "lines missing [" in found[0], found
+    xero_payment_id, xero_payment = next(iter(xero.books.payments.items()))
+    number = xero.invoices[xero_payment["InvoiceID"]]["InvoiceNumber"]
+    where = f"Xero invoice {number} "
+    xero.books.payments.pop(xero_payment_id)
+    try:
+        checked = _checked(harness)
+    finally:
+        xero.books.payments[xero_payment_id] = xero_payment
+    found = [w for w in checked.wrong + checked.split if where in w]
+    assert len(found) == 1 and "payments []" in found[0], (number, checked.wrong, checked.split)
+    assert Decimal(str(doc["Balance"])) == Decimal(str(saved["Balance"])) and _checked(harness).wrong == []

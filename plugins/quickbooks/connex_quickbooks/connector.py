@@ -180,6 +180,9 @@ class QuickBooksConnector(Connector):
     def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
         return self._writer().write(writes) if writes else []
 
+    def write_follow_ups(self, items: list[tuple[OrderWrite, Found]]) -> list[WriteResult]:
+        return self._writer().follow_ups(items) if items else []
+
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         return TrackingWriter(self.api, self.api.qb.company_id, self.request_ids).find(writes) if writes else {}
 

@@ -93,18 +93,96 @@ class OrderWriter:
             for entity in TXN_ENTITIES:
                 resolve.want(wanted, entity, "DocNumber", mapping.doc_number(w.order.number))
         found = resolve.lookup(self.api, wanted) if wanted else {}
-        return {w.key: hit for w in writes if (hit := self._existing(found, w.order)) is not None}
+        hits = {}
+        for w in writes:
+            if (hit := self._existing(found, w.order)) is not None:
+                entity, doc = self._document(found, w.order)
+                if (amount := self._payment_due(w, entity, doc)) is not None:
+                    hit.missing = f"payment of {amount}"
+                hits[w.key] = hit
+        return hits
 
-    def _existing(self, found: resolve.Found, order: Order) -> Optional[Found]:
-        if not self.custom_numbers:
-            return None
+    def _document(self, found: resolve.Found, order: Order) -> tuple[str, Optional[dict[str, Any]]]:
         number = mapping.doc_number(order.number)
         for entity in TXN_ENTITIES:
             doc = resolve.get(found, entity, "DocNumber", number)
             if doc:
-                return Found(target_id=mapping.target_ref(entity, doc["Id"]), target_number=doc.get("DocNumber"),
-                             description=f"{entity} {doc.get('DocNumber')} ({doc.get('TotalAmt')})")
-        return None
+                return entity, doc
+        return "", None
+
+    def _existing(self, found: resolve.Found, order: Order) -> Optional[Found]:
+        if not self.custom_numbers:
+            return None
+        entity, doc = self._document(found, order)
+        if doc is None:
+            return None
+        return Found(target_id=mapping.target_ref(entity, doc["Id"]), target_number=doc.get("DocNumber"),
+                     description=f"{entity} {doc.get('DocNumber')} ({doc.get('TotalAmt')})")
+
+    @staticmethod
+    def _payment_due(write: OrderWrite, entity: str, doc: Optional[dict[str, Any]]) -> Optional[Any]:
+        """The payment an invoice found in QuickBooks still lacks: the order paid something, the task posts
+        payments, and nothing of the invoice is paid (the unit posts one payment, so any payment is it)."""
+        if entity != "Invoice" or doc is None:
+            return None
+        opts = TargetOptions.parse(write.options, "target_options")
+        paid = mapping.amount_to_pay(write.order)
+        total = mapping.money(doc.get("TotalAmt", 0))
+        if paid <= 0 or not opts.create_payments or mapping.money(doc.get("Balance", 0)) < total or total <= 0:
+            return None
+        return total if paid == mapping.money(write.order.total) else min(paid, total)
+
+    def follow_ups(self, items: list[tuple[OrderWrite, Found]]) -> list[WriteResult]:
+        """Complete bookings found without their payment (a crash between the invoice and its payment):
+        the invoices are read again (one look-up), and each still unpaid one gets its payment, in batches
+        whose ``requestid`` is their own (purpose "payment-completion"), so a lost answer replays."""
+        writes = [w for w, _ in items]
+        wanted: resolve.Wanted = {}
+        for w in writes:
+            resolve.want(wanted, "Invoice", "DocNumber", mapping.doc_number(w.order.number))
+        found = resolve.lookup(self.api, wanted)
+        results: dict[str, WriteResult] = {}
+        due = []
+        for w, hit in items:
+            _, doc = self._document(found, w.order)
+            if doc is None or mapping.target_ref("Invoice", doc["Id"]) != hit.target_id:
+                results[w.key] = WriteResult(w.key, ok=False, retriable=True, error=f"invoice {hit.target_number} "
+                                             "changed in QuickBooks since it was found")
+                continue
+            amount = self._payment_due(w, "Invoice", doc)
+            result = WriteResult(w.key, ok=True, target_id=hit.target_id, target_number=doc.get("DocNumber"))
+            results[w.key] = result
+            if amount is None:
+                result.note = "payment already recorded"
+            else:
+                opts = TargetOptions.parse(w.options, "target_options")
+                refs = {r: n for r, n in (("DepositToAccountRef", w.order.deposit_account or opts.deposit_account),
+                                          ("PaymentMethodRef", w.order.payment_method or opts.payment_method)) if n}
+                due.append((w, doc, amount, refs))
+        names_wanted: resolve.Wanted = {}
+        for *_, refs in due:
+            for ref, name in refs.items():
+                resolve.want(names_wanted, REF_ENTITIES[ref], "Name", name)
+        named = resolve.lookup(self.api, names_wanted) if names_wanted else {}
+        for start in range(0, len(due), BATCH_LIMIT):
+            chunk = due[start:start + BATCH_LIMIT]
+            items_ = []
+            for n, (w, doc, amount, refs) in enumerate(chunk):
+                rows = {ref: resolve.get(named, REF_ENTITIES[ref], "Name", name) for ref, name in refs.items()}
+                ref_ids = {ref: {"value": row["Id"], "name": row.get("Name", refs[ref])} for ref, row in rows.items() if row}
+                items_.append({"bId": f"m{n}", "operation": "create", "Payment": mapping.payment_body(doc, ref_ids, amount)})
+            rid = self.ids.get(self.realm, "payment-completion", [w.idempotency_key for w, *_ in chunk])
+            answers = self._batch(items_, rid)
+            for n, (w, _, amount, _) in enumerate(chunk):
+                answer = answers.get(f"m{n}", {})
+                error = item_error(answer)
+                if error is None and "Payment" in answer:
+                    results[w.key].note = f"payment {answer['Payment']['Id']} of {amount} recorded"
+                else:
+                    error = error or QuickBooksFault("", "no answer for this payment in the batch")
+                    results[w.key] = WriteResult(w.key, ok=False, retriable=True,
+                                                 error=f"the invoice's payment of {amount} was not recorded: {error}")
+        return [results[w.key] for w in writes]
 
     # -- planning --------------------------------------------------------------------------------
     def _plan(self, write: OrderWrite) -> _Plan:

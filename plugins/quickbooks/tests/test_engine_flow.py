@@ -108,3 +108,110 @@ def test_daily_summary_posts_one_document_per_day_and_never_twice(sim, engine):
     again = engine("lost-state.db").run_task("summary")  # no ledger: only QuickBooks can tell
     assert again.counts.get("created", 0) == 0 and again.counts["duplicate"] == 1
     assert len(sim.entities("SalesReceipt")) == 1
+
+
+class Crash(BaseException):
+    """Stands for the process dying (kill -9): nothing after it runs, the ledger keeps what was written."""
+
+
+def _paid_once(sim) -> None:
+    """Every invoice is paid off by exactly one payment linked to it."""
+    payments: dict[str, int] = {}
+    for payment in sim.entities("Payment"):
+        for line in payment["Line"]:
+            for linked in line["LinkedTxn"]:
+                payments[linked["TxnId"]] = payments.get(linked["TxnId"], 0) + 1
+    invoices = sim.entities("Invoice")
+    assert [(i["DocNumber"], Decimal(str(i["Balance"]))) for i in invoices if Decimal(str(i["Balance"])) != 0] == []
+    assert {i["Id"]: payments.get(i["Id"], 0) for i in invoices} == {i["Id"]: 1 for i in invoices}
+
+
+@pytest.mark.parametrize("payments_sent", [False, True], ids=["killed-before-payments", "killed-after-payments"])
+def test_a_crash_at_the_payments_is_completed_by_the_rerun(sim, engine, monkeypatch, payments_sent):
+    """The booking is one unit: a run killed when its payments go out (before they are sent, or after
+    QuickBooks took them but before the ledger heard) leaves invoices the rerun finds by DocNumber; it
+    posts each missing payment once (its own requestid) and never a second one."""
+    from connex_quickbooks import writer
+
+    pay = writer.OrderWriter._pay_invoices
+
+    def crash(self, posted, found, results):
+        if payments_sent:
+            pay(self, posted, found, results)
+        raise Crash()
+
+    monkeypatch.setattr(writer.OrderWriter, "_pay_invoices", crash)
+    with pytest.raises(Crash):
+        engine().run_task("orders")
+    assert len(sim.entities("Invoice")) == 5
+    assert len(sim.entities("Payment")) == (5 if payments_sent else 0)
+    monkeypatch.setattr(writer.OrderWriter, "_pay_invoices", pay)
+    again = engine().run_task("orders")
+    assert again.status == "ok" and again.counts["created"] == 5, again
+    assert len(sim.entities("Invoice")) == 5
+    _paid_once(sim)
+    third = engine().run_task("orders")
+    assert third.counts["already_synced"] == 5 and len(sim.entities("Payment")) == 5
+
+
+def test_a_crash_then_an_edit_posts_nothing_twice_when_quickbooks_numbers_documents(sim, engine, monkeypatch):
+    """With custom transaction numbers off (QuickBooks numbers the documents; no DocNumber to look up)
+    and the duplicate-number warning off, the requestid is the only guard: a run killed after its
+    documents went out, and an order edited before the rerun, still gives every order one invoice and
+    one payment (the booking's key does not change with the order's content)."""
+    from connex_quickbooks import writer
+
+    sim.preferences["SalesFormsPrefs"]["CustomTxnNumbers"] = False
+    sim.warn_duplicate_doc_number = False
+
+    def crash(self, posted, found, results):
+        raise Crash()
+
+    pay = writer.OrderWriter._pay_invoices
+    monkeypatch.setattr(writer.OrderWriter, "_pay_invoices", crash)
+    with pytest.raises(Crash):
+        engine().run_task("orders")
+    assert len(sim.entities("Invoice")) == 5
+    monkeypatch.setattr(writer.OrderWriter, "_pay_invoices", pay)
+    edited = MemorySource.orders[2]
+    MemorySource.orders[2] = edited.model_copy(update={"notes": "gift wrap, please", "memo": "edited"})
+    assert MemorySource.orders[2].content_hash() != edited.content_hash()
+    again = engine().run_task("orders")
+    assert again.status == "ok", again
+    assert len(sim.entities("Invoice")) == 5
+    _paid_once(sim)
+
+
+def test_a_kill_after_the_first_30_invoices_and_an_edit_book_every_order_once(sim, engine, monkeypatch):
+    """Issue 15's finding 3: QuickBooks numbering documents itself, its duplicate-number warning off, a run
+    killed after the first /batch of 30 invoices, one of those orders edited before the rerun: before, the
+    rerun posted those 30 invoices and payments again (the requestid changed with the order's content)."""
+    from connex_quickbooks import writer
+
+    sim.preferences["SalesFormsPrefs"]["CustomTxnNumbers"] = False
+    sim.warn_duplicate_doc_number = False
+    MemorySource.orders = [
+        make_order(source="memory", source_id=str(i), number=f"20{i:02d}", created_at=DAY + timedelta(minutes=i),
+                   order_date=DAY + timedelta(minutes=i), customer=Customer(name=f"Buyer {i}", email=f"b{i}@x.test"))
+        for i in range(45)
+    ]
+    batch = writer.OrderWriter._batch
+    sent: list[str] = []
+
+    def dies_after_the_first_documents(self, items, rid):
+        if items and "Invoice" in items[0] and any("Invoice" in i for i in sent):
+            raise Crash()
+        answers = batch(self, items, rid)
+        sent.extend(k for i in items for k in i if k in ("Invoice", "Payment"))
+        return answers
+
+    monkeypatch.setattr(writer.OrderWriter, "_batch", dies_after_the_first_documents)
+    with pytest.raises(Crash):
+        engine().run_task("orders")
+    assert len(sim.entities("Invoice")) == 30 and sim.entities("Payment") == []
+    monkeypatch.setattr(writer.OrderWriter, "_batch", batch)
+    MemorySource.orders[4] = MemorySource.orders[4].model_copy(update={"memo": "edited before the rerun"})
+    again = engine().run_task("orders")
+    assert again.status == "ok", again
+    assert len(sim.entities("Invoice")) == 45
+    _paid_once(sim)

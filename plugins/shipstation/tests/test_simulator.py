@@ -202,3 +202,12 @@ def test_delete_is_a_soft_delete(simulator, client):
         {"success": True, "message": "The requested order has been deleted."}
     assert [o for p in client.list_orders() for o in p] == []
     assert order["orderId"] in simulator.orders
+
+
+def test_with_the_order_key_upsert_off_every_create_is_a_new_order(simulator, client):
+    """The chaos harness's switch (issue 15): a repeated write becomes a second order instead of an update."""
+    simulator.upsert_by_order_key = False
+    first = client.create_orders([_order("Q-1", "connex:quickbooks:1")])["results"][0]
+    again = client.create_orders([_order("Q-1", "connex:quickbooks:1")])["results"][0]
+    assert first["success"] and again["success"] and again["orderId"] != first["orderId"]
+    assert [o["orderKey"] for o in simulator.orders.values()] == ["connex:quickbooks:1"] * 2

@@ -212,6 +212,7 @@ class XeroConnector(Connector):
 
     # -- writing orders --------------------------------------------------------------------------
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        by_key = {w.key: w for w in writes}
         by_number: dict[str, list[str]] = {}
         for write in writes:
             by_number.setdefault(write.order.number.lower(), []).append(write.key)
@@ -224,22 +225,70 @@ class XeroConnector(Connector):
                     continue  # a deleted invoice's number may be used again
                 for key in by_number.get(str(invoice.get("InvoiceNumber", "")).lower(), []):
                     found[key] = Found(target_id=invoice["InvoiceID"], target_number=invoice.get("InvoiceNumber"),
-                                       description=f"{invoice.get('Status')} invoice, total {invoice.get('Total')}")
+                                       description=f"{invoice.get('Status')} invoice, total {invoice.get('Total')}",
+                                       missing=self._payment_missing(by_key[key], invoice))
         return found
+
+    @staticmethod
+    def _payment_missing(write: OrderWrite, invoice: dict[str, Any]) -> Optional[str]:
+        """The payment an invoice found in Xero still lacks (``record_payments``, the order paid something,
+        the invoice is AUTHORISED and nothing of it is paid: the booking records one payment, so any is it)."""
+        amount = amount_to_pay(write.order)
+        if (not write.options.get("record_payments") or amount <= 0 or invoice.get("Status") != "AUTHORISED"
+                or float(invoice.get("AmountPaid") or 0) != 0):
+            return None
+        return f"payment of {amount}"
+
+    def write_follow_ups(self, items: list[tuple[OrderWrite, Found]]) -> list[WriteResult]:
+        """Complete bookings found without their payment (a crash between the invoice and its payment): the
+        invoices are read again, and each still unpaid one gets its payment, with an ``Idempotency-Key`` of
+        its own ("payment-completion")."""
+        results: dict[str, WriteResult] = {}
+        fresh = self.find_orders([w for w, _ in items])
+        created = []
+        for write, hit in items:
+            now = fresh.get(write.key)
+            if now is None or now.target_id != hit.target_id:
+                results[write.key] = WriteResult(write.key, ok=False, retriable=True,
+                                                  error=f"invoice {hit.target_number} changed in Xero since it was found")
+                continue
+            results[write.key] = WriteResult(write.key, ok=True, target_id=hit.target_id, target_number=hit.target_number)
+            if now.missing is None:
+                results[write.key].note = "payment already recorded"
+            else:
+                created.append((write, {"InvoiceID": hit.target_id, "Status": "AUTHORISED"}))
+        self._record_payments(created, results, kind="payment-completion")
+        for write, _ in created:
+            result = results[write.key]
+            if "not recorded" in (result.note or ""):  # the invoice stays found without its payment: next run
+                results[write.key] = WriteResult(write.key, ok=False, retriable=True, error=result.note)
+        return [results[w.key] for w, _ in items]
 
     def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
         results: dict[str, WriteResult] = {}
         for write in writes:  # a country that is none fails its order, naming the value and the field
             if problems := countries.order_problems(write.order):
                 results[write.key] = WriteResult(write.key, ok=False, error="; ".join(problems))
-        contact_ids = self._contacts_for([w for w in writes if w.key not in results], results)
-        pending = [w for w in writes if w.key not in results]
+        first_of: dict[str, OrderWrite] = {}
+        twins: list[OrderWrite] = []  # the same InvoiceNumber as an earlier order of the batch (a split's part)
+        for write in writes:
+            if write.key not in results:
+                if write.order.number.lower() in first_of:
+                    twins.append(write)
+                else:
+                    first_of[write.order.number.lower()] = write
+        twin_keys = {w.key for w in twins}
+        contact_ids = self._contacts_for([w for w in writes if w.key not in results and w.key not in twin_keys], results)
+        pending = [w for w in writes if w.key not in results and w.key not in twin_keys]
         if pending:
             known = self._known_items()
             body = {"Invoices": [invoice_to_xero(w.order, self.settings, contact_ids[contact_name(w.order).lower()],
                                                  known) for w in pending]}
             data = self.client.call("create invoices", "create_invoices", body, summarize_errors=False, unitdp=4,
-                                    idempotency_key=idempotency_key("invoices", [w.idempotency_key for w in pending]))
+                                    # with each order's content: Xero refuses a key sent again with another body, and
+                                    # an edited order is guarded by the InvoiceNumber look-up (find_orders)
+                                    idempotency_key=idempotency_key("invoices", [f"{w.idempotency_key}:{w.content_hash}"
+                                                                                for w in pending]))
             answers = records(data, "Invoices", "create invoices")
             created: list[tuple[OrderWrite, dict[str, Any]]] = []
             if len(answers) != len(pending):
@@ -265,9 +314,20 @@ class XeroConnector(Connector):
                         write.key, ok=hit is not None, duplicate=hit is not None,
                         target_id=hit.target_id if hit else None, target_number=hit.target_number if hit else None,
                         error=None if hit else DUPLICATE)
+        for write in twins:  # one invoice per number, whatever Xero's own check says: the twin shares its fate
+            first = results.get(first_of[write.order.number.lower()].key)
+            if first is not None and first.ok:
+                results[write.key] = WriteResult(write.key, ok=True, duplicate=True, target_id=first.target_id,
+                                                  target_number=first.target_number,
+                                                  note=f"same InvoiceNumber as order {first.key}")
+            else:
+                results[write.key] = WriteResult(write.key, ok=False, retriable=True,
+                                                  error=f"the order with the same InvoiceNumber failed: "
+                                                        f"{first.error if first else 'not written'}")
         return [results[w.key] for w in writes]
 
-    def _record_payments(self, created: list[tuple[OrderWrite, dict[str, Any]]], results: dict[str, WriteResult]) -> None:
+    def _record_payments(self, created: list[tuple[OrderWrite, dict[str, Any]]], results: dict[str, WriteResult],
+                         kind: str = "payments") -> None:
         """With the task option ``record_payments = true``: a payment (``PUT /Payments``, one call for the batch)
         of the amount each order paid, into ``payment_account`` (a bank account code, default "090", the bank
         account of Xero's default chart). Only an AUTHORISED invoice takes a payment; a DRAFT one gets a note."""
@@ -291,7 +351,8 @@ class XeroConnector(Connector):
         try:
             data = self.client.call("record payments", "create_payments", {"Payments": [p for _, p in due]},
                                     summarize_errors=False,
-                                    idempotency_key=idempotency_key("payments", [w.idempotency_key for w, _ in due]))
+                                    idempotency_key=idempotency_key(kind, [f"{w.idempotency_key}:{w.content_hash}"
+                                                                           for w, _ in due]))
             answers = records(data, "Payments", "record payments")
         except (RetriableAPIError, FatalAPIError) as exc:
             # The invoices are written: say on each order that its payment is not, rather than losing both facts.

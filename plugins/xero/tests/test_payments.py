@@ -70,3 +70,42 @@ def test_payments_xero_does_not_answer_are_noted_on_the_written_invoices(xero, m
     assert all(r.ok and r.target_id for r in results)
     assert all("was not recorded" in r.note and "503" in r.note for r in results)
     assert xero.books.payments == {} and books(xero)["PAID-1"] == ("AUTHORISED", TOTAL, [])
+
+
+def test_invoices_found_without_their_payment_get_it_once(xero, make_xero):
+    """A booking is one unit: invoices written whose payments never went out (a crash, or Xero not
+    answering) are found with the payment ``missing``; completing them records each payment once, under
+    a key of its own, and completing again records nothing more."""
+    orders = _orders()
+    writes = [OrderWrite(order=o, idempotency_key=f"k-{o.number}", options={"record_payments": True},
+                         content_hash=o.content_hash()) for o in orders]
+    xero.faults.add(Fault(kind="error", status=503, body=b"Service Unavailable", methods=("PUT",), path="/Payments$"))
+    connector = make_xero(max_retries=1)
+    assert all(r.ok for r in connector.write_orders(writes))
+    xero.faults.clear()
+    found = connector.find_orders(writes)
+    assert {w.order.number: found[w.key].missing for w in writes} == {
+        "PAID-1": f"payment of {TOTAL}", "OPEN-1": None, "PART-1": "payment of 20.00"}
+    due = [(w, found[w.key]) for w in writes if found[w.key].missing]
+    results = connector.write_follow_ups(due)
+    assert all(r.ok for r in results) and all("recorded" in r.note for r in results)
+    assert {r.target_id for r in results} == {found[w.key].target_id for w, _ in due}
+    assert books(xero) == {"PAID-1": ("PAID", D("0"), [TOTAL]),
+                           "OPEN-1": ("AUTHORISED", TOTAL, []),
+                           "PART-1": ("AUTHORISED", TOTAL - D("20.00"), [D("20.00")])}
+    again = connector.write_follow_ups(due)
+    assert all(r.ok and r.note == "payment already recorded" for r in again)
+    assert len(xero.books.payments) == 2
+    assert all(hit.missing is None for hit in connector.find_orders(writes).values())
+
+
+def test_two_orders_with_one_number_in_a_batch_make_one_invoice_even_without_xeros_check(xero, make_xero):
+    """A split order's part that a rule gave its parent's number: one invoice, the part a duplicate of it,
+    even with the simulator's unique-number check off (the chaos harness's setting, issue 15)."""
+    xero.books.unique_invoice_numbers = False
+    parent, _, _ = _orders()
+    part = parent.model_copy(update={"source_id": "PAID-1-1"})
+    results = _write(make_xero(), [parent, part], record_payments=True)
+    assert [r.ok for r in results] == [True, True] and results[1].duplicate
+    assert results[1].target_id == results[0].target_id
+    assert [i["InvoiceNumber"] for i in xero.invoices.values()] == ["PAID-1"] and len(xero.books.payments) == 1

@@ -278,3 +278,12 @@ def test_sandbox_seed_and_activity_hooks(xero):
     assert 0 < paid < open_before
     assert sum(i["Status"] == "AUTHORISED" for i in xero.invoices.values()) == open_before - paid
     assert xero.seed(0) == 0
+
+
+def test_with_unique_invoice_numbers_off_a_number_is_taken_twice(xero, token):
+    """The chaos harness's switch (issue 15): Xero's "Invoice # must be unique." check off."""
+    xero.books.unique_invoice_numbers = False
+    body = {"Invoices": [invoice_element(number="C-1"), invoice_element(number="C-1")]}
+    r = api(xero, "PUT", "/Invoices", token, body)
+    assert r.status == 200
+    assert [i["InvoiceNumber"] for i in xero.invoices.values()] == ["C-1", "C-1"]

@@ -139,6 +139,11 @@ class ShipStationSimulator(SimulatedService):
         self.generator = OrderGenerator(seed)
         self.orders: dict[int, dict[str, Any]] = {}
         self.deleted: set[int] = set()
+        self.upsert_by_order_key = True
+        """``createorder(s)`` updates the order that has the payload's ``orderKey`` (ShipStation API docs,
+        Create/Update Order: "If the orderKey is specified, the method becomes idempotent and the existing
+        order with that key will be updated"). Off, every create is a new order: the chaos harness can turn it
+        off (issue 15) so that a repeated write shows up as a second order instead of being absorbed."""
         self.shipments: list[dict[str, Any]] = []
         self.fulfillments: list[dict[str, Any]] = []
         self.webhooks: dict[int, dict[str, Any]] = {}
@@ -182,7 +187,7 @@ class ShipStationSimulator(SimulatedService):
         return format_timestamp(self.clock.utcnow())
 
     def _by_key(self, order_key: Optional[str]) -> Optional[dict[str, Any]]:
-        if not order_key:
+        if not order_key or not self.upsert_by_order_key:
             return None
         for order_id, order in self.orders.items():
             if order["orderKey"] == order_key and order_id not in self.deleted:
