@@ -15,6 +15,7 @@ import typer
 from .. import __version__
 from ..plugins import get_manager
 from . import config as config_cmd
+from . import held as held_cmd
 from . import plugins as plugins_cmd
 from . import tenants as tenants_cmd
 from .common import STATE, setup_logging
@@ -56,6 +57,7 @@ app.command("demo")(demo)
 app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(tenants_cmd.app, name="tenants")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(held_cmd.app, name="held")
 
 if importlib.util.find_spec("connex_core.cli.rules") is not None:
     from . import rules as rules_cmd

@@ -88,6 +88,7 @@ class RunSummary:
             "error": self.error,
             "read": self.counts.get("read", 0),
             **{k: self.counts.get(k, 0) for k in keys},
+            **({"ignored": self.counts["ignored"]} if self.counts.get("ignored") else {}),
             "cursor": self.cursor,
             "seconds": round(self.seconds, 3),
         }

@@ -113,9 +113,18 @@ class OrderWriter:
             self.store.log([log_entry(self.run, order, result, outcome)])
             return
         existing = self.store.ledger_get(self.name, [order.key]).get(order.key)
+        if existing is not None and existing.state == LedgerState.IGNORED:
+            self.counts[outcome] -= 1
+            self.counts[Outcome.IGNORED] += 1
+            return  # a person said never to post it
         if existing is not None and existing.state == LedgerState.DONE:
+            if outcome == Outcome.HELD:  # nothing waits for a person (a released order, held again by its rule)
+                self.counts[outcome] -= 1
+                self.counts["already_synced"] += 1
             return  # already in the target; a later rule change does not undo that
         if existing is not None and existing.state == outcome and existing.last_error == result.reason:
+            if outcome == Outcome.HELD:
+                self.store.ledger_put([existing])  # held again: "last seen" (the entry's time) moves on
             return  # skipped or held for the same reason last time: logged already
         snapshot = order.model_dump_json() if outcome == Outcome.HELD else None
         commit(self.run, [log_entry(self.run, order, result, outcome)],
@@ -136,6 +145,9 @@ class OrderWriter:
         for key, (order, result) in by_key.items():
             entry = ledger.get(key)
             content = result.order.content_hash()
+            if entry is not None and entry.state == LedgerState.IGNORED:
+                self.counts[Outcome.IGNORED] += 1  # a person said never to post it
+                continue
             if entry is not None and entry.state == LedgerState.DONE:
                 if not (target.upserts_orders and entry.content_hash and entry.content_hash != content):
                     self.counts["already_synced"] += 1
