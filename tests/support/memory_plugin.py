@@ -39,6 +39,7 @@ class MemoryAPI:
     revoked: bool = False
     webhook_reads: int = 0
     fail_webhook_reads: int = 0  # the next n webhook reads fail as a passing API error
+    issued: int = 0  # document ids handed out (never reused, also after a document is deleted)
     upsert: bool = False  # like ShipStation: a write of a key already there replaces that document
 
     def numbers(self) -> list[str]:
@@ -140,8 +141,10 @@ class MemoryConnector(Connector):
             if w.order.number in a.reject_numbers:
                 results.append(WriteResult(key=w.key, ok=False, error=f"order {w.order.number}: item not found"))
                 continue
-            tid = next((t for t, d in a.documents.items() if a.upsert and d.get("key") == w.key),
-                       f"doc-{len(a.documents) + 1}")
+            tid = next((t for t, d in a.documents.items() if a.upsert and d.get("key") == w.key), None)
+            if tid is None:
+                a.issued += 1
+                tid = f"doc-{a.issued}"
             a.documents[tid] = {"key": w.key, "number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key}
             results.append(WriteResult(key=w.key, ok=True, target_id=tid, target_number=w.order.number))
         if call in a.lose_response_on_write:

@@ -108,3 +108,25 @@ def test_daily_summary_posts_one_document_per_day_and_never_twice(sim, engine):
     again = engine("lost-state.db").run_task("summary")  # no ledger: only QuickBooks can tell
     assert again.counts.get("created", 0) == 0 and again.counts["duplicate"] == 1
     assert len(sim.entities("SalesReceipt")) == 1
+
+
+def test_an_invoice_a_user_deleted_is_posted_again_by_resync_only(sim, engine):
+    """The vendors' advice for a wrong document, "delete it and sync again", works: a run alone leaves it (the
+    ledger says done), ``resync`` finds it gone and posts it again; the others are the same."""
+    from connex_core.cli.resync import task_run
+    from connex_core.sync.resync import resync_one
+    from connex_core.sync.run import RunSummary
+
+    running = engine()
+    assert running.run_task("orders").counts["created"] == 5
+    [wrong] = [d for d in sim.entities("Invoice") if d["DocNumber"] == "1002"]
+    sim.delete_document("Invoice", wrong["Id"])
+    assert sim.get("Invoice", wrong["Id"]) is None
+    assert running.run_task("orders", since=DAY - timedelta(days=1)).counts["already_synced"] == 5
+    assert sorted(d["DocNumber"] for d in sim.entities("Invoice")) == ["1000", "1001", "1003", "1004"]
+    run = task_run(running, "orders", RunSummary(task="orders"))
+    gone, same = resync_one(run, "1002"), resync_one(run, "1003")
+    assert (gone.action, same.action) == ("gone-reposted", "same"), (gone, same)
+    [again] = [d for d in sim.entities("Invoice") if d["DocNumber"] == "1002"]
+    assert again["Id"] != wrong["Id"] and gone.target_number == "1002"
+    assert resync_one(run, "1002").action == "same"  # the ledger points at the new invoice
