@@ -20,6 +20,7 @@ from ..http import short_body
 from ..models import Order
 from ..rules import RuleResult
 from ..state import LedgerEntry, LedgerState, LogEntry, Outcome
+from .dryrun import look, note
 from .run import UNREADABLE, TaskRun, connector_options, iso
 
 log = logging.getLogger("connex.engine")
@@ -108,6 +109,7 @@ class OrderWriter:
         with their snapshot for the retry queue. Logged once while the reason stays the same."""
         self.counts[outcome] += 1
         if self.run.dry_run:
+            note(self.run, order, str(outcome), result.reason)
             return
         if not ledger:
             self.store.log([log_entry(self.run, order, result, outcome)])
@@ -151,6 +153,8 @@ class OrderWriter:
             if entry is not None and entry.state == LedgerState.DONE:
                 if not (target.upserts_orders and entry.content_hash and entry.content_hash != content):
                     self.counts["already_synced"] += 1
+                    if self.run.dry_run:
+                        note(self.run, order, "already-synced", f"as {entry.target_number or entry.target_id}")
                     continue
                 changed.add(key)
             writes.append(OrderWrite(order=result.order, idempotency_key=idempotency_key(self.name, key, content),
@@ -158,7 +162,7 @@ class OrderWriter:
         if not writes:
             return
         if self.run.dry_run:
-            self.counts[Outcome.WOULD_CREATE] += len(writes)
+            look(self.run, writes, ledger, changed)  # the target's read-only look-ups; nothing written
             return
         # Writing again is safe where the target upserts: what Connex wrote before (changed, or whose answer
         # was lost) is not looked up, so it is updated rather than taken as done.
