@@ -23,6 +23,7 @@ from .connect import connect
 from .demo import demo
 from .log import log_command
 from .run import run
+from .report import report
 from .resync import resync
 from .runs import runs
 
@@ -53,6 +54,7 @@ def root(
 app.command("run")(run)
 app.command("runs")(runs)
 app.command("resync")(resync)
+app.command("report")(report)
 app.command("log")(log_command)
 app.command("connect")(connect)
 app.command("demo")(demo)
