@@ -30,8 +30,8 @@ def test_report_accounts_for_each_order_and_finds_what_is_missing(manager, memor
     assert code == 5 and task["task"] == "orders" and task["timezone"] == "UTC" and not task["accounted"]
     [day] = task["days"]
     total = sum(o.total for o in orders)
-    assert (day["day"], day["orders"], day["total"]) == ("2026-09-15", 4, str(total))
-    assert day["booked"] == 3 and day["booked_total"] == str(total - orders[2].total)
+    assert (day["day"], day["orders"], day["total"]) == ("2026-09-15", 4, f"{total:.2f}")
+    assert day["booked"] == 3 and day["booked_total"] == f"{total - orders[2].total:.2f}"
     assert day["failed_by_reason"] == {"order 1003: item not found": 1} and day["failed"] == 1
     assert day["gone"] == ["1002: 1002"] and day["not_seen"] == []
     text = runner.invoke(app, ["report", *DAY]).stdout

@@ -37,6 +37,7 @@ def test_a_deleted_document_is_posted_again_and_a_present_one_is_the_same(manage
     assert new["idem"] != next(d for d in dst.documents.values() if d["number"] == "1001")["idem"]
     code, rows = resync("1002")
     assert code == 0 and rows[0]["action"] == "same"  # the ledger points at the new document
+    assert json.loads(runner.invoke(app, ["runs", "--json", "--limit", "1"]).stdout)[0]["counts"] == {"resynced": 1}
     store = SQLiteStore(load_config(memory_config).state_path)
     logged = store.query_log(LogQuery(outcome="resynced"))
     assert [(e.order_number, e.message.split(":")[0]) for e in logged] == [

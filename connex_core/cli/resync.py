@@ -60,8 +60,7 @@ def resync(
         finally:
             if summary.run_id is not None:
                 summary.seconds = time.monotonic() - started
-                summary.counts["resynced"] = len(results)
-                store.finish_run(summary.run_id, "ok", summary.as_dict())
+                store.finish_run(summary.run_id, "ok", {**summary.as_dict(), "resynced": len(results)})
             lease.release()
     finally:
         engine.close()

@@ -10,7 +10,8 @@ from ..state.factory import open_store
 from .common import ConfigOption, JsonOption, config_from, emit, emit_json, handle_errors
 
 #: The outcome counts a run's summary holds, in the order they are shown.
-COUNTS = ("read", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "ignored", "would_create")
+COUNTS = ("read", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "ignored", "would_create",
+          "resynced")
 
 
 def run_row(r: dict) -> dict:

@@ -47,8 +47,8 @@ class Day:
         return self.booked + self.counts["skipped"] + self.counts["ignored"] == self.orders and not self.gone
 
     def as_dict(self) -> dict[str, Any]:
-        return {"day": self.day.isoformat(), "orders": self.orders, "total": str(self.total),
-                "booked": self.booked, "booked_total": str(self.booked_total),
+        return {"day": self.day.isoformat(), "orders": self.orders, "total": f"{self.total:.2f}",
+                "booked": self.booked, "booked_total": f"{self.booked_total:.2f}",
                 "skipped": self.counts["skipped"], "held": self.counts["held"], "ignored": self.counts["ignored"],
                 "failed": sum(self.failed.values()), "failed_by_reason": dict(self.failed),
                 "not_seen": self.unseen, "gone": self.gone, "accounted": self.accounted}
