@@ -16,6 +16,7 @@ from .. import __version__
 from ..plugins import get_manager
 from . import config as config_cmd
 from . import console as console_cmd
+from . import held as held_cmd
 from . import plugins as plugins_cmd
 from . import tenants as tenants_cmd
 from .common import STATE, setup_logging
@@ -23,6 +24,8 @@ from .connect import connect
 from .demo import demo
 from .log import log_command
 from .run import run
+from .report import report
+from .resync import resync
 from .runs import runs
 
 app = typer.Typer(
@@ -51,6 +54,8 @@ def root(
 
 app.command("run")(run)
 app.command("runs")(runs)
+app.command("resync")(resync)
+app.command("report")(report)
 app.command("log")(log_command)
 app.command("connect")(connect)
 app.command("demo")(demo)
@@ -58,6 +63,7 @@ app.add_typer(plugins_cmd.app, name="plugins")
 app.add_typer(tenants_cmd.app, name="tenants")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(console_cmd.app, name="console")
+app.add_typer(held_cmd.app, name="held")
 
 if importlib.util.find_spec("connex_core.cli.rules") is not None:
     from . import rules as rules_cmd

@@ -21,7 +21,8 @@ from .progress import RunProgress
 
 def format_summary(s: dict) -> str:
     parts = [f"{k.replace('_', ' ')} {s[k]}" for k in
-             ("would_create", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed")
+             ("would_create", "would_update", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed",
+              "ignored")
              if s.get(k)]
     head = f"{s['task']}: read {s['read']}"
     tail = f" [{s['status']}: {s['error']}]" if s.get("error") else ""
@@ -34,7 +35,7 @@ def run(
     task: Annotated[Optional[list[str]], typer.Option("--task", "-t", help="Run only this task (repeatable). Default: every enabled task.")] = None,
     since: Annotated[Optional[str], typer.Option(help="Read orders from this date (YYYY-MM-DD, in the source's own time zone: US Pacific for ShipStation) instead of the cursor.")] = None,
     until: Annotated[Optional[str], typer.Option(help="Read orders up to the end of this date (YYYY-MM-DD, same time zone as --since).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read and apply rules, report what would be written, write nothing.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Read, apply the rules and look in the target (read-only): report per order what would be written (would-create, duplicate of DOC, held, failed), write nothing.")] = False,
     json_out: JsonOption = False,
     wait: Annotated[Optional[float], typer.Option("--wait", help="When another process is running a task, wait up to this many seconds for it (default: do not wait; exit 5).")] = None,
 ) -> None:
@@ -97,6 +98,8 @@ def run(
     else:
         for s in summaries:
             emit(format_summary(s) if "read" in s else f"{s['task']}: error: {s['error']}")
+            for o in s.get("orders") or ():  # a dry run: what each order would come to
+                emit(f"  {o['order']}  {o['outcome']}" + (f": {o['detail']}" if o["detail"] else ""))
         if any(s.get("held") or s.get("failed") for s in summaries):
             err("see why with: connex log --outcome held   (or --outcome failed)")
     if fatal is not None:

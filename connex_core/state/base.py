@@ -27,6 +27,10 @@ class LedgerState(_StrEnum):
     FAILED = "failed"
     HELD = "held"
     SKIPPED = "skipped"
+    RELEASED = "released"
+    """Held or failed, and released by ``connex held release``: the next run posts it past the rule that held it."""
+    IGNORED = "ignored"
+    """Marked never to be posted (``connex held ignore``): runs skip it even when the source lists it again."""
 
 
 class Outcome(_StrEnum):
@@ -39,12 +43,15 @@ class Outcome(_StrEnum):
     HELD = "held"
     FAILED = "failed"
     WOULD_CREATE = "would_create"
+    RELEASED = "released"
+    IGNORED = "ignored"
+    RESYNCED = "resynced"
 
 
 LEDGER_STATES = tuple(s.value for s in LedgerState)
 OUTCOMES = tuple(o.value for o in Outcome)
 #: The states the next run picks up again (the retry queue).
-RETRY_STATES = (LedgerState.PENDING, LedgerState.FAILED, LedgerState.HELD)
+RETRY_STATES = (LedgerState.PENDING, LedgerState.FAILED, LedgerState.HELD, LedgerState.RELEASED)
 
 
 @dataclass
@@ -91,6 +98,7 @@ class LogQuery:
     task: Optional[str] = None
     outcome: Optional[str] = None
     order_number: Optional[str] = None
+    source_key: Optional[str] = None
     since: Optional[datetime] = None
     until: Optional[datetime] = None
     run_id: Optional[int] = None
@@ -123,6 +131,7 @@ class StateStore(Protocol):
     def ledger_get(self, task: str, keys: Iterable[str]) -> dict[str, LedgerEntry]: ...
     def ledger_put(self, entries: Iterable[LedgerEntry]) -> None: ...
     def ledger_retry_queue(self, task: str) -> Iterator[LedgerEntry]: ...
+    def ledger_in_states(self, states: Iterable[str], task: Optional[str] = None) -> list[LedgerEntry]: ...
     def ledger_find_target(self, source_key: str, tasks: Iterable[str],
                            states: tuple[str, ...] = ("done",)) -> Optional[LedgerEntry]: ...
     def log(self, entries: Iterable[LogEntry]) -> None: ...

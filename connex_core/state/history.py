@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 #: The outcome counts a run's summary holds, in the order they are shown.
-COUNTS = ("read", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "would_create")
+COUNTS = ("read", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "ignored", "voided",
+          "would_create", "resynced")
 
 
 def run_row(r: dict) -> dict:

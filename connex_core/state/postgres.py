@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Optional
 
 from ..errors import ConfigurationError
-from . import InboxEntry, LedgerEntry, LogEntry, LogQuery
+from . import RETRY_STATES, InboxEntry, LedgerEntry, LogEntry, LogQuery
 
 #: Each migration moves the schema from version i to i + 1. Append only.
 MIGRATIONS: list[str] = [
@@ -240,10 +240,20 @@ class PostgresStore:
 
     def ledger_retry_queue(self, task: str) -> Iterator[LedgerEntry]:
         with self._lock:
-            rows = self.db.execute("SELECT * FROM ledger WHERE task = %s AND state IN ('pending', 'failed', 'held') "
-                                   "ORDER BY updated_at", (task,)).fetchall()
+            rows = self.db.execute("SELECT * FROM ledger WHERE task = %s AND state = ANY(%s) "
+                                   "ORDER BY updated_at", (task, [str(s) for s in RETRY_STATES])).fetchall()
         for r in rows:
             yield LedgerEntry(**r)
+
+    def ledger_in_states(self, states: Iterable[str], task: Optional[str] = None) -> list[LedgerEntry]:
+        """The ledger entries in these states (of one task, or of all), oldest change first."""
+        states = [str(s) for s in states]
+        if not states:
+            return []
+        sql = "SELECT * FROM ledger WHERE state = ANY(%s)" + (" AND task = %s" if task else "")
+        with self._lock:
+            rows = self.db.execute(sql + " ORDER BY updated_at, task, source_key", (states, *([task] if task else []))).fetchall()
+        return [LedgerEntry(**r) for r in rows]
 
     def ledger_find_target(self, source_key: str, tasks: Iterable[str],
                            states: tuple[str, ...] = ("done",)) -> Optional[LedgerEntry]:
@@ -283,6 +293,8 @@ class PostgresStore:
             where.append("outcome = %s"); args.append(query.outcome)
         if query.order_number:
             where.append("order_number = %s"); args.append(query.order_number)
+        if query.source_key:
+            where.append("source_key = %s"); args.append(query.source_key)
         if query.run_id is not None:
             where.append("run_id = %s"); args.append(query.run_id)
         if query.before_id is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from ..secrets import tighten
-from .base import InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery
+from .base import RETRY_STATES, InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery
 
 #: Each migration moves the schema from version i to i + 1 (``PRAGMA user_version``). Append only.
 MIGRATIONS: list[str] = [
@@ -264,10 +264,22 @@ class SQLiteStore:
 
     def ledger_retry_queue(self, task: str) -> Iterator[LedgerEntry]:
         with self._lock:
-            rows = self.db.execute("SELECT * FROM ledger WHERE task = ? AND state IN ('pending', 'failed', 'held') "
-                                   "ORDER BY updated_at", (task,)).fetchall()
+            marks = ",".join("?" * len(RETRY_STATES))
+            rows = self.db.execute(f"SELECT * FROM ledger WHERE task = ? AND state IN ({marks}) "
+                                   "ORDER BY updated_at", (task, *RETRY_STATES)).fetchall()
         for row in rows:
             yield _entry(row)
+
+    def ledger_in_states(self, states: Iterable[str], task: Optional[str] = None) -> list[LedgerEntry]:
+        """The ledger entries in these states (of one task, or of all), oldest change first."""
+        states = [str(s) for s in states]
+        if not states:
+            return []
+        marks = ",".join("?" * len(states))
+        sql = f"SELECT * FROM ledger WHERE state IN ({marks})" + (" AND task = ?" if task else "")
+        with self._lock:
+            rows = self.db.execute(sql + " ORDER BY updated_at, task, source_key", (*states, *([task] if task else []))).fetchall()
+        return [_entry(r) for r in rows]
 
     def ledger_find_target(self, source_key: str, tasks: Iterable[str],
                            states: tuple[str, ...] = ("done",)) -> Optional[LedgerEntry]:
@@ -308,6 +320,8 @@ class SQLiteStore:
             where.append("outcome = ?"); args.append(query.outcome)
         if query.order_number:
             where.append("order_number = ?"); args.append(query.order_number)
+        if query.source_key:
+            where.append("source_key = ?"); args.append(query.source_key)
         if query.run_id is not None:
             where.append("run_id = ?"); args.append(query.run_id)
         if query.before_id is not None:

@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Iterable, Optional
 
 from ..models import Order, parse_origin
+from ..state import Outcome
+from .review import is_released, past_hold
 from .run import TaskRun
 from .write import OrderWriter, Pending, rule_outcome
 
@@ -67,6 +69,8 @@ def route(run: TaskRun, writer: OrderWriter, order: Order, pending: list[Pending
         # It came from the target in the first place (QuickBooks -> ShipStation -> QuickBooks): never echo it.
         result.outcome, result.reason = "skip", f"this order came from {origin[0]} ({origin[1]}); not sent back"
     outcome = rule_outcome(result)
+    if outcome == Outcome.HELD and is_released(run.store, run.name, order):
+        result, outcome = past_hold(result), None  # a person released it: past the hold, this once
     if outcome is None:
         pending.append((order, result))
     else:

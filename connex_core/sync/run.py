@@ -75,11 +75,13 @@ class RunSummary:
     status: str = "ok"
     error: Optional[str] = None
     seconds: float = 0.0
+    orders: list[dict[str, Any]] = field(default_factory=list)
+    """In a dry run: what each order would come to (see :mod:`.dryrun`)."""
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("created", "updated", "duplicate", "already_synced", "skipped", "held", "failed")
         if self.dry_run:
-            keys = ("would_create",) + keys
+            keys = ("would_create", "would_update") + keys
         return {
             "task": self.task,
             "run_id": self.run_id,
@@ -88,8 +90,10 @@ class RunSummary:
             "error": self.error,
             "read": self.counts.get("read", 0),
             **{k: self.counts.get(k, 0) for k in keys},
+            **({"ignored": self.counts["ignored"]} if self.counts.get("ignored") else {}),
             "cursor": self.cursor,
             "seconds": round(self.seconds, 3),
+            **({"orders": self.orders} if self.dry_run else {}),
         }
 
     @property

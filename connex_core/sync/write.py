@@ -20,6 +20,7 @@ from ..http import short_body
 from ..models import Order
 from ..rules import RuleResult
 from ..state import LedgerEntry, LedgerState, LogEntry, Outcome
+from .dryrun import look, note
 from .run import UNREADABLE, TaskRun, connector_options, iso
 
 log = logging.getLogger("connex.engine")
@@ -112,14 +113,24 @@ class OrderWriter:
         with their snapshot for the retry queue. Logged once while the reason stays the same."""
         self.counts[outcome] += 1
         if self.run.dry_run:
+            note(self.run, order, str(outcome), result.reason)
             return
         if not ledger:
             self.store.log([log_entry(self.run, order, result, outcome)])
             return
         existing = self.store.ledger_get(self.name, [order.key]).get(order.key)
+        if existing is not None and existing.state == LedgerState.IGNORED:
+            self.counts[outcome] -= 1
+            self.counts[Outcome.IGNORED] += 1
+            return  # a person said never to post it
         if existing is not None and existing.state == LedgerState.DONE:
+            if outcome == Outcome.HELD:  # nothing waits for a person (a released order, held again by its rule)
+                self.counts[outcome] -= 1
+                self.counts["already_synced"] += 1
             return  # already in the target; a later rule change does not undo that
         if existing is not None and existing.state == outcome and existing.last_error == result.reason:
+            if outcome == Outcome.HELD:
+                self.store.ledger_put([existing])  # held again: "last seen" (the entry's time) moves on
             return  # skipped or held for the same reason last time: logged already
         snapshot = order.model_dump_json() if outcome == Outcome.HELD else None
         commit(self.run, [log_entry(self.run, order, result, outcome)],
@@ -140,9 +151,14 @@ class OrderWriter:
         for key, (order, result) in by_key.items():
             entry = ledger.get(key)
             content = result.order.content_hash()
+            if entry is not None and entry.state == LedgerState.IGNORED:
+                self.counts[Outcome.IGNORED] += 1  # a person said never to post it
+                continue
             if entry is not None and entry.state == LedgerState.DONE:
                 if not (target.upserts_orders and entry.content_hash and entry.content_hash != content):
                     self.counts["already_synced"] += 1
+                    if self.run.dry_run:
+                        note(self.run, order, "already-synced", f"as {entry.target_number or entry.target_id}")
                     continue
                 changed.add(key)
             writes.append(OrderWrite(order=result.order, idempotency_key=idempotency_key(self.name, key),
@@ -150,7 +166,7 @@ class OrderWriter:
         if not writes:
             return
         if self.run.dry_run:
-            self.counts[Outcome.WOULD_CREATE] += len(writes)
+            look(self.run, writes, ledger, changed)  # the target's read-only look-ups; nothing written
             return
         # Writing again is safe where the target upserts: what Connex wrote before (changed, or whose answer
         # was lost) is not looked up, so it is updated rather than taken as done.

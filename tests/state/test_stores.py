@@ -97,6 +97,16 @@ def test_ledger_upserts_retry_queue_and_find_target(store):
     assert store.ledger_counts("t") == {"failed": 1, "done": 1, "held": 1, "skipped": 1}
 
 
+def test_released_entries_are_retried_and_entries_are_listed_by_state(store):
+    store.ledger_put([LedgerEntry("t", "a", "held", snapshot="{}"), LedgerEntry("t", "b", "released", snapshot="{}"),
+                      LedgerEntry("t", "c", "ignored"), LedgerEntry("u", "d", "failed"), LedgerEntry("t", "e", "done")])
+    assert sorted(e.source_key for e in store.ledger_retry_queue("t")) == ["a", "b"]  # ignored never comes back
+    assert [e.source_key for e in store.ledger_in_states(["held", "failed"])] == ["a", "d"]
+    assert [e.source_key for e in store.ledger_in_states(["held", "failed", "ignored"], task="t")] == ["a", "c"]
+    assert [e.state for e in store.ledger_in_states(["released"])] == ["released"]
+    assert store.ledger_in_states([]) == []
+
+
 def test_ledger_get_returns_every_key_of_a_large_batch(store):
     keys = [f"k{i}" for i in range(1203)]
     store.ledger_put([LedgerEntry("t", k, "done", target_id=k.upper()) for k in keys])
@@ -137,6 +147,8 @@ def test_query_log_filters(store):
     assert numbers(LogQuery(outcome="held")) == ["104", "105"]
     assert numbers(LogQuery(order_number="103")) == ["103"]
     assert numbers(LogQuery(run_id=2)) == ["103", "104", "105"]
+    assert numbers(LogQuery(source_key="k4")) == ["104"]
+    assert numbers(LogQuery(source_key="k4", outcome="created")) == []
     assert numbers(LogQuery(since=base + timedelta(hours=2))) == ["102", "103", "104", "105"]
     assert numbers(LogQuery(until=base + timedelta(hours=2))) == ["100", "101"]
     assert numbers(LogQuery(limit=2, newest_first=True)) == ["105", "104"]

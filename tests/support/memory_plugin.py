@@ -44,6 +44,8 @@ class MemoryAPI:
     revoked: bool = False
     webhook_reads: int = 0
     fail_webhook_reads: int = 0  # the next n webhook reads fail as a passing API error
+    fail_finds: int = 0  # the next n look-ups (find_orders) fail as a passing API error
+    issued: int = 0  # document ids handed out (never reused, also after a document is deleted)
     upsert: bool = False  # like ShipStation: a write of a key already there replaces that document
 
     def numbers(self) -> list[str]:
@@ -130,6 +132,9 @@ class MemoryConnector(Connector):
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
         a = self.api
         a.find_calls += 1
+        if a.fail_finds:
+            a.fail_finds -= 1
+            raise RetriableAPIError("the memory API is down for a moment", connector="memory")
         by_number = {d["number"]: tid for tid, d in a.documents.items()}
         return {w.key: Found(target_id=by_number[w.order.number], target_number=w.order.number)
                 for w in writes if w.order.number in by_number}
@@ -154,8 +159,10 @@ class MemoryConnector(Connector):
             if w.order.number in a.reject_numbers:
                 results.append(WriteResult(key=w.key, ok=False, error=f"order {w.order.number}: item not found"))
                 continue
-            tid = next((t for t, d in a.documents.items() if a.upsert and d.get("key") == w.key),
-                       f"doc-{len(a.documents) + 1}")
+            tid = next((t for t, d in a.documents.items() if a.upsert and d.get("key") == w.key), None)
+            if tid is None:
+                a.issued += 1
+                tid = f"doc-{a.issued}"
             a.documents[tid] = {"key": w.key, "number": w.order.number, "order": w.order, "tracking": [], "idem": w.idempotency_key,
                                "options": dict(w.options)}
             if w.order.number not in a.unanswered_numbers:

@@ -215,3 +215,25 @@ def test_a_kill_after_the_first_30_invoices_and_an_edit_book_every_order_once(si
     assert again.status == "ok", again
     assert len(sim.entities("Invoice")) == 45
     _paid_once(sim)
+
+
+def test_an_invoice_a_user_deleted_is_posted_again_by_resync_only(sim, engine):
+    """The vendors' advice for a wrong document, "delete it and sync again", works: a run alone leaves it (the
+    ledger says done), ``resync`` finds it gone and posts it again; the others are the same."""
+    from connex_core.cli.resync import task_run
+    from connex_core.sync.resync import resync_one
+    from connex_core.sync.run import RunSummary
+
+    running = engine()
+    assert running.run_task("orders").counts["created"] == 5
+    [wrong] = [d for d in sim.entities("Invoice") if d["DocNumber"] == "1002"]
+    sim.delete_document("Invoice", wrong["Id"])
+    assert sim.get("Invoice", wrong["Id"]) is None
+    assert running.run_task("orders", since=DAY - timedelta(days=1)).counts["already_synced"] == 5
+    assert sorted(d["DocNumber"] for d in sim.entities("Invoice")) == ["1000", "1001", "1003", "1004"]
+    run = task_run(running, "orders", RunSummary(task="orders"))
+    gone, same = resync_one(run, "1002"), resync_one(run, "1003")
+    assert (gone.action, same.action) == ("gone-reposted", "same"), (gone, same)
+    [again] = [d for d in sim.entities("Invoice") if d["DocNumber"] == "1002"]
+    assert again["Id"] != wrong["Id"] and gone.target_number == "1002"
+    assert resync_one(run, "1002").action == "same"  # the ledger points at the new invoice

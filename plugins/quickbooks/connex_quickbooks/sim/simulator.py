@@ -293,6 +293,15 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
                 docs.append(self.store[kind][doc["Id"]])
             return docs
 
+    def delete_document(self, entity: str, ident: str) -> None:
+        """A user deletes a document in QuickBooks (for example a wrong invoice, before syncing it again): it is
+        gone, as ``POST /{entity}?operation=delete`` with its current ``SyncToken`` leaves it (api-contracts.md,
+        QuickBooks "Delete"); reading it then answers "Object Not Found" and its ``DocNumber`` is free again.
+        Payments linked to it are left as they are (the simulator does not unapply them)."""
+        with self.lock:
+            current = self.store[entity][str(ident)]
+            self._delete(entity, {"Id": current["Id"], "SyncToken": current["SyncToken"]})
+
     def pay(self, invoice_id: str, amount: Optional[Decimal] = None) -> dict[str, Any]:
         """The customer pays an invoice (its whole balance by default): a linked Payment, as the company records it."""
         with self.lock:
