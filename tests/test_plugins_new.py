@@ -31,7 +31,7 @@ def test_it_writes_a_distribution_of_parseable_python_on_the_public_api_only(tmp
     names = {str(p.relative_to(dist)) for p in dist.rglob("*") if p.is_file()}
     assert {"pyproject.toml", "README.md", "connex_acme/__init__.py", "connex_acme/connector.py",
             "connex_acme/settings.py", "connex_acme/sim/simulator.py", "tests/test_contract.py"} <= names
-    assert "tests/test_webhooks.py" not in names
+    assert "tests/test_webhooks.py" not in names and "tests/test_oauth.py" not in names
     for path in dist.rglob("*.py"):
         source = path.read_text()
         ast.parse(source)  # a template error would be a syntax error here
@@ -50,6 +50,19 @@ def test_webhooks_adds_the_methods_the_setting_and_their_tests(tmp_path):
     assert "def verify_webhook" in (dist / "connex_acme" / "connector.py").read_text()
     assert "webhook_key" in (dist / "connex_acme" / "settings.py").read_text()
     assert (dist / "tests" / "test_webhooks.py").exists()
+
+
+def test_oauth_swaps_the_api_key_for_an_oauth_client_with_its_simulator_server(tmp_path):
+    assert new(tmp_path, "acme", "--oauth").exit_code == 0
+    dist = tmp_path / "connex-acme"
+    settings = (dist / "connex_acme" / "settings.py").read_text()
+    assert "client_secret: SecretStr" in settings and "api_key" not in settings
+    assert "OAuthTokens(" in (dist / "connex_acme" / "connector.py").read_text()
+    assert "class AcmeSimulator(OAuthServer, SimulatedService)" in (dist / "connex_acme" / "sim" / "simulator.py").read_text()
+    assert (dist / "tests" / "test_oauth.py").exists()
+    for path in dist.rglob("*.py"):
+        ast.parse(path.read_text())
+    assert "| `client_secret` |" in (dist / "README.md").read_text()
 
 
 @pytest.mark.parametrize("name", ["Acme", "1acme", "acme-shop", "class", "a", "x" * 41])
@@ -87,7 +100,7 @@ def fresh_env(tmp_path: Path) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("flags", [(), ("--webhooks",)])
+@pytest.mark.parametrize("flags", [(), ("--oauth", "--webhooks")])
 def test_the_generated_plugin_installs_into_a_fresh_venv_and_its_tests_pass_there(tmp_path, flags):
     assert new(tmp_path, "acme", *flags).exit_code == 0
     dist = tmp_path / "connex-acme"

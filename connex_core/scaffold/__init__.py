@@ -1,7 +1,8 @@
 """``connex plugins new NAME``: write a ready connector distribution from the templates shipped here.
 
 The templates (``template/``, package data) are plain files with ``{{placeholders}}`` and
-``#{{if FLAG}}`` ... ``#{{end}}`` blocks kept only when the flag is on (``webhooks``). What they make:
+``#{{if FLAG}}`` ... ``#{{end}}`` blocks kept only when the flag is on (``webhooks``, ``oauth``,
+``apikey`` = not oauth). What they make:
 a pyproject with the ``connex`` entry point, a connector with typed settings and options built only
 from :mod:`connex_core.api`, a simulator on the sandbox base, contract tests that pass as written, and
 a README with the connection and options tables to fill in.
@@ -26,6 +27,7 @@ _BLOCK = re.compile(r"^#\{\{if (\w+)\}\}\n(.*?)^#\{\{end\}\}\n", re.S | re.M)
 class Scaffold:
     name: str
     webhooks: bool = False
+    oauth: bool = False
 
     @property
     def values(self) -> dict[str, str]:
@@ -43,7 +45,7 @@ class Scaffold:
         }
 
     def render(self, text: str) -> str:
-        flags = {"webhooks": self.webhooks}
+        flags = {"webhooks": self.webhooks, "oauth": self.oauth, "apikey": not self.oauth}
 
         def block(m: re.Match) -> str:
             if m.group(1) not in flags:
@@ -58,7 +60,8 @@ class Scaffold:
         root = resources.files(__package__) / "template"
         out: dict[str, str] = {}
         for path, item in _walk(root, ""):
-            if path == "tests/test_webhooks.py.tmpl" and not self.webhooks:
+            if (path == "tests/test_webhooks.py.tmpl" and not self.webhooks) or \
+                    (path == "tests/test_oauth.py.tmpl" and not self.oauth):
                 continue
             target = path.removesuffix(".tmpl").replace("package/", self.values["package"] + "/", 1)
             out[target] = self.render(item.read_text(encoding="utf-8"))
@@ -85,10 +88,7 @@ def check_name(name: str) -> str:
 
 def write(name: str, parent: Path, *, webhooks: bool = False, oauth: bool = False) -> Path:
     """Write the distribution ``connex-NAME`` into ``parent``; returns its folder. Refuses to overwrite."""
-    if oauth:
-        raise UsageError("--oauth is not available yet: start without it and add an OAuth client as "
-                         "docs/writing-a-connector.md describes (connex_core.api.OAuthTokens)")
-    scaffold = Scaffold(check_name(name), webhooks=webhooks)
+    scaffold = Scaffold(check_name(name), webhooks=webhooks, oauth=oauth)
     folder = Path(parent) / scaffold.values["dist"]
     if folder.exists() and any(folder.iterdir()):
         raise UsageError(f"{folder} exists and is not empty: choose another --path or remove it")
