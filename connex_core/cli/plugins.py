@@ -41,10 +41,14 @@ def list_plugins(
 @app.command("new")
 @handle_errors
 def new_plugin(
-    name: Annotated[str, typer.Argument(help="The connector's name (lower case): the config's type, package connex_NAME.")],
-    path: Annotated[Optional[Path], typer.Option("--path", help="Folder to write connex-NAME/ into (default: here).")] = None,
-    oauth: Annotated[bool, typer.Option("--oauth", help="Authenticate with OAuth 2 (authorization code, refresh).")] = False,
-    webhooks: Annotated[bool, typer.Option("--webhooks", help="Receive signed webhooks (verify_webhook, read_webhook).")] = False,
+    name: Annotated[str, typer.Argument(
+        help="The connector's name (lower case): the config's type, package connex_NAME.")],
+    path: Annotated[Optional[Path], typer.Option(
+        "--path", help="Folder to write connex-NAME/ into (default: here).")] = None,
+    oauth: Annotated[bool, typer.Option(
+        "--oauth", help="Authenticate with OAuth 2 (authorization code, refresh).")] = False,
+    webhooks: Annotated[bool, typer.Option(
+        "--webhooks", help="Receive signed webhooks (verify_webhook, read_webhook).")] = False,
 ) -> None:
     """Write a new connector distribution: connector, simulator, contract tests, README, pyproject."""
     from ..scaffold import write
