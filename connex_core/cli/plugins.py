@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
@@ -35,3 +36,23 @@ def list_plugins(
         for c in p["connector_details"]:
             emit(f"  connector {c['name']}: {', '.join(c['capabilities']) or 'no capabilities'}")
         emit(f"  hooks: {', '.join(p['hooks'])}")
+
+
+@app.command("new")
+@handle_errors
+def new_plugin(
+    name: Annotated[str, typer.Argument(
+        help="The connector's name (lower case): the config's type, package connex_NAME.")],
+    path: Annotated[Optional[Path], typer.Option(
+        "--path", help="Folder to write connex-NAME/ into (default: here).")] = None,
+    oauth: Annotated[bool, typer.Option(
+        "--oauth", help="Authenticate with OAuth 2 (authorization code, refresh).")] = False,
+    webhooks: Annotated[bool, typer.Option(
+        "--webhooks", help="Receive signed webhooks (verify_webhook, read_webhook).")] = False,
+) -> None:
+    """Write a new connector distribution: connector, simulator, contract tests, README, pyproject."""
+    from ..scaffold import write
+
+    folder = write(name, path or Path.cwd(), oauth=oauth, webhooks=webhooks)
+    emit(f"wrote {folder}")
+    emit(f"next: cd {folder} && pip install -e '.[test]' && pytest")

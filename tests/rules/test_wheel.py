@@ -30,6 +30,10 @@ def test_installed_wheel_loads_the_grammar_and_checks_a_rule_file(tmp_path: Path
 
     names = zipfile.ZipFile(wheel).namelist()
     assert "connex_core/grammar/rules.lark" in names and "connex_core/grammar/__init__.py" in names
+    # the templates of `connex plugins new` ship too (package data of connex_core.scaffold)
+    templates = ROOT / "connex_core" / "scaffold" / "template"
+    expected = {f"connex_core/scaffold/template/{p.relative_to(templates).as_posix()}" for p in templates.rglob("*.tmpl")}
+    assert len(expected) >= 10 and expected <= set(names), sorted(expected - set(names))
 
     env = tmp_path / "venv"
     venv.EnvBuilder(with_pip=True).create(env)

@@ -16,9 +16,9 @@ from typing import Any, Callable, Optional
 
 import requests
 
-from connex_core.errors import AuthenticationError
-from connex_core.oauth import WAIT_SECONDS, OAuthApp, OAuthTokens, connect, requests_transport
-from connex_core.tokens import TokenStore
+from connex_core.api import AuthenticationError
+from connex_core.api import WAIT_SECONDS, OAuthApp, OAuthTokens, connect, requests_transport
+from connex_core.api import TokenStore
 
 AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
 TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"

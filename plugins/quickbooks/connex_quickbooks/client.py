@@ -25,10 +25,10 @@ import requests
 from quickbooks import QuickBooks
 from quickbooks.exceptions import QuickbooksException
 
-from connex_core import jsonutil
-from connex_core.errors import AuthenticationError, FatalAPIError, OrderError, RetriableAPIError
-from connex_core.http import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
-from connex_core.paging import OffsetPaginator, PagingLoopError
+from connex_core.api import jsonutil
+from connex_core.api import AuthenticationError, FatalAPIError, OrderError, RetriableAPIError
+from connex_core.api import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
+from connex_core.api import OffsetPaginator, PagingLoopError
 
 from .auth import TokenManager
 

@@ -13,13 +13,13 @@ from typing import Any, Callable, Iterator, Literal, Optional
 
 from pydantic import Field, SecretStr
 
-from connex_core.connector import (
+from connex_core.api import (
     Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, TrackingWrite, WebhookEvent, WriteResult,
 )
-from connex_core.models import Order
-from connex_core.tokens import TokenStore
-from connex_core.errors import WebhookRejected
-from connex_core.webhooks import hmac_sha256_ok
+from connex_core.api import Order
+from connex_core.api import TokenStore
+from connex_core.api import WebhookRejected
+from connex_core.api import hmac_sha256_ok
 
 from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, authorize
 from .client import PRODUCTION_API, SANDBOX_API, QuickBooksAPI

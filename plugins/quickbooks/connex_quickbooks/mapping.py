@@ -17,9 +17,9 @@ from decimal import Decimal
 from typing import Any, Iterable, Optional
 from zoneinfo import ZoneInfo
 
-from connex_core import countries
-from connex_core.models import Address, Customer, DocumentType, LineItem, Order, OrderStatus, Shipment
-from connex_core.money import to_cents
+from connex_core.api import countries
+from connex_core.api import Address, Customer, DocumentType, LineItem, Order, OrderStatus, Shipment
+from connex_core.api import to_cents
 
 from . import taxes
 from .taxes import TaxPlan

@@ -13,8 +13,8 @@ from typing import Any, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from connex_core.connector import options_of
-from connex_core.errors import ConfigurationError
+from connex_core.api import options_of
+from connex_core.api import ConfigurationError
 
 #: The dates ``--since``/``--until`` select documents by (the task's ``date_field``): creation or last update.
 DATE_FIELDS = {"orders": ("created", "modified")}

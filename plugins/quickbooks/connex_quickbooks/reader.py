@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any, Iterator
 
-from connex_core.connector import FetchQuery
-from connex_core.models import DocumentType, Order
+from connex_core.api import FetchQuery
+from connex_core.api import DocumentType, Order
 
 from . import mapping, resolve
 from .client import QuickBooksAPI

@@ -19,7 +19,7 @@ import threading
 from pathlib import Path
 from typing import Iterable, Optional
 
-from connex_core.tokens import write_private
+from connex_core.api import write_private
 
 BATCH_LIMIT = 36
 """Intuit's limit for a batch's requestid (a single write allows 50)."""

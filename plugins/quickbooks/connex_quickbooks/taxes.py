@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Optional
 
-from connex_core.models import LineItem, Order
+from connex_core.api import LineItem, Order
 
 #: Code names for taxable and exempt lines when ``tax_codes`` leaves them out: the standard rate and the
 #: exempt code QuickBooks sets up for a new company of the country. Shipping follows the order's

@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from connex_core.connector import Found, TrackingWrite, WriteResult
-from connex_core.errors import RetriableAPIError
+from connex_core.api import Found, TrackingWrite, WriteResult
+from connex_core.api import RetriableAPIError
 
 from . import mapping, resolve
 from .client import BATCH_LIMIT, QuickBooksAPI, QuickBooksFault, item_error

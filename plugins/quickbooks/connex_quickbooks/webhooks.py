@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from connex_core.errors import WebhookRejected
+from connex_core.api import WebhookRejected
 
 #: Entities that are orders to Connex, and the operations after which the document is worth reading.
 ENTITIES = {"invoice": "Invoice", "salesreceipt": "SalesReceipt"}

@@ -19,11 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from connex_core import countries
-from connex_core.connector import Found, OrderWrite, WriteResult
-from connex_core.errors import RetriableAPIError
-from connex_core.models import LineItem, Order
-from connex_core.rules.unmapped import unknown_sku_note
+from connex_core.api import countries
+from connex_core.api import Found, OrderWrite, WriteResult
+from connex_core.api import RetriableAPIError
+from connex_core.api import LineItem, Order
+from connex_core.api import unknown_sku_note
 
 from . import mapping, names, resolve, taxes
 from .client import BATCH_LIMIT, QuickBooksAPI, QuickBooksFault, item_error

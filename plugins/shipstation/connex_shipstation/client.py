@@ -24,10 +24,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import requests
 
-from connex_core import jsonutil
-from connex_core.errors import AuthenticationError, FatalAPIError, RetriableAPIError, WebhookRejected
-from connex_core.http import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
-from connex_core.paging import PageNumberPaginator, PagingLoopError
+from connex_core.api import jsonutil
+from connex_core.api import AuthenticationError, FatalAPIError, RetriableAPIError, WebhookRejected
+from connex_core.api import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
+from connex_core.api import PageNumberPaginator, PagingLoopError
 
 CONNECTOR = "shipstation"
 DEFAULT_BASE_URL = "https://ssapi.shipstation.com"

@@ -19,12 +19,12 @@ from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from connex_core.countries import UnknownCountry
-from connex_core.connector import (
+from connex_core.api import UnknownCountry
+from connex_core.api import (
     Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, WebhookEvent, WriteResult, batched,
 )
-from connex_core.errors import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
-from connex_core.models import Order, Shipment
+from connex_core.api import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
+from connex_core.api import Order, Shipment
 
 from .client import (
     DEFAULT_BASE_URL, MAX_BATCH, ORDER_STATUSES, UPDATABLE_STATUSES, ShipStationClient, ShipStationRequestError,

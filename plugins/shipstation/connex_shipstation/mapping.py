@@ -25,9 +25,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, Optional
 
-from connex_core import countries
-from connex_core.models import ZERO, Address, Customer, LineItem, Order, OrderStatus, Shipment
-from connex_core.money import to_decimal
+from connex_core.api import countries
+from connex_core.api import ZERO, Address, Customer, LineItem, Order, OrderStatus, Shipment
+from connex_core.api import to_decimal
 
 from .timezone import PACIFIC_NAME, format_timestamp, parse_date, parse_timestamp
 

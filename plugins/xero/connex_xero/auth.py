@@ -14,8 +14,8 @@ from typing import Any
 
 import urllib3
 
-from connex_core.oauth import OAuthApp, OAuthTokens, TokenEndpointUnreachable, Transport
-from connex_core.tokens import TokenStore
+from connex_core.api import OAuthApp, OAuthTokens, TokenEndpointUnreachable, Transport
+from connex_core.api import TokenStore
 
 from .settings import XeroSettings
 

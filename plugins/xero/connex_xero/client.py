@@ -37,9 +37,9 @@ from xero_python.api_client.oauth2 import OAuth2Token
 from xero_python.exceptions import ApiException
 from xero_python.identity import IdentityApi
 
-from connex_core.clock import wall_time
-from connex_core.errors import (AuthenticationError, FatalAPIError, RateLimitExhausted, RetriableAPIError)
-from connex_core.http import RateLimiter, RetryPolicy, limiter_for, short_body
+from connex_core.api import wall_time
+from connex_core.api import (AuthenticationError, FatalAPIError, RateLimitExhausted, RetriableAPIError)
+from connex_core.api import RateLimiter, RetryPolicy, limiter_for, short_body
 
 from .auth import XeroAuth
 from .settings import XeroSettings

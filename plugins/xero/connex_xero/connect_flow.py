@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Callable, Optional
 
-from connex_core.errors import AuthenticationError, UsageError
-from connex_core.oauth import WAIT_SECONDS, connect
+from connex_core.api import AuthenticationError, UsageError
+from connex_core.api import WAIT_SECONDS, connect
 
 __all__ = ["WAIT_SECONDS", "authorize", "choose_tenant"]
 

@@ -20,14 +20,14 @@ import json
 from collections import OrderedDict
 from typing import Any, Callable, Iterable, Iterator, Optional
 
-from connex_core import countries
-from connex_core.connector import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
+from connex_core.api import countries
+from connex_core.api import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
                                    TrackingWrite, WebhookEvent, WriteResult, batched)
-from connex_core.errors import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
-from connex_core.models import Order
-from connex_core.paging import PageNumberPaginator, PagingLoopError
-from connex_core.tokens import TokenStore
-from connex_core.webhooks import hmac_sha256_ok
+from connex_core.api import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
+from connex_core.api import Order
+from connex_core.api import PageNumberPaginator, PagingLoopError
+from connex_core.api import TokenStore
+from connex_core.api import hmac_sha256_ok
 
 from .auth import XeroAuth
 from .client import NotFound, XeroClient, make_pool, records, validation_messages

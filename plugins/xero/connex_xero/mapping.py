@@ -18,9 +18,9 @@ from datetime import date, datetime, time, timedelta, timezone
 from decimal import Decimal
 from typing import Any, Iterable, Optional
 
-from connex_core import countries
-from connex_core.models import Address, Customer, LineItem, Order, OrderStatus, Shipment
-from connex_core.money import allocate, to_cents, to_decimal
+from connex_core.api import countries
+from connex_core.api import Address, Customer, LineItem, Order, OrderStatus, Shipment
+from connex_core.api import allocate, to_cents, to_decimal
 
 from .msdate import parse_ms_date
 from .settings import XeroSettings

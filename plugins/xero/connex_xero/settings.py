@@ -6,7 +6,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, SecretStr
 
-from connex_core.connector import ConnectorSettings
+from connex_core.api import ConnectorSettings
 
 DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "accounting.invoices", "accounting.contacts",
                   "accounting.settings"]

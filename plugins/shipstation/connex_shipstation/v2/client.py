@@ -27,8 +27,8 @@ from urllib.parse import quote, urlsplit
 
 import requests
 
-from connex_core.errors import AuthenticationError, FatalAPIError, RetriableAPIError
-from connex_core.http import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
+from connex_core.api import AuthenticationError, FatalAPIError, RetriableAPIError
+from connex_core.api import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
 
 CONNECTOR = "shipstation"
 DEFAULT_BASE_URL = "https://api.shipstation.com/v2"

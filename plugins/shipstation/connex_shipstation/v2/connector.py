@@ -25,11 +25,11 @@ from urllib.parse import urlsplit
 
 import requests
 
-from connex_core.connector import (
+from connex_core.api import (
     Capability, Connector, FetchQuery, Found, OrderWrite, WebhookEvent, WriteResult, batched,
 )
-from connex_core.errors import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
-from connex_core.models import ZERO, Order, Shipment
+from connex_core.api import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
+from connex_core.api import ZERO, Order, Shipment
 
 from .client import MAX_CREATE_BATCH, ShipStationV2Client, ShipStationV2Error, describe_errors, errors_of
 from .mapping import (

@@ -35,7 +35,7 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any, Optional
 
-from connex_core.models import ZERO, Address, Customer, LineItem, Order, OrderStatus, Shipment
+from connex_core.api import ZERO, Address, Customer, LineItem, Order, OrderStatus, Shipment
 
 from ..mapping import KEY_PREFIX, money, origin_of
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connex_core.errors import AuthenticationError, ConfigurationError, FatalAPIError
+from connex_core.api import AuthenticationError, ConfigurationError, FatalAPIError
 
 from .client import PLAN_MESSAGE, ShipStationV2Client
 
