@@ -134,8 +134,8 @@ def test_connections_build_each_connector_once_and_close_them(manager, memory_co
 
 
 def test_ledger_states_and_outcomes_are_enums_equal_to_todays_strings(manager, memory_config):
-    assert LEDGER_STATES == ("pending", "done", "failed", "held", "skipped")
-    assert OUTCOMES == ("created", "updated", "duplicate", "skipped", "held", "failed", "would_create")
+    assert LEDGER_STATES == ("pending", "done", "failed", "held", "skipped", "voided")
+    assert OUTCOMES == ("created", "updated", "duplicate", "skipped", "held", "failed", "would_create", "voided")
     assert LedgerState.DONE == "done" and f"{Outcome.HELD}" == "held" and str(Outcome.FAILED) == "failed"
     seed("src", 1)
     cfg = load_config(memory_config)

@@ -27,6 +27,8 @@ class LedgerState(_StrEnum):
     FAILED = "failed"
     HELD = "held"
     SKIPPED = "skipped"
+    VOIDED = "voided"
+    """Booked, then cancelled in the source: the target's document was voided (``on_cancel = "void"``)."""
 
 
 class Outcome(_StrEnum):
@@ -39,6 +41,7 @@ class Outcome(_StrEnum):
     HELD = "held"
     FAILED = "failed"
     WOULD_CREATE = "would_create"
+    VOIDED = "voided"
 
 
 LEDGER_STATES = tuple(s.value for s in LedgerState)
@@ -123,6 +126,8 @@ class StateStore(Protocol):
     def ledger_retry_queue(self, task: str) -> Iterator[LedgerEntry]: ...
     def ledger_find_target(self, source_key: str, tasks: Iterable[str],
                            states: tuple[str, ...] = ("done",)) -> Optional[LedgerEntry]: ...
+    def ledger_by_number(self, task: str, target_number: str) -> Optional[LedgerEntry]: ...
+    """The first ``done`` entry of ``task`` booked under ``target_number`` (the same number used twice)."""
     def log(self, entries: Iterable[LogEntry]) -> None: ...
     def query_log(self, query: LogQuery) -> list[LogEntry]: ...
     def runs(self, task: Optional[str] = None, limit: int = 20) -> list[dict[str, Any]]: ...

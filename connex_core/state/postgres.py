@@ -245,6 +245,12 @@ class PostgresStore:
                                   "AND task = ANY(%s) LIMIT 1", (source_key, list(states), tasks)).fetchone()
         return LedgerEntry(**row) if row else None
 
+    def ledger_by_number(self, task: str, target_number: str) -> Optional[LedgerEntry]:
+        with self._lock:
+            row = self.db.execute("SELECT * FROM ledger WHERE task = %s AND state = 'done' AND target_number = %s "
+                                  "ORDER BY updated_at LIMIT 1", (task, target_number)).fetchone()
+        return LedgerEntry(**row) if row else None
+
     def ledger_counts(self, task: str) -> dict[str, int]:
         with self._lock:
             rows = self.db.execute("SELECT state, COUNT(*) AS n FROM ledger WHERE task = %s GROUP BY state",

@@ -271,6 +271,12 @@ class SQLiteStore:
                                   f"AND task IN ({marks}) LIMIT 1", (source_key, *states, *tasks)).fetchone()
         return _entry(row) if row else None
 
+    def ledger_by_number(self, task: str, target_number: str) -> Optional[LedgerEntry]:
+        with self._lock:
+            row = self.db.execute("SELECT * FROM ledger WHERE task = ? AND state = 'done' AND target_number = ? "
+                                  "ORDER BY updated_at LIMIT 1", (task, target_number)).fetchone()
+        return _entry(row) if row else None
+
     def ledger_counts(self, task: str) -> dict[str, int]:
         with self._lock:
             return {r[0]: r[1] for r in self.db.execute(

@@ -323,6 +323,9 @@ class Books:
             errors.append(PAID_MESSAGE)
         if status not in TRANSITIONS[invoice["Status"]]:
             errors.append(f"An invoice with status {invoice['Status']} cannot become {status}.")
+        elif status == "VOIDED" and invoice["Status"] != "VOIDED" and (invoice["AmountPaid"] > 0 or invoice["AmountCredited"] > 0):
+            # "AUTHORISED can become VOIDED, but only if it has no payments" (api-contracts §3.2, Xero's Invoices docs)
+            errors.append(PAID_MESSAGE)
         number = element.get("InvoiceNumber")
         if number and number != invoice["InvoiceNumber"] and self.find_invoice_by_number(str(number)):
             errors.append("Invoice # must be unique.")
