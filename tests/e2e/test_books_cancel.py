@@ -144,24 +144,45 @@ def test_on_cancel_ignore_leaves_the_books_and_logs_it(sandbox):
     assert ignored.order_number == "7051" and 'on_cancel = "ignore"' in ignored.reason
 
 
-def test_xero_voids_an_unpaid_invoice_and_holds_a_paid_one(sandbox):
+def test_xero_voids_an_unpaid_invoice_and_a_paid_one_after_deleting_its_payment(sandbox):
     unpaid = sandbox.shipstation.add_order(ss_order("7061", pacific(2026, 9, 16), paid=False))
     paid = sandbox.shipstation.add_order(ss_order("7062", pacific(2026, 9, 16)))
+    part = sandbox.shipstation.add_order(ss_order("7063", pacific(2026, 9, 16), amount_paid=Decimal("10.00")))
     sandbox.write([every_status(XERO, record_payments=True)])
     sandbox.run(XERO)
     invoices = {i["InvoiceNumber"]: i for i in sandbox.xero.invoices.values()}
-    assert invoices["7061"]["Status"] == "AUTHORISED" and invoices["7062"]["Status"] == "PAID"
+    assert [invoices[n]["Status"] for n in ("7061", "7062", "7063")] == ["AUTHORISED", "PAID", "AUTHORISED"]
+    assert len(sandbox.xero.books.payments) == 2
 
-    cancel(sandbox, unpaid)
-    cancel(sandbox, paid)
+    for order in (unpaid, paid, part):
+        cancel(sandbox, order)
     summary = sandbox.run(XERO)
 
     invoices = {i["InvoiceNumber"]: i for i in sandbox.xero.invoices.values()}
-    assert invoices["7061"]["Status"] == "VOIDED"
-    assert invoices["7062"]["Status"] == "PAID" and money(invoices["7062"]["AmountPaid"]) == Decimal("30.00")
-    assert summary.counts["voided"] == 1 and summary.counts["held"] == 1
+    for number in ("7061", "7062", "7063"):
+        assert invoices[number]["Status"] == "VOIDED", number
+        assert money(invoices[number]["AmountPaid"]) == 0 and not invoices[number]["Payments"]
+    assert sorted(p["Status"] for p in sandbox.xero.books.payments.values()) == ["DELETED", "DELETED"]
+    assert summary.counts["voided"] == 3
+    reasons = {e.order_number: e.reason for e in sandbox.log(task=XERO, outcome="voided")}
+    assert "invoice 7062 VOIDED; payment of 30" in reasons["7062"] and "payment" not in reasons["7061"]
+
+
+def test_xero_holds_a_cancelled_order_whose_invoice_has_a_credit_note_allocated(sandbox):
+    order = sandbox.shipstation.add_order(ss_order("7064", pacific(2026, 9, 16), paid=False))
+    sandbox.write([every_status(XERO)])
+    sandbox.run(XERO)
+    [invoice] = [i for i in sandbox.xero.invoices.values() if i["InvoiceNumber"] == "7064"]
+    with sandbox.xero.lock:  # what allocating a credit note of 5.00 in Xero leaves on the invoice
+        invoice["AmountCredited"] = Decimal("5.00")
+        invoice["AmountDue"] = invoice["Total"] - Decimal("5.00")
+
+    cancel(sandbox, order)
+    summary = sandbox.run(XERO)
+
+    assert invoice["Status"] == "AUTHORISED" and summary.counts["held"] == 1
     [held] = sandbox.log(task=XERO, outcome="held")
-    assert held.order_number == "7062" and "Xero voids only invoices with no payments" in held.reason
+    assert held.order_number == "7064" and "credited" in held.reason
 
 
 def test_an_order_with_impossible_amounts_is_held_by_default(sandbox):

@@ -419,6 +419,27 @@ class Books:
         self.add_history(invoice["InvoiceID"], "Payment", f"Payment received from customer for {amount}.")
         return Outcome(record=payment)
 
+    def delete_payment(self, payment: dict[str, Any], element: dict[str, Any]) -> Outcome:
+        """``POST /Payments/{PaymentID}`` (``deletePayment``, xero_accounting.yaml): body ``PaymentDelete``
+        ``{"Status": "DELETED"}`` (required, the only value). The payment's Status becomes DELETED and the invoice
+        it paid is reopened: the spec's example answer shows the invoice AUTHORISED with ``AmountPaid`` 0 and
+        the amount due again. A deleted payment stays DELETED."""
+        if element.get("Status") != "DELETED":
+            return Outcome(errors=["Status must be DELETED to delete a payment"])
+        if payment["Status"] == "DELETED":
+            return Outcome(record=payment)
+        invoice = self.invoices[payment["InvoiceID"]]
+        invoice["Payments"] = [p for p in invoice["Payments"] if p["PaymentID"] != payment["PaymentID"]]
+        invoice["AmountPaid"] = money(invoice["AmountPaid"] - payment["Amount"])
+        invoice["AmountDue"] = money(invoice["Total"] - invoice["AmountPaid"] - invoice["AmountCredited"])
+        if invoice["Status"] == "PAID" and invoice["AmountDue"] > 0:
+            invoice["Status"] = "AUTHORISED"
+            invoice.pop("FullyPaidOnDate", None)
+        invoice["UpdatedDateUTC"] = payment["UpdatedDateUTC"] = self.now()
+        payment["Status"] = "DELETED"
+        self.add_history(invoice["InvoiceID"], "Payment", f"Payment of {payment['Amount']} deleted.")
+        return Outcome(record=payment)
+
     def payment_json(self, payment: dict[str, Any]) -> dict[str, Any]:
         invoice = self.invoices[payment["InvoiceID"]]
         out = {k: v for k, v in payment.items() if k != "InvoiceID"}
