@@ -21,7 +21,7 @@ from .progress import RunProgress
 
 def format_summary(s: dict) -> str:
     parts = [f"{k.replace('_', ' ')} {s[k]}" for k in
-             ("would_create", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed")
+             ("would_create", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "voided")
              if s.get(k)]
     head = f"{s['task']}: read {s['read']}"
     tail = f" [{s['status']}: {s['error']}]" if s.get("error") else ""

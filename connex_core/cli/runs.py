@@ -10,7 +10,7 @@ from ..state.factory import open_store
 from .common import ConfigOption, JsonOption, config_from, emit, emit_json, handle_errors
 
 #: The outcome counts a run's summary holds, in the order they are shown.
-COUNTS = ("read", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "would_create")
+COUNTS = ("read", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "voided", "would_create")
 
 
 def run_row(r: dict) -> dict:

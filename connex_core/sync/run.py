@@ -77,7 +77,7 @@ class RunSummary:
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
-        keys = ("created", "updated", "duplicate", "already_synced", "skipped", "held", "failed")
+        keys = ("created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "voided")
         if self.dry_run:
             keys = ("would_create",) + keys
         return {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from connex_core.cli.run import format_summary
 from connex_core.state import SQLiteStore
 from tests.e2e.helpers import money, pacific, ss_order, task_table
 
@@ -76,7 +77,8 @@ def test_a_sales_receipt_is_voided_when_its_order_is_cancelled_after_booking(san
 
     receipt = by_number(sandbox.quickbooks, "SalesReceipt")["7021"]
     assert money(receipt["TotalAmt"]) == 0 and receipt["PrivateNote"] == "Voided"
-    assert summary.counts["voided"] == 1
+    assert summary.counts["voided"] == 1 and summary.as_dict()["voided"] == 1
+    assert "voided 1" in format_summary(summary.as_dict())  # what `connex run` prints
     [voided] = sandbox.log(task=QB, outcome="voided")
     assert voided.order_number == "7021" and "SalesReceipt 7021 voided" in voided.reason
     assert voided.target_id == f"SalesReceipt-{receipt['Id']}"
