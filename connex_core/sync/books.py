@@ -7,7 +7,9 @@ cancellation does to an order booked before. Each is a task option with a safe d
 * the same number used by a different sale: an order whose own number is already booked in the target
   for another source order of the task (the ledger says so) is held, saying how to tell them apart;
 * ``on_cancel = "void"``: an order booked before (ledger ``done``) that comes back cancelled has its
-  document voided through :meth:`Connector.cancel_orders` (``"hold"``: held for review; ``"ignore"``: logged).
+  document voided through :meth:`Connector.cancel_orders` (ledger ``voided``); ``"hold"``: held for review
+  (ledger ``held``, keeping the document, so the retry queue shows it again); ``"ignore"``: logged. A void that
+  fails is held with the reason and tried again from the retry queue.
 
 :func:`book_check` is pure (``connex rules dry-run`` shows its verdicts with the defaults); the rest
 records through the write protocol's log-then-ledger :func:`~connex_core.sync.write.commit`.
@@ -64,11 +66,16 @@ def number_taken(run: Any, order: Order, result: RuleResult, queued: list = ()) 
 
 
 def booked_then_cancelled(run: Any, order: Order) -> Optional[LedgerEntry]:
-    """The ledger's ``done`` entry of ``order`` when it comes back cancelled (None otherwise)."""
+    """The ledger's entry of ``order`` when it was booked and comes back cancelled (None otherwise): ``done``,
+    ``voided``, or ``held`` with the document it was booked as (a cancellation held: ``on_cancel = "hold"``, or
+    a void that failed; the retry queue brings it back)."""
     if order.status != OrderStatus.cancelled:
         return None
     entry = run.store.ledger_get(run.name, [order.key]).get(order.key)
-    return entry if entry is not None and entry.state in (LedgerState.DONE, LedgerState.VOIDED) else None
+    if entry is None or not (entry.state in (LedgerState.DONE, LedgerState.VOIDED)
+                             or (entry.state == LedgerState.HELD and entry.target_id)):
+        return None
+    return entry
 
 
 def cancel_booked(run: Any, order: Order, result: RuleResult, entry: LedgerEntry) -> None:
@@ -83,7 +90,7 @@ def cancel_booked(run: Any, order: Order, result: RuleResult, entry: LedgerEntry
                 f'cancelled in the source after it was booked as {where}; left as it is (on_cancel = "ignore")')
         return
     if mode == "hold":
-        _record(run, order, result, entry, Outcome.HELD, LedgerState.DONE,
+        _record(run, order, result, entry, Outcome.HELD, LedgerState.HELD,
                 f'cancelled in the source after it was booked as {where}; held for review (on_cancel = "hold"): '
                 "void the document by hand, or set on_cancel = \"void\"")
         return
@@ -106,7 +113,7 @@ def cancel_booked(run: Any, order: Order, result: RuleResult, entry: LedgerEntry
                 f'cancelled in the source after it was booked: {where} voided (on_cancel = "void")'
                 + (f"; {answer.note}" if answer.note else ""))
     else:
-        _record(run, order, result, entry, Outcome.HELD, LedgerState.DONE,
+        _record(run, order, result, entry, Outcome.HELD, LedgerState.HELD,
                 f"cancelled in the source after it was booked as {where}; not voided: {answer.error}")
 
 
@@ -120,5 +127,7 @@ def _record(run: Any, order: Order, result: RuleResult, entry: LedgerEntry, outc
                            target_number=entry.target_number, reason=reason, message=reason)],
            [LedgerEntry(task=run.name, source_key=order.key, state=state, idempotency_key=entry.idempotency_key,
                         target_id=entry.target_id, target_number=entry.target_number, attempts=entry.attempts,
-                        last_error=reason, content_hash=entry.content_hash)],
+                        last_error=reason, content_hash=entry.content_hash,
+                        # held: the retry queue brings it back (a void that failed is tried again)
+                        snapshot=order.model_dump_json() if state == LedgerState.HELD else None)],
            [(order, outcome, entry.target_id)])

@@ -186,6 +186,15 @@ def test_xero_holds_a_cancelled_order_whose_invoice_has_a_credit_note_allocated(
     [held] = sandbox.log(task=XERO, outcome="held")
     assert held.order_number == "7064" and "credited" in held.reason
 
+    with sandbox.xero.lock:  # the accountant removes the allocation; the retry queue tries the void again
+        invoice["AmountCredited"] = Decimal("0")
+        invoice["AmountDue"] = invoice["Total"]
+    sandbox.run(XERO, since=pacific(2026, 9, 1), until=pacific(2026, 9, 2))  # a window without the order
+
+    assert invoice["Status"] == "VOIDED"
+    [voided] = sandbox.log(task=XERO, outcome="voided")
+    assert voided.order_number == "7064"
+
 
 def test_an_order_with_impossible_amounts_is_held_by_default(sandbox):
     ss = sandbox.shipstation
