@@ -97,6 +97,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbox_state ON inbox (state, id)
     """,
+    # the same number used by two sales (connex_core.sync.books.number_taken): one look-up per order
+    "CREATE INDEX ledger_number ON ledger (task, target_number)",
 ]
 
 _LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
