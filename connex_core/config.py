@@ -131,6 +131,12 @@ class TaskConfig(BaseModel):
                                     "(an IANA name; default America/Los_Angeles).")
     summary_date: Literal["created", "shipped"] = Field("created", description="daily_summary: group orders by creation date or by ship date.")
     summary_prefix: str = Field("DS-", description="daily_summary: the document number is this prefix and the day (DS-20260915).")
+    cancelled_orders: Literal["skip", "book"] = Field("skip", description="orders: an order cancelled in the source is "
+                                                      "skipped with the reason (default), or booked like any other.")
+    on_cancel: Literal["void", "hold", "ignore"] = Field("void", description="orders: an order cancelled after it was booked: "
+                                                        "void its document in the target (default), hold it for review, or ignore it.")
+    suspicious_amounts: Literal["hold", "allow"] = Field("hold", description="orders: an order whose figures disagree "
+                                                         "(negative quantities or prices, a total unlike its lines) is held with the reason (default), or booked.")
     source_options: dict[str, Any] = Field(default_factory=dict, description="Options for the source connector (filters such as status).")
     target_options: dict[str, Any] = Field(default_factory=dict, description="Options for the target connector (document type, customer and item matching).")
 

@@ -126,6 +126,8 @@ class OrderWrite:
     options: dict[str, Any] = field(default_factory=dict)
     content_hash: str = ""
     """``order.content_hash()`` as the engine computed it (once per write: it serialises the whole order)."""
+    target_ref: Optional[str] = None
+    """The document written for this order before (the ledger's ``target_id``): :meth:`Connector.cancel_orders`."""
 
     @property
     def key(self) -> str:
@@ -237,7 +239,7 @@ class Connector:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         for attr, value in list(vars(cls).items()):
-            if attr.startswith("write_") and callable(value) and not getattr(value, "__connex_write_guard__", False):
+            if (attr.startswith("write_") or attr == "cancel_orders") and callable(value) and not getattr(value, "__connex_write_guard__", False):
                 setattr(cls, attr, _guard_write(value))
 
     def __init__(self, settings: ConnectorSettings, ctx: ConnectorContext):
@@ -283,6 +285,12 @@ class Connector:
         and answer one result per write (``target_id`` the found document)."""
         return [WriteResult(w.key, ok=False, error=f"{self.name} cannot complete a booking ({hit.missing})")
                 for w, hit in items]
+
+    def cancel_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Orders booked before (``write.target_ref``) and since cancelled in the source: void (or cancel, as the
+        target calls it) their documents; one result per write, ``ok`` when voided, else ``error`` with the reason.
+        A connector that cannot raises NotImplementedError: the engine holds such orders with a reason."""
+        raise NotImplementedError(f"{self.name} cannot void documents")
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         """Which of these shipments are already on their target documents (for reconciliation)."""

@@ -193,6 +193,17 @@ def _trace_json(traces: list) -> list[dict[str, Any]]:
              "fired": r.fired, "error": r.error, "condition": node(r.trace) if r.trace else None} for r in traces]
 
 
+def _with_defaults(result: RuleResult) -> RuleResult:
+    """The engine's defaults after the rules, as a task with default options applies them (cancelled orders
+    skipped, suspicious amounts held: ``connex_core.sync.books``)."""
+    from ..sync.books import book_check
+
+    if result.outcome == "sync" and (verdict := book_check(result.order)) is not None:
+        result.outcome, result.reason = verdict
+        result.rule = "task defaults"
+    return result
+
+
 @app.command("dry-run")
 def dry_run(
     paths: List[Path] = PATHS,
@@ -220,7 +231,7 @@ def dry_run(
     except (ValueError, TypeError, KeyError) as exc:
         _err(f"error: cannot read orders from {orders}: {exc}")
         raise typer.Exit(int(ExitCode.USAGE))
-    results = [ruleset.apply(order) for order in loaded]
+    results = [_with_defaults(ruleset.apply(order)) for order in loaded]
     explained, target = None, None
     if explain is not None:
         target = next((o for o in loaded if explain in (o.number, o.source_id, o.key)), None)

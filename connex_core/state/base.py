@@ -31,6 +31,8 @@ class LedgerState(_StrEnum):
     """Held or failed, and released by ``connex held release``: the next run posts it past the rule that held it."""
     IGNORED = "ignored"
     """Marked never to be posted (``connex held ignore``): runs skip it even when the source lists it again."""
+    VOIDED = "voided"
+    """Booked, then cancelled in the source: the target's document was voided (``on_cancel = "void"``)."""
 
 
 class Outcome(_StrEnum):
@@ -46,6 +48,7 @@ class Outcome(_StrEnum):
     RELEASED = "released"
     IGNORED = "ignored"
     RESYNCED = "resynced"
+    VOIDED = "voided"
 
 
 LEDGER_STATES = tuple(s.value for s in LedgerState)
@@ -134,6 +137,8 @@ class StateStore(Protocol):
     def ledger_in_states(self, states: Iterable[str], task: Optional[str] = None) -> list[LedgerEntry]: ...
     def ledger_find_target(self, source_key: str, tasks: Iterable[str],
                            states: tuple[str, ...] = ("done",)) -> Optional[LedgerEntry]: ...
+    def ledger_by_number(self, task: str, target_number: str) -> Optional[LedgerEntry]: ...
+    """The first ``done`` entry of ``task`` booked under ``target_number`` (the same number used twice)."""
     def log(self, entries: Iterable[LogEntry]) -> None: ...
     def query_log(self, query: LogQuery) -> list[LogEntry]: ...
     def runs(self, task: Optional[str] = None, limit: int = 20) -> list[dict[str, Any]]: ...

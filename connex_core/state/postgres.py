@@ -97,6 +97,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbox_state ON inbox (state, id)
     """,
+    # the same number used by two sales (connex_core.sync.books.number_taken): one look-up per order
+    "CREATE INDEX ledger_number ON ledger (task, target_number)",
 ]
 
 _LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
@@ -263,6 +265,12 @@ class PostgresStore:
         with self._lock:
             row = self.db.execute("SELECT * FROM ledger WHERE source_key = %s AND state = ANY(%s) "
                                   "AND task = ANY(%s) LIMIT 1", (source_key, list(states), tasks)).fetchone()
+        return LedgerEntry(**row) if row else None
+
+    def ledger_by_number(self, task: str, target_number: str) -> Optional[LedgerEntry]:
+        with self._lock:
+            row = self.db.execute("SELECT * FROM ledger WHERE task = %s AND state = 'done' AND target_number = %s "
+                                  "ORDER BY updated_at LIMIT 1", (task, target_number)).fetchone()
         return LedgerEntry(**row) if row else None
 
     def ledger_counts(self, task: str) -> dict[str, int]:

@@ -92,6 +92,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX inbox_state ON inbox (state, id);
     """,
+    # the same number used by two sales (connex_core.sync.books.number_taken): one look-up per order
+    "CREATE INDEX ledger_number ON ledger (task, target_number)",
 ]
 
 _LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
@@ -291,6 +293,12 @@ class SQLiteStore:
         with self._lock:
             row = self.db.execute(f"SELECT * FROM ledger WHERE source_key = ? AND state IN ({state_marks}) "
                                   f"AND task IN ({marks}) LIMIT 1", (source_key, *states, *tasks)).fetchone()
+        return _entry(row) if row else None
+
+    def ledger_by_number(self, task: str, target_number: str) -> Optional[LedgerEntry]:
+        with self._lock:
+            row = self.db.execute("SELECT * FROM ledger WHERE task = ? AND state = 'done' AND target_number = ? "
+                                  "ORDER BY updated_at LIMIT 1", (task, target_number)).fetchone()
         return _entry(row) if row else None
 
     def ledger_counts(self, task: str) -> dict[str, int]:

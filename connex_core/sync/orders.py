@@ -17,6 +17,7 @@ from ..models import Order, parse_origin
 from ..state import Outcome
 from .review import is_released, past_hold
 from .run import TaskRun
+from .books import book_check, booked_then_cancelled, cancel_booked, number_taken
 from .write import OrderWriter, Pending, rule_outcome
 
 
@@ -68,6 +69,16 @@ def route(run: TaskRun, writer: OrderWriter, order: Order, pending: list[Pending
     if result.outcome == "sync" and origin and origin[0] == run.target_type:
         # It came from the target in the first place (QuickBooks -> ShipStation -> QuickBooks): never echo it.
         result.outcome, result.reason = "skip", f"this order came from {origin[0]} ({origin[1]}); not sent back"
+    if (booked := booked_then_cancelled(run, order)) is not None:
+        cancel_booked(run, order, result, booked)  # on_cancel: void, hold or ignore, logged with the reason
+        return
+    if result.outcome == "sync":
+        verdict = book_check(result.order, run.task)
+        if verdict is None and (taken := number_taken(run, order, result, pending)):
+            verdict = ("hold", taken)
+        if verdict is not None:
+            result.outcome, result.reason = verdict
+            result.rule, result.line, result.file = "task defaults", None, None
     outcome = rule_outcome(result)
     if outcome == Outcome.HELD and is_released(run.store, run.name, order):
         result, outcome = past_hold(result), None  # a person released it: past the hold, this once

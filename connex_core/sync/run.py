@@ -79,7 +79,7 @@ class RunSummary:
     """In a dry run: what each order would come to (see :mod:`.dryrun`)."""
 
     def as_dict(self) -> dict[str, Any]:
-        keys = ("created", "updated", "duplicate", "already_synced", "skipped", "held", "failed")
+        keys = ("created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "voided")
         if self.dry_run:
             keys = ("would_create", "would_update") + keys
         return {

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from connex_core.cli.rules import app
 from connex_core.connector import Connector
 from connex_core.hookspecs import hookimpl
-from connex_core.models import Order, OrderStatus
+from connex_core.models import LineItem, Order, OrderStatus
 from connex_core.plugins import PluginManager, set_manager
 from connex_core.testing.factories import make_order
 
@@ -49,7 +49,9 @@ def orders_file(tmp_path: Path) -> Path:
         make_order(number="1001-1", source_id="1", status=OrderStatus.shipped, amount_paid=Decimal("0"),
                    discount=Decimal("1.00")),
         make_order(number="1002", source_id="2", customer={"email": "qa@Example.com"}, discount=Decimal("1.00")),
-        make_order(number="1003", source_id="3", store="Amazon", total=Decimal("150.00"), discount=Decimal("1.00")),
+        make_order(number="1003", source_id="3", store="Amazon", total=Decimal("150.00"), discount=Decimal("1.00"),
+                   # lines that add up to the total (an order whose total disagrees with its lines is held by default)
+                   lines=[LineItem(sku="LAMP", name="Lamp", quantity=Decimal("1"), unit_price=Decimal("142.40"))]),
         make_order(number="1004", source_id="4", discount=Decimal("0")),
     ]
     path = tmp_path / "orders.json"
@@ -241,3 +243,21 @@ def test_fields_lists_the_canonical_model():
     assert rows["customer.email"]["description"]
     text = invoke("fields").stdout
     assert "class_name (or class)" in text
+
+
+def test_dry_run_shows_the_task_defaults_cancelled_skipped_and_suspicious_amounts_held(tmp_path):
+    rules = tmp_path / "none.rules"
+    rules.write_text("when store == 'Nowhere' then tag 'x'\n")
+    orders = [make_order(number="2001", source_id="1", status=OrderStatus.cancelled),
+              make_order(number="2002", source_id="2", total=Decimal("999.00")),
+              make_order(number="2003", source_id="3")]
+    path = tmp_path / "orders.json"
+    path.write_text(json.dumps([o.model_dump(mode="json") for o in orders]))
+
+    result = invoke("dry-run", rules, "--orders", path)
+
+    assert result.exit_code == 0, result.output
+    assert 'order 2001: skip (cancelled in the source: not booked (task option cancelled_orders = "skip"' in result.stdout
+    assert "order 2002: hold (the total 999.00 is not lines + shipping + tax - discount (53.60)" in result.stdout
+    assert "order 2003: sync" in result.stdout
+    assert "summary: 3 order(s): 1 sync, 1 skip, 1 hold" in result.stdout

@@ -114,3 +114,9 @@ def test_example_line_tax_codes(manager):
     order = make_order(source="quickbooks", lines=[LineItem(sku="MUG", tax_code="TAX"), LineItem(sku="BOOK", tax_code="NON"),
                                                    LineItem(sku="GIFT-25"), LineItem(sku="X")])
     assert [l.tax_code for l in rules.apply(order).order.lines] == ["OUTPUT2", "EXEMPTOUTPUT", "EXEMPTOUTPUT", None]
+
+
+def test_example_store_prefix(manager):
+    rules = load("examples/store-prefix.rules", manager)
+    assert rules.apply(make_order(number="5000", store="Amazon US")).order.number == "AZ-5000"
+    assert rules.apply(make_order(number="5000", store="Web Store")).order.number == "5000"

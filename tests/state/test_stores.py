@@ -107,6 +107,17 @@ def test_released_entries_are_retried_and_entries_are_listed_by_state(store):
     assert store.ledger_in_states([]) == []
 
 
+def test_ledger_by_number_finds_the_done_entry_booked_under_a_number(store):
+    store.ledger_put([LedgerEntry("t", "web:1", "done", target_id="SalesReceipt-4", target_number="5000"),
+                      LedgerEntry("t", "amz:9", "held", target_number="5000"),
+                      LedgerEntry("u", "web:2", "done", target_number="6000")])
+    assert store.ledger_by_number("t", "5000").source_key == "web:1"
+    assert store.ledger_by_number("t", "6000") is None  # another task's number
+    assert store.ledger_by_number("u", "5000") is None
+    store.ledger_put([LedgerEntry("t", "web:1", "voided", target_number="5000")])
+    assert store.ledger_by_number("t", "5000") is None  # only a document still booked uses its number
+
+
 def test_ledger_get_returns_every_key_of_a_large_batch(store):
     keys = [f"k{i}" for i in range(1203)]
     store.ledger_put([LedgerEntry("t", k, "done", target_id=k.upper()) for k in keys])

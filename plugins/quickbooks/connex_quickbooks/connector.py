@@ -183,6 +183,12 @@ class QuickBooksConnector(Connector):
     def write_follow_ups(self, items: list[tuple[OrderWrite, Found]]) -> list[WriteResult]:
         return self._writer().follow_ups(items) if items else []
 
+    def cancel_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Void the invoices (their own payments first) and sales receipts of orders cancelled after booking."""
+        from .cancel import cancel
+
+        return cancel(self.api, writes) if writes else []
+
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         return TrackingWriter(self.api, self.api.qb.company_id, self.request_ids).find(writes) if writes else {}
 

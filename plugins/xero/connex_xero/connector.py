@@ -211,6 +211,12 @@ class XeroConnector(Connector):
         return WebhookEvent(kind="invoices", orders=orders)
 
     # -- writing orders --------------------------------------------------------------------------
+    def cancel_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Void (DRAFT: delete) the unpaid invoices of orders cancelled after booking; a paid one is refused."""
+        from .cancel import cancel
+
+        return cancel(self.client, writes) if writes else []
+
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
         by_key = {w.key: w for w in writes}
         by_number: dict[str, list[str]] = {}

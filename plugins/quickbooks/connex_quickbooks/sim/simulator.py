@@ -561,6 +561,13 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
         include = (query.get("include") or [""])[-1].lower()
         if operation == "delete":
             return self._delete(entity, body)
+        # Void (api-contracts §2.1, from Intuit's API reference): Invoice and Payment `operation=void`, SalesReceipt
+        # `operation=update&include=void`; each body {Id, SyncToken}.
+        if (operation == "void" and entity in ("Invoice", "Payment")) or \
+                (operation == "update" and include == "void" and entity == "SalesReceipt"):
+            return self._void(entity, body)
+        if operation == "void":
+            raise QBFault("4000", "Unsupported Operation", f"Operation void is not supported for {entity}")
         if "Id" in body and body.get("Id") not in (None, ""):
             return self._update(entity, body)
         return self._create(entity, body, {"allow_duplicate": include == "allowduplicatedocnum"})
@@ -867,6 +874,51 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
         updated["MetaData"] = dict(current["MetaData"], LastUpdatedTime=self._stamp())
         self.store[entity][current["Id"]] = updated
         return updated
+
+    def _void(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
+        """The document stays, with every amount zero, ``PrivateNote`` "Voided" and ``SyncToken`` + 1 (fixtures
+        qbo_invoice_void_response.json, qbo_salesreceipt_void_response.json, qbo_payment_void_response.json:
+        ``TotalAmt`` 0, ``Balance`` 0, lines' ``Amount`` and ``Qty`` 0, ``TxnTaxDetail.TotalTax`` 0, an invoice's
+        ``LinkedTxn`` empty, a payment's ``Line`` empty and ``UnappliedAmt`` 0). A voided payment gives the
+        invoices it paid their balance back; a voided invoice unlinks the payments applied to it, whose amounts
+        become unapplied (the invoice's ``LinkedTxn`` is empty after the void)."""
+        current = self.store[entity].get(str(body.get("Id")))
+        if current is None:
+            raise _not_found()
+        if str(body.get("SyncToken")) != current["SyncToken"]:
+            raise QBFault("5010", "Stale Object Error", "Stale Object Error : the object was changed since you read it.")
+        if entity == "Payment":
+            for line in current.get("Line") or []:
+                for link in line.get("LinkedTxn") or []:
+                    invoice = self.store["Invoice"].get(str(link.get("TxnId")))
+                    if invoice is not None and link.get("TxnType") == "Invoice":
+                        invoice["Balance"] = _money(invoice["Balance"]) + _money(line.get("Amount"))
+                        invoice["LinkedTxn"] = [t for t in invoice.get("LinkedTxn") or [] if t.get("TxnId") != current["Id"]]
+                        invoice["SyncToken"] = str(int(invoice["SyncToken"]) + 1)
+            current.update(Line=[], UnappliedAmt=Decimal("0"))
+        else:
+            for link in current.get("LinkedTxn") or []:
+                payment = self.store["Payment"].get(str(link.get("TxnId"))) if link.get("TxnType") == "Payment" else None
+                if payment is None:
+                    continue
+                kept = []
+                for line in payment.get("Line") or []:
+                    if any(str(t.get("TxnId")) == current["Id"] for t in line.get("LinkedTxn") or []):
+                        payment["UnappliedAmt"] = _money(payment.get("UnappliedAmt")) + _money(line.get("Amount"))
+                    else:
+                        kept.append(line)
+                payment["Line"] = kept
+                payment["SyncToken"] = str(int(payment["SyncToken"]) + 1)
+            for line in current.get("Line") or []:
+                line["Amount"] = Decimal("0")
+                detail = line.get("SalesItemLineDetail")
+                if isinstance(detail, dict):
+                    detail["Qty"] = 0
+            current["TxnTaxDetail"] = {"TotalTax": Decimal("0")}
+            current.update(Balance=Decimal("0"), LinkedTxn=[])
+        current.update(TotalAmt=Decimal("0"), PrivateNote="Voided", SyncToken=str(int(current["SyncToken"]) + 1))
+        current["MetaData"] = dict(current["MetaData"], LastUpdatedTime=self._stamp())
+        return current
 
     def _delete(self, entity: str, body: dict[str, Any]) -> dict[str, Any]:
         current = self.store[entity].get(str(body.get("Id")))

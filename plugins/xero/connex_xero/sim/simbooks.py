@@ -327,6 +327,9 @@ class Books:
             errors.append(PAID_MESSAGE)
         if status not in TRANSITIONS[invoice["Status"]]:
             errors.append(f"An invoice with status {invoice['Status']} cannot become {status}.")
+        elif status == "VOIDED" and invoice["Status"] != "VOIDED" and (invoice["AmountPaid"] > 0 or invoice["AmountCredited"] > 0):
+            # "AUTHORISED can become VOIDED, but only if it has no payments" (api-contracts §3.2, Xero's Invoices docs)
+            errors.append(PAID_MESSAGE)
         number = element.get("InvoiceNumber")
         if number and number != invoice["InvoiceNumber"] and self.unique_invoice_numbers and \
                 self.find_invoice_by_number(str(number)):
@@ -419,6 +422,27 @@ class Books:
             invoice["FullyPaidOnDate"] = self.now()
         invoice["UpdatedDateUTC"] = self.now()
         self.add_history(invoice["InvoiceID"], "Payment", f"Payment received from customer for {amount}.")
+        return Outcome(record=payment)
+
+    def delete_payment(self, payment: dict[str, Any], element: dict[str, Any]) -> Outcome:
+        """``POST /Payments/{PaymentID}`` (``deletePayment``, xero_accounting.yaml): body ``PaymentDelete``
+        ``{"Status": "DELETED"}`` (required, the only value). The payment's Status becomes DELETED and the invoice
+        it paid is reopened: the spec's example answer shows the invoice AUTHORISED with ``AmountPaid`` 0 and
+        the amount due again. A deleted payment stays DELETED."""
+        if element.get("Status") != "DELETED":
+            return Outcome(errors=["Status must be DELETED to delete a payment"])
+        if payment["Status"] == "DELETED":
+            return Outcome(record=payment)
+        invoice = self.invoices[payment["InvoiceID"]]
+        invoice["Payments"] = [p for p in invoice["Payments"] if p["PaymentID"] != payment["PaymentID"]]
+        invoice["AmountPaid"] = money(invoice["AmountPaid"] - payment["Amount"])
+        invoice["AmountDue"] = money(invoice["Total"] - invoice["AmountPaid"] - invoice["AmountCredited"])
+        if invoice["Status"] == "PAID" and invoice["AmountDue"] > 0:
+            invoice["Status"] = "AUTHORISED"
+            invoice.pop("FullyPaidOnDate", None)
+        invoice["UpdatedDateUTC"] = payment["UpdatedDateUTC"] = self.now()
+        payment["Status"] = "DELETED"
+        self.add_history(invoice["InvoiceID"], "Payment", f"Payment of {payment['Amount']} deleted.")
         return Outcome(record=payment)
 
     def payment_json(self, payment: dict[str, Any]) -> dict[str, Any]:

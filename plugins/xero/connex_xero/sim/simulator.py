@@ -26,6 +26,7 @@ Faults are injected with :attr:`faults` as for every simulator.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import functools
 import hashlib
 import hmac
@@ -500,6 +501,22 @@ class XeroSimulator(OAuthServer, SimulatedService):
     def put_payments(self, request: Request) -> Response:
         """``createPayments``: ``{"Payments": [...]}``, each checked as :meth:`Books.create_payment` says."""
         return self._write(request, "Payments", self.books.create_payment, self.books.payment_json)
+
+    @route("POST", API + "/Payments/{payment_id}")
+    @_idempotent
+    def post_payment(self, request: Request) -> Response:
+        """``deletePayment``: the body is ``PaymentDelete`` (``{"Status": "DELETED"}``; the spec's example wraps it
+        as ``{"Payments": [{"Status": "DELETED"}]}``: both are read)."""
+        payment = self.books.payments.get(request.params["payment_id"].lower())
+        if payment is None:
+            return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
+        try:
+            body = request.json()
+        except ValueError:
+            body = None
+        if isinstance(body, dict) and "Payments" not in body:
+            request = dataclasses.replace(request, body=json.dumps({"Payments": [body]}).encode("utf-8"))
+        return self._write(request, "Payments", lambda e: self.books.delete_payment(payment, e), self.books.payment_json)
 
     @route("GET", API + "/Payments")
     def get_payments(self, request: Request) -> Response:
