@@ -13,8 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from connex_core.connector import OrderWrite, WriteResult
-from connex_core.errors import FatalAPIError
+from connex_core.api import FatalAPIError, OrderWrite, WriteResult
 
 from .client import QuickBooksAPI, dumps, part
 from .mapping import parse_ref

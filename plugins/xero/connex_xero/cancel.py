@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from connex_core.connector import OrderWrite, WriteResult
-from connex_core.errors import FatalAPIError
+from connex_core.api import FatalAPIError, OrderWrite, WriteResult
 
 from .client import XeroClient, records, validation_messages
 
