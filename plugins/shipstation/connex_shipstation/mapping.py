@@ -139,7 +139,8 @@ def order_from_shipstation(data: dict, *, stores: Optional[dict[str, str]] = Non
         notes=_str(data.get("customerNotes")), internal_notes=_str(data.get("internalNotes")),
         custom_fields={f"custom{i}": str(adv[name]) for i, name in enumerate(CUSTOM_FIELDS, 1) if adv.get(name)},
         origin=origin_of(order_key),
-        split=split, merged=merged, parent_id=parent, original_number=_str(data.get("orderNumber")),
+        split=split, merged=merged, parent_id=parent, merged_ids=[str(i) for i in adv.get("mergedIds") or []],
+        original_number=_str(data.get("orderNumber")),
     )
 
 
