@@ -131,6 +131,12 @@ class TaskConfig(BaseModel):
                                     "(an IANA name; default America/Los_Angeles).")
     summary_date: Literal["created", "shipped"] = Field("created", description="daily_summary: group orders by creation date or by ship date.")
     summary_prefix: str = Field("DS-", description="daily_summary: the document number is this prefix and the day (DS-20260915).")
+    split_orders: Literal["combine", "separate"] = Field(
+        "combine", description="orders: split orders (the source's facts) as one document per original sale, the "
+        "children's lines checked against their parent's document (combine), or one document per source order (separate).")
+    on_update: Literal["update", "hold", "ignore"] = Field(
+        "update", description="orders: a booked order that changes in the source is updated in the target where it "
+        "allows (update; otherwise held with the reason), held for review (hold), or left as booked (ignore).")
     source_options: dict[str, Any] = Field(default_factory=dict, description="Options for the source connector (filters such as status).")
     target_options: dict[str, Any] = Field(default_factory=dict, description="Options for the target connector (document type, customer and item matching).")
 

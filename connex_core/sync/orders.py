@@ -15,6 +15,8 @@ from typing import Iterable, Optional
 
 from ..models import Order, parse_origin
 from .run import TaskRun
+from .edits import EditsWriter
+from .splits import SaleGuard
 from .write import OrderWriter, Pending, rule_outcome
 
 
@@ -27,7 +29,8 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
         incoming = run.read(source.fetch_orders(query), stoppable=True)
     else:
         incoming = run.read((o for o in given if source.accepts(o, query)), stoppable=True, checked=False)
-    writer = OrderWriter(run)
+    writer = EditsWriter(run)
+    guard = SaleGuard(run, writer)
     batch_size = max(1, run.target.write_batch_size)
     newest: Optional[datetime] = None
     seen: set[str] = set()
@@ -36,7 +39,7 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
         seen.add(order.key)
         if order.modified_at and (newest is None or order.modified_at > newest):
             newest = order.modified_at
-        route(run, writer, order, pending)
+        route(run, writer, order, pending, guard)
         if len(pending) >= batch_size:
             writer.dispatch(pending)
             pending = []
@@ -48,18 +51,20 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
                 continue
             order = Order.model_validate_json(entry.snapshot)
             run.counts["retried"] += 1
-            route(run, writer, order, pending)
+            route(run, writer, order, pending, guard)
             if len(pending) >= batch_size:
                 writer.dispatch(pending)
                 pending = []
     if pending:
         writer.dispatch(pending)
+    guard.finish()
     run.advance_cursor(newest if complete and given is None else None)
     if not complete:
         run.summary.status = "stopped"
 
 
-def route(run: TaskRun, writer: OrderWriter, order: Order, pending: list[Pending]) -> None:
+def route(run: TaskRun, writer: OrderWriter, order: Order, pending: list[Pending],
+          guard: Optional[SaleGuard] = None) -> None:
     """Run the rules on one order; record skip/hold at once, queue sync for the next batch."""
     result = run.evaluate(order)
     origin = parse_origin(order.origin)
@@ -67,6 +72,8 @@ def route(run: TaskRun, writer: OrderWriter, order: Order, pending: list[Pending
         # It came from the target in the first place (QuickBooks -> ShipStation -> QuickBooks): never echo it.
         result.outcome, result.reason = "skip", f"this order came from {origin[0]} ({origin[1]}); not sent back"
     outcome = rule_outcome(result)
+    if outcome is None and guard is not None and guard.takes(order, result):
+        return  # split or merged: decided at the end of the run (splits.py)
     if outcome is None:
         pending.append((order, result))
     else:

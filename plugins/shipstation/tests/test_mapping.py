@@ -87,6 +87,7 @@ def test_split_child_and_connex_origin(fixture_json):
     raw["advancedOptions"].update(mergedIds=[])
     original = order_from_shipstation(raw)
     assert not original.split and not original.merged and original.parent_id is None and original.merged_ids == []
+    assert original.split_original and not order.split_original and not merged.split_original
 
 
 def test_tags_are_named_when_known(fixture_json):
