@@ -137,6 +137,12 @@ class TaskConfig(BaseModel):
                                                         "void its document in the target (default), hold it for review, or ignore it.")
     suspicious_amounts: Literal["hold", "allow"] = Field("hold", description="orders: an order whose figures disagree "
                                                          "(negative quantities or prices, a total unlike its lines) is held with the reason (default), or booked.")
+    split_orders: Literal["combine", "separate"] = Field(
+        "combine", description="orders: split orders (the source's facts) as one document per original sale, the "
+        "children's lines checked against their parent's document (combine), or one document per source order (separate).")
+    on_update: Literal["update", "hold", "ignore"] = Field(
+        "update", description="orders: a booked order that changes in the source is updated in the target where it "
+        "allows (update; otherwise held with the reason), held for review (hold), or left as booked (ignore).")
     source_options: dict[str, Any] = Field(default_factory=dict, description="Options for the source connector (filters such as status).")
     target_options: dict[str, Any] = Field(default_factory=dict, description="Options for the target connector (document type, customer and item matching).")
 

@@ -35,7 +35,8 @@ READS = {"orders": "orders", "tracking": "shipments"}
 #: Engine keys that only some kinds of task use.
 USED_BY = {"date_field": ("orders", "tracking"), "timezone": ("daily_summary",),
            "summary_date": ("daily_summary",), "summary_prefix": ("daily_summary",),
-           "cancelled_orders": ("orders",), "on_cancel": ("orders",), "suspicious_amounts": ("orders",)}
+           "cancelled_orders": ("orders",), "on_cancel": ("orders",), "suspicious_amounts": ("orders",),
+           "split_orders": ("orders",), "on_update": ("orders",)}
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 

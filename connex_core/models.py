@@ -182,6 +182,8 @@ class Order(_Model):
     split: bool = Field(False, description="True when the source split this order off another.")
     merged: bool = Field(False, description="True when the source merged other orders into this one.")
     parent_id: Optional[str] = Field(None, description="For a split order: the id of the order it was split from.")
+    split_original: bool = Field(False, description="True for the original of a split order: the source split other orders off it (its lines are fewer than those it was sold with).")
+    merged_ids: list[str] = Field(default_factory=list, description="For a merged order: the ids of the orders merged into it (each is booked as part of this order, not on its own).")
     original_number: Optional[str] = Field(None, description="The number as the source gave it, before any rule changed it.")
 
     # -- target hints (rules set these) -------------------------------------------------------------
@@ -218,12 +220,15 @@ class Order(_Model):
                  if (keys := {k for k in LINE_FIELDS_SINCE_HASHED if getattr(line, k) is None})}
         if unset:
             exclude["lines"] = unset
+        exclude.update({k: True for k in ORDER_FIELDS_SINCE_HASHED if not getattr(self, k)})
         data = self.model_dump_json(exclude=exclude)
         return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
 #: Line fields added after content hashes were first stored (see :meth:`Order.content_hash`).
 LINE_FIELDS_SINCE_HASHED = ("description", "class_name")
+#: Order fields added after content hashes were first stored, left out of the hash while empty.
+ORDER_FIELDS_SINCE_HASHED = ("merged_ids", "split_original")
 
 #: Names the rule language accepts for fields whose Python name differs (of orders and of lines).
 FIELD_ALIASES: dict[str, str] = {"class": "class_name"}

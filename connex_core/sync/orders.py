@@ -18,6 +18,8 @@ from ..state import Outcome
 from .review import is_released, past_hold
 from .run import TaskRun
 from .books import book_check, booked_then_cancelled, cancel_booked, number_taken
+from .edits import EditsWriter
+from .splits import SaleGuard
 from .write import OrderWriter, Pending, rule_outcome
 
 
@@ -30,7 +32,8 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
         incoming = run.read(source.fetch_orders(query), stoppable=True)
     else:
         incoming = run.read((o for o in given if source.accepts(o, query)), stoppable=True, checked=False)
-    writer = OrderWriter(run)
+    writer = EditsWriter(run)
+    guard = SaleGuard(run, writer)
     batch_size = max(1, run.target.write_batch_size)
     newest: Optional[datetime] = None
     seen: set[str] = set()
@@ -39,7 +42,7 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
         seen.add(order.key)
         if order.modified_at and (newest is None or order.modified_at > newest):
             newest = order.modified_at
-        route(run, writer, order, pending)
+        route(run, writer, order, pending, guard)
         if len(pending) >= batch_size:
             writer.dispatch(pending)
             pending = []
@@ -51,18 +54,20 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
                 continue
             order = Order.model_validate_json(entry.snapshot)
             run.counts["retried"] += 1
-            route(run, writer, order, pending)
+            route(run, writer, order, pending, guard)
             if len(pending) >= batch_size:
                 writer.dispatch(pending)
                 pending = []
     if pending:
         writer.dispatch(pending)
+    guard.finish()
     run.advance_cursor(newest if complete and given is None else None)
     if not complete:
         run.summary.status = "stopped"
 
 
-def route(run: TaskRun, writer: OrderWriter, order: Order, pending: list[Pending]) -> None:
+def route(run: TaskRun, writer: OrderWriter, order: Order, pending: list[Pending],
+          guard: Optional[SaleGuard] = None) -> None:
     """Run the rules on one order; record skip/hold at once, queue sync for the next batch."""
     result = run.evaluate(order)
     origin = parse_origin(order.origin)
@@ -82,6 +87,8 @@ def route(run: TaskRun, writer: OrderWriter, order: Order, pending: list[Pending
     outcome = rule_outcome(result)
     if outcome == Outcome.HELD and is_released(run.store, run.name, order):
         result, outcome = past_hold(result), None  # a person released it: past the hold, this once
+    if outcome is None and guard is not None and guard.takes(order, result):
+        return  # split or merged: decided at the end of the run (splits.py)
     if outcome is None:
         pending.append((order, result))
     else:

@@ -108,6 +108,14 @@ class OrderWriter:
         self.counts = run.summary.counts
         self.options = connector_options(run.task.target_options)
 
+    def booked_changed(self, order: Order, result: RuleResult, entry: LedgerEntry, content: str) -> bool:
+        """An order the ledger has done: write it again (True) or not. By default only where the target
+        updates in place and the content changed; ``orders`` tasks follow ``on_update`` (edits.py)."""
+        if self.target.upserts_orders and entry.content_hash and entry.content_hash != content:
+            return True
+        self.counts["already_synced"] += 1
+        return False
+
     def record_rule_outcome(self, order: Order, result: RuleResult, outcome: Outcome, *, ledger: bool = True) -> None:
         """An order the rules skipped or held: counted, logged and (``ledger``) kept in the ledger, held ones
         with their snapshot for the retry queue. Logged once while the reason stays the same."""
@@ -155,8 +163,7 @@ class OrderWriter:
                 self.counts[Outcome.IGNORED] += 1  # a person said never to post it
                 continue
             if entry is not None and entry.state == LedgerState.DONE:
-                if not (target.upserts_orders and entry.content_hash and entry.content_hash != content):
-                    self.counts["already_synced"] += 1
+                if not self.booked_changed(order, result, entry, content):
                     if self.run.dry_run:
                         note(self.run, order, "already-synced", f"as {entry.target_number or entry.target_id}")
                     continue
@@ -246,7 +253,9 @@ class OrderWriter:
             entries.append(LedgerEntry(task=self.name, source_key=w.key, state=LedgerState.DONE,
                                        idempotency_key=w.idempotency_key, target_id=hit.target_id,
                                        target_number=hit.target_number, attempts=prior.attempts if prior else 0,
-                                       content_hash=w.content_hash))
+                                       content_hash=w.content_hash,
+                                       # the version booked, when it is Connex's own interrupted write
+                                       snapshot=prior.snapshot if reconciled else None))
             logs.append(log_entry(self.run, order, result, outcome, target_id=hit.target_id,
                                   target_number=hit.target_number, message=message))
             told.append((w.order, outcome, hit.target_id))
@@ -287,7 +296,7 @@ class OrderWriter:
             entry = LedgerEntry(task=self.name, source_key=w.key, state=state, idempotency_key=w.idempotency_key,
                                 target_id=r.target_id, target_number=r.target_number, attempts=prior.attempts,
                                 last_error=r.error, content_hash=w.content_hash,
-                                snapshot=None if r.ok else prior.snapshot)
+                                snapshot=prior.snapshot)  # done: the version booked; failed: for the retry queue
             entries.append(entry)
             ledger[w.key] = entry
             logs.append(log_entry(self.run, order, result, outcome, target_id=r.target_id,

@@ -31,7 +31,9 @@ def test_every_order_once_none_lost(chaos):
     assert report.checked.lost == []
     assert report.checked.mismatches == []
     assert report.checked.wrong == []
-    assert report.exit_codes[0] >= 2  # each phase ended with a clean run
+    # each phase ended with a clean run: exit 0, or 5 when orders are held by design (issue 14: a split child
+    # whose parent's document lacks its lines); a failed order left over would be in `lost` above
+    assert report.exit_codes[0] + report.exit_codes[5] >= 2
 
 
 def test_the_books_were_checked_with_the_guards_off_and_two_processes_at_once(chaos):

@@ -87,14 +87,16 @@ def _reconcile(order_level: Any, item_sum: Decimal) -> Decimal:
     return value if order_level is not None and (value != ZERO or item_sum == ZERO) else item_sum
 
 
-def _split_facts(adv: dict) -> tuple[bool, bool, Optional[str]]:
-    """(split, merged, parent id) from advancedOptions: a split-off order points at its original
-    with ``parentId``; a merged order lists the orders merged into it in ``mergedIds``. The
-    original of a split keeps its number and is neither."""
+def _split_facts(adv: dict) -> tuple[bool, bool, Optional[str], bool]:
+    """(split, merged, parent id, split original) from advancedOptions: a split-off order points at its
+    original with ``parentId``; a merged order lists the orders merged into it in ``mergedIds``. The
+    original of a split keeps its number and is neither: flagged ``mergedOrSplit`` with no parent and
+    no merged ids."""
     parent = _str(adv.get("parentId"))
     if not adv.get("mergedOrSplit"):
-        return False, False, parent
-    return parent is not None, bool(adv.get("mergedIds")), parent
+        return False, False, parent, False
+    merged = bool(adv.get("mergedIds"))
+    return parent is not None, merged, parent, parent is None and not merged
 
 
 def order_from_shipstation(data: dict, *, stores: Optional[dict[str, str]] = None,
@@ -116,7 +118,7 @@ def order_from_shipstation(data: dict, *, stores: Optional[dict[str, str]] = Non
     status = OrderStatus(data["orderStatus"]) if data.get("orderStatus") else None
     amount_paid = money(data.get("amountPaid"))
     store_id = _str(adv.get("storeId"))
-    split, merged, parent = _split_facts(adv)
+    split, merged, parent, original = _split_facts(adv)
     bill_to, ship_to = address_from(data.get("billTo")), address_from(data.get("shipTo"))
     order_key = _str(data.get("orderKey"))
     return Order(
@@ -139,7 +141,9 @@ def order_from_shipstation(data: dict, *, stores: Optional[dict[str, str]] = Non
         notes=_str(data.get("customerNotes")), internal_notes=_str(data.get("internalNotes")),
         custom_fields={f"custom{i}": str(adv[name]) for i, name in enumerate(CUSTOM_FIELDS, 1) if adv.get(name)},
         origin=origin_of(order_key),
-        split=split, merged=merged, parent_id=parent, original_number=_str(data.get("orderNumber")),
+        split=split, merged=merged, parent_id=parent, merged_ids=[str(i) for i in adv.get("mergedIds") or []],
+        split_original=original,
+        original_number=_str(data.get("orderNumber")),
     )
 
 

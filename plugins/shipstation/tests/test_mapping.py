@@ -82,11 +82,12 @@ def test_split_child_and_connex_origin(fixture_json):
     assert order.origin == "quickbooks:Invoice-123"
     raw["advancedOptions"].update(parentId=None, mergedIds=[1, 2])
     merged = order_from_shipstation(raw)
-    assert merged.merged and not merged.split
+    assert merged.merged and not merged.split and merged.merged_ids == ["1", "2"]
     raw.update(orderNumber="1001")
     raw["advancedOptions"].update(mergedIds=[])
     original = order_from_shipstation(raw)
-    assert not original.split and not original.merged and original.parent_id is None
+    assert not original.split and not original.merged and original.parent_id is None and original.merged_ids == []
+    assert original.split_original and not order.split_original and not merged.split_original
 
 
 def test_tags_are_named_when_known(fixture_json):

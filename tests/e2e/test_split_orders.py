@@ -1,0 +1,165 @@
+"""Split and merged ShipStation orders (issue 14): every line and cent of a sale lands in the books once.
+
+The default rules give a split child its parent's number (``strip suffix``). Whether the child is a true
+duplicate depends on what the parent's document holds, which the ledger knows (the version it booked).
+Each test asserts the invoices in the QuickBooks simulator: their numbers, totals and lines.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from tests.e2e.helpers import money, pacific, ss_order, task_table
+
+TASK = "shipstation-to-quickbooks"
+MUG, TEE = ("MUG-BLU", "Blue mug", 1, "12.50"), ("TEE-L", "T-shirt, large", 1, "22.00")
+
+
+def invoices(sandbox) -> dict[str, dict]:
+    return {d["DocNumber"]: d for d in sandbox.quickbooks.entities("Invoice")}
+
+
+def skus(invoice: dict) -> list[tuple[str, Decimal]]:
+    """(item, amount) of the invoice's item lines, shipping left out."""
+    return sorted((line["SalesItemLineDetail"]["ItemRef"].get("name") or line["SalesItemLineDetail"]["ItemRef"]["value"],
+                   money(line["Amount"])) for line in invoice["Line"]
+                  if line.get("DetailType") == "SalesItemLineDetail"
+                  and "ship" not in str(line["SalesItemLineDetail"]["ItemRef"].get("name", "")).lower())
+
+
+def ship(sandbox, order: dict, tracking: str) -> None:
+    sandbox.shipstation.ship_order(order["orderId"], "ups", tracking, date(2026, 9, 18), Decimal("5"))
+
+
+def test_a_child_split_off_after_its_parent_was_booked_is_a_true_duplicate(sandbox):
+    """Orders exported when created: the parent's invoice already holds both lines; the child adds nothing."""
+    ss = sandbox.shipstation
+    sandbox.write([task_table(TASK, source_options={"status": "awaiting_shipment"})])
+    parent = ss.add_order(ss_order("6101", pacific(2026, 9, 16), items=[MUG, TEE]))
+    assert sandbox.run(TASK).counts["created"] == 1
+    # ShipStation splits it: the parent keeps the mug, the child 6101-1 takes the T-shirt.
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("6101", pacific(2026, 9, 16), items=[MUG], split=True), orderKey=parent["orderKey"],
+                      orderId=parent["orderId"]))
+    ss.add_order(ss_order("6101-1", pacific(2026, 9, 16), items=[TEE], shipping="0.00", parent_id=parent["orderId"]))
+
+    summary = sandbox.run(TASK)
+
+    assert summary.counts["duplicate"] == 1 and summary.counts.get("created", 0) == 0
+    [doc] = invoices(sandbox).values()
+    assert doc["DocNumber"] == "6101" and money(doc["TotalAmt"]) == Decimal("39.50")  # 12.50 + 22.00 + 5.00 once
+    [dup] = sandbox.log(task=TASK, outcome="duplicate")
+    assert dup.order_number == "6101-1" and dup.target_number == "6101" and "booked before the split" in dup.message
+    assert sandbox.run(TASK).counts.get("duplicate", 0) == 0 and len(invoices(sandbox)) == 1
+
+
+def test_a_parent_booked_after_the_split_holds_the_child_instead_of_losing_its_lines(sandbox):
+    """Shipped-only export: the parent is booked with the mug only; the T-shirt must not vanish as a 'duplicate'."""
+    ss = sandbox.shipstation
+    parent = ss.add_order(ss_order("6201", pacific(2026, 9, 16), split=True, items=[MUG]))
+    child = ss.add_order(ss_order("6201-1", pacific(2026, 9, 16), parent_id=parent["orderId"], items=[TEE],
+                                  shipping="0.00"))
+    ship(sandbox, parent, "1Z6201A")
+    ship(sandbox, child, "1Z6201B")
+    sandbox.write()
+
+    summary = sandbox.run(TASK)
+
+    assert summary.counts["created"] == 1 and summary.counts["held"] == 1 and summary.counts.get("duplicate", 0) == 0
+    [doc] = invoices(sandbox).values()
+    assert doc["DocNumber"] == "6201" and money(doc["TotalAmt"]) == Decimal("17.50")
+    [held] = sandbox.log(task=TASK, outcome="held")
+    assert held.order_number == "6201-1"
+    assert "without this order's lines (1 x TEE-L at 22.00)" in held.reason and "split_orders" in held.reason
+    # held, not forgotten: every run looks again, and logs it once while the reason stays the same
+    again = sandbox.run(TASK)
+    assert again.counts["held"] == 1 and len(sandbox.log(task=TASK, outcome="held")) == 1
+
+
+def test_a_child_that_ships_before_its_parent_waits_for_the_parent(sandbox):
+    """The child is never booked under its parent's number for its own amount (the parent then 'a duplicate')."""
+    ss = sandbox.shipstation
+    parent = ss.add_order(ss_order("6301", pacific(2026, 9, 16), split=True, items=[MUG]))
+    child = ss.add_order(ss_order("6301-1", pacific(2026, 9, 16), parent_id=parent["orderId"], items=[TEE],
+                                  shipping="0.00"))
+    ship(sandbox, child, "1Z6301B")
+    sandbox.write()
+
+    first = sandbox.run(TASK)
+
+    assert first.counts["held"] == 1 and invoices(sandbox) == {}
+    [held] = sandbox.log(task=TASK, outcome="held")
+    assert "not booked yet" in held.reason
+    sandbox.clock.advance(600)
+    ship(sandbox, parent, "1Z6301A")
+    second = sandbox.run(TASK)
+    assert second.counts["created"] == 1
+    [doc] = invoices(sandbox).values()
+    assert doc["DocNumber"] == "6301" and money(doc["TotalAmt"]) == Decimal("17.50")
+    latest = sandbox.log(task=TASK, outcome="held")
+    assert len(latest) == 2 and any("without this order's lines" in e.reason for e in latest)
+
+
+def test_split_orders_separate_books_each_part_under_its_shipstation_number(sandbox):
+    ss = sandbox.shipstation
+    parent = ss.add_order(ss_order("6401", pacific(2026, 9, 16), split=True, items=[MUG]))
+    child = ss.add_order(ss_order("6401-1", pacific(2026, 9, 16), parent_id=parent["orderId"], items=[TEE],
+                                  shipping="0.00"))
+    ship(sandbox, child, "1Z6401B")  # the child first: no order matters with separate documents
+    sandbox.write([task_table(TASK, split_orders="separate")])
+    assert sandbox.run(TASK).counts["created"] == 1
+    ship(sandbox, parent, "1Z6401A")
+    sandbox.clock.advance(600)
+    assert sandbox.run(TASK).counts["created"] == 1
+
+    docs = invoices(sandbox)
+    assert set(docs) == {"6401", "6401-1"}
+    assert money(docs["6401"]["TotalAmt"]) == Decimal("17.50") and money(docs["6401-1"]["TotalAmt"]) == Decimal("22.00")
+    assert sum(money(d["TotalAmt"]) for d in docs.values()) == Decimal("39.50")
+
+
+def test_a_merged_order_is_one_document_and_the_orders_merged_into_it_are_never_booked_alone(sandbox):
+    ss = sandbox.shipstation
+    first = ss.add_order(ss_order("6501", pacific(2026, 9, 16), items=[MUG]))
+    second = ss.add_order(ss_order("6502", pacific(2026, 9, 16), items=[TEE], shipping="0.00"))
+    merged = ss.add_order(dict(ss_order("6501", pacific(2026, 9, 16), items=[MUG, TEE]), orderKey=first["orderKey"],
+                               orderId=first["orderId"]))
+    merged["advancedOptions"].update(mergedOrSplit=True, mergedIds=[second["orderId"]])
+    ss.add_order(merged)
+    ship(sandbox, merged, "1Z6501")
+    sandbox.write()
+
+    summary = sandbox.run(TASK)
+
+    assert summary.counts["created"] == 1
+    [doc] = invoices(sandbox).values()
+    assert doc["DocNumber"] == "6501" and money(doc["TotalAmt"]) == Decimal("39.50")
+    [away] = sandbox.log(task=TASK, outcome="skipped", order_number=str(second["orderId"]))
+    assert away.reason.startswith("merged into order 6501") and away.target_number == "6501"
+    # the merged-away order shows up shipped later: it is part of 6501's invoice, not booked again
+    sandbox.clock.advance(600)
+    ship(sandbox, second, "1Z6502")
+    later = sandbox.run(TASK)
+    assert later.counts.get("created", 0) == 0 and len(invoices(sandbox)) == 1
+
+
+def test_a_merged_order_whose_parts_were_booked_alone_is_held(sandbox):
+    ss = sandbox.shipstation
+    sandbox.write([task_table(TASK, source_options={"status": "awaiting_shipment"})])
+    first = ss.add_order(ss_order("6601", pacific(2026, 9, 16), items=[MUG]))
+    second = ss.add_order(ss_order("6602", pacific(2026, 9, 16), items=[TEE], shipping="0.00"))
+    assert sandbox.run(TASK).counts["created"] == 2
+    sandbox.clock.advance(600)
+    merged = dict(ss_order("6601", pacific(2026, 9, 16), items=[MUG, TEE]), orderKey=first["orderKey"],
+                  orderId=first["orderId"])
+    merged["advancedOptions"].update(mergedOrSplit=True, mergedIds=[second["orderId"]])
+    ss.add_order(merged)
+
+    summary = sandbox.run(TASK)
+
+    assert summary.counts["held"] == 1
+    docs = invoices(sandbox)
+    assert set(docs) == {"6601", "6602"} and sum(money(d["TotalAmt"]) for d in docs.values()) == Decimal("39.50")
+    [held] = sandbox.log(task=TASK, outcome="held")
+    assert held.order_number == "6601" and f"{second['orderId']} (as 6602)" in held.reason
