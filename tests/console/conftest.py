@@ -28,13 +28,15 @@ RULES = textwrap.dedent("""\
 
 @pytest.fixture
 def console_config(write_config, tmp_path):
+    (tmp_path / "src.token").write_text("tok-src-very-secret\n")  # a secret is given by reference, never inline
+    (tmp_path / "src.token").chmod(0o600)
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "orders.rules").write_text(RULES)
     return write_config("""
         [connections.src]
         type = "memory"
         space = "src"
-        token = "tok-src-very-secret"
+        token = { file = "src.token" }
 
         [connections.dst]
         type = "memory"
