@@ -139,7 +139,9 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     #: The simulator does not tie a code to its redirect URI.
     code_binds_redirect = False
     #: The real per-realm throttles: (limit, window seconds).
-    limits = {"minute": (500, 60.0), "second": (10, 1.0), "batch": (40, 60.0)}
+    #: "batch": per app and company; "company_batch": per company across all apps (api-changes §4 [Q5], [Q5b]:
+    #: production since 2025-10-31). The simulator has one app; :meth:`other_apps_batch` spends the rest.
+    limits = {"minute": (500, 60.0), "second": (10, 1.0), "batch": (40, 60.0), "company_batch": (120, 60.0)}
 
     def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, client_id: str = "qb-sandbox-client",
                  client_secret: str = "qb-sandbox-secret", realm_id: str = "9130350000000001",
@@ -194,6 +196,12 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     def tax_code(self, name: str) -> Optional[dict[str, Any]]:
         """The company's TaxCode of that name."""
         return self._by_name("TaxCode", name)
+
+    def other_apps_batch(self, count: int) -> None:
+        """Other apps connected to the company send ``count`` ``/batch`` requests now: they count against the
+        company's batch cap (120 a minute across all apps, api-changes §4), not against this app's 40."""
+        for _ in range(count):
+            self._limiters["company_batch"].hit(self.realm_id)
 
     def add_vendor(self, name: str) -> dict[str, Any]:
         """A supplier of the company (its DisplayName joins the name list customers share)."""
@@ -482,7 +490,8 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     def rate_limit(self, request: Request) -> tuple[Optional[Response], dict[str, str]]:
         if not request.path.startswith("/v3/"):
             return None, {}
-        keys = ["minute", "second"] + (["batch"] if request.path.rstrip("/").endswith("/batch") else [])
+        keys = ["minute", "second"] + (["batch", "company_batch"] if request.path.rstrip("/").endswith("/batch")
+                                       else [])
         for key in keys:
             allowed, _, _ = self._limiters[key].hit(self.realm_id)
             if not allowed:
