@@ -302,12 +302,14 @@ class Connector:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def connect(self, *, port: int = 0, open_browser: bool = False, echo: Callable[[str], None] = print,
-                input_fn: Callable[[str], str] = input) -> str:
+                input_fn: Callable[[str], str] = input, redirect_uri: Optional[str] = None) -> str:
         """Run the interactive connection flow (``connex connect NAME``) and store what it obtains.
 
         OAuth connectors run the authorization-code flow: print the authorize URL, receive the
         redirect on a loopback ``port`` (0: any free port), exchange the code, and save the tokens
-        with ``self.ctx.tokens``. Returns a one-line description ('connected to Acme Ltd').
+        with ``self.ctx.tokens``; a ``redirect_uri`` (``connex connect --redirect-uri``) replaces the
+        loopback: an ``https`` one by paste-back, a loopback one on its fixed port (:func:`connex_core.oauth.connect`).
+        Returns a one-line description ('connected to Acme Ltd').
         API-key connectors need nothing here: the default checks the credential.
         """
         return self.check()

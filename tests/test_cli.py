@@ -133,3 +133,20 @@ def test_every_command_has_help_and_is_in_the_readme():
             assert f"connex {path[0]}" in readme, f"connex {path[0]} is not in the README"
         seen.append(path)
     assert {("run",), ("log",), ("demo",), ("sandbox",), ("serve",), ("connect",), ("plugins", "list")} <= set(seen)
+
+
+def test_every_run_warns_when_a_stored_refresh_token_ends_within_14_days(manager, memory_config):
+    import time
+
+    from connex_core.tokens import TokenStore
+
+    seed("src", 1)
+    store = TokenStore(memory_config.parent / ".connex", "dst")
+    store.save({"access_token": "a", "refresh_token": "r", "refresh_expires_at": time.time() + 10 * 86400 + 60})
+    result = invoke("run")
+    assert result.exit_code == 0, result.output
+    assert "warning: the refresh token of connection 'dst' expires on" in result.stderr
+    assert "in 10 days" in result.stderr and "connex connect dst" in result.stderr
+    assert "'src'" not in result.stderr  # no tokens stored for it: nothing to say
+    store.save({"access_token": "a", "refresh_token": "r", "refresh_expires_at": time.time() + 30 * 86400})
+    assert "warning" not in invoke("run").stderr

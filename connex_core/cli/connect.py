@@ -18,6 +18,10 @@ def connect(
                                              "connector type (shipstation) when one connection has it.")],
     config: ConfigOption = None,
     port: Annotated[int, typer.Option(help="Loopback port for the OAuth redirect (0: any free port).")] = 0,
+    redirect_uri: Annotated[Optional[str], typer.Option("--redirect-uri", help="The redirect URI registered with "
+                            "the app (default: the connection's redirect_uri setting). An https address: Connex "
+                            "prints the authorize address and you paste back the address the browser lands on; "
+                            "http://localhost:PORT/PATH or http://127.0.0.1:PORT/PATH: Connex listens on that port.")] = None,
     connection: Annotated[Optional[str], typer.Option("--connection", help="The connection to connect, when NAME "
                                                       "is a connector type.")] = None,
 ) -> None:
@@ -32,7 +36,11 @@ def connect(
         aside = connector.ctx.tokens.set_aside_if_damaged() if connector.ctx.tokens is not None else None
         if aside is not None:
             err(f"the damaged token file was set aside as {aside}")
-        result = connector.connect(port=port, echo=err, input_fn=lambda prompt: typer.prompt(prompt, err=True))
+        if redirect_uri is not None and port:
+            raise UsageError("give --redirect-uri or --port, not both (a loopback redirect URI names its port)")
+        kwargs = {"redirect_uri": redirect_uri} if redirect_uri is not None else {}
+        result = connector.connect(port=port, echo=err, input_fn=lambda prompt: typer.prompt(prompt, err=True),
+                                   **kwargs)
     emit(result)
 
 

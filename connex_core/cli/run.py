@@ -12,6 +12,7 @@ from ..engine import SyncEngine
 from ..errors import ConnectorError, ExitCode
 from ..plugins import get_manager
 from ..limits import configure as configure_limits
+from ..oauth.expiry import warn_expiring_tokens
 from ..state.factory import open_store
 from ..state.lease import TaskBusy, TaskLease, holder_name
 from .common import ConfigOption, JsonOption, emit, emit_json, err, handle_errors, parse_when
@@ -63,6 +64,8 @@ def run(
     engine = SyncEngine(cfg, manager, store, dry_run=dry_run, connections=connections, on_progress=progress.advance)
     summaries, exit_code, fatal = [], ExitCode.OK, None
     try:
+        used = sorted({c for n in names for c in (cfg.task(n).source, cfg.task(n).target)})
+        warn_expiring_tokens((connections.get(c) for c in used), err)  # on every run, before anything is read
         for n in names:
             source_tz = connections.get(cfg.task(n).source).timezone
             try:

@@ -22,13 +22,17 @@ The authorization-code flow of ``connex connect`` (:func:`connect`) runs one of 
   authorize address, the user allows access and pastes the full address the browser was sent
   to; Connex checks ``state`` and exchanges the code.
 
+``connex run`` warns when a stored refresh token ends within 14 days (:mod:`.expiry`).
+
 The token endpoint is reached through a *transport* (:data:`Transport`), so each plugin keeps
 its HTTP library (:func:`requests_transport` for ``requests``).
 """
 
+from .expiry import WARN_WITHIN_DAYS, refresh_token_warning, warn_expiring_tokens
 from .connect import WAIT_SECONDS, LoopbackReceiver, authorize_address, connect, read_answer
 from .tokens import (EXPIRY_MARGIN, OAuthApp, OAuthTokens, TokenEndpointUnreachable, Transport,
                      requests_transport)
 
 __all__ = ["OAuthApp", "OAuthTokens", "TokenEndpointUnreachable", "Transport", "requests_transport",
-           "LoopbackReceiver", "authorize_address", "read_answer", "connect", "EXPIRY_MARGIN", "WAIT_SECONDS"]
+           "LoopbackReceiver", "authorize_address", "read_answer", "connect", "EXPIRY_MARGIN", "WAIT_SECONDS",
+           "WARN_WITHIN_DAYS", "refresh_token_warning", "warn_expiring_tokens"]

@@ -57,6 +57,8 @@ class OAuthApp:
     scopes: list[str] = field(default_factory=list)
     access_seconds: float = 3600.0
     """Access token lifetime when the answer gives no ``expires_in``."""
+    token_headers: dict[str, str] = field(default_factory=dict)
+    """Extra headers on every token request (QuickBooks: the opt-in for the refresh token's hard expiry)."""
 
 
 class OAuthTokens:
@@ -149,7 +151,9 @@ class OAuthTokens:
         with self.store.refreshing():
             answer = self.grant({"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
                                 "code")
-            saved = {**_settled(self.store.load() or {}), **self.normalise(answer), **facts}
+            earlier = {k: v for k, v in _settled(self.store.load() or {}).items()
+                       if k not in ("refresh_expires_at", "refresh_hard_expires_at")}  # a new consent: new limits
+            saved = {**earlier, **self.normalise(answer), **facts}
             self.store.save(saved)
         self._tokens = saved
         return saved
@@ -190,7 +194,7 @@ class OAuthTokens:
         """POST a grant to the token endpoint (client id and secret by HTTP Basic auth); the answer's JSON."""
         vendor, app = self.app.vendor, self.app
         basic = base64.b64encode(f"{app.client_id}:{app.client_secret}".encode()).decode()
-        headers = {"Authorization": f"Basic {basic}", "Accept": "application/json",
+        headers = {**app.token_headers, "Authorization": f"Basic {basic}", "Accept": "application/json",
                    "Content-Type": "application/x-www-form-urlencoded"}
         try:
             status, data = self.transport(app.token_url, form, headers)

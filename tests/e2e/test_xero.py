@@ -6,7 +6,14 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+from connex_core.sandbox.runner import standard_tasks
 from tests.e2e.helpers import POBOX, STREET, add_invoice, doc_counts, money, pacific, ss_order, task_table
+
+
+def with_notes():
+    """The standard flows, the tracking write-back in its note mode (the default is "when_not_editable")."""
+    return [task_table(name, **({"target_options": {"tracking_note": "always"}} if name == "tracking-to-xero" else {}))
+            for name in dict(standard_tasks())]
 
 def test_flagged_invoices_ship_with_pobox_billing_street_shipping_and_tracking_comes_back(sandbox):
     xero, ss = sandbox.xero, sandbox.shipstation
@@ -15,7 +22,7 @@ def test_flagged_invoices_ship_with_pobox_billing_street_shipping_and_tracking_c
                                              "Addresses": [POBOX, STREET]}).record
     flagged = add_invoice(xero, "INV-9001", "ShipStation", contact["ContactID"])
     retail = add_invoice(xero, "INV-9002", "Retail", contact["ContactID"])
-    sandbox.write()
+    sandbox.write(with_notes())
 
     out = sandbox.run("xero-to-shipstation")
 
@@ -81,7 +88,7 @@ def test_both_parts_of_a_split_order_put_their_shipping_cost_on_the_one_xero_inv
     ss, xero = sandbox.shipstation, sandbox.xero
     parent = ss.add_order(ss_order("3201", pacific(2026, 9, 17), split=True))
     child = ss.add_order(ss_order("3201-1", pacific(2026, 9, 17), parent_id=parent["orderId"], shipping="0.00"))
-    sandbox.write()
+    sandbox.write(with_notes())
     assert sandbox.run("shipstation-to-xero").counts["duplicate"] == 1
     ss.ship_order(parent["orderId"], "ups", "1ZPARENT01", date(2026, 9, 18), Decimal("5.35"))
     ss.ship_order(child["orderId"], "usps", "9400CHILD01", date(2026, 9, 18), Decimal("4.10"))

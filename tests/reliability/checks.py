@@ -250,7 +250,7 @@ class _Checker:
         self.orphans("Xero invoice", set(xero.invoices) - self.base.xero_invoices,
                      self.state.targets("shipstation-to-xero"))
         self.xero_books(invoices, orders)
-        # Tracking (DESIGN flow 7): one history note per shipment on the invoice its order came from.
+        # Tracking (DESIGN flow 7): one history note (or Reference entry) per shipment on the invoice its order came from.
         # Invoices made from ShipStation orders are left out: one made from an order that had
         # already shipped gets no note (the tracking cursor has passed its shipments; see the report).
         invoice_of: dict[str, Optional[str]] = {}
@@ -262,10 +262,15 @@ class _Checker:
         for key, x in mine:
             invoice = invoice_of[f"shipstation:{x['orderId']}"]
             notes = [h for h in xero.history(invoice) if f"tracking {x['trackingNumber']}" in str(h.get("Details"))]
-            if len(notes) > 1:
-                self.r.duplicates.append(f"tracking-to-xero: {len(notes)} notes for {x['trackingNumber']} on {invoice}")
-            elif not notes:
-                self.r.lost.append(f"tracking-to-xero: no note for {x['trackingNumber']} on {invoice} ({key})")
+            # The default mode (tracking_note = "when_not_editable") puts it in an editable invoice's Reference.
+            reference = str((xero.invoices.get(invoice) or {}).get("Reference") or "")
+            written = len(notes) + sum(str(x["trackingNumber"]) in part for part in reference.split(" | "))
+            if written > 1:
+                self.r.duplicates.append(f"tracking-to-xero: {written} notes or references for {x['trackingNumber']} "
+                                         f"on {invoice}")
+            elif not written:
+                self.r.lost.append(f"tracking-to-xero: no note or reference for {x['trackingNumber']} on {invoice} "
+                                   f"({key})")
             lines = [ln for ln in (xero.invoices.get(invoice) or {}).get("LineItems", [])
                      if x["trackingNumber"] in str(ln.get("Description", ""))]
             if len(lines) > 1:

@@ -26,7 +26,8 @@ def test_a_failed_tracking_note_is_written_by_a_later_run(tmp_path):
         xero.seed_invoices(3, flagged=1.0, status="AUTHORISED")
         cfg = load_config(write_config(server, tmp_path / "connex.toml", tasks=[
             ("xero-to-shipstation", {"source": "xero", "target": "shipstation", "kind": "orders"}),
-            ("tracking-to-xero", {"source": "shipstation", "target": "xero", "kind": "tracking"})]))
+            ("tracking-to-xero", {"source": "shipstation", "target": "xero", "kind": "tracking",
+                                  "target_options": {"tracking_note": "always"}})]))
         store = SQLiteStore(cfg.state_path)
         engine = SyncEngine(cfg, PluginManager().load(), store, connector_options={"clock": clock})
         try:

@@ -23,6 +23,9 @@ from connex_core.api import TokenStore
 AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
 TOKEN_URL = "https://oauth.platform.intuit.com/oauth2/v1/tokens/bearer"
 SCOPES = ["com.intuit.quickbooks.accounting"]
+#: Asks Intuit to add ``x_refresh_token_hard_expires_in`` (the 5-year cap) to token answers. The header name is
+#: from third-party code (Intuit's SDKs expose the opt-in as a setting); an unknown header is ignored.
+HARD_EXPIRY_OPT_IN = {"x-include-refresh-token-hard-expires-in": "true"}
 
 
 class TokenManager(OAuthTokens):
@@ -34,7 +37,8 @@ class TokenManager(OAuthTokens):
         self.environment, self.token_url, self.authorize_url = environment, token_url, authorize_url
         self.session = requests.Session()  # TLS verified (requests' default)
         app = OAuthApp(vendor="QuickBooks", connector="quickbooks", client_id=client_id, client_secret=client_secret,
-                       token_url=token_url, authorize_url=authorize_url, scopes=list(SCOPES), access_seconds=3600.0)
+                       token_url=token_url, authorize_url=authorize_url, scopes=list(SCOPES), access_seconds=3600.0,
+                       token_headers=dict(HARD_EXPIRY_OPT_IN))
         super().__init__(app, store, requests_transport(self.session, timeout), clock=clock, connection=connection,
                          initial_refresh_token=initial_refresh_token)
         self._realm_id = realm_id

@@ -7,7 +7,10 @@ a Fault (even inside a 200). :class:`QuickBooksSession` subclasses it to add wha
 * a base URL override (the simulator), and no ``OAuth2Session`` (so plain-HTTP loopback works
   without ``OAUTHLIB_INSECURE_TRANSPORT``);
 * the bearer token from :class:`~.auth.TokenManager`, refreshed once on a 401;
-* pacing under the per-realm throttles (500 per minute, 10 per second, 40 batch requests per minute).
+* pacing under the per-realm throttles (500 per minute, 10 per second) and both batch throttles: per app and
+  company (40 a minute by default) and per company across all apps (120 a minute since 2025), each set by a
+  connection setting; connections of one process (or of every process, with shared limits) to one company
+  share the company's.
 
 :class:`QuickBooksAPI` wraps it with the calls the connector makes (query with paging, our own
 ``/batch`` with a ``requestid`` and short ``bId``s, which ``batch_create`` cannot do, company
@@ -79,12 +82,12 @@ class QuickBooksSession(QuickBooks):
 
     def __init__(self, *, company_id: str, minorversion: int, api_base: str, tokens: TokenManager,
                  timeout: float, limiters: tuple[RateLimiter, ...], connection: str,
-                 batch_limiter: Optional[RateLimiter] = None, **_: Any):
+                 batch_limiters: tuple[RateLimiter, ...] = (), **_: Any):
         self.api_url_v3 = self.sandbox_api_url_v3 = api_base.rstrip("/") + "/v3"
         self.session = make_session("connex-quickbooks")
         self.tokens, self.timeout, self.limiters, self.connection = tokens, timeout, limiters, connection
-        self.batch_limiter = batch_limiter
-        """Paces ``/batch`` calls under Intuit's separate throttle (40 batch requests a minute per realm)."""
+        self.batch_limiters = batch_limiters
+        """Pace ``/batch`` calls under Intuit's batch throttles (per app and company; per company)."""
         self.use_decimal = True
 
     def _pace(self, url: str) -> None:
@@ -96,8 +99,9 @@ class QuickBooksSession(QuickBooks):
         """
         for limiter in self.limiters:
             limiter.acquire()
-        if self.batch_limiter is not None and url.split("?", 1)[0].endswith("/batch"):
-            self.batch_limiter.acquire()
+        if url.split("?", 1)[0].endswith("/batch"):
+            for limiter in self.batch_limiters:
+                limiter.acquire()
 
     def process_request(self, request_type, url, headers="", params="", data=""):
         token = self.tokens.access_token()
@@ -115,9 +119,8 @@ class QuickBooksSession(QuickBooks):
             raise AuthenticationError(f"QuickBooks refused the access token after a refresh; reconnect with "
                                       f"`connex connect {self.connection}`", connector="quickbooks", status=401)
         if response.status_code == 429 or (response.status_code != 200 and b"ThrottleExceeded" in response.content[:2000]):
-            for limiter in (*self.limiters, self.batch_limiter):
-                if limiter is not None:
-                    limiter.block_for(THROTTLE_WAIT)
+            for limiter in (*self.limiters, *self.batch_limiters):
+                limiter.block_for(THROTTLE_WAIT)
             raise RetriableAPIError("QuickBooks throttled the request (429 ThrottleExceeded)", connector="quickbooks",
                                     status=429, retry_after=THROTTLE_WAIT)
         if response.status_code >= 500:
@@ -134,8 +137,9 @@ class QuickBooksAPI:
 
     @classmethod
     def create(cls, *, realm_id: str, api_base: str, tokens: TokenManager, timeout: float, minorversion: int,
-               clock: Any, connection: str) -> "QuickBooksAPI":
-        def pace(name: str, limit: int, window: float, margin: float) -> RateLimiter:
+               clock: Any, connection: str, client_id: str = "", batch_per_minute: int = 40,
+               company_batch_per_minute: int = 120) -> "QuickBooksAPI":
+        def pace(name: Any, limit: int, window: float, margin: float) -> RateLimiter:
             return limiter_for(("quickbooks", realm_id, name, id(clock)),
                                lambda: RateLimiter(limit, window, clock=clock.now, sleep=clock.sleep, margin=margin))
 
@@ -144,7 +148,8 @@ class QuickBooksAPI:
         limiters = (pace("minute", 500, 60.0, 1.0), pace("second", 10, 1.0, 0.25))
         session = QuickBooksSession(company_id=realm_id, minorversion=minorversion, api_base=api_base,
                                     tokens=tokens, timeout=timeout, limiters=limiters, connection=connection,
-                                    batch_limiter=pace("batch", 40, 60.0, 1.0))
+                                    batch_limiters=(pace(f"batch:{client_id}", batch_per_minute, 60.0, 1.0),
+                                                    pace("company-batch", company_batch_per_minute, 60.0, 1.0)))
         return cls(session, RetryPolicy(max_tries=5, cap=THROTTLE_WAIT, max_time=600.0, sleep=clock.sleep))
 
     def _url(self, path: str) -> str:

@@ -54,6 +54,12 @@ class QuickBooksSettings(ConnectorSettings):
     """The redirect URI registered with the app: an ``https`` address (the user pastes back where it led) or
     ``http://localhost:PORT/callback`` (Connex listens on that fixed port); default: a free loopback port."""
     minorversion: int = 75
+    batch_per_minute: int = Field(40, ge=1, le=1000, description="/batch requests a minute this app may send the "
+                                  "company (Intuit's throttle per app and company).")
+    company_batch_per_minute: int = Field(120, ge=1, le=1000, description="/batch requests a minute the company takes "
+                                          "from all apps together (Intuit's cap per company since 2025); connections "
+                                          "of this process to one company share it. Lower it when other apps send "
+                                          "the company batches too.")
 
 
 class QuickBooksConnector(Connector):
@@ -100,7 +106,10 @@ class QuickBooksConnector(Connector):
             base = self.settings.base_url or (SANDBOX_API if self.settings.environment == "sandbox" else PRODUCTION_API)
             self._api = QuickBooksAPI.create(realm_id=self.tokens.realm_id(), api_base=base, tokens=self.tokens,
                                              timeout=self.settings.timeout, minorversion=self.settings.minorversion,
-                                             clock=self.clock, connection=self.ctx.connection)
+                                             clock=self.clock, connection=self.ctx.connection,
+                                             client_id=self.settings.client_id,
+                                             batch_per_minute=self.settings.batch_per_minute,
+                                             company_batch_per_minute=self.settings.company_batch_per_minute)
         return self._api
 
     @property

@@ -133,7 +133,9 @@ def test_ten_a_second_with_a_quarter_second_margin(sim, make_connector, clock):
     minute = next(l for l in session.limiters if l.window == 60.0)
     assert (second.limit, second.margin) == (10, 0.25)
     assert (minute.limit, minute.margin) == (500, 1.0)
-    assert (session.batch_limiter.limit, session.batch_limiter.window, session.batch_limiter.margin) == (40, 60.0, 1.0)
+    app, company = session.batch_limiters  # per app and company; per company across apps
+    assert (app.limit, app.window, app.margin) == (40, 60.0, 1.0)
+    assert (company.limit, company.window, company.margin) == (120, 60.0, 1.0)
 
 
 def test_a_slow_token_refresh_does_not_crowd_the_first_second(sim, make_connector, clock):
@@ -181,3 +183,31 @@ def test_a_rerun_of_the_120_is_one_look_up_and_all_duplicates(sim, make_connecto
     again = connector.write_orders(writes(orders))
     assert all(r.ok and r.duplicate for r in again)
     assert sim.batches == [{"Query"}]
+
+
+def test_the_company_batch_cap_across_apps_is_enforced_and_a_configured_share_keeps_under_it(sim, make_connector,
+                                                                                            clock):
+    """Other apps sent the company 100 batches this minute: 20 are left of its 120 (api-changes §4). A connection
+    told so (``company_batch_per_minute = 20``) paces under it; the simulator answers 429 past the cap."""
+    sim.other_apps_batch(100)
+    api = make_connector(company_batch_per_minute=20).api
+    start = clock.now()
+    for n in range(25):
+        api.batch([query_item(n)], None)
+    batches = [t for t, kind in sim.arrivals if kind == "batch"]
+    assert len(batches) == 25 and sim.calls["429"] == 0
+    assert most_in_any_window(batches, 60.0) <= 20
+    assert clock.now() - start >= 60.0  # the 21st waited for the minute
+
+
+
+def test_the_simulator_refuses_batches_past_the_company_cap_of_all_apps(sim, client_for):
+    sim.other_apps_batch(110)  # other apps took 110 of the company's 120 this minute
+    api = client_for(sim)
+    answers = [api("POST", "batch", json={"BatchItemRequest": [query_item(n)]}).status_code for n in range(11)]
+    assert answers == [200] * 10 + [429]  # this app's 40 are far off: the company's cap refused the 11th
+
+
+def test_batch_limits_are_connection_settings(sim, make_connector):
+    session = make_connector(batch_per_minute=30, company_batch_per_minute=90).api.qb
+    assert [(l.limit, l.window) for l in session.batch_limiters] == [(30, 60.0), (90, 60.0)]

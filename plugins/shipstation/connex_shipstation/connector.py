@@ -30,7 +30,7 @@ from .client import (
     DEFAULT_BASE_URL, MAX_BATCH, ORDER_STATUSES, UPDATABLE_STATUSES, ShipStationClient, ShipStationRequestError,
 )
 from .mapping import (
-    KEY_PREFIX, order_from_shipstation, order_key_for, order_to_shipstation, shipment_from_fulfillment,
+    KEY_PREFIX, merge_for_update, order_from_shipstation, order_key_for, order_to_shipstation, shipment_from_fulfillment,
     shipment_from_shipstation,
 )
 from .options import DATE_FIELDS, ORDER_DATE_FILTERS, SHIPMENT_DATE_FILTERS, SourceOptions
@@ -455,13 +455,19 @@ class ShipStationConnector(Connector):
         """Upsert the orders (100 per ``createorders`` call), one result per order.
 
         An order ShipStation already has in a status it will not change (shipped, cancelled) is
-        left alone and reported as a duplicate with a note, never downgraded to awaiting_*.
+        left alone and reported as a duplicate with a note, never downgraded to awaiting_*. An order
+        it has in an updatable status is read whole (the listing of the look-up, or ``GET /orders/{id}``
+        when the look-up was answered from memory) and sent back with only Connex's fields changed
+        (:func:`~connex_shipstation.mapping.merge_for_update`): the warehouse's weight, dimensions,
+        carrier, service, package, confirmation, tags, warehouse and hold survive a re-sync.
         """
         existing = self._lookup(writes)
         results: list[WriteResult] = []
         to_send: list[tuple[OrderWrite, dict]] = []
         for w in writes:
             current = existing.get(order_key_for(w.order))
+            if current and "items" not in current:  # remembered, not read: the update needs the whole order
+                current = self.client.get_order(current["orderId"]) or None
             if current and current.get("orderStatus") not in UPDATABLE_STATUSES:
                 results.append(WriteResult(key=w.key, ok=True, duplicate=True, target_id=str(current["orderId"]),
                                            target_number=current.get("orderNumber"),
@@ -472,6 +478,8 @@ class ShipStationConnector(Connector):
             except UnknownCountry as exc:  # that order fails, naming the value and the field; the others go on
                 results.append(WriteResult(w.key, ok=False, error=str(exc)))
                 continue
+            if current:  # createorders replaces the whole order: keep what the warehouse set
+                payload = merge_for_update(current, payload)
             if current and (current.get("advancedOptions") or {}).get("mergedOrSplit"):
                 payload["orderId"] = current["orderId"]  # ShipStation needs it to update a split/merged order
             to_send.append((w, payload))

@@ -237,3 +237,50 @@ def order_to_shipstation(order: Order, *, store_id: Optional[int] = None) -> dic
         "customerNotes": order.notes, "internalNotes": order.internal_notes, "paymentMethod": order.payment_method,
         "requestedShippingService": order.requested_service, "advancedOptions": advanced,
     }
+
+
+#: What the warehouse sets on an order in ShipStation and a re-sync keeps (createorders replaces the whole order:
+#: api-contracts §1.5). Connex owns the items, amounts, addresses, notes, and the custom fields it sets.
+WAREHOUSE_FIELDS = ("weight", "dimensions", "carrierCode", "serviceCode", "packageCode", "confirmation",
+                    "insuranceOptions", "internationalOptions", "tagIds", "shipDate", "shipByDate", "holdUntilDate",
+                    "userId", "gift", "giftMessage")
+WAREHOUSE_ADVANCED = ("warehouseId", "nonMachinable", "saturdayDelivery", "containsAlcohol", "source",
+                      "billToParty", "billToAccount", "billToPostalCode", "billToCountryCode", "billToMyOtherAccount")
+WAREHOUSE_ITEM_FIELDS = ("weight", "warehouseLocation", "imageUrl", "productId", "fulfillmentSku", "upc")
+
+
+def merge_for_update(current: dict, payload: dict) -> dict:
+    """The ``createorders`` object that updates ``current`` (the order as ShipStation has it) with Connex's
+    ``payload``: Connex's fields from the payload, the warehouse's from ``current``.
+
+    Kept from ShipStation: :data:`WAREHOUSE_FIELDS`, :data:`WAREHOUSE_ADVANCED`, each item's
+    :data:`WAREHOUSE_ITEM_FIELDS` (matched by ``lineItemKey``, else by SKU), a custom field Connex leaves
+    empty, and a hold (``on_hold`` stays on hold until its date, whatever the source says).
+    """
+    merged = dict(payload)
+    for key in WAREHOUSE_FIELDS:
+        if key in current:
+            merged[key] = current[key]
+    advanced = dict(payload.get("advancedOptions") or {})
+    was = current.get("advancedOptions") or {}
+    for key in WAREHOUSE_ADVANCED:
+        if key in was:
+            advanced[key] = was[key]
+    for i in (1, 2, 3):
+        name = f"customField{i}"
+        if advanced.get(name) in (None, "") and was.get(name) not in (None, ""):
+            advanced[name] = was[name]  # set in ShipStation (or by an earlier rule): Connex sets nothing there now
+    merged["advancedOptions"] = advanced
+    if current.get("orderStatus") == "on_hold":
+        merged["orderStatus"] = "on_hold"
+    by_key = {i.get("lineItemKey"): i for i in current.get("items") or [] if i.get("lineItemKey")}
+    by_sku = {i.get("sku"): i for i in current.get("items") or [] if i.get("sku")}
+    items = []
+    for item in payload.get("items") or []:
+        before = by_key.get(item.get("lineItemKey")) if item.get("lineItemKey") else by_sku.get(item.get("sku"))
+        if before is None and item.get("sku"):
+            before = by_sku.get(item.get("sku"))
+        items.append({**item, **{k: before[k] for k in WAREHOUSE_ITEM_FIELDS if before and before.get(k) is not None
+                                 and item.get(k) is None}})
+    merged["items"] = items
+    return merged

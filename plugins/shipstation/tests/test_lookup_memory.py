@@ -22,6 +22,7 @@ from connex_shipstation import connector as ss_connector
 from connex_shipstation.sim.simulator import ShipStationSimulator
 
 LIST = "GET /orders"
+READ = "GET /orders/{order_id}"
 
 
 class Recording(ShipStationSimulator):
@@ -119,11 +120,14 @@ def test_a_write_answered_from_stale_memory_is_looked_up_again_and_never_downgra
     first = connector.write_orders(writes)
     shipped_id = int(first[0].target_id)
     sim.ship_order(shipped_id, "usps", "9400STALE", date(2026, 9, 16))  # the warehouse ships it meanwhile
-    lists, creates = sim.calls[LIST], sim.calls["POST /orders/createorders"]
+    lists, creates, reads = sim.calls[LIST], sim.calls["POST /orders/createorders"], sim.calls[READ]
 
     again = connector.write_orders(writes)
-    assert sim.calls["POST /orders/createorders"] - creates == 1, "the remembered status made it send the update"
-    assert sim.calls[LIST] - lists == 1, "ShipStation refused it, so the order was looked up again"
+    # An update needs the whole order (createorders replaces it), so each remembered order is read before it is
+    # sent: the read shows the shipment, and only the open order goes out.
+    assert sim.calls[READ] - reads == 2, "each remembered order is read whole before an update"
+    assert sim.calls["POST /orders/createorders"] - creates == 1
+    assert sim.calls[LIST] - lists == 0, "the reads answered: no listing needed"
     assert again[0].ok and again[0].duplicate and "shipped" in again[0].note
     assert again[0].target_id == str(shipped_id)
     assert again[1].ok and not again[1].duplicate

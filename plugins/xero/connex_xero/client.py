@@ -10,8 +10,10 @@
   :class:`~connex_xero.auth.XeroAuth` keeps valid (:class:`_CallToken`); it never refreshes on
   its own.
 * **Limits per organisation.** 60 calls a minute (paced, and slowed further when
-  ``X-MinLimit-Remaining`` reaches 0), 5 at once (a semaphore), and the day's 5,000: a 429 with
-  ``X-Rate-Limit-Problem: day`` stops the task with :class:`RateLimitExhausted` until the
+  ``X-MinLimit-Remaining`` reaches 0), 5 at once (a semaphore), and the day's budget as Xero counts it
+  (``X-DayLimit-Remaining``: it depends on the app's pricing tier, 1,000 on the free one): a warning once
+  when a tenth of the day's calls are left (the day's size is learnt from the header, never assumed),
+  and a 429 with ``X-Rate-Limit-Problem: day`` stops the task with :class:`RateLimitExhausted` until the
   ``Retry-After`` has passed, and later calls in the process stop at once without calling.
 * **Raw JSON.** Calls run with ``_preload_content=False`` and we parse the body ourselves with
   ``Decimal`` money, so the mapping reads exactly the payloads Xero documents (and the saved
@@ -47,7 +49,7 @@ from .settings import XeroSettings
 log = logging.getLogger("connex.xero")
 
 MINUTE_LIMIT, CONCURRENT_LIMIT = 60, 5
-DAY_WARNING = 250  # warn once when this many of the day's 5,000 calls are left
+DAY_WARNING_SHARE = 0.1  # warn once when this share of the day's calls (as X-DayLimit-Remaining shows) is left
 
 
 class NotFound(FatalAPIError):
@@ -72,6 +74,11 @@ class _Gate:
     limiter: RateLimiter
     slots: threading.BoundedSemaphore = field(default_factory=lambda: threading.BoundedSemaphore(CONCURRENT_LIMIT))
     day_blocked_until: float = 0.0
+    day_remaining: Optional[int] = None
+    """The last ``X-DayLimit-Remaining``: calls left today for the organisation (None: not seen yet)."""
+    day_seen: int = 0
+    """The most calls seen left in one day plus one: a lower bound of the day's size, from the API."""
+    day_warned: bool = False
 
 
 _GATES: dict[tuple, _Gate] = {}
@@ -217,13 +224,26 @@ class XeroClient:
         if minute is not None and minute.isdigit():
             gate.limiter.update(int(minute), 60.0)  # nothing left this minute: wait before the next call
         day = headers.get("X-DayLimit-Remaining")
-        if day is not None and day.isdigit() and int(day) in (DAY_WARNING, 0):
-            log.warning("Xero connection %r: %s calls left today for this organisation", self.connection, day)
+        if day is None or not day.isdigit():
+            return
+        left = int(day)
+        if gate.day_remaining is not None and left > gate.day_remaining + 1:
+            gate.day_warned = False  # a new day began (more left than a moment ago)
+        gate.day_remaining, gate.day_seen = left, max(gate.day_seen, left + 1)
+        if not gate.day_warned and left <= gate.day_seen * DAY_WARNING_SHARE:
+            gate.day_warned = True
+            log.warning("Xero connection %r: %d calls left today for this organisation (X-DayLimit-Remaining); "
+                        "at none the task stops until Xero's day resets", self.connection, left)
+
+    def day_remaining(self) -> Optional[int]:
+        """Calls left today for this organisation, as Xero last said (``X-DayLimit-Remaining``); None before any."""
+        return _gate((self.settings.client_id, self.tenant_id, id(self.clock)), self.clock).day_remaining
 
     def _day_exhausted(self, gate: _Gate) -> RateLimitExhausted:
         resume = datetime.fromtimestamp(gate.day_blocked_until, timezone.utc)
         return RateLimitExhausted(
-            f"Xero's daily limit of 5,000 calls for this organisation is used up (connection {self.connection!r}); "
+            f"Xero's daily limit of calls for this organisation is used up (connection {self.connection!r}"
+            f"{f'; the day allowed at least {gate.day_seen} calls' if gate.day_seen else ''}); "
             f"the task stops here and resumes after {resume:%Y-%m-%d %H:%M} UTC", connector="xero", resume_at=resume)
 
     def _translate(self, what: str, exc: ApiException, gate: _Gate) -> Exception:

@@ -47,6 +47,7 @@ CONTACT_MEMORY = 5000
 EDITABLE = {"DRAFT", "SUBMITTED", "AUTHORISED"}
 DUPLICATE = "Invoice # must be unique."
 TRACKING_NOTE_MODES = ("always", "when_not_editable")
+TRACKING_NOTE_DEFAULT = "when_not_editable"  # the economical mode (options.TargetOptions.tracking_note)
 #: Xero's limit on an invoice's Reference.
 REFERENCE_LIMIT = 255
 KEPT_LINE_FIELDS = ("LineItemID", "Description", "Quantity", "UnitAmount", "ItemCode", "AccountCode", "TaxType",
@@ -410,12 +411,13 @@ class XeroConnector(Connector):
     def write_tracking(self, writes: list[TrackingWrite]) -> list[WriteResult]:
         """Tracking number, carrier and ship date onto each invoice, and the shipping cost as a line where editable.
 
-        Task option ``tracking_note``: ``"always"`` (the default) writes a history note on every invoice
+        Task option ``tracking_note``: ``"always"`` writes a history note on every invoice
         (it works on any status, but Xero has no batch call for notes: one call per shipment);
-        ``"when_not_editable"`` appends the tracking to the invoice's Reference in the same batched update
+        ``"when_not_editable"`` (the default: a note per invoice would spend a 1,000-call day on 1,000
+        shipments) appends the tracking to the invoice's Reference in the same batched update
         that adds the cost lines while the invoice can be edited, and writes a note only on the others.
         """
-        mode = writes[0].options.get("tracking_note", "always") if writes else "always"
+        mode = writes[0].options.get("tracking_note", TRACKING_NOTE_DEFAULT) if writes else TRACKING_NOTE_DEFAULT
         if mode not in TRACKING_NOTE_MODES:
             raise ConfigurationError(f"expected one of {', '.join(map(repr, TRACKING_NOTE_MODES))}, not {mode!r}",
                                      key="target_options.tracking_note")

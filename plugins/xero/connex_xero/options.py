@@ -57,9 +57,10 @@ class TargetOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     tracking_note: Literal["always", "when_not_editable"] = Field(
-        "always", description="Tracking tasks: always write a history note on the invoice (one call per shipment), "
-        "or put the tracking in the Reference of invoices that can still be edited (in the same batched update as "
-        "the cost line) and write a note only on the others.")
+        "when_not_editable", description="Tracking tasks: put the tracking in the Reference of invoices that can "
+        "still be edited (in the same batched update as the cost line) and write a history note only on the others "
+        "(the default: about a third of the calls), or always write a history note on the invoice (one call per "
+        "shipment, which spends a 1,000-call day on 1,000 shipments).")
     record_payments: bool = Field(
         False, description="Order tasks: an invoice of an order that was paid (in full or in part) gets a payment "
         "of the amount paid (PUT /Payments, one call per batch).")

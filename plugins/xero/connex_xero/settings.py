@@ -8,8 +8,10 @@ from pydantic import Field, SecretStr
 
 from connex_core.api import ConnectorSettings
 
-DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "accounting.invoices", "accounting.contacts",
-                  "accounting.settings"]
+#: Granular scopes (apps created since 2026-03-02 may request no others: the broad ``accounting.transactions``
+#: is refused with invalid_scope). ``accounting.payments`` is for ``record_payments``.
+DEFAULT_SCOPES = ["openid", "profile", "email", "offline_access", "accounting.invoices", "accounting.payments",
+                  "accounting.contacts", "accounting.settings"]
 
 
 class XeroSettings(ConnectorSettings):
@@ -30,7 +32,9 @@ class XeroSettings(ConnectorSettings):
     redirect_uri: Optional[str] = Field(None, description="The redirect URI registered with the app: an https "
                                         "address (you paste back where it led) or http://127.0.0.1:PORT/callback "
                                         "(Connex listens on that fixed port); default: a free loopback port.")
-    scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_SCOPES))
+    scopes: list[str] = Field(default_factory=lambda: list(DEFAULT_SCOPES), description="The scopes `connex connect` "
+                              "asks for: granular ones (accounting.invoices, accounting.payments, accounting.contacts, "
+                              "accounting.settings), which apps created since March 2026 must use.")
     webhook_key: Optional[SecretStr] = Field(None, description="The app's webhooks key (developer.xero.com, "
                                              "Webhooks): `connex serve` checks x-xero-signature with it.")
     # -- writing invoices ----------------------------------------------------------------------

@@ -166,8 +166,9 @@ def test_tracking_adds_cost_line_where_editable_and_a_note_everywhere(xero, make
     connector = make_xero()
     open_, paid = (r.target_id for r in connector.write_orders(writes(order("T-1"), order("T-2"))))
     xero.pay(paid)
-    tracking = [TrackingWrite(shipment=shipment("A"), target_ref=open_, idempotency_key="ta"),
-                TrackingWrite(shipment=shipment("B"), target_ref=paid, idempotency_key="tb")]
+    always = {"tracking_note": "always"}  # the note mode (the default is "when_not_editable")
+    tracking = [TrackingWrite(shipment=shipment("A"), target_ref=open_, idempotency_key="ta", options=always),
+                TrackingWrite(shipment=shipment("B"), target_ref=paid, idempotency_key="tb", options=always)]
     assert connector.find_tracking(tracking) == {}
     first, second = connector.write_tracking(tracking)
     assert first.ok and first.note is None and second.ok
@@ -179,6 +180,18 @@ def test_tracking_adds_cost_line_where_editable_and_a_note_everywhere(xero, make
     connector.write_tracking(tracking)  # a re-run adds neither a second cost line nor a second note
     assert xero.invoices[open_]["Total"] == Decimal("60.70")
     assert sum(h["Changes"] == "Note" for h in xero.history(open_)) == 1
+
+
+def test_the_default_tracking_mode_is_the_reference_where_editable(xero, make_xero):
+    from connex_xero.options import TargetOptions
+
+    assert TargetOptions().tracking_note == "when_not_editable"
+    connector = make_xero()
+    (open_,) = (r.target_id for r in connector.write_orders(writes(order("D-1"))))
+    (result,) = connector.write_tracking([TrackingWrite(shipment=shipment("D"), target_ref=open_, idempotency_key="td")])
+    assert result.ok and result.note == "tracking added to the invoice's reference"
+    assert "1ZD" in xero.invoices[open_]["Reference"]
+    assert not any(h["Changes"] == "Note" for h in xero.history(open_))
 
 
 def test_tracking_in_the_reference_where_editable_takes_no_note_call(xero, make_xero):
@@ -465,3 +478,58 @@ def test_connect_refuses_an_answer_that_is_not_for_this_login(xero, make_xero, t
     with pytest.raises(AuthenticationError) as info:
         make_xero().connect(echo=forged, input_fn=lambda _: "1")
     assert "state mismatch" in str(info.value) and token_store.load() is None
+
+
+def test_a_1000_call_day_works_from_the_remaining_budget_xero_reports(mount, clock, make_xero, caplog):
+    """The free tier's day (1,000 calls, a third-party figure): the connector learns the budget from
+    X-DayLimit-Remaining, warns once at a tenth of it, and stops at none, naming no assumed limit."""
+    from connex_xero.sim.simulator import STARTER_DAY_LIMIT
+
+    starter = mount(XeroSimulator(clock=clock, seed=7, day_limit=STARTER_DAY_LIMIT))
+    starter.seed_invoices(30, status="AUTHORISED")
+    connector = make_xero()
+    assert len(list(connector.fetch_orders(FetchQuery()))) == 30
+    used = sum(n for call, n in starter.calls.items() if API in call)  # API calls count; /connections does not
+    assert used > 0 and connector.client.day_remaining() == STARTER_DAY_LIMIT - used
+    for _ in range(STARTER_DAY_LIMIT - used - 104):  # the rest of the day spent by other calls (another app)
+        starter.day_window.hit(starter.tenant_id.lower())
+    with caplog.at_level("WARNING", logger="connex.xero"):
+        for _ in range(3):
+            connector.client.call("ping", "get_items")
+        assert not [r for r in caplog.records if "calls left today" in r.getMessage()]
+        connector.client.call("ping", "get_items")  # 100 left: a tenth of the day
+        connector.client.call("ping", "get_items")
+    warned = [r.getMessage() for r in caplog.records if "calls left today" in r.getMessage()]
+    assert len(warned) == 1 and "100 calls left today" in warned[0]
+    for _ in range(99):
+        starter.day_window.hit(starter.tenant_id.lower())
+    with pytest.raises(RateLimitExhausted) as info:
+        connector.client.call("ping", "get_items")
+    message = str(info.value)
+    assert "daily limit" in message and "at least 1000 calls" in message and "5,000" not in message
+    clock.advance(86400)
+    assert connector.client.call("ping", "get_items") is not None
+    assert connector.client.day_remaining() == STARTER_DAY_LIMIT - 1
+
+
+def test_connect_by_paste_back_with_a_registered_https_uri_on_an_app_with_granular_scopes_only(mount, clock, make_xero):
+    import requests
+
+    uri = "https://connex.example.org/oauth/xero/callback"
+    app = mount(XeroSimulator(clock=clock, seed=7, redirect_uris=[uri], granular_only=True))
+    with pytest.raises(ValueError, match="https redirect URIs, or http on localhost"):
+        app.register_redirect_uri("http://connex.example.org/cb")
+    connector = make_xero(refresh_token=None, tenant_id=None, redirect_uri=uri)
+    printed: list[str] = []
+
+    def pasted(prompt: str) -> str:
+        return requests.get(printed[0].splitlines()[-1], allow_redirects=False, timeout=5).headers["Location"]
+
+    assert connector.connect(echo=printed.append, input_fn=pasted) == "connected to Connex Demo Ltd"
+    address = printed[0].splitlines()[-1]
+    unregistered = requests.get(address.replace("connex.example.org", "other.example.org"), allow_redirects=False,
+                                timeout=5)
+    assert unregistered.status_code == 500 and "Invalid redirect_uri" in unregistered.text
+    broad = requests.get(address.replace("accounting.invoices", "accounting.transactions"), allow_redirects=False,
+                         timeout=5)
+    assert broad.status_code == 500 and "invalid_scope: accounting.transactions" in broad.text

@@ -84,6 +84,7 @@ rules = ["xero.rules"]
 source = "out"
 target = "xero"
 kind = "tracking"
+target_options = {{ tracking_note = "always" }}  # the note mode tested here (default: when_not_editable)
 """)
     config = load_config(tmp_path / "connex.toml")
 

@@ -105,7 +105,8 @@ def test_the_simulator_speaks_the_official_openapi_document(recorded, make_xero)
     connector.write_orders(writes[:1])  # the duplicate: an element with ValidationErrors
     shipment = Shipment(source="shipstation", source_id="s", carrier="usps", tracking_number="94001",
                         ship_date=date(2026, 9, 16), cost=Decimal("6.50"))
-    tracking = [TrackingWrite(shipment=shipment, target_ref=created[0].target_id, idempotency_key="t")]
+    tracking = [TrackingWrite(shipment=shipment, target_ref=created[0].target_id, idempotency_key="t",
+                              options={"tracking_note": "always"})]  # the history note route is checked too
     connector.write_tracking(tracking)
     connector.find_tracking(tracking)
     connector.client.call("tracking categories", "get_tracking_categories")

@@ -44,6 +44,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Optional
 from zoneinfo import ZoneInfo
 
+from urllib.parse import urlsplit
+
 from connex_core.sandbox import (
     Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route,
 )
@@ -62,6 +64,9 @@ ENTITIES = ("Account", "Class", "Customer", "Department", "Employee", "Invoice",
 NAME_LIST = ("Customer", "Vendor", "Employee")
 DISPLAY_NAME_MAX = 500  # Customer.DisplayName: "max 500 chars" (Intuit Customer reference; api-contracts §2.2)
 US_PSEUDO_CODES = ("TAX", "NON")
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+#: The opt-in for ``x_refresh_token_hard_expires_in`` (third-party code; api-changes §2 [Q18], unverified).
+HARD_EXPIRY_HEADER = "x-include-refresh-token-hard-expires-in"
 
 #: The non-US company modes: home currency, the tax's name in Intuit's messages, and the company's sales tax
 #: codes as ``(name, [(rate name, percent)])``. Code names follow what QuickBooks creates for a new company of
@@ -125,6 +130,8 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     rotate_after_seconds = 86400.0
     #: Refresh tokens left unused for 100 days expire (x_refresh_token_expires_in, reference/api-changes 2).
     refresh_idle_seconds = 8726400.0
+    #: Refresh tokens end 5 years after the consent, however often they rotate (api-changes §2 [Q7]).
+    refresh_hard_seconds = 5 * 365 * 86400.0
     #: Access tokens last one hour (Intuit: ``expires_in: 3600``).
     access_seconds = 3600.0
     #: A wrong client id or secret is a 401 ``invalid_client``.
@@ -132,7 +139,9 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     #: The simulator does not tie a code to its redirect URI.
     code_binds_redirect = False
     #: The real per-realm throttles: (limit, window seconds).
-    limits = {"minute": (500, 60.0), "second": (10, 1.0), "batch": (40, 60.0)}
+    #: "batch": per app and company; "company_batch": per company across all apps (api-changes §4 [Q5], [Q5b]:
+    #: production since 2025-10-31). The simulator has one app; :meth:`other_apps_batch` spends the rest.
+    limits = {"minute": (500, 60.0), "second": (10, 1.0), "batch": (40, 60.0), "company_batch": (120, 60.0)}
 
     @classmethod
     def account_credentials(cls, n: int) -> dict[str, Any]:
@@ -144,8 +153,16 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, client_id: str = "qb-sandbox-client",
                  client_secret: str = "qb-sandbox-secret", realm_id: str = "9130350000000001",
                  refresh_token: str = "qb-sandbox-refresh-0", verifier_token: str = "qb-sandbox-verifier",
-                 country: str = "US"):
+                 country: str = "US", environment: str = "sandbox", redirect_uris: Optional[list[str]] = None):
         super().__init__(clock=clock, seed=seed)
+        if environment not in ("sandbox", "production"):
+            raise ValueError(f"unknown environment {environment!r}: 'sandbox' or 'production'")
+        self.environment = environment
+        """Which keys the client id is: Development (``"sandbox"``) or Production (api-changes §2 [Q11])."""
+        self.redirect_uris: Optional[list[str]] = None
+        """The redirect URIs registered on those keys; None: any (the simulator's default for tests)."""
+        for uri in redirect_uris or []:
+            self.register_redirect_uri(uri)
         if country != "US" and country not in GLOBAL_COMPANIES:
             raise ValueError(f"unknown company country {country!r}: 'US' or one of {sorted(GLOBAL_COMPANIES)}")
         self.country = country
@@ -171,6 +188,9 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
         self.replays = 0
         self._replies: dict[str, tuple[int, bytes]] = {}
         self.oauth_setup(refresh_token, issued_ago=self.rotate_after_seconds)  # obtained a day ago: due to rotate
+        self.consent_at = self.clock.now() - self.rotate_after_seconds
+        """When the user consented: refresh tokens stop working 5 years later whatever their rotation (api-changes
+        §2 [Q7]); tests move it back to bring the hard expiry near."""
         self._limiters = {k: WindowLimiter(n, w, self.clock) for k, (n, w) in self.limits.items()}
         self._seed_company()
 
@@ -183,6 +203,12 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     def tax_code(self, name: str) -> Optional[dict[str, Any]]:
         """The company's TaxCode of that name."""
         return self._by_name("TaxCode", name)
+
+    def other_apps_batch(self, count: int) -> None:
+        """Other apps connected to the company send ``count`` ``/batch`` requests now: they count against the
+        company's batch cap (120 a minute across all apps, api-changes §4), not against this app's 40."""
+        for _ in range(count):
+            self._limiters["company_batch"].hit(self.realm_id)
 
     def add_vendor(self, name: str) -> dict[str, Any]:
         """A supplier of the company (its DisplayName joins the name list customers share)."""
@@ -405,6 +431,29 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
         return obj
 
     # -- OAuth (connex_core.sandbox.oauth.OAuthServer) ------------------------------------------------------
+    def register_redirect_uri(self, uri: str) -> None:
+        """Add a redirect URI to the keys, as the developer portal does. Production keys take only ``https``
+        addresses that are not localhost (api-changes §2: [Q13], [Q14]; "use http for localhost", sandbox
+        only: [Q11], [Q11b]); the portal refuses anything else, so this raises ValueError."""
+        parts = urlsplit(uri)
+        if self.environment == "production" and (parts.scheme != "https" or parts.hostname in LOOPBACK_HOSTS):
+            raise ValueError(f"production keys take only https redirect URIs that are not localhost: {uri}")
+        if parts.scheme not in ("http", "https"):
+            raise ValueError(f"not a redirect URI: {uri}")
+        self.redirect_uris = [*(self.redirect_uris or []), uri]
+
+    def oauth_refuse_authorize(self, request: Request) -> Optional[Response]:
+        refused = super().oauth_refuse_authorize(request)
+        if refused is not None or self.redirect_uris is None:
+            return refused
+        uri = request.arg("redirect_uri") or ""
+        if uri not in self.redirect_uris:  # an exact match with a registered URI, per environment [Q11]
+            # Intuit shows this on its error page (wording as users report it; not in a stored Intuit page).
+            text = ("invalid_request: The redirect_uri query parameter value is invalid. Make sure it is listed "
+                    "in the Redirect URIs section on your app's keys tab and matches it exactly.")
+            return Response(400, text.encode(), {"Content-Type": "text/plain; charset=utf-8"})
+        return None
+
     @route("GET", "/connect/oauth2")
     def authorize(self, request: Request) -> Response:
         return self.oauth_authorize(request)
@@ -416,9 +465,26 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     def token(self, request: Request) -> Response:
         return self.oauth_token(request)
 
+    def oauth_token(self, request: Request) -> Response:
+        # The 5-year cap's seconds left ride on the answer only on opt-in (api-changes §2 [Q17], [Q18]; the
+        # header name is from third-party code, unverified).
+        self._hard_opt_in = request.headers.get(HARD_EXPIRY_HEADER, "").lower() == "true"
+        self._code_grant = b"grant_type=authorization_code" in request.body
+        if b"grant_type=refresh_token" in request.body \
+                and self.clock.now() >= self.consent_at + self.refresh_hard_seconds:
+            return json_response({"error": "invalid_grant"}, 400)  # past the 5-year cap: a new consent only
+        return super().oauth_token(request)
+
     def oauth_answer(self, access: str, refresh: str) -> dict[str, Any]:
-        return {"access_token": access, "expires_in": 3600, "refresh_token": refresh,
-                "x_refresh_token_expires_in": 8726400, "token_type": "bearer"}
+        # x_refresh_token_expires_in: the rolling 100 days, counted from this answer (the idle limit).
+        answer = {"access_token": access, "expires_in": 3600, "refresh_token": refresh,
+                  "x_refresh_token_expires_in": int(self.refresh_idle_seconds or 8726400), "token_type": "bearer"}
+        if getattr(self, "_code_grant", False):
+            self.consent_at = self.clock.now()  # a new consent starts a new 5-year window
+        if getattr(self, "_hard_opt_in", False):
+            left = self.consent_at + self.refresh_hard_seconds - self.clock.now()
+            answer["x_refresh_token_hard_expires_in"] = max(0, int(left))
+        return answer
 
     # -- the base class's hooks ------------------------------------------------------------------
     def authenticate(self, request: Request) -> Optional[Response]:
@@ -440,7 +506,8 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
     def rate_limit(self, request: Request) -> tuple[Optional[Response], dict[str, str]]:
         if not request.path.startswith("/v3/"):
             return None, {}
-        keys = ["minute", "second"] + (["batch"] if request.path.rstrip("/").endswith("/batch") else [])
+        keys = ["minute", "second"] + (["batch", "company_batch"] if request.path.rstrip("/").endswith("/batch")
+                                       else [])
         for key in keys:
             allowed, _, _ = self._limiters[key].hit(self.realm_id)
             if not allowed:

@@ -563,6 +563,53 @@ class ShipStationSimulator(SimulatedService):
                         label=False)
         return json_response({"orderId": order["orderId"], "orderNumber": order["orderNumber"]})
 
+    # -- the warehouse's work (what a ShipStation user does to an order between syncs) ------------------
+    @route("POST", "/orders/holduntil")
+    def hold_until(self, request: Request) -> Response:
+        """Hold an order until a date: it becomes ``on_hold`` with ``holdUntilDate`` (v1 "Hold order until",
+        api-contracts §1.5; the reply's wording is the simulator's)."""
+        self.write_calls += 1
+        body = self._body(request) or {}
+        order = self.orders.get(int(body.get("orderId") or 0))
+        if order is None or not body.get("holdUntilDate"):
+            return _model_state("holdUntilDate" if order else "orderId", "The order and a date are required.")
+        order.update(orderStatus="on_hold", holdUntilDate=str(body["holdUntilDate"]), modifyDate=self._now())
+        return json_response({"success": True, "message": "Order held successfully."})
+
+    @route("POST", "/orders/addtag")
+    def add_tag(self, request: Request) -> Response:
+        """Tag an order (v1 "Add tag to order", api-contracts §1.5; the tag must exist: ``GET /accounts/listtags``)."""
+        self.write_calls += 1
+        body = self._body(request) or {}
+        order = self.orders.get(int(body.get("orderId") or 0))
+        tag_id = body.get("tagId")
+        if order is None or tag_id not in {t["tagId"] for t in self.tags}:
+            return _model_state("tagId" if order else "orderId", "The order and an existing tag are required.")
+        order["tagIds"] = sorted({*(order.get("tagIds") or []), tag_id})
+        order["modifyDate"] = self._now()
+        return json_response({"success": True, "message": "Tag added successfully."})
+
+    def edit_in_shipstation(self, order_id: int, **fields: Any) -> dict[str, Any]:
+        """A ShipStation user edits an order in the web app (weight, dimensions, carrier/service/package,
+        confirmation, insurance, the warehouse in ``advancedOptions``, an item's weight or warehouse location by
+        ``items=[{"lineItemKey": ..., "weight": ...}]``): those fields change and ``modifyDate`` moves, which is how
+        the edit appears to the API (``GET /orders/{orderId}``, api-contracts §1.4). Returns the stored order."""
+        with self.lock:
+            order = self.orders[order_id]
+            for key, value in fields.items():
+                if key == "advancedOptions":
+                    order["advancedOptions"].update(value)
+                elif key == "items":
+                    for change in value:
+                        item = next(i for i in order["items"] if i["lineItemKey"] == change["lineItemKey"])
+                        item.update({k: v for k, v in change.items() if k != "lineItemKey"})
+                else:
+                    if key not in ORDER_TEMPLATE:
+                        raise KeyError(f"not a field of a ShipStation order: {key}")
+                    order[key] = value
+            order["modifyDate"] = self._now()
+            return copy.deepcopy(order)
+
     @route("DELETE", "/orders/{order_id}")
     def delete_order(self, request: Request) -> Response:
         self.write_calls += 1

@@ -38,6 +38,7 @@ import threading
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
 
 from connex_core.sandbox import Request, Response, SimClock, SimulatedService, WindowLimiter, json_response, route
 from connex_core.sandbox.oauth import OAuthServer
@@ -48,6 +49,10 @@ from .simwhere import QueryParseError, compile_where
 
 API = "/api.xro/2.0"
 DEFAULT_TENANT_ID = "3f5c1f2e-8c4b-4d7a-9b1e-6a2d0c9e7f41"
+#: Calls per organisation per day on the paid tiers; the free Starter tier gets 1,000 (``day_limit=STARTER_DAY_LIMIT``).
+DAY_LIMIT_DEFAULT, STARTER_DAY_LIMIT = 5000, 1000
+#: Broad scopes an app created since 2026-03-02 may not request (api-changes §6 [X3], [X7]).
+BROAD_SCOPES = ("accounting.transactions", "accounting.transactions.read", "accounting.reports.read")
 SCOPES = "openid profile email offline_access accounting.invoices accounting.contacts accounting.settings"
 
 PRODUCTS = [("MUG-BLU", "Blue mug", "12.50"), ("TEE-L", "T-shirt, large", "20.00"), ("CAP-RED", "Red cap", "15.00"),
@@ -118,7 +123,7 @@ class XeroSimulator(OAuthServer, SimulatedService):
     refresh_idle_seconds = float(REFRESH_TOKEN_LIFETIME)
     grace_answer = "successor"
     client_in_form = True
-    MINUTE_LIMIT, DAY_LIMIT, CONCURRENT_LIMIT = 60, 5000, 5
+    MINUTE_LIMIT, DAY_LIMIT, CONCURRENT_LIMIT = 60, DAY_LIMIT_DEFAULT, 5
     PAGE_SIZE = 100
 
     @classmethod
@@ -130,8 +135,15 @@ class XeroSimulator(OAuthServer, SimulatedService):
     def __init__(self, clock: Optional[SimClock] = None, seed: int = 0, client_id: str = "xero-sandbox-client",
                  client_secret: str = "xero-sandbox-secret", tenant_id: str = DEFAULT_TENANT_ID,
                  refresh_token: str = "xero-sandbox-refresh-0", tenant_name: str = "Connex Demo Ltd",
-                 webhook_key: str = "xero-sandbox-webhook-key"):
+                 webhook_key: str = "xero-sandbox-webhook-key", day_limit: int = DAY_LIMIT_DEFAULT,
+                 redirect_uris: Optional[list[str]] = None, granular_only: bool = False):
         super().__init__(clock=clock, seed=seed)
+        self.redirect_uris: Optional[list[str]] = None
+        """The app's registered redirect URIs; None: any (the simulator's default for tests)."""
+        for uri in redirect_uris or []:
+            self.register_redirect_uri(uri)
+        self.granular_only = granular_only
+        """An app created since 2026-03-02: it may request only granular scopes (api-changes §6 [X3])."""
         self.client_id, self.client_secret = client_id, client_secret
         self.tenants: dict[str, str] = {tenant_id: tenant_name}
         self.tenant_id = tenant_id
@@ -147,7 +159,9 @@ class XeroSimulator(OAuthServer, SimulatedService):
         self.oauth_setup(refresh_token)
         self.minute_window = WindowLimiter(self.MINUTE_LIMIT, 60.0, self.clock)
         """Calls per organisation per minute (tests may change ``.limit`` or spend calls with ``.hit(tenant)``)."""
-        self.day_window = WindowLimiter(self.DAY_LIMIT, 86400.0, self.clock)
+        self.day_window = WindowLimiter(day_limit, 86400.0, self.clock)
+        """Calls per organisation per day: 5,000, or 1,000 on the free Starter tier (api-changes §6 [X4], [X6];
+        the tier figures are third-party, unverified). ``X-DayLimit-Remaining`` counts it down."""
         self._in_flight: dict[str, int] = {}
         self._flight_lock = threading.Lock()
         self._offline_until = -1.0
@@ -347,9 +361,25 @@ class XeroSimulator(OAuthServer, SimulatedService):
     def authorize(self, request: Request) -> Response:
         return self.oauth_authorize(request)
 
+    def register_redirect_uri(self, uri: str) -> None:
+        """Add a redirect URI to the app (developer.xero.com, My Apps). https, or http on localhost only
+        (third-party guides; Xero's FAQ: absolute URIs, no wildcards)."""
+        parts = urlsplit(uri)
+        if not (parts.scheme == "https" or (parts.scheme == "http" and parts.hostname in ("localhost", "127.0.0.1"))):
+            raise ValueError(f"Xero takes https redirect URIs, or http on localhost: {uri}")
+        self.redirect_uris = [*(self.redirect_uris or []), uri]
+
     def oauth_refuse_authorize(self, request: Request) -> Optional[Response]:
+        # Xero shows an error page (a 500 screen) for a bad authorize address: a redirect_uri that matches no
+        # registered one, an invalid scope, a wrong client id (developer.xero.com/documentation/oauth2/troubleshooting).
+        # The exact wording of each page is not in a stored source.
         if request.arg("client_id") != self.client_id or request.arg("response_type") != "code":
             return Response(400, b"unauthorized_client", {"Content-Type": "text/plain"})
+        if self.redirect_uris is not None and request.arg("redirect_uri") not in self.redirect_uris:
+            return Response(500, b"unauthorized_client: Invalid redirect_uri", {"Content-Type": "text/plain"})
+        broad = [s for s in (request.arg("scope") or "").split() if s in BROAD_SCOPES]
+        if self.granular_only and broad:
+            return Response(500, f"invalid_scope: {' '.join(broad)}".encode(), {"Content-Type": "text/plain"})
         return None
 
     def oauth_redirect_params(self, request: Request) -> dict[str, str]:
