@@ -18,27 +18,15 @@ from typing import Any, Iterable, Iterator, Optional
 
 from ..errors import ConfigurationError
 from . import RETRY_STATES, InboxEntry, LedgerEntry, LogEntry, LogQuery
+from .sql import LEDGER_COLS, log_entry, log_insert, log_rows, log_select, now
 
 from .postgres_schema import MIGRATIONS  # noqa: E402  (re-exported: tests and tools read it)
 
-_LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
-                "last_error", "content_hash", "snapshot", "updated_at")
 #: Any constant works; it only has to be the same in every Connex process (pg_advisory_xact_lock's key).
 _MIGRATION_LOCK = 0x636F6E6E6578  # "connex"
 
 
-def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
-
-def _iso_ms(dt: datetime) -> str:
-    """The log's time format: UTC, ISO 8601 with milliseconds (so text order is time order)."""
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _log_time(given: Optional[str]) -> str:
-    """A log entry's time in the log's one format, whatever form the caller gave it in (now when none)."""
-    return _iso_ms(datetime.fromisoformat(given)) if given else _now()
 
 
 def _epoch() -> float:
@@ -104,13 +92,13 @@ class PostgresStore:
     def begin_run(self, task: str, options: dict[str, Any]) -> int:
         with self._lock:
             row = self.db.execute("INSERT INTO runs (task, started_at, options) VALUES (%s, %s, %s) RETURNING id",
-                                  (task, _now(), json.dumps(options, default=str))).fetchone()
+                                  (task, now(), json.dumps(options, default=str))).fetchone()
         return int(row["id"])
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self._lock:
             self.db.execute("UPDATE runs SET finished_at = %s, status = %s, summary = %s WHERE id = %s",
-                            (_now(), status, json.dumps(summary, default=str), run_id))
+                            (now(), status, json.dumps(summary, default=str), run_id))
 
     def runs(self, task: Optional[str] = None, limit: int = 20) -> list[dict[str, Any]]:
         sql = "SELECT * FROM runs" + (" WHERE task = %s" if task else "") + " ORDER BY id DESC LIMIT %s"
@@ -135,7 +123,7 @@ class PostgresStore:
         with self._lock:
             self.db.execute("INSERT INTO cursors (task, value, updated_at) VALUES (%s, %s, %s) "
                             "ON CONFLICT (task) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
-                            (task, value, _now()))
+                            (task, value, now()))
 
     # -- ledger ------------------------------------------------------------------------------------
     def ledger_get(self, task: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
@@ -150,14 +138,14 @@ class PostgresStore:
     def ledger_put(self, entries: Iterable[LedgerEntry]) -> None:
         rows = []
         for e in entries:
-            e.updated_at = _now()
-            rows.append(tuple(getattr(e, c) for c in _LEDGER_COLS))
+            e.updated_at = now()
+            rows.append(tuple(getattr(e, c) for c in LEDGER_COLS))
         if not rows:
             return
-        marks = ",".join(["%s"] * len(_LEDGER_COLS))
-        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in _LEDGER_COLS[2:])
+        marks = ",".join(["%s"] * len(LEDGER_COLS))
+        updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in LEDGER_COLS[2:])
         with self._lock, self.db.transaction(), self.db.cursor() as cur:
-            cur.executemany(f"INSERT INTO ledger ({', '.join(_LEDGER_COLS)}) VALUES ({marks}) "
+            cur.executemany(f"INSERT INTO ledger ({', '.join(LEDGER_COLS)}) VALUES ({marks}) "
                             f"ON CONFLICT (task, source_key) DO UPDATE SET {updates}", rows)
 
     def ledger_retry_queue(self, task: str) -> Iterator[LedgerEntry]:
@@ -201,50 +189,17 @@ class PostgresStore:
 
     # -- transaction log ---------------------------------------------------------------------------
     def log(self, entries: Iterable[LogEntry]) -> None:
-        rows = []
-        for e in entries:
-            rows.append((e.run_id, e.task, _log_time(e.time), e.source_key, e.order_number, e.order_date, e.outcome,
-                         e.target_id, e.target_number, e.reason, e.rule, e.line, e.rule_file, e.message,
-                         json.dumps(e.fired), json.dumps(e.changes, default=str)))
+        rows = log_rows(entries)
         if not rows:
             return
         with self._lock, self.db.transaction(), self.db.cursor() as cur:
-            cur.executemany("INSERT INTO log (run_id, task, time, source_key, order_number, order_date, outcome, "
-                            "target_id, target_number, reason, rule, line, rule_file, message, fired, changes) "
-                            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+            cur.executemany(log_insert("%s"), rows)
 
     def query_log(self, query: LogQuery) -> list[LogEntry]:
-        where, args = [], []
-        if query.task:
-            where.append("task = %s"); args.append(query.task)
-        if query.outcome:
-            where.append("outcome = %s"); args.append(query.outcome)
-        if query.order_number:
-            where.append("order_number = %s"); args.append(query.order_number)
-        if query.source_key:
-            where.append("source_key = %s"); args.append(query.source_key)
-        if query.run_id is not None:
-            where.append("run_id = %s"); args.append(query.run_id)
-        if query.before_id is not None:
-            where.append("id < %s"); args.append(query.before_id)
-        if query.since:
-            where.append("time >= %s"); args.append(_iso_ms(query.since))
-        if query.until:
-            where.append("time < %s"); args.append(_iso_ms(query.until))
-        sql = "SELECT * FROM log" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY id DESC" if query.newest_first else " ORDER BY id"
-        if query.limit:
-            sql += " LIMIT %s"
-            args.append(int(query.limit))
+        sql, args = log_select(query, "%s")
         with self._lock:
             rows = self.db.execute(sql, args).fetchall()
-        out = []
-        for d in rows:
-            d = dict(d)
-            d["fired"] = json.loads(d["fired"] or "[]")
-            d["changes"] = json.loads(d["changes"] or "[]")
-            out.append(LogEntry(**d))
-        return out
+        return [log_entry(r) for r in rows]
 
     def log_per_day(self, since: str) -> list[tuple[str, str, int]]:
         """``(day, outcome, orders)`` from ``since`` (an ISO date, UTC): each order counted once per day and
@@ -264,7 +219,7 @@ class PostgresStore:
                 "INSERT INTO leases (task, holder, acquired_at, expires_at) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (task) DO UPDATE SET holder = EXCLUDED.holder, acquired_at = EXCLUDED.acquired_at, "
                 "expires_at = EXCLUDED.expires_at WHERE leases.expires_at < %s OR leases.holder = EXCLUDED.holder "
-                "RETURNING holder", (task, holder, _now(), now + ttl, now)).fetchone()
+                "RETURNING holder", (task, holder, now(), now + ttl, now)).fetchone()
             if row is not None:
                 return None
             other = self.db.execute("SELECT holder, acquired_at FROM leases WHERE task = %s", (task,)).fetchone()
@@ -280,7 +235,7 @@ class PostgresStore:
         """Take a lease from a holder known to be dead; False when someone else changed it meanwhile."""
         with self._lock:
             cur = self.db.execute("UPDATE leases SET holder = %s, acquired_at = %s, expires_at = %s "
-                                  "WHERE task = %s AND holder = %s", (holder, _now(), _epoch() + ttl, task, dead))
+                                  "WHERE task = %s AND holder = %s", (holder, now(), _epoch() + ttl, task, dead))
             return cur.rowcount == 1
 
     def lease_release(self, task: str, holder: str) -> None:
@@ -293,7 +248,7 @@ class PostgresStore:
         with self._lock:
             row = self.db.execute("INSERT INTO inbox (connection, received_at, digest, headers, body) "
                                   "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (connection, digest) DO NOTHING RETURNING id",
-                                  (connection, _now(), digest, json.dumps(headers), body)).fetchone()
+                                  (connection, now(), digest, json.dumps(headers), body)).fetchone()
         return int(row["id"]) if row else None
 
     def inbox_pending(self, limit: int = 50) -> list[InboxEntry]:

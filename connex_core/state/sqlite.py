@@ -7,17 +7,15 @@ import os
 import sqlite3
 import threading
 import time
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from ..secrets import tighten
 from .base import RETRY_STATES, InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery
+from .sql import LEDGER_COLS, log_entry, log_insert, log_rows, log_select, now
 
 from .sqlite_schema import MIGRATIONS  # noqa: E402  (re-exported: tests and tools read it)
 
-_LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
-                "last_error", "content_hash", "snapshot", "updated_at")
 
 
 def _entry(row: sqlite3.Row) -> LedgerEntry:
@@ -30,18 +28,7 @@ def _entry(row: sqlite3.Row) -> LedgerEntry:
 _STATES = {s.value: s for s in LedgerState}
 
 
-def _now() -> str:
-    return _iso_ms(datetime.now(timezone.utc))
 
-
-def _iso_ms(dt: datetime) -> str:
-    """The log's time format: UTC, ISO 8601 with milliseconds (so text order is time order)."""
-    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _log_time(given: Optional[str]) -> str:
-    """A log entry's time in the log's one format, whatever form the caller gave it in (now when none)."""
-    return _iso_ms(datetime.fromisoformat(given)) if given else _now()
 
 
 def _with_busy_retry(fn, attempts: int = 100):
@@ -125,13 +112,13 @@ class SQLiteStore:
     def begin_run(self, task: str, options: dict[str, Any]) -> int:
         with self._tx() as db:
             cur = db.execute("INSERT INTO runs (task, started_at, options) VALUES (?, ?, ?)",
-                             (task, _now(), json.dumps(options, default=str)))
+                             (task, now(), json.dumps(options, default=str)))
             return int(cur.lastrowid)
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self._tx() as db:
             db.execute("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
-                       (_now(), status, json.dumps(summary, default=str), run_id))
+                       (now(), status, json.dumps(summary, default=str), run_id))
 
     def runs(self, task: Optional[str] = None, limit: int = 20) -> list[dict[str, Any]]:
         sql = "SELECT * FROM runs" + (" WHERE task = ?" if task else "") + " ORDER BY id DESC LIMIT ?"
@@ -156,7 +143,7 @@ class SQLiteStore:
         with self._tx() as db:
             db.execute("INSERT INTO cursors (task, value, updated_at) VALUES (?, ?, ?) "
                        "ON CONFLICT(task) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                       (task, value, _now()))
+                       (task, value, now()))
 
     # -- ledger ------------------------------------------------------------------------------------
     def ledger_get(self, task: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
@@ -174,14 +161,14 @@ class SQLiteStore:
     def ledger_put(self, entries: Iterable[LedgerEntry]) -> None:
         rows = []
         for e in entries:
-            e.updated_at = _now()
-            rows.append(tuple(getattr(e, c) for c in _LEDGER_COLS))
+            e.updated_at = now()
+            rows.append(tuple(getattr(e, c) for c in LEDGER_COLS))
         if not rows:
             return
-        marks = ",".join("?" * len(_LEDGER_COLS))
-        updates = ", ".join(f"{c} = excluded.{c}" for c in _LEDGER_COLS[2:])
+        marks = ",".join("?" * len(LEDGER_COLS))
+        updates = ", ".join(f"{c} = excluded.{c}" for c in LEDGER_COLS[2:])
         with self._tx() as db:
-            db.executemany(f"INSERT INTO ledger ({', '.join(_LEDGER_COLS)}) VALUES ({marks}) "
+            db.executemany(f"INSERT INTO ledger ({', '.join(LEDGER_COLS)}) VALUES ({marks}) "
                            f"ON CONFLICT(task, source_key) DO UPDATE SET {updates}", rows)
 
     def ledger_retry_queue(self, task: str) -> Iterator[LedgerEntry]:
@@ -228,51 +215,17 @@ class SQLiteStore:
 
     # -- transaction log ---------------------------------------------------------------------------
     def log(self, entries: Iterable[LogEntry]) -> None:
-        rows = []
-        for e in entries:
-            rows.append((e.run_id, e.task, _log_time(e.time), e.source_key, e.order_number, e.order_date, e.outcome,
-                         e.target_id, e.target_number, e.reason, e.rule, e.line, e.rule_file, e.message,
-                         json.dumps(e.fired), json.dumps(e.changes, default=str)))
+        rows = log_rows(entries)
         if not rows:
             return
         with self._tx() as db:
-            db.executemany("INSERT INTO log (run_id, task, time, source_key, order_number, order_date, outcome, "
-                           "target_id, target_number, reason, rule, line, rule_file, message, fired, changes) "
-                           "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(log_insert("?"), rows)
 
     def query_log(self, query: LogQuery) -> list[LogEntry]:
-        where, args = [], []
-        if query.task:
-            where.append("task = ?"); args.append(query.task)
-        if query.outcome:
-            where.append("outcome = ?"); args.append(query.outcome)
-        if query.order_number:
-            where.append("order_number = ?"); args.append(query.order_number)
-        if query.source_key:
-            where.append("source_key = ?"); args.append(query.source_key)
-        if query.run_id is not None:
-            where.append("run_id = ?"); args.append(query.run_id)
-        if query.before_id is not None:
-            where.append("id < ?"); args.append(query.before_id)
-        # Compared as text with the stored times, so written in their format (UTC, milliseconds): a
-        # plain isoformat() ("...:10.500000+00:00") sorts after the stored "...:10.500+00:00".
-        if query.since:
-            where.append("time >= ?"); args.append(_iso_ms(query.since))
-        if query.until:
-            where.append("time < ?"); args.append(_iso_ms(query.until))
-        sql = "SELECT * FROM log" + (" WHERE " + " AND ".join(where) if where else "")
-        sql += " ORDER BY id DESC" if query.newest_first else " ORDER BY id"
-        if query.limit:
-            sql += f" LIMIT {int(query.limit)}"
+        sql, args = log_select(query, "?")
         with self._lock:
             rows = self.db.execute(sql, args).fetchall()
-        out = []
-        for r in rows:
-            d = dict(r)
-            d["fired"] = json.loads(d["fired"] or "[]")
-            d["changes"] = json.loads(d["changes"] or "[]")
-            out.append(LogEntry(**d))
-        return out
+        return [log_entry(r) for r in rows]
 
     def log_per_day(self, since: str) -> list[tuple[str, str, int]]:
         """``(day, outcome, orders)`` from ``since`` (an ISO date, UTC): each order counted once per day and
@@ -293,7 +246,7 @@ class SQLiteStore:
                 return f"{row['holder']} since {row['acquired_at']}"
             db.execute("INSERT INTO leases (task, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT(task) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, "
-                       "expires_at = excluded.expires_at", (task, holder, _now(), now + ttl))
+                       "expires_at = excluded.expires_at", (task, holder, now(), now + ttl))
         return None
 
     def lease_renew(self, task: str, holder: str, ttl: float) -> bool:
@@ -306,7 +259,7 @@ class SQLiteStore:
         """Take a lease from a holder known to be dead; False when someone else changed it meanwhile."""
         with self._tx() as db:
             cur = db.execute("UPDATE leases SET holder = ?, acquired_at = ?, expires_at = ? WHERE task = ? AND holder = ?",
-                             (holder, _now(), time.time() + ttl, task, dead))
+                             (holder, now(), time.time() + ttl, task, dead))
             return cur.rowcount == 1
 
     def lease_release(self, task: str, holder: str) -> None:
@@ -319,7 +272,7 @@ class SQLiteStore:
         with self._tx() as db:
             cur = db.execute("INSERT INTO inbox (connection, received_at, digest, headers, body) VALUES (?, ?, ?, ?, ?) "
                              "ON CONFLICT(connection, digest) DO NOTHING",
-                             (connection, _now(), digest, json.dumps(headers), body))
+                             (connection, now(), digest, json.dumps(headers), body))
             return int(cur.lastrowid) if cur.rowcount == 1 else None
 
     def inbox_pending(self, limit: int = 50) -> list[InboxEntry]:

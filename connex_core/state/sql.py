@@ -1,0 +1,72 @@
+"""What both SQL stores share (SQLite and PostgreSQL differ only in their placeholder and connection): the log's
+one time format, the ledger's columns, and the transaction log's rows and queries."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Iterable, Optional
+
+from .base import LogEntry, LogQuery
+
+LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
+               "last_error", "content_hash", "snapshot", "updated_at")
+LOG_COLS = ("run_id", "task", "time", "source_key", "order_number", "order_date", "outcome", "target_id",
+            "target_number", "reason", "rule", "line", "rule_file", "message", "fired", "changes")
+
+
+def iso_ms(dt: datetime) -> str:
+    """The log's time format: UTC, ISO 8601 with milliseconds (so text order is time order)."""
+    return dt.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def now() -> str:
+    return iso_ms(datetime.now(timezone.utc))
+
+
+def log_time(given: Optional[str]) -> str:
+    """A log entry's time in the log's one format, whatever form the caller gave it in (now when none)."""
+    return iso_ms(datetime.fromisoformat(given)) if given else now()
+
+
+def log_rows(entries: Iterable[LogEntry]) -> list[tuple]:
+    """The rows of ``INSERT INTO log (LOG_COLS)``: times in the one format, lists as JSON."""
+    return [(e.run_id, e.task, log_time(e.time), e.source_key, e.order_number, e.order_date, e.outcome, e.target_id,
+             e.target_number, e.reason, e.rule, e.line, e.rule_file, e.message, json.dumps(e.fired),
+             json.dumps(e.changes, default=str)) for e in entries]
+
+
+def log_insert(mark: str) -> str:
+    return f"INSERT INTO log ({', '.join(LOG_COLS)}) VALUES ({', '.join([mark] * len(LOG_COLS))})"
+
+
+def log_select(query: LogQuery, mark: str) -> tuple[str, list[Any]]:
+    """``SELECT`` of the log lines a query asks for, with ``mark`` as the placeholder (``?`` or ``%s``)."""
+    where, args = [], []
+    for column, value in (("task", query.task), ("outcome", query.outcome), ("order_number", query.order_number),
+                          ("source_key", getattr(query, "source_key", None))):
+        if value:
+            where.append(f"{column} = {mark}"); args.append(value)
+    if query.run_id is not None:
+        where.append(f"run_id = {mark}"); args.append(query.run_id)
+    if query.before_id is not None:
+        where.append(f"id < {mark}"); args.append(query.before_id)
+    # Compared as text with the stored times, so written in their format (UTC, milliseconds): a
+    # plain isoformat() ("...:10.500000+00:00") sorts after the stored "...:10.500+00:00".
+    if query.since:
+        where.append(f"time >= {mark}"); args.append(iso_ms(query.since))
+    if query.until:
+        where.append(f"time < {mark}"); args.append(iso_ms(query.until))
+    sql = "SELECT * FROM log" + (" WHERE " + " AND ".join(where) if where else "")
+    sql += " ORDER BY id DESC" if query.newest_first else " ORDER BY id"
+    if query.limit:
+        sql += f" LIMIT {mark}"
+        args.append(int(query.limit))
+    return sql, args
+
+
+def log_entry(row: Any) -> LogEntry:
+    d = dict(row)
+    d["fired"] = json.loads(d["fired"] or "[]")
+    d["changes"] = json.loads(d["changes"] or "[]")
+    return LogEntry(**d)
