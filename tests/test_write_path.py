@@ -9,6 +9,8 @@ from decimal import Decimal
 
 import pytest
 
+from connex_core.models import Order
+
 from connex_core import hookimpl
 from connex_core.config import load_config
 from connex_core.engine import WRITE_ATTEMPTS, SyncEngine
@@ -63,7 +65,10 @@ def test_a_created_order_is_done_in_the_ledger_logged_and_told(run, store, told)
     entry = ledger(store)[order.key]
     assert (entry.state, entry.target_id, entry.target_number, entry.attempts) == ("done", tid, "1001", 1)
     assert entry.idempotency_key == doc["idem"] and entry.content_hash == doc["order"].content_hash()
-    assert entry.snapshot is None and entry.last_error is None
+    # The ledger keeps the version it booked (issue 14: an edit after booking is compared with it).
+    assert entry.snapshot is not None and entry.last_error is None
+    booked = Order.model_validate_json(entry.snapshot)
+    assert (booked.key, booked.number, booked.total) == (order.key, "1001", order.total)
     [log] = store.query_log(LogQuery(task="orders"))
     assert (log.outcome, log.target_id, log.target_number, log.run_id) == ("created", tid, "1001", summary.run_id)
     assert told.calls == [("1001", "orders", "created", tid)]
@@ -187,11 +192,16 @@ def test_a_changed_order_is_updated_in_an_upserting_target_keeping_its_document(
 
 
 def test_a_changed_order_is_not_written_again_to_a_target_that_does_not_upsert(run, store):
+    """An edit after booking on a target that cannot update in place is held with the reason (issue 14,
+    ``on_update = "update"``), never posted a second time."""
     orders = seed("src", 2)
     run()
     api("src").orders[0] = orders[0].model_copy(update={"amount_paid": Decimal("1.00")})
     summary = run(since=EVER)
-    assert summary.counts["already_synced"] == 2 and len(api("dst").documents) == 2
+    assert summary.counts["already_synced"] == 1 and summary.counts["held"] == 1
+    assert len(api("dst").documents) == 2
+    [held] = store.query_log(LogQuery(outcome="held"))
+    assert held.order_number == "1001" and held.reason
 
 
 def test_a_duplicate_found_in_the_target_is_done_with_its_document_and_told(run, store, told):
@@ -355,19 +365,19 @@ def test_the_intents_of_a_killed_write_are_replayed_from_the_ledger_when_the_sou
     assert {entries[k].attempts for k in (e.source_key for e in pending)} <= {1, 2}
 
 
-def test_a_found_order_whose_content_changed_since_the_interrupted_write_is_a_duplicate(run, store):
+def test_a_found_order_whose_content_changed_since_the_interrupted_write_is_still_its_own_booking(run, store):
+    """The booking key is stable per order (issue 15.3): an order written just before a kill and changed before
+    the rerun is found as Connex's own booking, completed, and not posted again nor taken for another sale."""
     orders = seed("src", 2)
     api("dst").crash_on_write = {1}
     with pytest.raises(Crash):
         run()
     api("dst").crash_on_write = set()
-    # the first order (written before the kill) changed since: its intent's idempotency key no longer matches
     api("src").orders[0] = orders[0].model_copy(update={"amount_paid": Decimal("5.00")})
     summary = run(since=EVER)
-    assert summary.counts["duplicate"] == 1 and summary.counts["created"] == 1
-    [dup] = store.query_log(LogQuery(outcome="duplicate"))
-    assert dup.order_number == "1001" and dup.message.startswith("already in memory as 1001")
-    assert len(api("dst").documents) == 2
+    assert summary.counts["created"] == 2 and summary.counts["duplicate"] == 0
+    assert sorted(d["number"] for d in api("dst").documents.values()) == ["1001", "1002"]
+    assert {e.state for e in ledger(store).values()} == {"done"}
 
 
 def test_a_changed_order_is_an_update_even_when_the_target_named_no_document(run, store):

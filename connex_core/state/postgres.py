@@ -18,7 +18,8 @@ from typing import Any, Iterable, Iterator, Optional
 
 from ..errors import ConfigurationError
 from . import RETRY_STATES, InboxEntry, LedgerEntry, LogEntry, LogQuery
-from .sql import LEDGER_COLS, log_entry, log_insert, log_rows, log_select, now
+from .sql import LEDGER_COLS, log_entry, log_insert, log_rows, log_select
+from .sql import now as _now
 
 from .postgres_schema import MIGRATIONS  # noqa: E402  (re-exported: tests and tools read it)
 
@@ -92,13 +93,13 @@ class PostgresStore:
     def begin_run(self, task: str, options: dict[str, Any]) -> int:
         with self._lock:
             row = self.db.execute("INSERT INTO runs (task, started_at, options) VALUES (%s, %s, %s) RETURNING id",
-                                  (task, now(), json.dumps(options, default=str))).fetchone()
+                                  (task, _now(), json.dumps(options, default=str))).fetchone()
         return int(row["id"])
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self._lock:
             self.db.execute("UPDATE runs SET finished_at = %s, status = %s, summary = %s WHERE id = %s",
-                            (now(), status, json.dumps(summary, default=str), run_id))
+                            (_now(), status, json.dumps(summary, default=str), run_id))
 
     def runs(self, task: Optional[str] = None, limit: int = 20) -> list[dict[str, Any]]:
         sql = "SELECT * FROM runs" + (" WHERE task = %s" if task else "") + " ORDER BY id DESC LIMIT %s"
@@ -123,7 +124,7 @@ class PostgresStore:
         with self._lock:
             self.db.execute("INSERT INTO cursors (task, value, updated_at) VALUES (%s, %s, %s) "
                             "ON CONFLICT (task) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
-                            (task, value, now()))
+                            (task, value, _now()))
 
     # -- ledger ------------------------------------------------------------------------------------
     def ledger_get(self, task: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
@@ -138,7 +139,7 @@ class PostgresStore:
     def ledger_put(self, entries: Iterable[LedgerEntry]) -> None:
         rows = []
         for e in entries:
-            e.updated_at = now()
+            e.updated_at = _now()
             rows.append(tuple(getattr(e, c) for c in LEDGER_COLS))
         if not rows:
             return
@@ -189,7 +190,7 @@ class PostgresStore:
 
     # -- transaction log ---------------------------------------------------------------------------
     def log(self, entries: Iterable[LogEntry]) -> None:
-        rows = log_rows(entries)
+        rows = log_rows(entries, _now)  # the module's clock (tests pin it)
         if not rows:
             return
         with self._lock, self.db.transaction(), self.db.cursor() as cur:
@@ -219,7 +220,7 @@ class PostgresStore:
                 "INSERT INTO leases (task, holder, acquired_at, expires_at) VALUES (%s, %s, %s, %s) "
                 "ON CONFLICT (task) DO UPDATE SET holder = EXCLUDED.holder, acquired_at = EXCLUDED.acquired_at, "
                 "expires_at = EXCLUDED.expires_at WHERE leases.expires_at < %s OR leases.holder = EXCLUDED.holder "
-                "RETURNING holder", (task, holder, now(), now + ttl, now)).fetchone()
+                "RETURNING holder", (task, holder, _now(), now + ttl, now)).fetchone()
             if row is not None:
                 return None
             other = self.db.execute("SELECT holder, acquired_at FROM leases WHERE task = %s", (task,)).fetchone()
@@ -235,7 +236,7 @@ class PostgresStore:
         """Take a lease from a holder known to be dead; False when someone else changed it meanwhile."""
         with self._lock:
             cur = self.db.execute("UPDATE leases SET holder = %s, acquired_at = %s, expires_at = %s "
-                                  "WHERE task = %s AND holder = %s", (holder, now(), _epoch() + ttl, task, dead))
+                                  "WHERE task = %s AND holder = %s", (holder, _now(), _epoch() + ttl, task, dead))
             return cur.rowcount == 1
 
     def lease_release(self, task: str, holder: str) -> None:
@@ -248,7 +249,7 @@ class PostgresStore:
         with self._lock:
             row = self.db.execute("INSERT INTO inbox (connection, received_at, digest, headers, body) "
                                   "VALUES (%s, %s, %s, %s, %s) ON CONFLICT (connection, digest) DO NOTHING RETURNING id",
-                                  (connection, now(), digest, json.dumps(headers), body)).fetchone()
+                                  (connection, _now(), digest, json.dumps(headers), body)).fetchone()
         return int(row["id"]) if row else None
 
     def inbox_pending(self, limit: int = 50) -> list[InboxEntry]:

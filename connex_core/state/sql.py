@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime, timezone
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from .base import LogEntry, LogQuery
 
@@ -24,14 +24,14 @@ def now() -> str:
     return iso_ms(datetime.now(timezone.utc))
 
 
-def log_time(given: Optional[str]) -> str:
-    """A log entry's time in the log's one format, whatever form the caller gave it in (now when none)."""
-    return iso_ms(datetime.fromisoformat(given)) if given else now()
+def log_time(given: Optional[str], clock: Callable[[], str] = now) -> str:
+    """A log entry's time in the log's one format, whatever form the caller gave it in (``clock()`` when none)."""
+    return iso_ms(datetime.fromisoformat(given)) if given else clock()
 
 
-def log_rows(entries: Iterable[LogEntry]) -> list[tuple]:
+def log_rows(entries: Iterable[LogEntry], clock: Callable[[], str] = now) -> list[tuple]:
     """The rows of ``INSERT INTO log (LOG_COLS)``: times in the one format, lists as JSON."""
-    return [(e.run_id, e.task, log_time(e.time), e.source_key, e.order_number, e.order_date, e.outcome, e.target_id,
+    return [(e.run_id, e.task, log_time(e.time, clock), e.source_key, e.order_number, e.order_date, e.outcome, e.target_id,
              e.target_number, e.reason, e.rule, e.line, e.rule_file, e.message, json.dumps(e.fired),
              json.dumps(e.changes, default=str)) for e in entries]
 

@@ -12,7 +12,8 @@ from typing import Any, Iterable, Iterator, Optional
 
 from ..secrets import tighten
 from .base import RETRY_STATES, InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery
-from .sql import LEDGER_COLS, log_entry, log_insert, log_rows, log_select, now
+from .sql import LEDGER_COLS, log_entry, log_insert, log_rows, log_select
+from .sql import now as _now
 
 from .sqlite_schema import MIGRATIONS  # noqa: E402  (re-exported: tests and tools read it)
 
@@ -112,13 +113,13 @@ class SQLiteStore:
     def begin_run(self, task: str, options: dict[str, Any]) -> int:
         with self._tx() as db:
             cur = db.execute("INSERT INTO runs (task, started_at, options) VALUES (?, ?, ?)",
-                             (task, now(), json.dumps(options, default=str)))
+                             (task, _now(), json.dumps(options, default=str)))
             return int(cur.lastrowid)
 
     def finish_run(self, run_id: int, status: str, summary: dict[str, Any]) -> None:
         with self._tx() as db:
             db.execute("UPDATE runs SET finished_at = ?, status = ?, summary = ? WHERE id = ?",
-                       (now(), status, json.dumps(summary, default=str), run_id))
+                       (_now(), status, json.dumps(summary, default=str), run_id))
 
     def runs(self, task: Optional[str] = None, limit: int = 20) -> list[dict[str, Any]]:
         sql = "SELECT * FROM runs" + (" WHERE task = ?" if task else "") + " ORDER BY id DESC LIMIT ?"
@@ -143,7 +144,7 @@ class SQLiteStore:
         with self._tx() as db:
             db.execute("INSERT INTO cursors (task, value, updated_at) VALUES (?, ?, ?) "
                        "ON CONFLICT(task) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                       (task, value, now()))
+                       (task, value, _now()))
 
     # -- ledger ------------------------------------------------------------------------------------
     def ledger_get(self, task: str, keys: Iterable[str]) -> dict[str, LedgerEntry]:
@@ -161,7 +162,7 @@ class SQLiteStore:
     def ledger_put(self, entries: Iterable[LedgerEntry]) -> None:
         rows = []
         for e in entries:
-            e.updated_at = now()
+            e.updated_at = _now()
             rows.append(tuple(getattr(e, c) for c in LEDGER_COLS))
         if not rows:
             return
@@ -215,7 +216,7 @@ class SQLiteStore:
 
     # -- transaction log ---------------------------------------------------------------------------
     def log(self, entries: Iterable[LogEntry]) -> None:
-        rows = log_rows(entries)
+        rows = log_rows(entries, _now)  # the module's clock (tests pin it)
         if not rows:
             return
         with self._tx() as db:
@@ -246,7 +247,7 @@ class SQLiteStore:
                 return f"{row['holder']} since {row['acquired_at']}"
             db.execute("INSERT INTO leases (task, holder, acquired_at, expires_at) VALUES (?, ?, ?, ?) "
                        "ON CONFLICT(task) DO UPDATE SET holder = excluded.holder, acquired_at = excluded.acquired_at, "
-                       "expires_at = excluded.expires_at", (task, holder, now(), now + ttl))
+                       "expires_at = excluded.expires_at", (task, holder, _now(), now + ttl))
         return None
 
     def lease_renew(self, task: str, holder: str, ttl: float) -> bool:
@@ -259,7 +260,7 @@ class SQLiteStore:
         """Take a lease from a holder known to be dead; False when someone else changed it meanwhile."""
         with self._tx() as db:
             cur = db.execute("UPDATE leases SET holder = ?, acquired_at = ?, expires_at = ? WHERE task = ? AND holder = ?",
-                             (holder, now(), time.time() + ttl, task, dead))
+                             (holder, _now(), time.time() + ttl, task, dead))
             return cur.rowcount == 1
 
     def lease_release(self, task: str, holder: str) -> None:
@@ -272,7 +273,7 @@ class SQLiteStore:
         with self._tx() as db:
             cur = db.execute("INSERT INTO inbox (connection, received_at, digest, headers, body) VALUES (?, ?, ?, ?, ?) "
                              "ON CONFLICT(connection, digest) DO NOTHING",
-                             (connection, now(), digest, json.dumps(headers), body))
+                             (connection, _now(), digest, json.dumps(headers), body))
             return int(cur.lastrowid) if cur.rowcount == 1 else None
 
     def inbox_pending(self, limit: int = 50) -> list[InboxEntry]:
