@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from . import data, rules_editor
+from . import actions, data, rules_editor, settings
 from .auth import ConsoleSecrets, LoginLimit, secrets_path
 from .runner import ThreadRunner, last_run_id, progress
 
@@ -27,7 +27,8 @@ class Console:
 
     def __init__(self, config, manager, store, *, run: Optional[Callable[..., bool]] = None,
                  next_due: Optional[Callable[[], dict[str, float]]] = None,
-                 connector_options: Optional[dict[str, Any]] = None, login_limit: Optional[LoginLimit] = None):
+                 connector_options: Optional[dict[str, Any]] = None, login_limit: Optional[LoginLimit] = None,
+                 on_tasks: Optional[Callable[[], None]] = None):
         self.config, self.manager, self.store = config, manager, store
         self.connector_options = dict(connector_options or {})
         self.recent = rules_editor.RecentOrders()
@@ -37,6 +38,7 @@ class Console:
         self.run = run or self.runner
         self.next_due = next_due or (lambda: {})
         self.limit = login_limit or LoginLimit()
+        self.on_tasks = on_tasks or (lambda: None)
         self.app = self._build()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -66,6 +68,12 @@ class Console:
         if self._recent_name:
             self.manager.unregister(self._recent_name)
             self._recent_name = ""
+
+    def tasks_saved(self, config, task: str) -> None:
+        """The task's settings form was saved: the running config takes the task's new settings (the same
+        object the server runs from), then the server reschedules (``on_tasks``)."""
+        self.config.tasks[task] = config.tasks[task]
+        self.on_tasks()
 
     def test_connection(self, name: str) -> tuple[bool, str]:
         """One cheap authenticated call through the connection's connector (its ``check``)."""
@@ -272,6 +280,8 @@ class Console:
             Route("/rules/{task}/{index:int}/check", guard(rule_check), methods=["POST"]),
             Route("/rules/{task}/{index:int}/try", guard(rule_try), methods=["POST"]),
             Route("/rules/{task}/{index:int}/save", guard(rule_save), methods=["POST"]),
+            *actions.routes(console, guard),
+            *settings.routes(console, guard),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
         key = self.secrets.session_key() if self.secrets.password_set else secrets.token_hex(32)

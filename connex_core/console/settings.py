@@ -1,0 +1,264 @@
+"""A task's settings as a form: the engine's typed keys (:class:`~connex_core.config.TaskConfig`) and the
+connectors' typed options (``source_options_model``, ``target_options_model``), saved to the config file.
+
+The form is made from the models: a choice list for a ``Literal`` or an ``Enum``, true/false for a ``bool``, a
+number, a text, or a TOML value (``["a", "b"]``) for lists and tables; each field's description is its help. An
+empty field means "not set" (the default). Saving edits the file with ``tomlkit``, which keeps its comments and
+layout, changing only the keys whose value changed; the edited text is then checked exactly as
+``connex config check`` checks a file (:func:`connex_core.configcheck.check_config`, the same messages) and
+written only when it has no problem, the previous version kept as ``FILE.bak``.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import os
+import sys
+import tempfile
+import types
+from pathlib import Path
+from typing import Any, Literal, Optional, Union, get_args, get_origin
+
+from pydantic import BaseModel
+
+from ..config import OLD_PLACES, TaskConfig
+from ..configcheck import USED_BY, check_config
+from ..problems import Problem
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: TaskConfig fields the form leaves alone: what the task is (connections, kind, rule files) is edited in the file.
+FIXED = ("source", "target", "kind", "rules", "source_options", "target_options")
+SIDES = ("source_options", "target_options")
+
+
+def _widget(annotation: Any) -> tuple[str, tuple[str, ...]]:
+    """``(kind, choices)``: choice, bool, number, text or toml (any other value, written as TOML)."""
+    origin = get_origin(annotation)
+    if origin in (Union, types.UnionType):
+        inner = [a for a in get_args(annotation) if a is not type(None)]
+        if len(inner) != 1:
+            return "toml", ()
+        annotation, origin = inner[0], get_origin(inner[0])
+    if origin is Literal:
+        return "choice", tuple(str(a) for a in get_args(annotation))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return "choice", tuple(str(m.value) for m in annotation)
+    if annotation is bool:
+        return "bool", ("true", "false")
+    if annotation in (int, float):
+        return "number", ()
+    if annotation is str:
+        return "text", ()
+    return "toml", ()
+
+
+def _text(value: Any, kind: str) -> str:
+    """A value as the form shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if kind == "toml" or isinstance(value, (list, dict)):
+        import tomlkit
+
+        return tomlkit.item(value).as_string()
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _parse(text: str, kind: str) -> tuple[Any, Optional[str]]:
+    """The value a submitted text stands for, and an error for a TOML value that does not parse. What does not
+    fit the field's type is written as typed and refused by the check, with its message."""
+    text = text.strip()
+    if kind == "bool" and text in ("true", "false"):
+        return text == "true", None
+    if kind == "number":
+        for number in (int, float):
+            try:
+                return number(text), None
+            except ValueError:
+                pass
+    if kind == "toml":
+        try:
+            return tomllib.loads(f"v = {text}")["v"], None
+        except tomllib.TOMLDecodeError as exc:
+            return None, f"not a TOML value ({exc}); write a list as [\"a\", \"b\"], a table as {{ key = \"value\" }}"
+    return text, None
+
+
+def _connector(config, manager, connection: str):
+    try:
+        return manager.connector(str(config.connections[connection].get("type")))
+    except Exception:  # an unknown connection or type: config check says so
+        return None
+
+
+def _model_fields(model: type[BaseModel], raw: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    out = []
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        kind, choices = _widget(info.annotation)
+        default = None if info.is_required() else info.get_default(call_default_factory=True)
+        out.append({"name": f"{prefix}{key}", "key": key, "kind": kind, "choices": choices,
+                    "set": key in raw, "value": _text(raw.get(key), kind), "default": _text(default, kind),
+                    "help": info.description or ""})
+    return out
+
+
+def form(config, manager, task_name: str, raw_task: Optional[dict[str, Any]] = None) -> list[dict[str, Any]]:
+    """The form's sections (the task's own keys, then each side's connector options), each with its fields:
+    name (the form's), key (the file's), kind, choices, value (as written in the file; empty: not set), default,
+    help."""
+    task = config.tasks[task_name]
+    raw = raw_task if raw_task is not None else task.model_dump(exclude_unset=True)
+    engine = {k: v for k, v in raw.items() if k not in FIXED}
+    for side, keys in OLD_PLACES.items():  # an engine key written in its older place
+        for key in keys:
+            if isinstance(raw.get(side), dict) and key in raw[side]:
+                engine.setdefault(key, raw[side][key])
+    own = [f for f in _model_fields(TaskConfig, engine, "")
+           if f["key"] not in FIXED and task.kind in USED_BY.get(f["key"], (task.kind,))]
+    own.sort(key=lambda f: f["key"] not in ("enabled", "every_minutes"))  # the schedule first
+    sections = [{"title": "Task", "side": "", "fields": own}]
+    for side in SIDES:
+        connection = getattr(task, side.split("_")[0])
+        cls = _connector(config, manager, connection)
+        if cls is None:
+            continue
+        model = getattr(cls, f"{side}_model")
+        options = {k: v for k, v in (raw.get(side) or {}).items() if k not in OLD_PLACES[side]}
+        fields = _model_fields(model, options, f"{side}.")
+        if fields:
+            sections.append({"title": f"{side.split('_')[0].title()} options ({connection}: {cls.name})",
+                             "side": side, "fields": fields})
+    return sections
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _raw_task(doc: Any, task_name: str) -> Any:
+    return doc["tasks"][task_name]
+
+
+def edit(text: str, config, manager, task_name: str, submitted: dict[str, str]) -> tuple[str, list[Problem]]:
+    """The config text with the form's changes (only keys whose value changed; comments and layout kept),
+    and the form's own problems (a TOML value that does not parse)."""
+    import tomlkit
+
+    doc = tomlkit.parse(text)
+    table = _raw_task(doc, task_name)
+    problems: list[Problem] = []
+    for section in form(config, manager, task_name, table.unwrap()):
+        for field in section["fields"]:
+            if field["name"] not in submitted:
+                continue
+            sent = str(submitted[field["name"]]).strip()
+            key = f"tasks.{task_name}.{field['name']}"
+            if sent == field["value"] and (sent or not field["set"]):
+                continue  # unchanged
+            side = section["side"]
+            holder = table if not side else table.get(side)
+            if not sent:
+                if holder is not None and field["key"] in holder:
+                    del holder[field["key"]]
+                continue
+            value, error = _parse(sent, field["kind"])
+            if error:
+                problems.append(Problem(config.label, key, error))
+                continue
+            if side and holder is None:
+                holder = table[side] = tomlkit.inline_table()
+            holder[field["key"]] = value
+            if not side:  # an engine key also written in its older place would be given twice
+                for old_side, keys in OLD_PLACES.items():
+                    if field["key"] in keys and field["key"] in table.get(old_side, {}):
+                        del table[old_side][field["key"]]
+    return tomlkit.dumps(doc), problems
+
+
+def save(config, manager, task_name: str, submitted: dict[str, str], seen: str) -> dict[str, Any]:
+    """Check the edited file as ``connex config check`` would and write it when clean.
+
+    Returns ``saved`` (bool), ``problems`` (``FILE: KEY: message`` lines), ``by_field`` (form name -> message)
+    and ``config`` (the new config, when saved)."""
+    path: Path = config.path
+    text = path.read_text(encoding="utf-8")
+    if seen and seen != digest(text):
+        return {"saved": False, "by_field": {},
+                "problems": [f"{config.label}: the file changed since this page was loaded; reload the page"]}
+    new_text, problems = edit(text, config, manager, task_name, submitted)
+    cfg = None
+    if not problems:
+        cfg, problems = check_config(path, manager, text=new_text, label=config.label)
+    prefix = f"tasks.{task_name}."
+    by_field = {p.key[len(prefix):]: p.message for p in problems if p.key.startswith(prefix)}
+    if problems or cfg is None:
+        return {"saved": False, "problems": [str(p) for p in problems], "by_field": by_field}
+    if new_text != text:
+        _write(path, text, new_text)
+    return {"saved": True, "problems": [], "by_field": {}, "config": cfg, "changed": new_text != text}
+
+
+def _write(path: Path, old: str, new: str) -> None:
+    """The previous text to ``FILE.bak``, then the new one in place atomically, with the file's mode."""
+    mode = path.stat().st_mode & 0o777
+    for target, data in ((path.with_name(path.name + ".bak"), old), (path, new)):
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=path.parent)
+        try:
+            os.fchmod(fd, mode)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, target)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+
+
+def routes(console, guard) -> list:
+    """``GET /tasks/{task}``: the form; ``POST /tasks/{task}/settings``: save it."""
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    def page(request, task: str, result: Optional[dict[str, Any]] = None, submitted=None, status: int = 200):
+        import tomlkit
+
+        text = console.config.path.read_text(encoding="utf-8")
+        sections = form(console.config, console.manager, task, _raw_task(tomlkit.parse(text), task).unwrap())
+        if submitted is not None:  # a refused form shows what was typed, not the file's values
+            for section in sections:
+                for field in section["fields"]:
+                    if field["name"] in submitted:
+                        field["value"] = str(submitted[field["name"]])
+        return console._page(request, "task.html", status, nav="dashboard", task=task, t=console.config.tasks[task],
+                             sections=sections, seen=digest(text), result=result, path=console.config.label)
+
+    def show(request):
+        task = request.path_params["task"]
+        if task not in console.config.tasks:
+            return HTMLResponse("no such task", status_code=404)
+        return page(request, task)
+
+    def store(request):
+        task = request.path_params["task"]
+        if task not in console.config.tasks:
+            return HTMLResponse("no such task", status_code=404)
+        form_data = request.state.form
+        submitted = {k: str(v) for k, v in form_data.items() if k not in ("csrf", "seen")}
+        result = save(console.config, console.manager, task, submitted, str(form_data.get("seen", "")))
+        if not result["saved"]:
+            return page(request, task, result, submitted, status=422)
+        console.tasks_saved(result["config"], task)
+        return page(request, task, result)
+
+    return [Route("/tasks/{task}", guard(show)), Route("/tasks/{task}/settings", guard(store), methods=["POST"])]
