@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Optional
 
 from . import actions, data, rules_editor, settings
+from .health import Health
 from .auth import ConsoleSecrets, LoginLimit, secrets_path
 from .runner import ThreadRunner, last_run_id, progress
 
@@ -39,6 +40,7 @@ class Console:
         self.next_due = next_due or (lambda: {})
         self.limit = login_limit or LoginLimit()
         self.on_tasks = on_tasks or (lambda: None)
+        self.health = Health(config, manager, connector_options)
         self.app = self._build()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -68,6 +70,7 @@ class Console:
         if self._recent_name:
             self.manager.unregister(self._recent_name)
             self._recent_name = ""
+        self.health.close()
 
     def tasks_saved(self, config, task: str) -> None:
         """The task's settings form was saved: the running config takes the task's new settings (the same
@@ -158,9 +161,12 @@ class Console:
             return RedirectResponse("/login", status_code=303)
 
         def dashboard(request):
+            connections, health = data.connections(console.config, console.manager), console.health.of()
+            for c in connections:
+                c["health"] = health.get(c["name"])
             return console._page(request, "dashboard.html", tasks=data.tasks(console.config, console.store,
                                                                              console.next_due()),
-                                 connections=data.connections(console.config, console.manager))
+                                 connections=connections)
 
         def log_view(request):
             q = request.query_params
