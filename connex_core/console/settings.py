@@ -64,12 +64,42 @@ def _text(value: Any, kind: str) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if kind == "toml" or isinstance(value, (list, dict)):
-        import tomlkit
-
-        return tomlkit.item(value).as_string()
+        return _item(value).as_string()
     if isinstance(value, enum.Enum):
         return str(value.value)
     return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _item(value: Any) -> Any:
+    """A value as one TOML item on its key's line: tables inline (never a new ``[table]`` elsewhere in the file)."""
+    import tomlkit
+
+    if isinstance(value, dict):
+        table = tomlkit.inline_table()
+        for key, inner in value.items():
+            table[key] = _item(inner)
+        return table
+    if isinstance(value, list):
+        array = tomlkit.array()
+        for inner in value:
+            array.append(_item(inner))
+        return array
+    return tomlkit.item(value)
+
+
+def _put(holder: Any, key: str, item: Any) -> None:
+    """Set ``key``; a new key goes right after the table's last key, not after the comments that follow it (which
+    tomlkit counts as the table's and which belong to the next table)."""
+    from tomlkit.container import Container
+    from tomlkit.items import AoT, Table
+
+    body = getattr(getattr(holder, "value", None), "body", None)
+    if key not in holder and isinstance(holder.value if body is not None else None, Container):
+        last = [k for k, v in body if k is not None and not isinstance(v, (Table, AoT))]
+        if last and hasattr(holder.value, "_insert_after"):
+            holder.value._insert_after(last[-1], key, item)
+            return
+    holder[key] = item
 
 
 def _parse(text: str, kind: str) -> tuple[Any, Optional[str]]:
@@ -106,7 +136,7 @@ def _model_fields(model: type[BaseModel], raw: dict[str, Any], prefix: str) -> l
         kind, choices = _widget(info.annotation)
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         out.append({"name": f"{prefix}{key}", "key": key, "kind": kind, "choices": choices,
-                    "set": key in raw, "value": _text(raw.get(key), kind), "default": _text(default, kind),
+                    "set": key in raw, "raw": raw.get(key), "value": _text(raw.get(key), kind), "default": _text(default, kind),
                     "help": info.description or ""})
     return out
 
@@ -162,8 +192,8 @@ def edit(text: str, config, manager, task_name: str, submitted: dict[str, str]) 
                 continue
             sent = str(submitted[field["name"]]).strip()
             key = f"tasks.{task_name}.{field['name']}"
-            if sent == field["value"] and (sent or not field["set"]):
-                continue  # unchanged
+            if not sent and not field["set"]:
+                continue  # not set, and left empty
             side = section["side"]
             holder = table if not side else table.get(side)
             if not sent:
@@ -174,9 +204,11 @@ def edit(text: str, config, manager, task_name: str, submitted: dict[str, str]) 
             if error:
                 problems.append(Problem(config.label, key, error))
                 continue
+            if field["set"] and value == field["raw"] and isinstance(value, bool) == isinstance(field["raw"], bool):
+                continue  # unchanged: the line stays as written
             if side and holder is None:
                 holder = table[side] = tomlkit.inline_table()
-            holder[field["key"]] = value
+            _put(holder, field["key"], _item(value))
             if not side:  # an engine key also written in its older place would be given twice
                 for old_side, keys in OLD_PLACES.items():
                     if field["key"] in keys and field["key"] in table.get(old_side, {}):
@@ -198,8 +230,13 @@ def save(config, manager, task_name: str, submitted: dict[str, str], seen: str) 
     cfg = None
     if not problems:
         cfg, problems = check_config(path, manager, text=new_text, label=config.label)
-    prefix = f"tasks.{task_name}."
-    by_field = {p.key[len(prefix):]: p.message for p in problems if p.key.startswith(prefix)}
+    names = [f["name"] for s in form(config, manager, task_name) for f in s["fields"]]
+    by_field: dict[str, str] = {}
+    for p in problems:  # each problem under its field (tasks.T.target_options.tax_codes.x: under tax_codes)
+        rest = p.key[len(f"tasks.{task_name}."):] if p.key.startswith(f"tasks.{task_name}.") else ""
+        for name in names:
+            if rest == name or rest.startswith((f"{name}.", f"{name}[")):
+                by_field[name] = f"{by_field[name]}; {p.message}" if name in by_field else p.message
     if problems or cfg is None:
         return {"saved": False, "problems": [str(p) for p in problems], "by_field": by_field}
     if new_text != text:
