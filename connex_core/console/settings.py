@@ -20,7 +20,7 @@ import types
 from pathlib import Path
 from typing import Any, Literal, Optional, Union, get_args, get_origin
 
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from ..config import OLD_PLACES, TaskConfig
 from ..configcheck import USED_BY, check_config
@@ -44,6 +44,8 @@ def _widget(annotation: Any) -> tuple[str, tuple[str, ...]]:
         if len(inner) != 1:
             return "toml", ()
         annotation, origin = inner[0], get_origin(inner[0])
+    if annotation is SecretStr:
+        return "secret", ()  # never sent to the browser, never written from it
     if origin is Literal:
         return "choice", tuple(str(a) for a in get_args(annotation))
     if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
@@ -136,7 +138,8 @@ def _model_fields(model: type[BaseModel], raw: dict[str, Any], prefix: str) -> l
         kind, choices = _widget(info.annotation)
         default = None if info.is_required() else info.get_default(call_default_factory=True)
         out.append({"name": f"{prefix}{key}", "key": key, "kind": kind, "choices": choices,
-                    "set": key in raw, "raw": raw.get(key), "value": _text(raw.get(key), kind), "default": _text(default, kind),
+                    "set": key in raw, "raw": raw.get(key),
+                    "value": ("set" if key in raw else "not set") if kind == "secret" else _text(raw.get(key), kind), "default": _text(default, kind),
                     "help": info.description or ""})
     return out
 
@@ -188,7 +191,7 @@ def edit(text: str, config, manager, task_name: str, submitted: dict[str, str]) 
     problems: list[Problem] = []
     for section in form(config, manager, task_name, table.unwrap()):
         for field in section["fields"]:
-            if field["name"] not in submitted:
+            if field["name"] not in submitted or field["kind"] == "secret":
                 continue
             sent = str(submitted[field["name"]]).strip()
             key = f"tasks.{task_name}.{field['name']}"

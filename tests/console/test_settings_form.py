@@ -110,3 +110,14 @@ def test_fields_sent_back_as_shown_change_nothing(example):
     assert problems == []
     assert [line for line in edited.splitlines() if line not in before.splitlines()] == ["tax_codes = {}"]
     assert [line for line in before.splitlines() if line not in edited.splitlines()] == []
+
+
+def test_a_secret_option_is_never_shown_nor_written(example):
+    from pydantic import BaseModel, ConfigDict, SecretStr
+
+    class Options(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        signing_key: SecretStr | None = None
+
+    [field] = settings._model_fields(Options, {"signing_key": {"env": "KEY"}}, "target_options.")
+    assert (field["kind"], field["value"]) == ("secret", "set") and "KEY" not in str(field["value"])
