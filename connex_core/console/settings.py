@@ -16,6 +16,7 @@ import hashlib
 import os
 import sys
 import tempfile
+import threading
 import types
 from pathlib import Path
 from typing import Any, Literal, Optional, Union, get_args, get_origin
@@ -177,8 +178,24 @@ def digest(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _raw_task(doc: Any, task_name: str) -> Any:
-    return doc["tasks"][task_name]
+class FileProblem(Exception):
+    """The config file as it is now cannot be edited by the form (what to do is the message)."""
+
+
+def _parse_file(text: str, label: str, task_name: str) -> tuple[Any, Any]:
+    """The file's tomlkit document and the task's table in it."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    try:
+        doc = tomlkit.parse(text)
+    except TOMLKitError as exc:
+        raise FileProblem(f"{label}: not valid TOML now ({exc}); fix it in the file (connex config check)") from None
+    table = doc.get("tasks", {}).get(task_name)
+    if not isinstance(table, dict):
+        raise FileProblem(f"{label}: tasks.{task_name} is no longer a table in the file; reload the console "
+                          "after a restart of connex serve")
+    return doc, table
 
 
 def edit(text: str, config, manager, task_name: str, submitted: dict[str, str]) -> tuple[str, list[Problem]]:
@@ -186,8 +203,7 @@ def edit(text: str, config, manager, task_name: str, submitted: dict[str, str]) 
     and the form's own problems (a TOML value that does not parse)."""
     import tomlkit
 
-    doc = tomlkit.parse(text)
-    table = _raw_task(doc, task_name)
+    doc, table = _parse_file(text, config.label, task_name)
     problems: list[Problem] = []
     for section in form(config, manager, task_name, table.unwrap()):
         for field in section["fields"]:
@@ -202,6 +218,9 @@ def edit(text: str, config, manager, task_name: str, submitted: dict[str, str]) 
             if not sent:
                 if holder is not None and field["key"] in holder:
                     del holder[field["key"]]
+                for old_side, keys in OLD_PLACES.items() if not side else ():  # or in its older place
+                    if field["key"] in keys and field["key"] in table.get(old_side, {}):
+                        del table[old_side][field["key"]]
                 continue
             value, error = _parse(sent, field["kind"])
             if error:
@@ -224,12 +243,23 @@ def save(config, manager, task_name: str, submitted: dict[str, str], seen: str) 
 
     Returns ``saved`` (bool), ``problems`` (``FILE: KEY: message`` lines), ``by_field`` (form name -> message)
     and ``config`` (the new config, when saved)."""
+    with _SAVING:  # one save at a time: read, check and write the file as one step
+        return _save(config, manager, task_name, submitted, seen)
+
+
+_SAVING = threading.Lock()
+
+
+def _save(config, manager, task_name: str, submitted: dict[str, str], seen: str) -> dict[str, Any]:
     path: Path = config.path
     text = path.read_text(encoding="utf-8")
     if seen and seen != digest(text):
         return {"saved": False, "by_field": {},
                 "problems": [f"{config.label}: the file changed since this page was loaded; reload the page"]}
-    new_text, problems = edit(text, config, manager, task_name, submitted)
+    try:
+        new_text, problems = edit(text, config, manager, task_name, submitted)
+    except FileProblem as exc:
+        return {"saved": False, "by_field": {}, "problems": [str(exc)]}
     cfg = None
     if not problems:
         cfg, problems = check_config(path, manager, text=new_text, label=config.label)
@@ -271,10 +301,13 @@ def routes(console, guard) -> list:
     from starlette.routing import Route
 
     def page(request, task: str, result: Optional[dict[str, Any]] = None, submitted=None, status: int = 200):
-        import tomlkit
-
         text = console.config.path.read_text(encoding="utf-8")
-        sections = form(console.config, console.manager, task, _raw_task(tomlkit.parse(text), task).unwrap())
+        try:
+            sections = form(console.config, console.manager, task,
+                            _parse_file(text, console.config.label, task)[1].unwrap())
+        except FileProblem as exc:
+            sections, status = [], 409
+            result = {"saved": False, "by_field": {}, "problems": [str(exc)]}
         if submitted is not None:  # a refused form shows what was typed, not the file's values
             for section in sections:
                 for field in section["fields"]:

@@ -121,3 +121,27 @@ def test_a_secret_option_is_never_shown_nor_written(example):
 
     [field] = settings._model_fields(Options, {"signing_key": {"env": "KEY"}}, "target_options.")
     assert (field["kind"], field["value"]) == ("secret", "set") and "KEY" not in str(field["value"])
+
+
+def test_tasks_written_as_inline_tables_and_older_key_places_are_edited_in_place(tmp_path, manager):
+    path = tmp_path / "connex.toml"
+    path.write_text('# inline tasks\n[connections.src]\ntype = "memory"\n\n[connections.dst]\ntype = "memory"\n\n'
+                    '[tasks]\nsummary = { source = "src", target = "dst", kind = "daily_summary", '
+                    'target_options = { timezone = "Europe/Paris" } }  # one line\n')
+    config = load_config(path)
+    f = fields(settings.form(config, manager, "summary", settings._parse_file(path.read_text(), "x", "summary")[1]))
+    assert f["timezone"]["value"] == "Europe/Paris" and f["timezone"]["set"]  # read from its older place
+    result = settings.save(config, manager, "summary", {"timezone": "", "every_minutes": "60"}, "")
+    assert result["saved"], result["problems"]
+    assert path.read_text().splitlines()[-1] == ('summary = { source = "src", target = "dst", kind = "daily_summary", '
+                                                 'target_options = {  }, every_minutes = 60 }  # one line')
+    assert load_config(path).tasks["summary"].timezone is None
+
+
+def test_a_file_broken_by_hand_is_said_so_and_left_alone(client, served, console_config):
+    console_config.write_text(console_config.read_text() + "\n[tasks.orders\n")
+    broken = console_config.read_text()
+    r = client.get(f"{served.url}/tasks/orders", timeout=10)
+    assert r.status_code == 409 and "not valid TOML now" in r.text
+    r = client.post(f"{served.url}/tasks/orders/settings", data={"every_minutes": "5"}, timeout=10)
+    assert r.status_code == 409 and "not valid TOML now" in r.text and console_config.read_text() == broken
