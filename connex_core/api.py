@@ -25,7 +25,7 @@ What each group is for:
   :class:`OrderWrite`, :class:`TrackingWrite`, :class:`WriteResult`, :class:`Found`,
   :class:`WebhookEvent`, :func:`batched`;
 * errors (each maps to an exit code, :class:`ExitCode`);
-* HTTP: :func:`make_session`, :class:`RetryPolicy`, :class:`RateLimiter`, :func:`limiter_for`,
+* HTTP: :func:`make_session`, :class:`RetryPolicy`, :class:`RateLimiter`, :func:`limiter_for`, :class:`ApiBudget`,
   :func:`short_body`; paging: :class:`PageNumberPaginator`, :class:`OffsetPaginator`,
   :class:`CursorPaginator`, :class:`PagingLoopError`;
 * OAuth 2: :class:`OAuthApp`, :class:`OAuthTokens`, :class:`TokenStore`, :func:`connect`, ...;
@@ -46,7 +46,7 @@ from .countries import UnknownCountry
 from .errors import (AuthenticationError, ConfigurationError, ConnectorError, ConnexError, DryRunWriteError, ExitCode,
                      FatalAPIError, OrderError, RateLimitExhausted, RetriableAPIError, UsageError, WebhookRejected)
 from .hookspecs import hookimpl
-from .http import RateLimiter, RetryPolicy, limiter_for, make_session, short_body
+from .http import ApiBudget, RateLimiter, RetryPolicy, limiter_for, make_session, short_body
 from .models import ZERO, Address, Customer, DocumentType, LineItem, Order, OrderStatus, Shipment
 from .money import allocate, to_cents, to_decimal
 from .oauth import (EXPIRY_MARGIN, WAIT_SECONDS, OAuthApp, OAuthTokens, TokenEndpointUnreachable, Transport, connect,
@@ -69,7 +69,7 @@ __all__ = [
     "FatalAPIError", "AuthenticationError", "RateLimitExhausted", "OrderError", "DryRunWriteError",
     "WebhookRejected", "UnknownCountry",
     # HTTP, paging
-    "make_session", "short_body", "RetryPolicy", "RateLimiter", "limiter_for",
+    "make_session", "short_body", "RetryPolicy", "RateLimiter", "limiter_for", "ApiBudget",
     "BasePaginator", "PageNumberPaginator", "OffsetPaginator", "CursorPaginator", "PagingLoopError",
     # OAuth 2 and token storage
     "OAuthApp", "OAuthTokens", "TokenEndpointUnreachable", "Transport", "requests_transport", "connect",

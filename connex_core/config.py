@@ -276,29 +276,33 @@ def _resolve_secrets(value: Any, folder: Path, file: Optional[str], key: str) ->
     return value
 
 
-def read_config(path: Path | str) -> tuple[Optional[Config], list[Problem]]:
+def read_config(path: Path | str, text: Optional[str] = None,
+                label: Optional[str] = None) -> tuple[Optional[Config], list[Problem]]:
     """Read a config file: the config (``None`` when nothing usable was read) and every problem found.
 
     A task, a connection or the state table that does not validate is left out of the returned config
     (so the rest can still be checked) and reported; a file that cannot be read or parsed is one problem.
+    With ``text``: that text, read as if it were the file at ``path`` (the console checks an edit before
+    writing it); ``label`` names the file in problems (default: ``path``).
     """
     path = Path(path)
-    label = str(path)
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None, [Problem(label, "", "config file not found (create one, or pass --config)")]
-    except IsADirectoryError:
-        return None, [Problem(label, "", "is a folder, not a config file")]
-    except OSError as exc:
-        return None, [Problem(label, "", f"cannot read the config file: {exc.strerror}")]
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        bad = bytes(exc.object)
-        line = bad[:exc.start].count(b"\n") + 1
-        return None, [Problem(label, "", f"not UTF-8 text (byte 0x{bad[exc.start]:02x} on line {line}); "
-                                         "save the file as UTF-8")]
+    label = label or str(path)
+    if text is None:
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None, [Problem(label, "", "config file not found (create one, or pass --config)")]
+        except IsADirectoryError:
+            return None, [Problem(label, "", "is a folder, not a config file")]
+        except OSError as exc:
+            return None, [Problem(label, "", f"cannot read the config file: {exc.strerror}")]
+        try:
+            text = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            bad = bytes(exc.object)
+            line = bad[:exc.start].count(b"\n") + 1
+            return None, [Problem(label, "", f"not UTF-8 text (byte 0x{bad[exc.start]:02x} on line {line}); "
+                                             "save the file as UTF-8")]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

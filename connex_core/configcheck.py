@@ -40,9 +40,11 @@ USED_BY = {"date_field": ("orders", "tracking"), "timezone": ("daily_summary",),
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def check_config(path: Path | str, manager: Any) -> tuple[Optional[Config], list[Problem]]:
-    """Read the config at ``path`` and check all of it: the config (``None`` if unreadable) and every problem."""
-    cfg, problems = read_config(path)
+def check_config(path: Path | str, manager: Any, text: Optional[str] = None,
+                 label: Optional[str] = None) -> tuple[Optional[Config], list[Problem]]:
+    """Read the config at ``path`` and check all of it: the config (``None`` if unreadable) and every problem.
+    With ``text``: that text checked as the file at ``path`` would be (see :func:`read_config`)."""
+    cfg, problems = read_config(path, text, label)
     if cfg is not None:
         problems += validate_config(cfg, manager)
     return cfg, sorted(problems, key=lambda p: p.key)

@@ -39,6 +39,7 @@ from .errors import DryRunWriteError
 from .models import Order, Shipment
 
 if TYPE_CHECKING:
+    from .http import ApiBudget
     from .tokens import TokenStore
 
 
@@ -327,6 +328,10 @@ class Connector:
 
     def close(self) -> None:
         """Release sessions and files."""
+
+    def api_budgets(self) -> list["ApiBudget"]:
+        """What is left of the API's call budgets as last seen, without a call (the console's dashboard)."""
+        return []
 
     def verify_webhook(self, headers: dict[str, str], body: bytes, secret: Optional[str]) -> Optional[bytes]:
         """Check that a webhook sent to ``connex serve`` comes from the API: its signature, or the secret in its

@@ -81,6 +81,20 @@ class RetryPolicy:
         raise AssertionError("unreachable")
 
 
+@dataclass(frozen=True)
+class ApiBudget:
+    """What is left of an API's call budget, as the connector last knew it (:meth:`Connector.api_budgets`)."""
+
+    remaining: int
+    """Calls left in the current ``per``."""
+    per: str
+    """The budget's period: ``"day"``, ``"minute"``."""
+    limit: Optional[int] = None
+    """The period's size when known (None: the API gives only what is left)."""
+    source: str = ""
+    """Where the figure comes from (a header the API sends, or the connector's own pacing)."""
+
+
 class RateLimiter:
     """A client-side limiter: at most ``limit`` calls per ``window`` seconds, adapting to the API's headers.
 
@@ -130,6 +144,15 @@ class RateLimiter:
     def block_for(self, seconds: float) -> None:
         with self._lock:
             self._blocked_until = max(self._blocked_until, self.clock() + seconds)
+
+    def remaining(self) -> int:
+        """Calls allowed now before :meth:`acquire` would wait (0 while blocked)."""
+        with self._lock:
+            now = self.clock()
+            if now < self._blocked_until:
+                return 0
+            span = self.window + self.margin
+            return max(0, self.limit - sum(1 for t in self._stamps if now - t < span))
 
 
 _LIMITERS: dict[tuple, RateLimiter] = {}

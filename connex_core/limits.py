@@ -79,6 +79,15 @@ class SharedRateLimiter:
         if seconds > 0:
             self._block(keys=[self._block_key], args=[seconds])
 
+    def remaining(self) -> int:
+        """Calls all processes together may make now before one waits (0 while blocked), on Redis's clock."""
+        seconds, micros = self.client.time()
+        now = seconds + micros / 1e6
+        if float(self.client.get(self._block_key) or 0) > now:
+            return 0
+        used = self.client.zcount(self._calls_key, now - self.window - self.margin, "+inf")
+        return max(0, self.limit - int(used))
+
 
 _SHARED: dict[str, Any] = {}
 _LOCK = threading.Lock()

@@ -76,8 +76,9 @@ class Server:
         self._queued_lock = threading.Lock()
         self.stopping = threading.Event()
         # Document tasks first: when several are due together, tracking is written once the documents exist.
-        enabled = [name for name, t in config.tasks.items() if t.enabled]
-        self.next_due = {name: 0.0 for name in sorted(enabled, key=lambda n: config.tasks[n].kind == "tracking")}
+        self._schedule_lock = threading.Lock()
+        self.next_due: dict[str, float] = {}
+        self.tasks_changed(first=True)
         self.runs: list[RunSummary] = []
         self.busy: list[str] = []
         """Tasks whose run was passed by because another process held the task's lease."""
@@ -96,7 +97,7 @@ class Server:
             from .console import build_console
 
             self.console = build_console(config, manager, self.store, run=self.enqueue, next_due=self._next_due,
-                                         connector_options=self.connector_options)
+                                         connector_options=self.connector_options, on_tasks=self.tasks_changed)
         self.http = WebhookHTTP(self.receive, self.health, host=host, port=port,
                                 console=self.console.app if self.console else None)
         self.host, self.port = host, port
@@ -124,13 +125,24 @@ class Server:
         self.jobs.put(_Job(task, reason, orders))
         return True
 
+    def tasks_changed(self, first: bool = False) -> None:
+        """Schedule the enabled tasks (again, after the console saved a task's settings): a disabled task leaves
+        the schedule, a newly enabled one is due now, a new interval counts from now when it comes sooner."""
+        now = time.monotonic()
+        tasks = self.config.tasks
+        enabled = sorted((n for n, t in tasks.items() if t.enabled), key=lambda n: tasks[n].kind == "tracking")
+        with self._schedule_lock:
+            self.next_due = {name: 0.0 if first else min(self.next_due.get(name, now),
+                                                         now + tasks[name].every_minutes * 60) for name in enabled}
+
     def _schedule_loop(self) -> None:
         while not self.stopping.is_set():
             now = time.monotonic()
-            for name, due in self.next_due.items():
-                if now >= due:
-                    self.next_due[name] = now + self.config.tasks[name].every_minutes * 60
-                    self.enqueue(name, "schedule")
+            with self._schedule_lock:
+                for name, due in self.next_due.items():
+                    if now >= due:
+                        self.next_due[name] = now + self.config.tasks[name].every_minutes * 60
+                        self.enqueue(name, "schedule")
             self.stopping.wait(self.tick)
 
     def _work_loop(self) -> None:

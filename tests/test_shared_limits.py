@@ -99,3 +99,21 @@ def test_a_block_seen_by_one_process_holds_every_process():
     b.acquire()  # the other one waits for the reset although it never saw the answer
     assert slept and 0.2 < slept[0] <= 0.4
     assert time.time() - started >= 0.35
+
+
+def test_what_is_left_counts_every_process_calls_and_blocks():
+    _need_redis()
+    from connex_core.limits import SharedRateLimiter
+    import redis
+
+    client = redis.Redis.from_url(REDIS)
+    name = uuid.uuid4().hex
+    a = SharedRateLimiter(client, name, LIMIT, 30.0)
+    b = SharedRateLimiter(client, name, LIMIT, 30.0)
+    assert a.remaining() == b.remaining() == LIMIT
+    for _ in range(3):
+        a.acquire()
+    b.acquire()
+    assert a.remaining() == b.remaining() == LIMIT - 4  # one credential's calls, whichever process made them
+    b.block_for(5)
+    assert a.remaining() == 0

@@ -21,20 +21,13 @@ from ..plugins import get_manager
 from ..state import LedgerEntry, LedgerState, LogQuery, StateStore
 from ..state.factory import open_store
 from ..state.lease import TaskLease, holder_name
-from ..sync.review import QUEUE_STATES, mark
+from ..sync.review import QUEUE_STATES, decide, order_number as _number
 from .common import ConfigOption, JsonOption, config_from, emit, emit_json, err, handle_errors
 from .run import format_summary
 
 app = typer.Typer(help="The review queue: held and failed orders; release or ignore them.")
 
 TaskOption = Annotated[str, typer.Option("--task", "-t", help="The task the order belongs to.")]
-
-
-def _number(entry: LedgerEntry) -> Optional[str]:
-    if not entry.snapshot:
-        return None
-    order = Order.model_validate_json(entry.snapshot)
-    return order.original_number or order.number
 
 
 def queue_row(store: StateStore, entry: LedgerEntry) -> dict:
@@ -49,15 +42,6 @@ def queue_row(store: StateStore, entry: LedgerEntry) -> dict:
             "rule_file": last.rule_file if last else None, "attempts": entry.attempts,
             "first_seen": seen[0].time if seen else None,
             "last_seen": max(filter(None, (entry.updated_at, last.time if last else None)), default=None)}
-
-
-def find(store: StateStore, task: str, order: str, states=QUEUE_STATES) -> LedgerEntry:
-    """The queued entry for ORDER (its number as the source shows it, or its source key)."""
-    for entry in store.ledger_in_states(states, task=task):
-        if order in (entry.source_key, _number(entry)):
-            return entry
-    raise UsageError(f"order {order!r} is not held or failed in task {task!r}; see the queue with: "
-                     f"connex held --task {task}")
 
 
 @app.callback(invoke_without_command=True)
@@ -99,8 +83,7 @@ def _decide(config, task: str, order: str, state: LedgerState, reason: str) -> t
     cfg.task(task)
     store = open_store(cfg)
     try:
-        entry = find(store, task, order)
-        mark(store, task, entry, state, reason, _number(entry) or order)
+        entry = decide(store, task, order, state, reason)
     finally:
         store.close()
     return cfg, entry

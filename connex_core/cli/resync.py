@@ -3,7 +3,6 @@ changed (where the target allows), say what is the same. See :mod:`connex_core.s
 
 from __future__ import annotations
 
-import time
 from typing import Annotated
 
 import typer
@@ -12,22 +11,10 @@ from ..engine import SyncEngine
 from ..errors import ExitCode
 from ..plugins import get_manager
 from ..state.factory import open_store
-from ..state.lease import TaskLease, holder_name
-from ..sync.engine import _check_capabilities
-from ..sync.resync import check_numbers, resync_one
-from ..sync.run import RunSummary, TaskRun
+from ..state.lease import holder_name
+from ..sync.resync import check_numbers, resync_orders, task_run  # noqa: F401 (task_run: used by connex report)
 from .common import ConfigOption, JsonOption, emit, emit_json, handle_errors
 from .config import checked_config
-
-
-def task_run(engine: SyncEngine, name: str, summary: RunSummary) -> TaskRun:
-    """A run of one task, as :meth:`SyncEngine.run_task` builds it, for commands that act on single orders."""
-    task = engine.config.task(name)
-    source, target = engine.connector(task.source), engine.connector(task.target)
-    _check_capabilities(name, task, source, target)
-    return TaskRun(name=name, task=task, config=engine.config, manager=engine.manager, store=engine.store,
-                   source=source, target=target, rules=engine.rules_for(task), summary=summary,
-                   target_type=engine.connections.type_of(task.target), now=engine.now)
 
 
 @handle_errors
@@ -46,22 +33,8 @@ def resync(
     cfg.task(task)
     store = open_store(cfg)
     engine = SyncEngine(cfg, manager, store)
-    summary = RunSummary(task=task)
-    started = time.monotonic()
-    results = []
-    lease = TaskLease(store, task, holder=holder_name("connex resync"), ttl=cfg.state.lease_seconds)
     try:
-        lease.acquire()
-        try:
-            summary.run_id = store.begin_run(task, {"resync": orders})
-            run = task_run(engine, task, summary)
-            for number in orders:
-                results.append(resync_one(run, number))
-        finally:
-            if summary.run_id is not None:
-                summary.seconds = time.monotonic() - started
-                store.finish_run(summary.run_id, "ok", {**summary.as_dict(), "resynced": len(results)})
-            lease.release()
+        results = resync_orders(engine, task, orders, holder_name("connex resync"))
     finally:
         engine.close()
         store.close()

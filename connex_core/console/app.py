@@ -13,7 +13,8 @@ import secrets
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from . import data, rules_editor
+from . import actions, data, rules_editor, settings
+from .health import Health
 from .auth import ConsoleSecrets, LoginLimit, secrets_path
 from .runner import ThreadRunner, last_run_id, progress
 
@@ -27,7 +28,8 @@ class Console:
 
     def __init__(self, config, manager, store, *, run: Optional[Callable[..., bool]] = None,
                  next_due: Optional[Callable[[], dict[str, float]]] = None,
-                 connector_options: Optional[dict[str, Any]] = None, login_limit: Optional[LoginLimit] = None):
+                 connector_options: Optional[dict[str, Any]] = None, login_limit: Optional[LoginLimit] = None,
+                 on_tasks: Optional[Callable[[], None]] = None):
         self.config, self.manager, self.store = config, manager, store
         self.connector_options = dict(connector_options or {})
         self.recent = rules_editor.RecentOrders()
@@ -37,6 +39,8 @@ class Console:
         self.run = run or self.runner
         self.next_due = next_due or (lambda: {})
         self.limit = login_limit or LoginLimit()
+        self.on_tasks = on_tasks or (lambda: None)
+        self.health = Health(config, manager, connector_options)
         self.app = self._build()
 
     # -- helpers ---------------------------------------------------------------------------------
@@ -66,6 +70,13 @@ class Console:
         if self._recent_name:
             self.manager.unregister(self._recent_name)
             self._recent_name = ""
+        self.health.close()
+
+    def tasks_saved(self, config, task: str) -> None:
+        """The task's settings form was saved: the running config takes the task's new settings (the same
+        object the server runs from), then the server reschedules (``on_tasks``)."""
+        self.config.tasks[task] = config.tasks[task]
+        self.on_tasks()
 
     def test_connection(self, name: str) -> tuple[bool, str]:
         """One cheap authenticated call through the connection's connector (its ``check``)."""
@@ -150,9 +161,12 @@ class Console:
             return RedirectResponse("/login", status_code=303)
 
         def dashboard(request):
+            connections, health = data.connections(console.config, console.manager), console.health.of()
+            for c in connections:
+                c["health"] = health.get(c["name"])
             return console._page(request, "dashboard.html", tasks=data.tasks(console.config, console.store,
                                                                              console.next_due()),
-                                 connections=data.connections(console.config, console.manager))
+                                 connections=connections)
 
         def log_view(request):
             q = request.query_params
@@ -272,6 +286,8 @@ class Console:
             Route("/rules/{task}/{index:int}/check", guard(rule_check), methods=["POST"]),
             Route("/rules/{task}/{index:int}/try", guard(rule_try), methods=["POST"]),
             Route("/rules/{task}/{index:int}/save", guard(rule_save), methods=["POST"]),
+            *actions.routes(console, guard),
+            *settings.routes(console, guard),
             Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
         ]
         key = self.secrets.session_key() if self.secrets.password_set else secrets.token_hex(32)

@@ -29,12 +29,13 @@ class ThreadRunner:
         self._lock = threading.Lock()
         self.errors: dict[str, str] = {}
 
-    def __call__(self, task: str, reason: str = "console") -> bool:
-        thread = threading.Thread(target=self._run, args=(task,), name=f"console-run-{task}", daemon=True)
+    def __call__(self, task: str, reason: str = "console", orders: Optional[list] = None) -> bool:
+        """Run ``task`` (on ``orders`` only, when given: a released order posted now)."""
+        thread = threading.Thread(target=self._run, args=(task, orders), name=f"console-run-{task}", daemon=True)
         thread.start()
         return True
 
-    def _run(self, task: str) -> None:
+    def _run(self, task: str, orders: Optional[list] = None) -> None:
         from ..engine import SyncEngine
         from ..state.lease import TaskLease, holder_name
 
@@ -44,7 +45,7 @@ class ThreadRunner:
             try:
                 with TaskLease(self.store, task, holder=holder_name("connex console"),
                                ttl=self.config.state.lease_seconds):
-                    engine.run_task(task)
+                    engine.run_task(task, orders=orders)
             except Exception as exc:  # shown on the page; the run row says the rest
                 log.warning("console run of %s: %s", task, exc)
                 self.errors[task] = f"{type(exc).__name__}: {exc}"

@@ -14,24 +14,31 @@ from typing import Any, Callable, Iterable, Optional
 
 from ..clock import wall_time
 
-__all__ = ["WARN_WITHIN_DAYS", "refresh_token_warning", "warn_expiring_tokens"]
+__all__ = ["WARN_WITHIN_DAYS", "refresh_token_expiry", "refresh_token_warning", "warn_expiring_tokens"]
 
 #: Warn when a refresh token stops working within this many days.
 WARN_WITHIN_DAYS = 14.0
 
 
-def refresh_token_warning(stored: Optional[dict[str, Any]], now: float, connection: str,
-                          within_days: float = WARN_WITHIN_DAYS) -> Optional[str]:
-    """The warning for ``stored`` tokens whose refresh token ends within ``within_days`` of ``now``, or None."""
+def refresh_token_expiry(stored: Optional[dict[str, Any]]) -> Optional[tuple[float, str]]:
+    """When the stored refresh token stops working (epoch seconds, the sooner of its two ends) and why; None
+    when there is no refresh token or the answer gave no lifetime."""
     if not stored or not stored.get("refresh_token"):
         return None
     ends = [(float(stored[key]), why) for key, why in (
         ("refresh_hard_expires_at", "its hard limit: only a new sign-in renews it"),
         ("refresh_expires_at", "unless a run uses it before then"),
     ) if stored.get(key)]
-    if not ends:
+    return min(ends) if ends else None
+
+
+def refresh_token_warning(stored: Optional[dict[str, Any]], now: float, connection: str,
+                          within_days: float = WARN_WITHIN_DAYS) -> Optional[str]:
+    """The warning for ``stored`` tokens whose refresh token ends within ``within_days`` of ``now``, or None."""
+    ends = refresh_token_expiry(stored)
+    if ends is None:
         return None
-    at, why = min(ends)
+    at, why = ends
     if at - now > within_days * 86400:
         return None
     day = datetime.fromtimestamp(at, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -15,15 +15,16 @@ it; an edit made by hand in the target is not compared.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Optional
+from typing import Any, Optional
 
 from ..connector import FetchQuery, OrderWrite
 from ..errors import UsageError
 from ..models import Order
 from ..state import LedgerEntry, LedgerState, LogEntry, LogQuery, Outcome
-from .run import TaskRun, connector_options
+from .run import RunSummary, TaskRun, connector_options
 from .write import idempotency_key, log_entry, write
 
 
@@ -134,3 +135,39 @@ def _record(run: TaskRun, order: Order, outcome: Resynced, entry: Optional[Ledge
 def check_numbers(numbers: list[str]) -> None:
     if not numbers:
         raise UsageError("name at least one order number")
+
+
+def task_run(engine: Any, name: str, summary: RunSummary) -> TaskRun:
+    """A run of one task, as :meth:`SyncEngine.run_task` builds it, for commands that act on single orders."""
+    from .engine import _check_capabilities
+
+    task = engine.config.task(name)
+    source, target = engine.connector(task.source), engine.connector(task.target)
+    _check_capabilities(name, task, source, target)
+    return TaskRun(name=name, task=task, config=engine.config, manager=engine.manager, store=engine.store,
+                   source=source, target=target, rules=engine.rules_for(task), summary=summary,
+                   target_type=engine.connections.type_of(task.target), now=engine.now)
+
+
+def resync_orders(engine: Any, task: str, numbers: list[str], holder: str) -> list[Resynced]:
+    """``connex resync`` (and the console's Resync button): each order looked up and put right, in one run of
+    the task recorded in the run history, under the task's lease (:class:`~connex_core.state.lease.TaskBusy`
+    when another runner holds it)."""
+    from ..state.lease import TaskLease
+
+    check_numbers(numbers)
+    store = engine.store
+    summary = RunSummary(task=task)
+    started = time.monotonic()
+    results: list[Resynced] = []
+    with TaskLease(store, task, holder=holder, ttl=engine.config.state.lease_seconds):
+        try:
+            summary.run_id = store.begin_run(task, {"resync": numbers})
+            run = task_run(engine, task, summary)
+            for number in numbers:
+                results.append(resync_one(run, number))
+        finally:
+            if summary.run_id is not None:
+                summary.seconds = time.monotonic() - started
+                store.finish_run(summary.run_id, "ok", {**summary.as_dict(), "resynced": len(results)})
+    return results

@@ -13,6 +13,7 @@ from dataclasses import replace
 from typing import Optional
 
 from ..models import Order
+from ..errors import UsageError
 from ..rules import RuleResult
 from ..state import LedgerEntry, LedgerState, LogEntry, Outcome, StateStore
 
@@ -38,3 +39,28 @@ def mark(store: StateStore, task: str, entry: LedgerEntry, state: LedgerState, r
     store.log([LogEntry(task=task, source_key=entry.source_key, outcome=outcome, order_number=order_number,
                         reason=reason, message=f"was {entry.state}: {entry.last_error}" if entry.last_error else None)])
     store.ledger_put([replace(entry, state=state, last_error=entry.last_error)])
+
+
+def order_number(entry: LedgerEntry) -> Optional[str]:
+    """The order number of a queued entry, as the source shows it (from the ledger's saved copy)."""
+    if not entry.snapshot:
+        return None
+    order = Order.model_validate_json(entry.snapshot)
+    return order.original_number or order.number
+
+
+def find(store: StateStore, task: str, order: str, states=QUEUE_STATES) -> LedgerEntry:
+    """The queued entry for ORDER (its number as the source shows it, or its source key)."""
+    for entry in store.ledger_in_states(states, task=task):
+        if order in (entry.source_key, order_number(entry)):
+            return entry
+    raise UsageError(f"order {order!r} is not held or failed in task {task!r}; see the queue with: "
+                     f"connex held --task {task}")
+
+
+def decide(store: StateStore, task: str, order: str, state: LedgerState, reason: str) -> LedgerEntry:
+    """Release or ignore the queued ORDER of TASK (``connex held release|ignore``, the console's buttons):
+    the entry as it was before."""
+    entry = find(store, task, order)
+    mark(store, task, entry, state, reason, order_number(entry) or order)
+    return entry

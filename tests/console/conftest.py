@@ -33,6 +33,7 @@ def console_config(write_config, tmp_path):
     (tmp_path / "rules").mkdir()
     (tmp_path / "rules" / "orders.rules").write_text(RULES)
     return write_config("""
+        # The console tests' config: its comments must survive the settings form.
         [connections.src]
         type = "memory"
         space = "src"
@@ -46,7 +47,7 @@ def console_config(write_config, tmp_path):
         source = "src"
         target = "dst"
         initial_days = 30
-        every_minutes = 600
+        every_minutes = 600   # ten hours: only the first run and Run now happen in a test
         rules = ["rules/orders.rules"]
     """)
 

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from connex_core import hookimpl
 from connex_core.connector import (Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite,
                                    TrackingWrite, WebhookEvent, WriteResult, verify_hmac_sha256)
+from connex_core.http import ApiBudget
 from connex_core.errors import AuthenticationError, FatalAPIError, RetriableAPIError, WebhookRejected
 from connex_core.models import Order, Shipment
 from connex_core.testing import make_order
@@ -47,6 +48,7 @@ class MemoryAPI:
     fail_finds: int = 0  # the next n look-ups (find_orders) fail as a passing API error
     issued: int = 0  # document ids handed out (never reused, also after a document is deleted)
     upsert: bool = False  # like ShipStation: a write of a key already there replaces that document
+    day_limit: int = 0  # like Xero's X-DayLimit-Remaining: calls a day, counted down by every call (0: no limit said)
 
     def numbers(self) -> list[str]:
         return [d["number"] for d in self.documents.values()]
@@ -209,6 +211,13 @@ class MemoryConnector(Connector):
         if self.api.revoked:
             raise AuthenticationError("the memory API refused the token; reconnect with `connex connect memory`")
         return f"memory space {self.settings.space}: {len(self.api.orders)} orders"
+
+    def api_budgets(self) -> list[ApiBudget]:
+        a = api(self.settings.space)
+        if not a.day_limit:
+            return []
+        used = a.list_calls + a.write_calls + a.find_calls
+        return [ApiBudget(remaining=max(0, a.day_limit - used), per="day", limit=a.day_limit, source="the memory API")]
 
 
 @hookimpl

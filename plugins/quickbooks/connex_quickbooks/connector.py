@@ -16,7 +16,7 @@ from pydantic import Field, SecretStr
 from connex_core.api import (
     Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, TrackingWrite, WebhookEvent, WriteResult,
 )
-from connex_core.api import Order
+from connex_core.api import ApiBudget, ConnexError, Order
 from connex_core.api import TokenStore
 from connex_core.api import WebhookRejected
 from connex_core.api import hmac_sha256_ok
@@ -147,6 +147,15 @@ class QuickBooksConnector(Connector):
     def close(self) -> None:
         if self._api is not None:
             self._api.qb.session.close()
+
+    def api_budgets(self) -> list[ApiBudget]:
+        """The company's calls this minute, as Connex paces them to QuickBooks' 500 a minute (no call made)."""
+        try:
+            minute = self.api.qb.limiters[0]
+        except ConnexError:  # no company known yet: nothing called
+            return []
+        return [ApiBudget(remaining=minute.remaining(), per="minute", limit=minute.limit,
+                          source="paced by Connex to QuickBooks' 500 calls a minute per company")]
 
     # -- reading ---------------------------------------------------------------------------------
     def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:

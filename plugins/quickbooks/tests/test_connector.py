@@ -578,3 +578,17 @@ def test_webhook_orders_pass_the_same_source_filters(sim, make_connector):
     accepted = sorted(o.number for o in orders if connector.accepts(o, query))
     listed = sorted(o.number for o in connector.fetch_orders(query))
     assert accepted == listed and 0 < len(accepted) < len(orders)
+
+
+def test_api_budgets_show_this_minutes_pacing_without_a_call(sim, make_connector, clock):
+    connector = make_connector()
+    [fresh] = connector.api_budgets()
+    assert (fresh.per, fresh.limit, fresh.remaining) == ("minute", 500, 500)
+    write(connector, make_order(number="B-1"))
+    made = sum(n for call, n in sim.calls.items() if call.startswith(("GET /v3", "POST /v3")))
+    before = dict(sim.calls)
+    [minute] = connector.api_budgets()
+    assert 500 - made <= minute.remaining < 500  # the calls of the last minute (sim time) are counted
+    assert dict(sim.calls) == before  # asking made no call
+    clock.advance(62)
+    assert connector.api_budgets()[0].remaining == 500  # a minute later the budget is whole again

@@ -24,7 +24,7 @@ from connex_core.api import (
     Capability, Connector, ConnectorSettings, FetchQuery, Found, OrderWrite, WebhookEvent, WriteResult, batched,
 )
 from connex_core.api import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
-from connex_core.api import Order, Shipment
+from connex_core.api import ApiBudget, Order, Shipment
 
 from .client import (
     DEFAULT_BASE_URL, MAX_BATCH, ORDER_STATUSES, UPDATABLE_STATUSES, ShipStationClient, ShipStationRequestError,
@@ -162,6 +162,12 @@ class ShipStationConnector(Connector):
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
+
+    def api_budgets(self) -> list[ApiBudget]:
+        """The API key's calls this minute, as Connex paces them (X-Rate-Limit-Remaining at 0 stops them)."""
+        limiter = self.client.limiter
+        return [ApiBudget(remaining=limiter.remaining(), per="minute", limit=limiter.limit,
+                          source="paced by Connex to ShipStation's 40 calls a minute per API key")]
 
     # -- reading orders --------------------------------------------------------------------------
     def order_params(self, query: FetchQuery) -> dict[str, Any]:

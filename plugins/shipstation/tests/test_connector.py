@@ -227,3 +227,13 @@ def test_shipments_by_ship_day_and_by_cursor(simulator, connector):
     cursor = FetchQuery(modified_since=datetime(2026, 9, 15, 12, tzinfo=PACIFIC),
                         since=datetime(2026, 9, 1, tzinfo=PACIFIC))
     assert [s.tracking_number for s in connector.fetch_shipments(cursor)] == ["ON-16"]
+
+
+def test_api_budgets_show_the_keys_pacing_without_a_call(simulator, connector):
+    [fresh] = connector.api_budgets()
+    assert (fresh.per, fresh.limit, fresh.remaining) == ("minute", 40, 40)
+    connector.check()
+    made = simulator.total_calls
+    [minute] = connector.api_budgets()
+    assert made > 0 and 40 - made <= minute.remaining < 40
+    assert simulator.total_calls == made  # asking made no call

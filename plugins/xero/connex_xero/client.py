@@ -41,7 +41,7 @@ from xero_python.identity import IdentityApi
 
 from connex_core.api import wall_time
 from connex_core.api import (AuthenticationError, FatalAPIError, RateLimitExhausted, RetriableAPIError)
-from connex_core.api import RateLimiter, RetryPolicy, limiter_for, short_body
+from connex_core.api import ApiBudget, RateLimiter, RetryPolicy, limiter_for, short_body
 
 from .auth import XeroAuth
 from .settings import XeroSettings
@@ -238,6 +238,15 @@ class XeroClient:
     def day_remaining(self) -> Optional[int]:
         """Calls left today for this organisation, as Xero last said (``X-DayLimit-Remaining``); None before any."""
         return _gate((self.settings.client_id, self.tenant_id, id(self.clock)), self.clock).day_remaining
+
+    def budgets(self, tenant_id: str) -> list[ApiBudget]:
+        """The organisation's day as Xero last said (once a call was made) and this minute's pacing; no call."""
+        gate = _gate((self.settings.client_id, tenant_id, id(self.clock)), self.clock)
+        out = [ApiBudget(remaining=gate.limiter.remaining(), per="minute", limit=MINUTE_LIMIT,
+                         source="paced by Connex to Xero's 60 calls a minute per organisation")]
+        if gate.day_remaining is not None:
+            out.insert(0, ApiBudget(remaining=gate.day_remaining, per="day", source="X-DayLimit-Remaining"))
+        return out
 
     def _day_exhausted(self, gate: _Gate) -> RateLimitExhausted:
         resume = datetime.fromtimestamp(gate.day_blocked_until, timezone.utc)

@@ -115,6 +115,15 @@ class XeroConnector(Connector):
     def close(self) -> None:
         self._http.clear()
 
+    def api_budgets(self) -> list:
+        """Xero's day (``X-DayLimit-Remaining``) and minute for the organisation, without a call (nor a refresh)."""
+        try:
+            stored = (self.ctx.tokens.load() if self.ctx.tokens else None) or {}
+        except ConfigurationError:  # a damaged token file: the runs say so
+            stored = {}
+        tenant = self.client._tenant or stored.get("tenant_id")
+        return self.client.budgets(str(tenant)) if tenant else []
+
     # -- reading ---------------------------------------------------------------------------------
     def fetch_orders(self, query: FetchQuery) -> Iterator[Order]:
         statuses = _statuses(query.options.get("statuses", query.options.get("status", ["AUTHORISED", "PAID"])))

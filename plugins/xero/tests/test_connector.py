@@ -533,3 +533,19 @@ def test_connect_by_paste_back_with_a_registered_https_uri_on_an_app_with_granul
     broad = requests.get(address.replace("accounting.invoices", "accounting.transactions"), allow_redirects=False,
                          timeout=5)
     assert broad.status_code == 500 and "invalid_scope: accounting.transactions" in broad.text
+
+
+def test_api_budgets_say_what_xero_last_said_is_left_today_without_a_call(mount, clock, make_xero):
+    from connex_xero.sim.simulator import STARTER_DAY_LIMIT
+
+    starter = mount(XeroSimulator(clock=clock, seed=7, day_limit=STARTER_DAY_LIMIT))
+    starter.seed_invoices(5, status="AUTHORISED")
+    connector = make_xero()
+    assert [b.per for b in connector.api_budgets()] == ["minute"]  # nothing called yet: Xero said nothing
+    assert len(list(connector.fetch_orders(FetchQuery()))) == 5
+    used = sum(n for call, n in starter.calls.items() if API in call)
+    before = dict(starter.calls)
+    day, minute = connector.api_budgets()
+    assert (day.per, day.remaining, day.source) == ("day", STARTER_DAY_LIMIT - used, "X-DayLimit-Remaining")
+    assert minute.per == "minute" and minute.limit == 60 and 60 - used <= minute.remaining < 60
+    assert dict(starter.calls) == before  # asking made no call
