@@ -331,3 +331,28 @@ def test_both_stores_claim_a_pending_sign_in_once_for_its_connection_before_it_e
 
             with psycopg.connect(PG_URL, autocommit=True) as db:
                 db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+def test_connect_via_serve_says_what_it_needs(sandbox, tmp_path):
+    from typer.testing import CliRunner
+
+    from connex_core.cli import app
+    from connex_core.plugins import set_manager
+    from connex_quickbooks.sim.simulator import QuickBooksSimulator
+    from connex_xero.sim.simulator import XeroSimulator
+
+    path = write_config(tmp_path, QuickBooksSimulator(), XeroSimulator())
+    path.write_text(path.read_text().replace(f'redirect_uri = "{HOST}/oauth/qbo/callback"\n', ""))
+    set_manager(PluginManager().load())
+    runner = CliRunner()
+    unset = runner.invoke(app, ["connect", "qbo", "--via-serve", "--config", str(path)])
+    assert unset.exit_code != 0 and "connection 'qbo' has no redirect_uri: give --redirect-uri" in unset.output
+    elsewhere = runner.invoke(app, ["connect", "qbo", "--via-serve", "--redirect-uri", f"{HOST}/cb", "--config", str(path)])
+    assert elsewhere.exit_code != 0 and "receives the sign-in of connection 'qbo' at /oauth/qbo/callback" in elsewhere.output
+    both = runner.invoke(app, ["connect", "qbo", "--via-serve", "--port", "8765", "--config", str(path)])
+    assert both.exit_code != 0 and "give --via-serve or --port, not both" in both.output
+    store = open_store(load_config(path))
+    try:  # nothing was started
+        assert store.db.execute("SELECT COUNT(*) FROM oauth_pending").fetchone()[0] == 0
+    finally:
+        store.close()
