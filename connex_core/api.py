@@ -49,8 +49,8 @@ from .hookspecs import hookimpl
 from .http import ApiBudget, RateLimiter, RetryPolicy, limiter_for, make_session, short_body
 from .models import ZERO, Address, Customer, DocumentType, LineItem, Order, OrderStatus, Shipment
 from .money import allocate, to_cents, to_decimal
-from .oauth import (EXPIRY_MARGIN, WAIT_SECONDS, OAuthApp, OAuthTokens, TokenEndpointUnreachable, Transport, connect,
-                    requests_transport)
+from .oauth import (EXPIRY_MARGIN, WAIT_SECONDS, OAuthApp, OAuthTokens, TokenEndpointUnreachable, Transport,
+                    authorize_address, connect, granted, requests_transport)
 from .paging import BasePaginator, CursorPaginator, OffsetPaginator, PageNumberPaginator, PagingLoopError
 from .rules.unmapped import unknown_sku_note
 from .tokens import TokenStore, write_private
@@ -73,7 +73,7 @@ __all__ = [
     "BasePaginator", "PageNumberPaginator", "OffsetPaginator", "CursorPaginator", "PagingLoopError",
     # OAuth 2 and token storage
     "OAuthApp", "OAuthTokens", "TokenEndpointUnreachable", "Transport", "requests_transport", "connect",
-    "EXPIRY_MARGIN", "WAIT_SECONDS", "TokenStore", "write_private",
+    "authorize_address", "granted", "EXPIRY_MARGIN", "WAIT_SECONDS", "TokenStore", "write_private",
     # webhooks
     "hmac_sha256_ok", "signed_json", "json_objects",
     # time, money, JSON, countries

@@ -315,6 +315,16 @@ class Connector:
         """
         return self.check()
 
+    def authorize_address(self, redirect_uri: str, state: str) -> str:
+        """OAuth connectors: the address where the user allows access, sending the browser to ``redirect_uri``
+        with ``state`` (for ``connex serve``'s callback, :mod:`connex_core.oauth.callback`)."""
+        raise NotImplementedError(f"{self.title or self.name} connections have no sign-in (`connex connect` checks the key)")
+
+    def finish_connect(self, answer: dict[str, str], redirect_uri: str) -> str:
+        """Trade the redirect's query (its ``state`` already checked) for tokens, store them as :meth:`connect`
+        does, and describe the account ('connected to Acme Ltd')."""
+        raise NotImplementedError(f"{self.title or self.name} connections have no sign-in")
+
     @property
     def clock(self) -> Clock:
         """The clock to wait on and read the time from: ``ctx.options["clock"]`` (a sandbox

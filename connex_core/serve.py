@@ -98,7 +98,7 @@ class Server:
 
             self.console = build_console(config, manager, self.store, run=self.enqueue, next_due=self._next_due,
                                          connector_options=self.connector_options, on_tasks=self.tasks_changed)
-        self.http = WebhookHTTP(self.receive, self.health, host=host, port=port,
+        self.http = WebhookHTTP(self.receive, self.health, host=host, port=port, oauth=self.oauth_callback,
                                 console=self.console.app if self.console else None)
         self.host, self.port = host, port
         self.inbox_wake = threading.Event()
@@ -251,6 +251,17 @@ class Server:
                     self.enqueue(name, f"webhook {event.kind}", list(event.orders))
             else:
                 self.enqueue(name, f"webhook {event.kind}")
+
+    def oauth_callback(self, connection: str, query: dict[str, str]):
+        """``GET /oauth/<connection>/callback``: finish a sign-in started through the state store
+        (:mod:`connex_core.oauth.callback`), with connectors of its own (closed after)."""
+        from .clock import wall_time
+        from .oauth.callback import finish
+
+        with Connections(self.config, self.manager, options=self.connector_options) as connections:
+            return finish(self.store, connections.get, connection, query, known=connection in self.config.connections,
+                          now=wall_time(self.connector_options.get("clock")),
+                          console_page=lambda name, digest: f"/connections/{name}/signed-in?sign_in={digest}")
 
     def health(self) -> dict:
         return {"ok": True, "runs": len(self.runs), "webhooks": dict(self.webhooks),

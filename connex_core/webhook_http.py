@@ -58,7 +58,7 @@ def _json(status: int, body: Any) -> Any:
 def _beside(webhooks: Any, console: Any, answered: Callable[[Any], Any]) -> Any:
     async def app(scope, receive, send):
         path = scope.get("path", "")
-        if scope["type"] != "http" or path == "/health" or path == "/webhooks" or path.startswith("/webhooks/"):
+        if scope["type"] != "http" or path in ("/health", "/webhooks") or path.startswith(("/webhooks/", "/oauth/")):
             await webhooks(scope, receive, send)
         else:
             await console(scope, receive, send)
@@ -66,17 +66,40 @@ def _beside(webhooks: Any, console: Any, answered: Callable[[Any], Any]) -> Any:
     return app
 
 
+def _page(answer: Any) -> Any:
+    """The HTML page of an OAuth callback's :class:`~connex_core.oauth.callback.Answer`. With a ``location`` (the
+    console's page) the page moves on there itself: a navigation from this page is same-site, so the console's
+    SameSite=Strict session cookie goes with it (after a redirect from the vendor's site it would not)."""
+    from html import escape
+
+    from starlette.responses import HTMLResponse
+
+    title, message = escape(answer.title), escape(answer.message)
+    head = body = ""
+    if answer.location:
+        where = escape(answer.location)
+        head = f'<meta http-equiv="refresh" content="0;url={where}">'
+        body = f'<p><a href="{where}">Back to the console</a></p>'
+    return HTMLResponse(f'<!doctype html><html lang="en"><head><meta charset="utf-8">{head}<title>Connex: {title}'
+                        f'</title></head><body><main><h1>{title}</h1><p role="status">{message}</p>{body}</main>'
+                        f'</body></html>', status_code=answer.status,
+                        headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+
+
 class WebhookHTTP:
-    """Serves ``GET /health`` and ``POST /webhooks/CONNECTION[/SECRET]`` on a uvicorn server in a thread.
+    """Serves ``GET /health``, ``POST /webhooks/CONNECTION[/SECRET]`` and ``GET /oauth/CONNECTION/callback`` on a
+    uvicorn server in a thread.
 
     ``receive(connection, secret, headers, body) -> (status, body)`` is called in a worker thread with the
-    lower-cased headers and the whole body; ``health() -> dict`` answers ``/health``. ``console``, an ASGI
-    app, answers every other path (the web console, :mod:`connex_core.console`).
+    lower-cased headers and the whole body; ``health() -> dict`` answers ``/health``; ``oauth(connection, query)
+    -> Answer`` answers the OAuth callback (:mod:`connex_core.oauth.callback`). ``console``, an ASGI app, answers
+    every other path (the web console, :mod:`connex_core.console`).
     """
 
     def __init__(self, receive: Callable[[str, Optional[str], dict[str, str], bytes], tuple[int, bytes]],
                  health: Callable[[], dict], *, host: str = "127.0.0.1", port: int = 8787,
-                 max_body: int = MAX_BODY, concurrency: int = 64, per_client: int = 600, console: Any = None):
+                 max_body: int = MAX_BODY, concurrency: int = 64, per_client: int = 600, console: Any = None,
+                 oauth: Optional[Callable[[str, dict[str, str]], Any]] = None):
         import uvicorn
         from starlette.applications import Starlette
         from starlette.concurrency import run_in_threadpool
@@ -118,6 +141,24 @@ class WebhookHTTP:
                 status, reply = 500, b'{"error": "internal error"}'
             return self._done(_json(status, reply or b""))
 
+        async def oauth_view(request):
+            client = request.client.host if request.client else "?"
+            connection = request.path_params["connection"]
+            if not limit.allow(client):
+                return self._done(_json(429, {"error": "too many requests"}), "limited")
+            if oauth is None:
+                return self._done(_json(404, {"error": "not found"}))
+            query = {k: v for k, v in request.query_params.items()}  # never logged: it carries the code
+            try:
+                answer = await run_in_threadpool(oauth, connection, query)
+            except Exception:  # the callback's own bug: still an answer, and the details in the log
+                log.exception("OAuth callback for %s could not be answered", connection)
+                from types import SimpleNamespace
+
+                answer = SimpleNamespace(status=500, title="Not connected", location=None,
+                                         message="The sign-in could not be finished; the details are in serve's log.")
+            return self._done(_page(answer))
+
         async def not_found(request, exc=None):
             return self._done(_json(404, {"error": "not found"}))
 
@@ -129,7 +170,8 @@ class WebhookHTTP:
 
         app = Starlette(routes=[Route("/health", health_view, methods=["GET"]),
                                 Route("/webhooks/{connection}", hook_view, methods=["POST"]),
-                                Route("/webhooks/{connection}/{secret}", hook_view, methods=["POST"])],
+                                Route("/webhooks/{connection}/{secret}", hook_view, methods=["POST"]),
+                                Route("/oauth/{connection}/callback", oauth_view, methods=["GET"])],
                         exception_handlers={404: not_found, 405: not_allowed, 400: bad_request,
                                             ValueError: bad_request, UnicodeError: bad_request})
         if console is not None:  # the web console answers every path but the webhooks' and /health

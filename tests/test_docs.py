@@ -56,7 +56,8 @@ def test_the_connect_guide_quotes_the_messages_the_code_and_simulators_produce()
     sources = "".join(p.read_text() for p in [
         *(ROOT / "connex_core" / "oauth").glob("*.py"), ROOT / "connex_core" / "cli" / "connect.py",
         ROOT / "plugins" / "quickbooks" / "connex_quickbooks" / "sim" / "simulator.py",
-        ROOT / "plugins" / "xero" / "connex_xero" / "sim" / "simulator.py"])
+        ROOT / "plugins" / "xero" / "connex_xero" / "sim" / "simulator.py",
+        ROOT / "plugins" / "xero" / "connex_xero" / "connect_flow.py"])
     sources = re.sub(r"\"\s*\n\s*f?\"", "", sources)  # adjacent string literals, joined as Python joins them
     fragments = [
         "The redirect_uri query parameter value is invalid. Make sure it is listed",
@@ -69,6 +70,10 @@ def test_the_connect_guide_quotes_the_messages_the_code_and_simulators_produce()
         "(invalid_grant: expired, used already, or sent with another redirect URI)",
         "(invalid_grant: expired, revoked, or already spent by another process)",
         "its hard limit: only a new sign-in renews it",
+        "receives the sign-in of connection", "carries no sign-in state, so it cannot belong to a sign-in Connex",
+        "This sign-in is unknown: Connex did not start it, or forgot it a day after it expired.",
+        "This sign-in was used already: each one can connect once.", "This sign-in expired: it waits",
+        "This sign-in was started for another connection.", "Set tenant_id in connection",
     ]
     missing_in_guide = [f for f in fragments if f not in guide]
     missing_in_code = [f for f in fragments if f not in sources]

@@ -24,6 +24,10 @@ def connect(
                             "http://localhost:PORT/PATH or http://127.0.0.1:PORT/PATH: Connex listens on that port.")] = None,
     connection: Annotated[Optional[str], typer.Option("--connection", help="The connection to connect, when NAME "
                                                       "is a connector type.")] = None,
+    via_serve: Annotated[bool, typer.Option("--via-serve", help="A running `connex serve` receives the sign-in at "
+                         "its /oauth/NAME/callback: the redirect URI (--redirect-uri or the connection's redirect_uri) "
+                         "is https://SERVE-HOST/oauth/NAME/callback. Connex prints the address to open and waits "
+                         "until serve has stored the tokens.")] = False,
 ) -> None:
     """Connect a connection: runs the OAuth authorization-code flow (QuickBooks, Xero) and stores the tokens
     (mode 0600, next to the state file), or checks an API key (ShipStation: says which API version it belongs to)."""
@@ -38,10 +42,44 @@ def connect(
             err(f"the damaged token file was set aside as {aside}")
         if redirect_uri is not None and port:
             raise UsageError("give --redirect-uri or --port, not both (a loopback redirect URI names its port)")
+        if via_serve:
+            if port:
+                raise UsageError("give --via-serve or --port, not both (serve receives the sign-in on its own port)")
+            emit(_via_serve(cfg, name, connector, redirect_uri))
+            return
         kwargs = {"redirect_uri": redirect_uri} if redirect_uri is not None else {}
         result = connector.connect(port=port, echo=err, input_fn=lambda prompt: typer.prompt(prompt, err=True),
                                    **kwargs)
     emit(result)
+
+
+def _via_serve(cfg, name: str, connector, redirect_uri: Optional[str]) -> str:
+    """Start a sign-in that ``connex serve`` finishes (:mod:`connex_core.oauth.callback`), wait for its outcome."""
+    import time
+
+    from ..errors import AuthenticationError
+    from ..oauth.callback import PENDING_SECONDS, begin, outcome, redirect_uri_for
+    from ..state.factory import open_store
+
+    uri = redirect_uri or redirect_uri_for(cfg.connections.get(name, {}), name, None)
+    store = open_store(cfg)
+    try:
+        started = begin(connector, store, name, uri, started_by="cli", now=time.time())
+        err(f"Open this address in a browser and allow Connex to use the account; connex serve receives the "
+            f"answer at {uri}:\n{started.url}")
+        err(f"Waiting for connex serve (up to {int(PENDING_SECONDS // 60)} minutes) ...")
+        deadline = time.monotonic() + PENDING_SECONDS  # a person is clicking: real time
+        while time.monotonic() < deadline:
+            row = outcome(store, started.digest) or {}
+            if row.get("state") == "done":
+                return str(row.get("message") or "connected")
+            if row.get("state") == "failed":
+                raise AuthenticationError(f"connex serve could not connect {name!r}: {row.get('message')}")
+            time.sleep(0.5)
+        raise AuthenticationError(f"no answer reached connex serve at {uri} within {int(PENDING_SECONDS)} s (is it "
+                                  f"running there?); run `connex connect {name} --via-serve` again")
+    finally:
+        store.close()
 
 
 def _connection_named(cfg, name: str, connection: Optional[str]) -> str:

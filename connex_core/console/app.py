@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-from . import actions, data, rules_editor, settings
+from . import actions, data, rules_editor, settings, signin
 from .health import Health
 from .auth import ConsoleSecrets, LoginLimit, secrets_path
 from .runner import ThreadRunner, last_run_id, progress
@@ -166,7 +166,7 @@ class Console:
                 c["health"] = health.get(c["name"])
             return console._page(request, "dashboard.html", tasks=data.tasks(console.config, console.store,
                                                                              console.next_due()),
-                                 connections=connections)
+                                 connections=connections, signs_in=signin.signs_in(console.config, console.manager))
 
         def log_view(request):
             q = request.query_params
@@ -281,6 +281,8 @@ class Console:
             Route("/tasks/{task}/run", guard(run_now), methods=["POST"]),
             Route("/tasks/{task}/progress", guard(run_progress)),
             Route("/connections/{name}/test", guard(connection_test), methods=["POST"]),
+            Route("/connections/{name}/connect", guard(lambda r: signin.start(console, r)), methods=["POST"]),
+            Route("/connections/{name}/signed-in", guard(lambda r: signin.signed_in(console, r))),
             Route("/rules", guard(rules_view)),
             Route("/rules/{task}/{index:int}", guard(rule_edit)),
             Route("/rules/{task}/{index:int}/check", guard(rule_check), methods=["POST"]),

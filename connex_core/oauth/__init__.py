@@ -29,10 +29,10 @@ its HTTP library (:func:`requests_transport` for ``requests``).
 """
 
 from .expiry import WARN_WITHIN_DAYS, refresh_token_warning, warn_expiring_tokens
-from .connect import WAIT_SECONDS, LoopbackReceiver, authorize_address, connect, read_answer
+from .connect import WAIT_SECONDS, LoopbackReceiver, authorize_address, connect, granted, read_answer
 from .tokens import (EXPIRY_MARGIN, OAuthApp, OAuthTokens, TokenEndpointUnreachable, Transport,
                      requests_transport)
 
 __all__ = ["OAuthApp", "OAuthTokens", "TokenEndpointUnreachable", "Transport", "requests_transport",
-           "LoopbackReceiver", "authorize_address", "read_answer", "connect", "EXPIRY_MARGIN", "WAIT_SECONDS",
+           "LoopbackReceiver", "authorize_address", "read_answer", "granted", "connect", "EXPIRY_MARGIN", "WAIT_SECONDS",
            "WARN_WITHIN_DAYS", "refresh_token_warning", "warn_expiring_tokens"]

@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from ..errors import AuthenticationError, UsageError
 from .tokens import OAuthApp, OAuthTokens
 
-__all__ = ["LoopbackReceiver", "authorize_address", "read_answer", "connect", "WAIT_SECONDS"]
+__all__ = ["LoopbackReceiver", "authorize_address", "read_answer", "granted", "connect", "WAIT_SECONDS"]
 
 #: How long ``connex connect`` waits for the browser's redirect (a person is clicking: real time).
 WAIT_SECONDS = 300.0
@@ -75,6 +75,12 @@ def read_answer(answer: Optional[dict[str, str]], state: str, app: OAuthApp, con
     if not secrets.compare_digest(answer.get("state", ""), state):
         raise AuthenticationError(f"the answer from {app.vendor} does not belong to this login (state mismatch: "
                                   f"a stale or forged address); {again}", connector=app.connector)
+    return granted(answer, app, connection, required)
+
+
+def granted(answer: dict[str, str], app: OAuthApp, connection: str, required: tuple[str, ...] = ()) -> dict[str, str]:
+    """Check that the redirect's query (its ``state`` checked) carries a ``code`` and the ``required`` keys."""
+    again = f"run `connex connect {connection}` again"
     missing = [key for key in ("code", *required) if not answer.get(key)]
     if missing:
         said = answer.get("error_description") or answer.get("error") or f"no {missing[0]}"

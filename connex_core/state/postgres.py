@@ -271,6 +271,32 @@ class PostgresStore:
             rows = self.db.execute("SELECT state, COUNT(*) AS n FROM inbox GROUP BY state").fetchall()
         return {r["state"]: int(r["n"]) for r in rows}
 
+    # -- sign-ins waiting for serve's OAuth callback (connex_core.oauth.callback) ------------------------
+    def oauth_begin(self, digest: str, connection: str, redirect_uri: str, started_by: str, expires_at: float) -> None:
+        with self._lock, self.db.transaction():
+            self.db.execute("DELETE FROM oauth_pending WHERE expires_at < %s", (expires_at - 86400,))
+            self.db.execute("INSERT INTO oauth_pending (digest, connection, redirect_uri, started_by, created_at, "
+                            "expires_at) VALUES (%s, %s, %s, %s, %s, %s)",
+                            (digest, connection, redirect_uri, started_by, _now(), expires_at))
+
+    def oauth_claim(self, digest: str, connection: str, now: float) -> Optional[dict[str, Any]]:
+        """Take a pending sign-in once (see the SQLite store): one UPDATE, so two callbacks cannot both claim it."""
+        with self._lock:
+            cur = self.db.execute("UPDATE oauth_pending SET state = 'claimed' WHERE digest = %s AND connection = %s "
+                                  "AND state = 'pending' AND expires_at > %s", (digest, connection, now))
+            row = self.db.execute("SELECT * FROM oauth_pending WHERE digest = %s", (digest,)).fetchone()
+        return None if row is None else {**dict(row), "claimed": cur.rowcount == 1}
+
+    def oauth_finish(self, digest: str, state: str, message: str) -> None:
+        with self._lock:
+            self.db.execute("UPDATE oauth_pending SET state = %s, message = %s WHERE digest = %s",
+                            (state, message, digest))
+
+    def oauth_status(self, digest: str) -> Optional[dict[str, Any]]:
+        with self._lock:
+            row = self.db.execute("SELECT * FROM oauth_pending WHERE digest = %s", (digest,)).fetchone()
+        return dict(row) if row is not None else None
+
     def close(self) -> None:
         with self._lock:
             self.db.close()

@@ -82,4 +82,18 @@ MIGRATIONS: list[str] = [
     """,
     # the same number used by two sales (connex_core.sync.books.number_taken): one look-up per order
     "CREATE INDEX ledger_number ON ledger (task, target_number)",
+    # sign-ins started by `connex connect --via-serve` or the console, finished by serve's OAuth callback
+    # (connex_core.oauth.callback): the state's SHA-256 only, never the state itself
+    """
+    CREATE TABLE oauth_pending (
+        digest TEXT PRIMARY KEY,
+        connection TEXT NOT NULL,
+        redirect_uri TEXT NOT NULL,
+        started_by TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at DOUBLE PRECISION NOT NULL,
+        state TEXT NOT NULL DEFAULT 'pending',
+        message TEXT
+    )
+    """,
 ]

@@ -296,6 +296,31 @@ class SQLiteStore:
         with self._lock:
             return {r[0]: r[1] for r in self.db.execute("SELECT state, COUNT(*) FROM inbox GROUP BY state")}
 
+    # -- sign-ins waiting for serve's OAuth callback (connex_core.oauth.callback) ------------------------
+    def oauth_begin(self, digest: str, connection: str, redirect_uri: str, started_by: str, expires_at: float) -> None:
+        with self._tx() as db:
+            db.execute("DELETE FROM oauth_pending WHERE expires_at < ?", (expires_at - 86400,))  # a day old: gone
+            db.execute("INSERT INTO oauth_pending (digest, connection, redirect_uri, started_by, created_at, expires_at) "
+                       "VALUES (?, ?, ?, ?, ?, ?)", (digest, connection, redirect_uri, started_by, _now(), expires_at))
+
+    def oauth_claim(self, digest: str, connection: str, now: float) -> Optional[dict[str, Any]]:
+        """Take a pending sign-in once (``claimed`` True): only for its connection, before it expires. None when
+        no sign-in has this digest; otherwise its row (``claimed`` False: why is in its connection, state, expiry)."""
+        with self._tx() as db:
+            cur = db.execute("UPDATE oauth_pending SET state = 'claimed' WHERE digest = ? AND connection = ? "
+                             "AND state = 'pending' AND expires_at > ?", (digest, connection, now))
+            row = db.execute("SELECT * FROM oauth_pending WHERE digest = ?", (digest,)).fetchone()
+        return None if row is None else {**dict(row), "claimed": cur.rowcount == 1}
+
+    def oauth_finish(self, digest: str, state: str, message: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE oauth_pending SET state = ?, message = ? WHERE digest = ?", (state, message, digest))
+
+    def oauth_status(self, digest: str) -> Optional[dict[str, Any]]:
+        with self._lock:
+            row = self.db.execute("SELECT * FROM oauth_pending WHERE digest = ?", (digest,)).fetchone()
+        return dict(row) if row is not None else None
+
     def close(self) -> None:
         with self._lock:
             self.db.close()

@@ -8,6 +8,8 @@
   receive the redirect on a loopback port (any free one, or a fixed one) or read the redirected
   address the user pastes back (a registered ``https`` redirect URI), exchange the code, record
   the realm.
+* :func:`finish_authorization`: the same end for a redirect ``connex serve`` received at
+  ``/oauth/NAME/callback`` (its ``state`` checked by serve).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any, Callable, Optional
 import requests
 
 from connex_core.api import AuthenticationError
-from connex_core.api import WAIT_SECONDS, OAuthApp, OAuthTokens, connect, requests_transport
+from connex_core.api import WAIT_SECONDS, OAuthApp, OAuthTokens, connect, granted, requests_transport
 from connex_core.api import TokenStore
 
 AUTHORIZE_URL = "https://appcenter.intuit.com/connect/oauth2"
@@ -65,4 +67,12 @@ def authorize(manager: TokenManager, *, port: int = 0, redirect_uri: Optional[st
     answer = connect(manager, redirect_uri=redirect_uri, port=port, host_name="localhost", open_browser=open_browser,
                      echo=echo, input_fn=input_fn, required=("realmId",), wait_seconds=wait_seconds)
     manager.remember(realm_id=answer["realmId"])
+    return answer["realmId"]
+
+
+def finish_authorization(manager: TokenManager, answer: dict[str, str], redirect_uri: str) -> str:
+    """Exchange the code of a redirect serve received (``state`` checked) and store the tokens with the realm of
+    the redirect, in one write; returns the realm id."""
+    answer = granted(answer, manager.app, manager.connection, required=("realmId",))
+    manager.exchange_code(answer["code"], redirect_uri, realm_id=answer["realmId"])
     return answer["realmId"]

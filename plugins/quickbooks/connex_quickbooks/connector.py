@@ -20,8 +20,9 @@ from connex_core.api import ApiBudget, ConnexError, Order
 from connex_core.api import TokenStore
 from connex_core.api import WebhookRejected
 from connex_core.api import hmac_sha256_ok
+from connex_core.api import authorize_address as address_of
 
-from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, authorize
+from .auth import AUTHORIZE_URL, TOKEN_URL, TokenManager, authorize, finish_authorization
 from .client import PRODUCTION_API, SANDBOX_API, QuickBooksAPI
 from .options import DATE_FIELDS, SourceOptions, TargetOptions
 from .reader import DocumentReader, parse_payload, passes
@@ -142,6 +143,17 @@ class QuickBooksConnector(Connector):
         if self.settings.realm_id and self.settings.realm_id != realm:
             echo(f"note: the config names realm {self.settings.realm_id}, but you connected company {realm}")
         self._api = None
+        return self.check()
+
+    def authorize_address(self, redirect_uri: str, state: str) -> str:
+        return address_of(self.tokens.app, redirect_uri, state)
+
+    def finish_connect(self, answer: dict[str, str], redirect_uri: str) -> str:
+        realm = finish_authorization(self.tokens, answer, redirect_uri)
+        self._api = None
+        if self.settings.realm_id and self.settings.realm_id != realm:
+            return (f"connected company {realm}, but the config names realm {self.settings.realm_id}: "
+                    f"set realm_id = \"{realm}\" or connect that company")
         return self.check()
 
     def close(self) -> None:

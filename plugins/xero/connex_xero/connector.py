@@ -28,10 +28,11 @@ from connex_core.api import Order
 from connex_core.api import PageNumberPaginator, PagingLoopError
 from connex_core.api import TokenStore
 from connex_core.api import hmac_sha256_ok
+from connex_core.api import authorize_address as address_of
 
 from .auth import XeroAuth
 from .client import NotFound, XeroClient, make_pool, records, validation_messages
-from .connect_flow import authorize
+from .connect_flow import authorize, finish
 from .mapping import (amount_to_pay, contact_name, contact_to_xero, has_note, invoice_to_xero, order_from_xero,
                       payment_to_xero, shipping_cost_line,
                       tracking_note, tracking_reference)
@@ -103,6 +104,12 @@ class XeroConnector(Connector):
                 input_fn: Callable[[str], str] = input, redirect_uri: Optional[str] = None) -> str:
         return authorize(self, port, open_browser, echo, input_fn,
                          redirect_uri=redirect_uri or (None if port else self.settings.redirect_uri))
+
+    def authorize_address(self, redirect_uri: str, state: str) -> str:
+        return address_of(self.auth.app, redirect_uri, state)
+
+    def finish_connect(self, answer: dict[str, str], redirect_uri: str) -> str:
+        return finish(self, answer, redirect_uri)
 
     def check(self) -> str:
         tenant = self.client.tenant_id
