@@ -8,6 +8,15 @@ answer is lost, access tokens expiring) and SIGKILLs of the sync process, rerun 
 The simulators' own uniqueness checks are off (QuickBooks' duplicate-number warning, Xero's unique
 invoice number), so a duplicate is Connex's; some runs have two sync processes at once.
 
+    .venv/bin/python scripts/chaos.py --orders 300 --serve --serve-kills 3   # connex serve and webhooks too
+    .venv/bin/python scripts/chaos.py --orders 60 --workers 3 --broker rabbitmq  # jobs on connex worker
+
+``--serve``: ``connex serve`` beside the runs, the services sending it webhooks, SIGKILLed and restarted.
+``--workers N``: the tasks as jobs on N ``connex worker`` processes (Dramatiq; state on the PostgreSQL at
+``CONNEX_TEST_POSTGRES``, default postgresql://postgres@127.0.0.1:5432/test), SIGKILLed mid-run, the broker
+restarted (``redis``: a redis-server of its own; ``rabbitmq``: the machine's, ``rabbitmqctl stop_app`` and
+``start_app``), the workers' PostgreSQL connections terminated (tests/reliability/workers.py).
+
 Prints the figures: runs, faults injected by kind, orders, duplicates (must be 0), lost (must be 0),
 wrong books (totals, lines, balances, one payment per paid invoice; must be 0).
 Exit status 1 when any duplicate, lost order, ledger mismatch or wrong book is found. The same harness runs at

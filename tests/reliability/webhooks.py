@@ -6,10 +6,9 @@ SIGKILLed and restarted at random moments while the simulated services keep send
 * :class:`Sender`: the services' side of the webhooks. ShipStation's notifications (ORDER_NOTIFY, SHIP_NOTIFY,
   queued by its simulator when orders come in and ship) and signed QuickBooks and Xero change notifications of
   the documents the reverse flows read. A delivery that gets no 2xx answer (refused connection while serve is
-  dead, a timeout, a 5xx) is sent again later, as the senders do: Intuit retries a failed notification
-  (developer.intuit.com, "Webhooks": "retry ... 20, 30, 50 minutes"), Xero retries until the endpoint answers
-  2xx (developer.xero.com, "Webhooks": "we will retry ... over the next 24 hours"), ShipStation retries a
-  failed webhook POST (its help centre: "ShipStation will retry"). Every delivery answered 2xx is recorded
+  dead, a timeout, a 5xx) is sent again later: the harness plays an at-least-once sender, the case a receiver
+  must handle (a sender that gives up leaves the change to polling, which the books checks cover). Every
+  delivery answered 2xx is recorded
   (connection, SHA-256 of the body): the durable inbox must hold each one and have read it by the end
   (:func:`tests.reliability.checks.check`, ``deliveries``).
 """
@@ -17,6 +16,7 @@ SIGKILLed and restarted at random moments while the simulated services keep send
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import signal
 import socket
@@ -137,8 +137,6 @@ class Sender:
         ss, qb, xero = self.services["shipstation"], self.services["quickbooks"], self.services["xero"]
         with ss.lock:
             outbox, ss.outbox = ss.outbox, []
-        import json
-
         for url, body in outbox:
             self.waiting.append(("shipstation", url.split(self.serve.url, 1)[1], {"content-type": "application/json"},
                                  json.dumps(body).encode()))
