@@ -17,7 +17,7 @@ businesses move on):
    * *broker restart*: Redis: the harness's own ``redis-server`` (append-only file, fsync always, as a broker
      that must not lose messages is run) SIGKILLed and started again on its port; RabbitMQ: ``rabbitmqctl
      stop_app`` then ``start_app`` (the machine's shared server: brought back in a ``finally``);
-   * *PostgreSQL drop*: waits until a run is under way and terminates every PostgreSQL connection of this run
+   * *PostgreSQL drop*: waits until a worker is in a run and terminates every PostgreSQL connection of this run
      (``pg_terminate_backend``, selected by the ``application_name`` in the state URL: no one else's);
 
    then waits until every task sent has finished a run (or a round's time is up: a message may be lost with a
@@ -353,18 +353,22 @@ class WorkerChaos(Chaos):
         self._replace_dead()
 
     def _drop_pg(self, seconds: float = 15.0) -> None:
-        """Terminate this run's PostgreSQL connections (by application_name) while a run is under way."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline and not self._query("SELECT id FROM runs WHERE finished_at IS NULL"):
-            time.sleep(0.02)
+        """Terminate this run's PostgreSQL connections (by application_name) while a worker is in a run (holds a
+        task's lease: its job has the state store open), again until some were terminated or time is up."""
         import psycopg
 
-        with psycopg.connect(self.opts.pg_url, autocommit=True) as db:
-            rows = db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s "
-                              "AND pid <> pg_backend_pid()", (self.app_name,)).fetchall()
+        deadline, dropped = time.monotonic() + seconds, 0
+        while not dropped and time.monotonic() < deadline:
+            if self._holding() is None:
+                time.sleep(0.02)
+                continue
+            with psycopg.connect(self.opts.pg_url, autocommit=True) as db:
+                rows = db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s "
+                                  "AND pid <> pg_backend_pid()", (self.app_name,)).fetchall()
+            dropped = sum(1 for (ok,) in rows if ok)
         self.report.pg_drops += 1
-        self.report.pg_connections_dropped += sum(1 for (ok,) in rows if ok)
-        self.opts.say(f"PostgreSQL: {len(rows)} connections terminated")
+        self.report.pg_connections_dropped += dropped
+        self.opts.say(f"PostgreSQL: {dropped} connections terminated")
 
     def _restart_broker(self) -> None:
         self.broker.restart(self.rng.uniform(0.5, 2.0))
