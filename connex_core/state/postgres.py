@@ -47,9 +47,10 @@ class PostgresStore:
         self.url = url
         self.schema = schema
         self._lock = threading.RLock()
+        self._connect_args = dict(autocommit=True, row_factory=dict_row, connect_timeout=max(1, int(connect_timeout)))
+        self._closed = False
         try:
-            self.db = psycopg.connect(url, autocommit=True, row_factory=dict_row,
-                                      connect_timeout=max(1, int(connect_timeout)))
+            self._db = psycopg.connect(url, **self._connect_args)
         except psycopg.OperationalError as exc:
             # The message of libpq names host, port and user, never a password (psycopg strips it).
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -62,6 +63,22 @@ class PostgresStore:
                 self.db.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
             self.db.execute(f'SET search_path TO "{schema}"')
         self._migrate()
+
+    @property
+    def db(self) -> Any:
+        """The connection. One the server dropped (a restart, a failover, ``pg_terminate_backend``) is replaced at
+        the next use: the call that met the drop failed as it was (nothing is sent again behind the caller's
+        back), the next one reconnects, so a long-lived process (``connex serve``) carries on."""
+        if self._db.broken and not self._closed:
+            import psycopg
+
+            with self._lock:
+                if self._db.broken:
+                    fresh = psycopg.connect(self.url, **self._connect_args)
+                    if self.schema:
+                        fresh.execute(f'SET search_path TO "{self.schema}"')
+                    self._db = fresh
+        return self._db
 
     # -- schema ------------------------------------------------------------------------------------
     def _migrate(self) -> None:
@@ -299,4 +316,5 @@ class PostgresStore:
 
     def close(self) -> None:
         with self._lock:
-            self.db.close()
+            self._closed = True
+            self._db.close()

@@ -15,8 +15,9 @@ The books, not only counts (issue 15): each document Connex booked from ShipStat
 orders' total and their lines, each once; an invoice of an order that paid something has exactly one
 payment from Connex, of the amount paid, and the balance that leaves (QuickBooks ``Balance``, Xero
 ``AmountPaid``); an unpaid one has none. A problem there is *wrong*. Documents that hold a split order
-(a parent and its ``-1`` children booked to one document) are checked the same way, into ``split``:
-every part's lines present once.
+(a parent booked before the split and its ``-1`` child recorded on the parent's document) are checked the
+same way: every part's lines present once. Split children held with a reason (their parent's document lacks
+their lines) are accounted for and counted in ``split``.
 """
 
 from __future__ import annotations
@@ -50,11 +51,17 @@ class Result:
     wrong: list[str] = field(default_factory=list)
     """Books that are wrong: a total, a line, a balance, a payment missing or twice."""
     split: list[str] = field(default_factory=list)
-    """The same, for documents that hold a split order (its parts' lines)."""
+    """Split children held with their reason (their parent's document lacks their lines, or the parent is not
+    booked yet): accounted for, not booked; a split child recorded on its parent's document is checked in
+    ``wrong`` with the parent's lines."""
     booked: int = 0
     """Documents whose books were checked."""
     paid: int = 0
     """Of those, invoices that must carry one payment."""
+    webhooks: int = 0
+    """Webhook deliveries ``connex serve`` answered 2xx (when it ran)."""
+    inbox: Counter = field(default_factory=Counter)
+    """Those deliveries by their state in the inbox at the end (``done``; ``failed`` keeps its reason)."""
 
 
 def _d(value: Any) -> Decimal:
@@ -102,19 +109,36 @@ def _groups(items: Iterable[tuple[Any, Any]]) -> dict[Any, list[Any]]:
     return out
 
 
-class _State:
-    """The ledger and the transaction log, read straight from the SQLite file."""
+def open_state(cfg: Any) -> Any:
+    """A DB-API connection to the config's state (the SQLite file read-only, or the PostgreSQL schema) whose
+    rows are read by column name."""
+    if cfg.state.url:
+        import psycopg
+        from psycopg.rows import dict_row
 
-    def __init__(self, path: Path):
-        db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        db.row_factory = sqlite3.Row
-        self.ledger: dict[str, dict[str, sqlite3.Row]] = defaultdict(dict)
-        for row in db.execute("SELECT * FROM ledger"):
+        db = psycopg.connect(cfg.state.url, autocommit=True, row_factory=dict_row)
+        if cfg.state.db_schema:
+            db.execute(f'SET search_path TO "{cfg.state.db_schema}"')
+        return db
+    db = sqlite3.connect(f"file:{cfg.state_path}?mode=ro", uri=True)
+    db.row_factory = sqlite3.Row
+    return db
+
+
+class _State:
+    """The ledger, the transaction log and the webhook inbox, read straight from the state store."""
+
+    def __init__(self, cfg: Any):
+        db = open_state(cfg)
+        self.ledger: dict[str, dict[str, Any]] = defaultdict(dict)
+        for row in db.execute("SELECT * FROM ledger").fetchall():
             self.ledger[row["task"]][row["source_key"]] = row
         self.reasons: dict[tuple[str, str], set[str]] = defaultdict(set)
-        for row in db.execute("SELECT task, source_key, reason FROM log WHERE outcome IN ('skipped', 'held')"):
+        for row in db.execute("SELECT task, source_key, reason FROM log WHERE outcome IN ('skipped', 'held')").fetchall():
             if row["reason"]:
                 self.reasons[(row["task"], row["source_key"])].add(row["reason"])
+        self.inbox = {(r["connection"], r["digest"]): (r["state"], r["last_error"])
+                      for r in db.execute("SELECT connection, digest, state, last_error FROM inbox").fetchall()}
         db.close()
 
     def targets(self, *tasks: str) -> set[str]:
@@ -125,7 +149,7 @@ class _State:
 class _Checker:
     def __init__(self, config: Path, services: dict[str, Any], baseline: Baseline):
         self.cfg = load_config(config)
-        self.state = _State(self.cfg.state_path)
+        self.state = _State(self.cfg)
         self.s = services
         self.base = baseline
         self.r = Result()
@@ -189,6 +213,7 @@ class _Checker:
         self.orphans("QuickBooks document", set(qb_docs) - self.base.qb_docs,
                      self.state.targets("shipstation-to-quickbooks"))
         self.quickbooks_books(qb_docs, orders)
+        self.split_parts("shipstation-to-quickbooks", orders)
         # Tracking: every shipment of an order that has a QuickBooks document lands on that document.
         doc_of = {f"shipstation:{oid}": None for oid in orders}
         for key, row in self.state.ledger["shipstation-to-quickbooks"].items():
@@ -250,6 +275,7 @@ class _Checker:
         self.orphans("Xero invoice", set(xero.invoices) - self.base.xero_invoices,
                      self.state.targets("shipstation-to-xero"))
         self.xero_books(invoices, orders)
+        self.split_parts("shipstation-to-xero", orders)
         # Tracking (DESIGN flow 7): one history note (or Reference entry) per shipment on the invoice its order came from.
         # Invoices made from ShipStation orders are left out: one made from an order that had
         # already shipped gets no note (the tracking cursor has passed its shipments; see the report).
@@ -287,11 +313,25 @@ class _Checker:
         return out
 
     def book(self, where: str, parts: list[dict[str, Any]], problems: list[str]) -> None:
+        """A document's problems are wrong books, whether it holds one order or a split order's parts (a child
+        recorded on its parent's document: the parent was booked with the child's lines, which must be there)."""
         self.r.booked += 1
         if problems:
             numbers = ", ".join(o["orderNumber"] for o in parts)
-            (self.r.split if len(parts) > 1 else self.r.wrong).append(f"{where} (orders {numbers}): "
-                                                                      + "; ".join(problems))
+            self.r.wrong.append(f"{where} (orders {numbers}): " + "; ".join(problems))
+
+    def split_parts(self, task: str, orders: dict[int, dict[str, Any]]) -> None:
+        """Split children the task held (the parent's document lacks their lines, or the parent is not booked):
+        accounted for, with their reason in the log, and counted in ``split``. A held child without a reason is
+        a mismatch (``account``)."""
+        for key, row in self.state.ledger[task].items():
+            oid = key.split(":", 1)[1]
+            order = orders.get(int(oid)) if oid.isdigit() else None
+            parent = ((order or {}).get("advancedOptions") or {}).get("parentId")
+            if parent and row["state"] == "held":
+                reasons = sorted(self.state.reasons.get((task, key), ()))
+                self.r.split.append(f"{task}: {order['orderNumber']} split off {parent}, held: "
+                                    f"{reasons[-1][:90] if reasons else 'NO REASON'}")
 
     def quickbooks_books(self, qb_docs: dict[str, dict[str, Any]], orders: dict[int, dict[str, Any]]) -> None:
         payments: dict[str, list[Decimal]] = defaultdict(list)
@@ -362,11 +402,31 @@ class _Checker:
                     self.r.lost.append(f"{task}: {key} left {row['state']}: {row['last_error']}")
 
 
-def check(config: Path, services: dict[str, Any], baseline: Baseline) -> Result:
+    def inbox(self, deliveries: list[tuple[str, str]]) -> None:
+        """Every webhook serve answered 2xx is in the durable inbox and was read: ``done``, or ``failed`` with its
+        reason (a delivery whose reading kept failing; polling still brings its records); kept but never read
+        (``new``), or not kept at all, is lost."""
+        for connection, digest in deliveries:
+            self.r.webhooks += 1
+            state, error = self.state.inbox.get((connection, digest), ("missing", None))
+            self.r.inbox[state] += 1
+            if state == "missing":
+                self.r.lost.append(f"webhook for {connection} ({digest[:12]}) answered 2xx but not in the inbox")
+            elif state == "new":
+                self.r.lost.append(f"webhook for {connection} ({digest[:12]}) kept in the inbox but never read")
+            elif state == "failed" and not error:
+                self.r.mismatches.append(f"webhook for {connection} ({digest[:12]}) failed without a reason")
+
+
+def check(config: Path, services: dict[str, Any], baseline: Baseline,
+          deliveries: Optional[list[tuple[str, str]]] = None) -> Result:
+    """The end state's checks; ``deliveries``: the webhooks ``connex serve`` answered 2xx, when it ran."""
     c = _Checker(config, services, baseline)
     c.to_quickbooks()
     c.daily_summaries()
     c.to_shipstation()
     c.to_xero()
     c.unsettled()
+    if deliveries is not None:
+        c.inbox(deliveries)
     return c.r

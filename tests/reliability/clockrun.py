@@ -10,7 +10,9 @@ With ``CONNEX_KILL_AFTER_STATE_WRITES=N`` in the environment, the process kills 
 right after its N-th write to the state database (a ledger entry or log lines): the harness's
 deterministic crash points, between recording an intent, writing, and recording the result.
 
-Usage: ``python clockrun.py SPEED START_ISO connex-args...`` (``run --config F``).
+The same for ``connex serve`` (its engine and webhook connectors) and ``connex worker`` (each job's engine).
+
+Usage: ``python clockrun.py SPEED START_ISO connex-args...`` (``run --config F``, ``serve ...``, ``worker ...``).
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ from datetime import datetime
 from connex_core.cli import main
 from connex_core.sandbox import SimClock
 from connex_core.state import SQLiteStore
+from connex_core.state.postgres import PostgresStore
 
 run_command = importlib.import_module("connex_core.cli.run")  # the module (the package re-exports the function)
+serve_module = importlib.import_module("connex_core.serve")
+engine_module = importlib.import_module("connex_core.engine")  # ``connex worker``'s jobs import SyncEngine from here
 
 
 def _engine_on(clock: SimClock):
@@ -36,17 +41,6 @@ def _engine_on(clock: SimClock):
         return real(*args, **kwargs)
 
     return engine
-
-
-def _connections_on(clock: SimClock):
-    """``connex run`` builds its connectors once (``Connections``) and hands them to the engine: they get the clock."""
-    real = run_command.Connections
-
-    def connections(*args, **kwargs):
-        kwargs.setdefault("options", {})["clock"] = clock
-        return real(*args, **kwargs)
-
-    return connections
 
 
 def die_after_state_writes(n: int) -> None:
@@ -60,8 +54,9 @@ def die_after_state_writes(n: int) -> None:
                 os.kill(os.getpid(), signal.SIGKILL)
         return wrapped
 
-    SQLiteStore.ledger_put = after(SQLiteStore.ledger_put)
-    SQLiteStore.log = after(SQLiteStore.log)
+    for store in (SQLiteStore, PostgresStore):
+        store.ledger_put = after(store.ledger_put)
+        store.log = after(store.log)
 
 
 def _connections_on(clock: SimClock):
@@ -79,8 +74,10 @@ def _connections_on(clock: SimClock):
 if __name__ == "__main__":
     speed, start = float(sys.argv[1]), datetime.fromisoformat(sys.argv[2])
     clock = SimClock(speed=speed, start=start)
-    run_command.SyncEngine = _engine_on(clock)
-    run_command.Connections = _connections_on(clock)
+    engine = _engine_on(clock)
+    for module in (run_command, serve_module, engine_module):  # connex run, connex serve, connex worker
+        module.SyncEngine = engine
+    run_command.Connections = serve_module.Connections = _connections_on(clock)
     if os.environ.get("CONNEX_KILL_AFTER_STATE_WRITES"):
         die_after_state_writes(int(os.environ["CONNEX_KILL_AFTER_STATE_WRITES"]))
     sys.argv = ["connex", *sys.argv[3:]]

@@ -41,6 +41,7 @@ from connex_core.sandbox import Fault, SandboxServer, SimClock, SimulatedService
 from connex_core.sandbox.runner import build_sandbox, standard_tasks, write_config
 
 from . import checks
+from .webhooks import WEBHOOK_SECRET, Sender, ServeProcess
 
 CLOCKRUN = Path(__file__).with_name("clockrun.py")
 #: Paths of the OAuth token endpoints: a lost answer there is the credentials tests' subject
@@ -100,6 +101,10 @@ class ChaosOptions:
     """Also turn ShipStation's orderKey upsert off. Off by default: Connex's writes to ShipStation *are*
     that upsert (DESIGN, exactly once: ``orderKey``), so an update of an order it wrote before (an invoice
     paid after it went out) would count as a second order; use it to see how many writes repeat."""
+    serve: bool = False
+    """Run ``connex serve`` beside the ``connex run`` processes, with the services sending it webhooks all along
+    (:mod:`tests.reliability.webhooks`); it is SIGKILLed and restarted ``serve_kills`` times per phase."""
+    serve_kills: int = 2
     say: Callable[[str], None] = lambda s: None
 
 
@@ -114,6 +119,12 @@ class ChaosReport:
     token_expiries: int = 0
     pairs: int = 0
     """Times two sync processes ran at once."""
+    serve_starts: int = 0
+    serve_kills: int = 0
+    serve_exits: Counter = field(default_factory=Counter)
+    """Exit codes of serve's clean stops (SIGTERM) at the end of each phase."""
+    webhooks_resent: int = 0
+    """Webhook deliveries sent again because serve gave no 2xx answer (dead, slow, busy)."""
     checked: checks.Result = field(default_factory=checks.Result)
     seconds: float = 0.0
     stderr_tail: str = ""
@@ -129,10 +140,15 @@ class ChaosReport:
                f"orders: {sum(c.orders.values())}, in target exactly once: {c.once}, skipped/held with a reason: "
                f"{c.skipped}",
                f"two processes at once: {self.pairs} times",
+               *([f"connex serve: started {self.serve_starts} times, {self.serve_kills} killed with SIGKILL, stopped with "
+                  f"SIGTERM: exit " + ", ".join(f"{k}: {v}" for k, v in sorted(self.serve_exits.items())) + "; webhooks "
+                  f"answered: {c.webhooks} ({self.webhooks_resent} sent again after no answer); inbox: "
+                  + ", ".join(f"{k} {v}" for k, v in sorted(c.inbox.items()))] if self.serve_starts else []),
                f"books checked: {c.booked} documents, {c.paid} of them paid invoices",
                f"duplicates: {len(c.duplicates)}", f"lost: {len(c.lost)}",
                f"ledger mismatches: {len(c.mismatches)}", f"wrong books (totals, lines, balances, payments): "
-               f"{len(c.wrong)}", f"split orders with parts' lines missing: {len(c.split)}",
+               f"{len(c.wrong)}", f"split parts held with a reason (their parent's document lacks their lines): "
+               f"{len(c.split)}",
                f"time: {self.seconds:.1f} s"]
         for title, items in (("DUPLICATE", c.duplicates), ("LOST", c.lost), ("MISMATCH", c.mismatches),
                              ("WRONG", c.wrong), ("SPLIT", c.split)):
@@ -157,6 +173,8 @@ class Chaos:
         self.server: Optional[SandboxServer] = None
         self.config: Optional[Path] = None
         self.baseline: Optional[checks.Baseline] = None
+        self.serve: Optional[ServeProcess] = None
+        self.sender: Optional[Sender] = None
 
     # -- setting up ------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -176,7 +194,15 @@ class Chaos:
             text = text.replace(f"[connections.{name}]\n", f"[connections.{name}]\ntimeout = {self.opts.timeout}\n")
         text = text.replace("[tasks.shipstation-to-xero]\n", "[tasks.shipstation-to-xero]\n"
                             "target_options = { record_payments = true }\n")  # payments under chaos too
+        if self.opts.serve:  # ShipStation's webhook secret, in a file as every secret
+            (self.folder / "shipstation.webhook_secret").write_text(WEBHOOK_SECRET)
+            text = text.replace("[connections.shipstation]\n", "[connections.shipstation]\n"
+                                'webhook_secret = { file = "shipstation.webhook_secret" }\n')
         self.config.write_text(text)
+        if self.opts.serve:
+            self.serve = ServeProcess(self.config, self.folder, self.opts.speed, self.clock)
+            self.sender = Sender(self.services, self.serve, self.rng)
+            self.sender.subscribe()
         if self.opts.guards_off:
             for name, service in self.server.services.items():
                 if hasattr(service, "warn_duplicate_doc_number"):
@@ -214,6 +240,11 @@ class Chaos:
     def services(self) -> dict[str, SimulatedService]:
         assert self.server is not None
         return self.server.services
+
+    @property
+    def deliveries(self) -> Optional[list[tuple[str, str]]]:
+        """(connection, body digest) of the webhooks serve answered 2xx, when serve ran."""
+        return list(self.sender.delivered) if self.sender is not None else None
 
     # -- running ---------------------------------------------------------------------------------
     def _expire_tokens(self) -> None:
@@ -271,8 +302,27 @@ class Chaos:
         self.opts.say(f"run {self.report.runs}: exit {code}" + (" (SIGKILL)" if code == -signal.SIGKILL else ""))
         return code
 
+    def _serve_chaos(self, done: threading.Event) -> None:
+        """Kill ``connex serve`` at random moments and start it again after a pause in which the webhooks sent
+        to it go unanswered (and are sent again)."""
+        assert self.serve is not None
+        rng = random.Random(self.rng.random())
+        for _ in range(self.opts.serve_kills):
+            if done.wait(rng.uniform(0.5, 3.0)):
+                return
+            self.serve.kill()
+            self.opts.say("connex serve: SIGKILL")
+            done.wait(rng.uniform(0.2, 1.0))
+            self.serve.start()
+
     def _phase(self) -> None:
         self._arm()
+        chaos_done, killer = threading.Event(), None
+        if self.serve is not None and self.sender is not None:
+            self.serve.start()
+            self.sender.start()
+            killer = threading.Thread(target=self._serve_chaos, args=(chaos_done,), daemon=True)
+            killer.start()
         for _ in range(self.opts.kills):
             self.sync(kill_after=self.rng.uniform(*self.opts.kill_window))
         for _ in range(self.opts.state_kills):
@@ -281,9 +331,22 @@ class Chaos:
             self.sync_pair(kill_after=self.rng.uniform(*self.opts.kill_window) if n % 2 else None)
         for _ in range(self.opts.faulty_runs):
             self.sync()
+        if killer is not None:
+            chaos_done.set()
+            killer.join()
         self._disarm()
-        for _ in range(self.opts.max_clean_runs):
-            if self.sync() == 0:
+        if self.serve is not None and self.sender is not None:  # every webhook answered and read, then a clean stop
+            if not self.serve.alive:
+                self.serve.start()
+            self.sender.stop()
+            self.sender.flush()
+            self.serve.wait_idle()
+            code = self.serve.stop()
+            self.report.serve_exits[code] += 1
+            self.report.serve_starts, self.report.serve_kills = self.serve.starts, self.serve.kills
+            self.report.webhooks_resent = self.sender.retries
+        for _ in range(self.opts.max_clean_runs):  # until a clean end: 0, or 5 with orders held by design
+            if self.sync() in (0, 5):
                 return
         self.opts.say("no clean run; last stderr:\n" + self.report.stderr_tail)
 
@@ -297,8 +360,10 @@ class Chaos:
                 service.simulate_activity()
             self._phase()
             assert self.config is not None
-            self.report.checked = checks.check(self.config, self.services, baseline)
+            self.report.checked = checks.check(self.config, self.services, baseline, self.deliveries)
         finally:
+            if self.serve is not None:
+                self.serve.kill()
             assert self.server is not None
             self.server.stop()
         self.report.seconds = time.monotonic() - started

@@ -1,4 +1,5 @@
-"""The chaos harness at a small size: every flow, faults of every kind, SIGKILLed sync processes."""
+"""The chaos harness at a small size: every flow, faults of every kind, SIGKILLed sync processes, and ``connex
+serve`` beside them receiving the services' webhooks, itself SIGKILLed and restarted."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from .harness import Chaos, ChaosOptions
 @pytest.fixture(scope="module")
 def chaos(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chaos") / "run"
-    options = ChaosOptions(orders=20, kills=3, state_kills=2, faulty_runs=1, pairs=1, seed=5, fault_rate=0.05)
+    options = ChaosOptions(orders=20, kills=3, state_kills=2, faulty_runs=1, pairs=1, seed=5, fault_rate=0.05,
+                           serve=True, serve_kills=1)
     harness = Chaos(PluginManager().load(), folder, options)
     report = harness.run()
     return harness, report
@@ -134,3 +136,35 @@ def test_the_self_test_each_books_check_fails_when_the_books_are_wrong(chaos):
     found = [w for w in checked.wrong + checked.split if where in w]
     assert len(found) == 1 and "payments []" in found[0], (number, checked.wrong, checked.split)
     assert Decimal(str(doc["Balance"])) == Decimal(str(saved["Balance"])) and _checked(harness).wrong == []
+
+
+def test_serve_received_webhooks_through_its_kills_and_its_inbox_lost_none(chaos):
+    harness, report = chaos
+    assert report.serve_kills >= 2 and report.serve_starts >= 4, "serve SIGKILLed and restarted in each phase"
+    assert report.serve_exits == {0: 2}, "and stopped cleanly (SIGTERM) at the end of each phase"
+    assert report.webhooks_resent > 0, "some deliveries met a dead (or busy) serve and were sent again"
+    connections = {c for c, _ in harness.deliveries}
+    assert connections == {"shipstation", "quickbooks", "xero"}
+    assert report.checked.webhooks == len(harness.deliveries) > 0
+    assert set(report.checked.inbox) <= {"done", "failed"} and report.checked.inbox["done"] > 0
+
+
+def test_the_inbox_check_fails_on_a_lost_or_unread_delivery(chaos):
+    """A delivery answered 2xx that the inbox does not hold, and one kept but never read, are both lost."""
+    harness, _ = chaos
+    connection, digest = harness.deliveries[0]
+    found = check(harness.config, harness.services, harness.baseline, [*harness.deliveries, ("xero", "0" * 64)])
+    webhooks = lambda result: [line for line in result.lost if line.startswith("webhook")]  # noqa: E731
+    assert webhooks(found) == ["webhook for xero (000000000000) answered 2xx but not in the inbox"]
+    db = sqlite3.connect(harness.folder / "connex.db")
+    try:
+        [(state,)] = db.execute("SELECT state FROM inbox WHERE connection = ? AND digest = ?", (connection, digest))
+        db.execute("UPDATE inbox SET state = 'new' WHERE connection = ? AND digest = ?", (connection, digest))
+        db.commit()
+        found = check(harness.config, harness.services, harness.baseline, harness.deliveries)
+    finally:
+        db.execute("UPDATE inbox SET state = ? WHERE connection = ? AND digest = ?", (state, connection, digest))
+        db.commit()
+        db.close()
+    assert webhooks(found) == [f"webhook for {connection} ({digest[:12]}) kept in the inbox but never read"]
+    assert webhooks(check(harness.config, harness.services, harness.baseline, harness.deliveries)) == []

@@ -420,3 +420,29 @@ def test_a_lease_whose_holder_died_on_this_machine_is_taken_at_once(store):
         lease.release()
     # A holder on another machine is never judged from here.
     assert holder_is_dead("connex worker on some-other-host pid 1 [abcdef12]") is False
+
+
+def test_a_postgres_store_carries_on_after_the_server_drops_its_connection(pg_schema):
+    """A long-lived process (``connex serve``: its inbox, its leases) must not be left with a dead connection after
+    a PostgreSQL restart or ``pg_terminate_backend``: the call that met the drop fails, the next one reconnects
+    (to the same schema), and nothing written before is lost."""
+    import psycopg
+
+    from connex_core.state.postgres import PostgresStore
+
+    app = f"connex-drop-{uuid.uuid4().hex[:8]}"
+    store = PostgresStore(f"{PG_URL}?application_name={app}", schema=pg_schema)
+    try:
+        store.set_cursor("task", "before the drop")
+        with psycopg.connect(PG_URL, autocommit=True) as db:
+            [(dropped,)] = db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                      "WHERE application_name = %s", (app,)).fetchall()
+        assert dropped is True
+        with pytest.raises(psycopg.OperationalError):
+            store.get_cursor("task")  # the call that meets the drop is not retried behind the caller's back
+        assert store.get_cursor("task") == "before the drop"
+        store.set_cursor("task", "after the drop")
+        assert store.inbox_put("shipstation", "d1", {}, b"{}") is not None
+        assert store.get_cursor("task") == "after the drop" and store.inbox_counts() == {"new": 1}
+    finally:
+        store.close()
