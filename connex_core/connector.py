@@ -128,6 +128,13 @@ class OrderWrite:
     """``order.content_hash()`` as the engine computed it (once per write: it serialises the whole order)."""
     target_ref: Optional[str] = None
     """The document written for this order before (the ledger's ``target_id``): :meth:`Connector.cancel_orders`."""
+    replaces: Optional[str] = None
+    """:meth:`Connector.write_orders`: a document of this order that ``connex undo`` took back (voided, so it
+    keeps its number); the connector's own duplicate check does not count it as the order's booking."""
+    undo: bool = False
+    """:meth:`Connector.cancel_orders` taking back a run's booking (``connex undo``): ``order`` is the version
+    booked; a document changed since Connex wrote it (paid, edited, shipped) is left, answered as an error
+    that says what changed."""
 
     @property
     def key(self) -> str:
@@ -289,7 +296,8 @@ class Connector:
     def cancel_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
         """Orders booked before (``write.target_ref``) and since cancelled in the source: void (or cancel, as the
         target calls it) their documents; one result per write, ``ok`` when voided, else ``error`` with the reason.
-        A connector that cannot raises NotImplementedError: the engine holds such orders with a reason."""
+        A connector that cannot raises NotImplementedError: the engine holds such orders with a reason.
+        With ``write.undo`` (``connex undo``), a document changed since it was written is left (see OrderWrite)."""
         raise NotImplementedError(f"{self.name} cannot void documents")
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:

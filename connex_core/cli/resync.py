@@ -13,7 +13,6 @@ from ..errors import ExitCode
 from ..plugins import get_manager
 from ..state.factory import open_store
 from ..state.lease import TaskLease, holder_name
-from ..sync.engine import _check_capabilities
 from ..sync.resync import check_numbers, resync_one
 from ..sync.run import RunSummary, TaskRun
 from .common import ConfigOption, JsonOption, emit, emit_json, handle_errors
@@ -22,12 +21,7 @@ from .config import checked_config
 
 def task_run(engine: SyncEngine, name: str, summary: RunSummary) -> TaskRun:
     """A run of one task, as :meth:`SyncEngine.run_task` builds it, for commands that act on single orders."""
-    task = engine.config.task(name)
-    source, target = engine.connector(task.source), engine.connector(task.target)
-    _check_capabilities(name, task, source, target)
-    return TaskRun(name=name, task=task, config=engine.config, manager=engine.manager, store=engine.store,
-                   source=source, target=target, rules=engine.rules_for(task), summary=summary,
-                   target_type=engine.connections.type_of(task.target), now=engine.now)
+    return engine.task_run(name, summary)
 
 
 @handle_errors

@@ -77,6 +77,15 @@ class SyncEngine:
     def close(self) -> None:
         self.connections.close()
 
+    def task_run(self, name: str, summary: RunSummary) -> TaskRun:
+        """A run of one task, built as :meth:`run_task` builds it, for work on single orders (resync, undo)."""
+        task = self.config.task(name)
+        source, target = self.connector(task.source), self.connector(task.target)
+        _check_capabilities(name, task, source, target)
+        return TaskRun(name=name, task=task, config=self.config, manager=self.manager, store=self.store,
+                       source=source, target=target, rules=self.rules_for(task), summary=summary,
+                       target_type=self.connections.type_of(task.target), dry_run=self.dry_run, now=self.now)
+
     # -- running ---------------------------------------------------------------------------------
     def run_task(self, name: str, *, since: Optional[datetime] = None, until: Optional[datetime] = None,
                  orders: Optional[Iterable[Order]] = None) -> RunSummary:

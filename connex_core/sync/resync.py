@@ -77,7 +77,11 @@ def resync_one(run: TaskRun, number: str) -> Resynced:
     content = result.order.content_hash()
     w = OrderWrite(order=result.order, idempotency_key=idempotency_key(run.name, order.key, content),
                    options=connector_options(run.task.target_options), content_hash=content)
+    undone = entry is not None and entry.state == LedgerState.UNDONE
+    w.replaces = entry.target_id if undone else None  # the document connex undo voided is not the order's booking
     found = target.find_orders([w]).get(order.key)
+    if found is not None and found.target_id == w.replaces:
+        found = None
     if found is not None:
         doc = found.target_number or found.target_id
         posted = entry is not None and entry.state == LedgerState.DONE
@@ -92,7 +96,8 @@ def resync_one(run: TaskRun, number: str) -> Resynced:
     # Gone (or never there): a new idempotency key, or the target would replay the deleted document's answer.
     w.idempotency_key = idempotency_key(run.name, order.key, f"{content}\x1fresync {run.now().isoformat()}")
     was = (entry.target_number or entry.target_id) if entry is not None else None
-    why = f"{was} is gone from {target.name}" if was else f"not in {target.name}"
+    why = (f"{was} was taken back (connex undo)" if undone else f"{was} is gone from {target.name}") if was \
+        else f"not in {target.name}"
     return _post(run, order, w, entry, "gone-reposted", f"{why}; posted again")
 
 
