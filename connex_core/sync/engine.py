@@ -8,6 +8,7 @@ share is :mod:`.write`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import datetime, timezone
@@ -26,6 +27,8 @@ from .orders import run_orders
 from .run import ProgressFn, RunSummary, TaskRun
 from .summary import run_daily_summary
 from .tracking import run_tracking
+
+log = logging.getLogger("connex.engine")
 
 #: What each task kind reads from its source and writes to its target.
 NEEDS: dict[str, tuple[Capability, Capability]] = {
@@ -124,9 +127,22 @@ class SyncEngine:
             summary.seconds = time.monotonic() - started
             if run_id is not None:
                 self.store.finish_run(run_id, summary.status, summary.as_dict())
+                self._alert(summary)
             if summary.status == "ok":
                 self.manager.run_finished(task=name, summary=summary.as_dict())
         return summary
+
+
+    def _alert(self, summary: RunSummary) -> None:
+        """Tell a person what needs a look (``[alerts]``); an alert never changes how the run ends."""
+        if self.config.alerts is None:
+            return
+        from ..alerts.policy import after_run
+
+        try:
+            after_run(self.config.alerts, self.store, summary.as_dict(), self.now())
+        except Exception:
+            log.warning("task %s: the alert could not be recorded", summary.task, exc_info=True)
 
 
 def _check_capabilities(name: str, task: TaskConfig, source: Connector, target: Connector) -> None:
