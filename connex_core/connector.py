@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Optional
@@ -186,6 +186,8 @@ class Found:
     """What of the order's booking (one unit: document, payment, follow-up writes) the target lacks, for
     example ``"payment of 12.50"``: set when the document is there but a write after it is not (a crash
     between the two). The engine completes the unit with :meth:`Connector.write_follow_ups`."""
+    day: Optional[date] = None
+    """:meth:`Connector.list_documents`: the document's own date, as the target keeps it."""
 
 
 @dataclass
@@ -299,6 +301,12 @@ class Connector:
         A connector that cannot raises NotImplementedError: the engine holds such orders with a reason.
         With ``write.undo`` (``connex undo``), a document changed since it was written is left (see OrderWrite)."""
         raise NotImplementedError(f"{self.name} cannot void documents")
+
+    def list_documents(self, first: date, last: date, options: dict[str, Any]) -> Iterator[Found]:
+        """The documents the target holds dated ``first`` to ``last`` (inclusive), of the kinds a task writes
+        (``options``: the task's target options), voided and deleted ones left out; read-only. ``connex report``
+        names those the ledger does not know. A connector that cannot list raises NotImplementedError."""
+        raise NotImplementedError(f"{self.name} cannot list its documents")
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         """Which of these shipments are already on their target documents (for reconciliation)."""

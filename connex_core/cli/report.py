@@ -56,13 +56,13 @@ def report(
                 raise UsageError(f"--until {until} is before --since {since}")
             days = reconcile(run, start, end, tz)
             out.append({"task": n, "timezone": tz, "days": [d.as_dict() for d in days],
-                        "accounted": all(d.accounted for d in days)})
+                        "accounted": all(d.accounted for d in days), "note": run.summary.error})
     finally:
         engine.close()
         store.close()
     lines = []
     for t in out:
-        lines.append(f"{t['task']} ({t['timezone']})")
+        lines.append(f"{t['task']} ({t['timezone']})" + (f"  [{t['note']}]" if t["note"] else ""))
         if not t["days"]:
             lines.append("  no orders in the source")
         lines += [_day_line(d) for d in t["days"]]
@@ -82,11 +82,13 @@ def report(
 
 def _day_line(d: dict) -> str:
     parts = [f"{d['day']}: {d['orders']} orders {d['total']}, booked {d['booked']} {d['booked_total']}"]
-    parts += [f"{k} {d[k]}" for k in ("skipped", "ignored", "held") if d[k]]
+    parts += [f"{k} {d[k]}" for k in ("skipped", "ignored", "voided", "held", "undone") if d.get(k)]
     for reason, n in d["failed_by_reason"].items():
         parts.append(f"failed {n} ({reason})")
     if d["not_seen"]:
         parts.append(f"never seen by a run: {', '.join(d['not_seen'])}")
     if d["gone"]:
         parts.append(f"gone from the target: {', '.join(d['gone'])}")
+    if d["unknown_in_target"]:
+        parts.append(f"in the target, unknown to the ledger: {', '.join(d['unknown_in_target'])}")
     return "  " + ", ".join(parts) + ("  ok" if d["accounted"] else "  NOT ACCOUNTED FOR")
