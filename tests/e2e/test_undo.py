@@ -133,3 +133,28 @@ def test_undo_of_an_unknown_run_is_a_clear_error(sandbox):
     config = sandbox.write()
     result = cli(config, "undo", "--run", "99", "--yes", expect=2)
     assert "there is no run #99" in result.stderr
+
+
+def test_undo_of_a_run_into_shipstation_deletes_the_unshipped_orders_and_leaves_a_shipped_one(sandbox):
+    from datetime import date
+
+    qb, ss = sandbox.quickbooks, sandbox.shipstation
+    qb.seed_documents(3, unpaid_every=0, class_every=0)
+    config = sandbox.write()
+    [first] = json.loads(cli(config, "run", "-t", "quickbooks-to-shipstation", "--since", "2026-09-19", "--until",
+                             "2026-09-21", "--json").stdout)
+    assert first["created"] == 3
+    ours = {o["orderNumber"]: o for o in ss.orders.values() if o["orderKey"].startswith("connex:")}
+    shipped = ours["QB-00002"]
+    ss.ship_order(shipped["orderId"], "fedex", "7712345678", date(2026, 9, 19), Decimal("9.15"))
+
+    done = json.loads(cli(config, "undo", "--run", str(first["run_id"]), "--yes", "--json", expect=5).stdout)
+    steps = {s["order"]: s for s in done["steps"]}
+    assert steps["QB-00002"]["action"] == "left" and "is shipped in ShipStation" in steps["QB-00002"]["message"]
+    assert steps["QB-00001"]["action"] == steps["QB-00003"]["action"] == "undone"
+    assert ss.deleted == {ours["QB-00001"]["orderId"], ours["QB-00003"]["orderId"]}
+    listed = json.loads(runner.invoke(app, ["undo", "--run", str(first["run_id"]), "--dry-run", "--json",
+                                            "--config", str(config)]).stdout)
+    # The plan comes from the ledger: the shipped one would be tried again (and left again, as above).
+    assert {s["order"]: s["action"] for s in listed["steps"]} == {"QB-00001": "already-undone",
+                                                                   "QB-00002": "void", "QB-00003": "already-undone"}
