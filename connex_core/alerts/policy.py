@@ -91,7 +91,7 @@ def after_run(alerts: Optional[AlertsConfig], store: StateStore, summary: dict[s
     if pending and due:
         message = Message(subject=f"Connex: task {task} needs a look", text="\n".join(
             [f"Task {task} ({now.isoformat(timespec='minutes')}):", *pending, "",
-             f"See: connex held -t {task}   connex log -t {task} --outcome failed   connex runs -t {task}"]),
+             f"See: connex held -t {task}   connex log --task {task} --outcome failed   connex runs -t {task}"]),
             data={"task": task, "events": pending, "time": now.isoformat()})
         try:
             sent = deliver(alerts, message)

@@ -57,7 +57,7 @@ class Day:
                 "skipped": self.counts["skipped"], "held": self.counts["held"], "ignored": self.counts["ignored"],
                 "failed": sum(self.failed.values()), "failed_by_reason": dict(self.failed),
                 "undone": self.counts["undone"], "voided": self.counts["voided"],
-                "not_seen": self.unseen, "gone": self.gone, "unknown_in_target": self.unknown,
+                "not_seen": self.unseen, "gone": self.gone, "unknown_in_target": sorted(self.unknown),
                 "accounted": self.accounted}
 
 

@@ -24,7 +24,7 @@ from ..errors import UsageError
 from ..models import Order
 from ..state import LedgerEntry, LedgerState, LogEntry, LogQuery, Outcome
 from .run import TaskRun, connector_options
-from .write import idempotency_key, log_entry, write
+from .write import idempotency_key, log_entry, replaced, write
 
 
 @dataclass
@@ -77,8 +77,8 @@ def resync_one(run: TaskRun, number: str) -> Resynced:
     content = result.order.content_hash()
     w = OrderWrite(order=result.order, idempotency_key=idempotency_key(run.name, order.key, content),
                    options=connector_options(run.task.target_options), content_hash=content)
-    undone = entry is not None and entry.state == LedgerState.UNDONE
-    w.replaces = entry.target_id if undone else None  # the document connex undo voided is not the order's booking
+    w.replaces = replaced(run.store, run.name, entry)  # the document connex undo voided is not the order's booking
+    undone = w.replaces is not None
     found = target.find_orders([w]).get(order.key)
     if found is not None and found.target_id == w.replaces:
         found = None

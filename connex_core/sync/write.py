@@ -46,6 +46,19 @@ def undone_key(task: str, source_key: str, undone_ref: str) -> str:
     return idempotency_key(task, source_key, f"after undo of {undone_ref}")
 
 
+def replaced(store: Any, task: str, entry: Optional[LedgerEntry]) -> Optional[str]:
+    """The document ``connex undo`` took back that this order's next booking replaces: the ``undone`` entry's,
+    or (a repost that failed or has no answer yet) the one its key was made for, from the log."""
+    if entry is None or entry.state == LedgerState.UNDONE:
+        return entry.target_id if entry is not None else None
+    if entry.state not in (LedgerState.FAILED, LedgerState.PENDING) or not entry.idempotency_key:
+        return None
+    last = store.query_log(LogQuery(task=task, source_key=entry.source_key, outcome=Outcome.UNDONE,
+                                    newest_first=True, limit=1))
+    ref = last[0].target_id if last else None
+    return ref if ref and entry.idempotency_key == undone_key(task, entry.source_key, ref) else None
+
+
 def undone(entry: LedgerEntry) -> bool:
     return entry.state == LedgerState.UNDONE
 
@@ -125,18 +138,6 @@ class OrderWriter:
         self.counts["already_synced"] += 1
         return False
 
-    def replaced(self, entry: Optional[LedgerEntry]) -> Optional[str]:
-        """The document ``connex undo`` took back that this order's next booking replaces: the ``undone`` entry's,
-        or (a repost that failed or has no answer yet) the one its key was made for, from the log."""
-        if entry is None or entry.state == LedgerState.UNDONE:
-            return entry.target_id if entry is not None else None
-        if entry.state not in (LedgerState.FAILED, LedgerState.PENDING) or not entry.idempotency_key:
-            return None
-        last = self.store.query_log(LogQuery(task=self.name, source_key=entry.source_key, outcome=Outcome.UNDONE,
-                                             newest_first=True, limit=1))
-        ref = last[0].target_id if last else None
-        return ref if ref and entry.idempotency_key == undone_key(self.name, entry.source_key, ref) else None
-
     def record_rule_outcome(self, order: Order, result: RuleResult, outcome: Outcome, *, ledger: bool = True) -> None:
         """An order the rules skipped or held: counted, logged and (``ledger``) kept in the ledger, held ones
         with their snapshot for the retry queue. Logged once while the reason stays the same."""
@@ -189,7 +190,7 @@ class OrderWriter:
                         note(self.run, order, "already-synced", f"as {entry.target_number or entry.target_id}")
                     continue
                 changed.add(key)
-            ikey, replaces = idempotency_key(self.name, key), self.replaced(entry)
+            ikey, replaces = idempotency_key(self.name, key), replaced(self.store, self.name, entry)
             if entry is not None and entry.state == LedgerState.UNDONE and not self.run.windowed:
                 self.counts[Outcome.UNDONE] += 1  # taken back by connex undo: posted again only when asked
                 if self.run.dry_run:
