@@ -129,12 +129,10 @@ class OrderWrite:
     target_ref: Optional[str] = None
     """The document written for this order before (the ledger's ``target_id``): :meth:`Connector.cancel_orders`."""
     replaces: Optional[str] = None
-    """:meth:`Connector.write_orders`: a document of this order that ``connex undo`` took back (voided, so it
-    keeps its number); the connector's own duplicate check does not count it as the order's booking."""
+    """A document of this order ``connex undo`` voided (it keeps its number): not a duplicate for ``write_orders``."""
     undo: bool = False
-    """:meth:`Connector.cancel_orders` taking back a run's booking (``connex undo``): ``order`` is the version
-    booked; a document changed since Connex wrote it (paid, edited, shipped) is left, answered as an error
-    that says what changed."""
+    """``cancel_orders`` for ``connex undo`` (``order``: the version booked): a document changed since Connex wrote
+    it (paid, edited, shipped) is left, answered as an error saying what changed."""
 
     @property
     def key(self) -> str:
