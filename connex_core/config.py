@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from .alerts.settings import AlertsConfig
 from .errors import ConfigurationError
 from .secrets import REDACTOR, Redactor, redact_settings, refuse_inline_secrets  # noqa: F401 (Redactor: re-exported)
 from .problems import ConfigProblems, Problem, problems_from
@@ -190,6 +191,7 @@ class Config(BaseModel):
     state: StateConfig = Field(default_factory=StateConfig)
     broker: Optional[BrokerConfig] = None
     limits: Optional[LimitsConfig] = None
+    alerts: Optional[AlertsConfig] = None
     connections: dict[str, dict[str, Any]] = Field(default_factory=dict)
     tasks: dict[str, TaskConfig] = Field(default_factory=dict)
 
@@ -307,7 +309,7 @@ def read_config(path: Path | str, text: Optional[str] = None,
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         return None, [Problem(label, "", f"not valid TOML: {exc}")]
-    problems: list[Problem] = []
+    problems: list[Problem] = _alert_secrets(data.get("alerts"), path.resolve().parent, label)
     try:
         cfg = Config.model_validate(data)
     except ValidationError as exc:
@@ -319,6 +321,23 @@ def read_config(path: Path | str, text: Optional[str] = None,
         # Secrets are the settings models' SecretStr fields: an inline one is refused when its connection is
         # validated (:meth:`Config.connection_settings`), and referenced ones are redacted as they are read.
     return cfg, problems
+
+
+def _alert_secrets(alerts: Any, folder: Path, label: str) -> list[Problem]:
+    """``[alerts.email] password``: by reference only, resolved here (and redacted) like a connection's secrets."""
+    email = alerts.get("email") if isinstance(alerts, dict) else None
+    if not isinstance(email, dict) or "password" not in email:
+        return []
+    if isinstance(email["password"], str):
+        REDACTOR.add(email.pop("password"))
+        return [Problem(label, "alerts.email.password", "a secret cannot be written inline in the config; give it by "
+                        'reference: password = { env = "SMTP_PASSWORD" }, or password = { file = "secrets/smtp" }')]
+    try:
+        email["password"] = _resolve_secrets(email["password"], folder, label, "alerts.email.password")
+    except ConfigurationError as exc:
+        email.pop("password")
+        return [Problem(label, exc.key or "alerts.email.password", exc.message)]
+    return []
 
 
 def _what_validates(data: dict[str, Any], exc: ValidationError) -> Optional[Config]:

@@ -27,7 +27,7 @@ import hashlib
 import hmac
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, Optional
@@ -129,6 +129,11 @@ class OrderWrite:
     """``order.content_hash()`` as the engine computed it (once per write: it serialises the whole order)."""
     target_ref: Optional[str] = None
     """The document written for this order before (the ledger's ``target_id``): :meth:`Connector.cancel_orders`."""
+    replaces: Optional[str] = None
+    """A document of this order ``connex undo`` voided (it keeps its number): not a duplicate for ``write_orders``."""
+    undo: bool = False
+    """``cancel_orders`` for ``connex undo`` (``order``: the version booked): a document changed since Connex wrote
+    it (paid, edited, shipped) is left, answered as an error saying what changed."""
 
     @property
     def key(self) -> str:
@@ -180,6 +185,8 @@ class Found:
     """What of the order's booking (one unit: document, payment, follow-up writes) the target lacks, for
     example ``"payment of 12.50"``: set when the document is there but a write after it is not (a crash
     between the two). The engine completes the unit with :meth:`Connector.write_follow_ups`."""
+    day: Optional[date] = None
+    """:meth:`Connector.list_documents`: the document's own date, as the target keeps it."""
 
 
 @dataclass
@@ -290,8 +297,15 @@ class Connector:
     def cancel_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
         """Orders booked before (``write.target_ref``) and since cancelled in the source: void (or cancel, as the
         target calls it) their documents; one result per write, ``ok`` when voided, else ``error`` with the reason.
-        A connector that cannot raises NotImplementedError: the engine holds such orders with a reason."""
+        A connector that cannot raises NotImplementedError: the engine holds such orders with a reason.
+        With ``write.undo`` (``connex undo``), a document changed since it was written is left (see OrderWrite)."""
         raise NotImplementedError(f"{self.name} cannot void documents")
+
+    def list_documents(self, first: date, last: date, options: dict[str, Any]) -> Iterator[Found]:
+        """The documents the target holds dated ``first`` to ``last`` (inclusive), of the kinds a task writes
+        (``options``: the task's target options), voided and deleted ones left out; read-only. ``connex report``
+        names those the ledger does not know. A connector that cannot list raises NotImplementedError."""
+        raise NotImplementedError(f"{self.name} cannot list its documents")
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         """Which of these shipments are already on their target documents (for reconciliation)."""

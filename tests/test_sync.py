@@ -134,9 +134,9 @@ def test_connections_build_each_connector_once_and_close_them(manager, memory_co
 
 
 def test_ledger_states_and_outcomes_are_enums_equal_to_todays_strings(manager, memory_config):
-    assert LEDGER_STATES == ("pending", "done", "failed", "held", "skipped", "released", "ignored", "voided")
+    assert LEDGER_STATES == ("pending", "done", "failed", "held", "skipped", "released", "ignored", "voided", "undone")
     assert OUTCOMES == ("created", "updated", "duplicate", "skipped", "held", "failed", "would_create", "released",
-                        "ignored", "resynced", "voided")
+                        "ignored", "resynced", "voided", "undone")
     assert LedgerState.DONE == "done" and f"{Outcome.HELD}" == "held" and str(Outcome.FAILED) == "failed"
     seed("src", 1)
     cfg = load_config(memory_config)

@@ -27,6 +27,7 @@ from .run import run
 from .report import report
 from .resync import resync
 from .runs import runs
+from .undo import undo
 
 app = typer.Typer(
     name="connex",
@@ -56,6 +57,7 @@ app.command("run")(run)
 app.command("runs")(runs)
 app.command("resync")(resync)
 app.command("report")(report)
+app.command("undo")(undo)
 app.command("log")(log_command)
 app.command("connect")(connect)
 app.command("demo")(demo)

@@ -33,6 +33,9 @@ class LedgerState(_StrEnum):
     """Marked never to be posted (``connex held ignore``): runs skip it even when the source lists it again."""
     VOIDED = "voided"
     """Booked, then cancelled in the source: the target's document was voided (``on_cancel = "void"``)."""
+    UNDONE = "undone"
+    """Booked, then taken back by ``connex undo`` (``target_id``: the document voided or deleted). A run over the
+    order's dates (``--since``/``--until``) or ``connex resync`` posts it again; an incremental run leaves it."""
 
 
 class Outcome(_StrEnum):
@@ -49,6 +52,7 @@ class Outcome(_StrEnum):
     IGNORED = "ignored"
     RESYNCED = "resynced"
     VOIDED = "voided"
+    UNDONE = "undone"
 
 
 LEDGER_STATES = tuple(s.value for s in LedgerState)

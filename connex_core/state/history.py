@@ -4,7 +4,7 @@ from __future__ import annotations
 
 #: The outcome counts a run's summary holds, in the order they are shown.
 COUNTS = ("read", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "ignored", "voided",
-          "would_create", "resynced")
+          "would_create", "resynced", "undone")
 
 
 def run_row(r: dict) -> dict:

@@ -41,7 +41,7 @@ def look(run: TaskRun, writes: list[OrderWrite], ledger: dict[str, LedgerEntry],
             run.counts["would_update"] += 1
             note(run, w.order, "would-update", f"{prior.target_number or prior.target_id} changed since it was posted"
                  if prior else None)
-        elif hit is not None:
+        elif hit is not None and hit.target_id != w.replaces:  # not the document connex undo took back
             run.counts[Outcome.DUPLICATE] += 1
             note(run, w.order, "duplicate", f"of {hit.target_number or hit.target_id} already in {run.target.name}")
         else:

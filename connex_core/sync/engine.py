@@ -8,6 +8,7 @@ share is :mod:`.write`.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from datetime import datetime, timezone
@@ -26,6 +27,8 @@ from .orders import run_orders
 from .run import ProgressFn, RunSummary, TaskRun
 from .summary import run_daily_summary
 from .tracking import run_tracking
+
+log = logging.getLogger("connex.engine")
 
 #: What each task kind reads from its source and writes to its target.
 NEEDS: dict[str, tuple[Capability, Capability]] = {
@@ -77,6 +80,15 @@ class SyncEngine:
     def close(self) -> None:
         self.connections.close()
 
+    def task_run(self, name: str, summary: RunSummary) -> TaskRun:
+        """A run of one task, built as :meth:`run_task` builds it, for work on single orders (resync, undo)."""
+        task = self.config.task(name)
+        source, target = self.connector(task.source), self.connector(task.target)
+        _check_capabilities(name, task, source, target)
+        return TaskRun(name=name, task=task, config=self.config, manager=self.manager, store=self.store,
+                       source=source, target=target, rules=self.rules_for(task), summary=summary,
+                       target_type=self.connections.type_of(task.target), dry_run=self.dry_run, now=self.now)
+
     # -- running ---------------------------------------------------------------------------------
     def run_task(self, name: str, *, since: Optional[datetime] = None, until: Optional[datetime] = None,
                  orders: Optional[Iterable[Order]] = None) -> RunSummary:
@@ -115,9 +127,22 @@ class SyncEngine:
             summary.seconds = time.monotonic() - started
             if run_id is not None:
                 self.store.finish_run(run_id, summary.status, summary.as_dict())
+                self._alert(summary)
             if summary.status == "ok":
                 self.manager.run_finished(task=name, summary=summary.as_dict())
         return summary
+
+
+    def _alert(self, summary: RunSummary) -> None:
+        """Tell a person what needs a look (``[alerts]``); an alert never changes how the run ends."""
+        if self.config.alerts is None:
+            return
+        from ..alerts.policy import after_run
+
+        try:
+            after_run(self.config.alerts, self.store, summary.as_dict(), self.now())
+        except Exception:
+            log.warning("task %s: the alert could not be recorded", summary.task, exc_info=True)
 
 
 def _check_capabilities(name: str, task: TaskConfig, source: Connector, target: Connector) -> None:

@@ -3,29 +3,31 @@
 For one ``orders`` task and a window of days in the **source's time zone**: the orders the source has
 (count, sum of totals), and what the ledger says of each: booked (count, sum), skipped, held, failed (by
 reason), ignored, never seen by a run; and the booked orders whose document is gone from the target (the
-connector's read-only ``find_orders``). A day is accounted for when every order is booked, skipped or
-ignored and no booked document is gone.
+connector's read-only ``find_orders``); and the documents the target holds dated that day that the ledger of
+no task writing to that target knows (the connector's ``list_documents``; voided and deleted ones left out):
+posted by hand, by another tool, or by a Connex with another state file. A day is accounted for when every
+order is booked, skipped or ignored, no booked document is gone and no document is unknown.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from ..connector import FetchQuery, OrderWrite
 from ..models import Order
-from ..state import LedgerState
+from ..state import LEDGER_STATES, LedgerState
 from .run import TaskRun, connector_options
 from .write import idempotency_key
 
 #: Where an order stands, by its ledger state (no entry: never seen by a run).
 _STANDING = {LedgerState.DONE: "booked", LedgerState.SKIPPED: "skipped", LedgerState.HELD: "held",
              LedgerState.RELEASED: "held", LedgerState.FAILED: "failed", LedgerState.PENDING: "failed",
-             LedgerState.IGNORED: "ignored"}
+             LedgerState.IGNORED: "ignored", LedgerState.UNDONE: "undone", LedgerState.VOIDED: "voided"}
 
 
 @dataclass
@@ -41,17 +43,22 @@ class Day:
     gone: list[str] = field(default_factory=list)
     """Booked orders whose document is no longer in the target ("ORDER: DOC")."""
     unseen: list[str] = field(default_factory=list)
+    unknown: list[str] = field(default_factory=list)
+    """Documents in the target dated this day that no ledger knows (their numbers)."""
 
     @property
     def accounted(self) -> bool:
-        return self.booked + self.counts["skipped"] + self.counts["ignored"] == self.orders and not self.gone
+        return (self.booked + self.counts["skipped"] + self.counts["ignored"] + self.counts["voided"] == self.orders
+                and not self.gone and not self.unknown)
 
     def as_dict(self) -> dict[str, Any]:
         return {"day": self.day.isoformat(), "orders": self.orders, "total": f"{self.total:.2f}",
                 "booked": self.booked, "booked_total": f"{self.booked_total:.2f}",
                 "skipped": self.counts["skipped"], "held": self.counts["held"], "ignored": self.counts["ignored"],
                 "failed": sum(self.failed.values()), "failed_by_reason": dict(self.failed),
-                "not_seen": self.unseen, "gone": self.gone, "accounted": self.accounted}
+                "undone": self.counts["undone"], "voided": self.counts["voided"],
+                "not_seen": self.unseen, "gone": self.gone, "unknown_in_target": sorted(self.unknown),
+                "accounted": self.accounted}
 
 
 def reconcile(run: TaskRun, since: datetime, until: datetime, tz: str) -> list[Day]:
@@ -83,7 +90,28 @@ def reconcile(run: TaskRun, since: datetime, until: datetime, tz: str) -> list[D
         else:
             day.counts[standing] += 1
     _find_gone(run, booked, ledger)
+    first, last = since.astimezone(zone).date(), (until - timedelta(microseconds=1)).astimezone(zone).date()
+    if _find_unknown(run, first, last, days) is False:
+        run.summary.error = f"{run.target.name} cannot list its documents: documents unknown to the ledger not checked"
     return [days[d] for d in sorted(days)]
+
+
+def _find_unknown(run: TaskRun, first: date, last: date, days: dict[date, Day]) -> bool:
+    """The target's documents dated ``first..last`` that no ledger of a task writing there knows, each on its
+    own day. False when the target cannot list its documents."""
+    try:
+        docs = list(run.target.list_documents(first, last, connector_options(run.task.target_options)))
+    except NotImplementedError:
+        return False
+    tasks = [n for n, t in run.config.tasks.items() if t.target == run.task.target]
+    known = {e.target_id for n in tasks for e in run.store.ledger_in_states(LEDGER_STATES, n) if e.target_id}
+    for doc in docs:
+        if doc.target_id in known or doc.day is None or not first <= doc.day <= last:
+            continue
+        day = days[doc.day]
+        day.day = doc.day
+        day.unknown.append(doc.target_number or doc.target_id)
+    return True
 
 
 def _find_gone(run: TaskRun, booked: list[tuple[Order, Day]], ledger: dict) -> None:

@@ -25,7 +25,7 @@ from ..errors import UsageError
 from ..models import Order
 from ..state import LedgerEntry, LedgerState, LogEntry, LogQuery, Outcome
 from .run import RunSummary, TaskRun, connector_options
-from .write import idempotency_key, log_entry, write
+from .write import idempotency_key, log_entry, replaced, write
 
 
 @dataclass
@@ -78,7 +78,11 @@ def resync_one(run: TaskRun, number: str) -> Resynced:
     content = result.order.content_hash()
     w = OrderWrite(order=result.order, idempotency_key=idempotency_key(run.name, order.key, content),
                    options=connector_options(run.task.target_options), content_hash=content)
+    w.replaces = replaced(run.store, run.name, entry)  # the document connex undo voided is not the order's booking
+    undone = w.replaces is not None
     found = target.find_orders([w]).get(order.key)
+    if found is not None and found.target_id == w.replaces:
+        found = None
     if found is not None:
         doc = found.target_number or found.target_id
         posted = entry is not None and entry.state == LedgerState.DONE
@@ -93,7 +97,8 @@ def resync_one(run: TaskRun, number: str) -> Resynced:
     # Gone (or never there): a new idempotency key, or the target would replay the deleted document's answer.
     w.idempotency_key = idempotency_key(run.name, order.key, f"{content}\x1fresync {run.now().isoformat()}")
     was = (entry.target_number or entry.target_id) if entry is not None else None
-    why = f"{was} is gone from {target.name}" if was else f"not in {target.name}"
+    why = (f"{was} was taken back (connex undo)" if undone else f"{was} is gone from {target.name}") if was \
+        else f"not in {target.name}"
     return _post(run, order, w, entry, "gone-reposted", f"{why}; posted again")
 
 
@@ -139,14 +144,7 @@ def check_numbers(numbers: list[str]) -> None:
 
 def task_run(engine: Any, name: str, summary: RunSummary) -> TaskRun:
     """A run of one task, as :meth:`SyncEngine.run_task` builds it, for commands that act on single orders."""
-    from .engine import _check_capabilities
-
-    task = engine.config.task(name)
-    source, target = engine.connector(task.source), engine.connector(task.target)
-    _check_capabilities(name, task, source, target)
-    return TaskRun(name=name, task=task, config=engine.config, manager=engine.manager, store=engine.store,
-                   source=source, target=target, rules=engine.rules_for(task), summary=summary,
-                   target_type=engine.connections.type_of(task.target), now=engine.now)
+    return engine.task_run(name, summary)
 
 
 def resync_orders(engine: Any, task: str, numbers: list[str], holder: str) -> list[Resynced]:

@@ -90,7 +90,7 @@ class RunSummary:
             "error": self.error,
             "read": self.counts.get("read", 0),
             **{k: self.counts.get(k, 0) for k in keys},
-            **({"ignored": self.counts["ignored"]} if self.counts.get("ignored") else {}),
+            **{k: self.counts[k] for k in ("ignored", "undone") if self.counts.get(k)},
             "cursor": self.cursor,
             "seconds": round(self.seconds, 3),
             **({"orders": self.orders} if self.dry_run else {}),

@@ -19,7 +19,7 @@ from ..errors import FatalAPIError, RetriableAPIError
 from ..http import short_body
 from ..models import Order
 from ..rules import RuleResult
-from ..state import LedgerEntry, LedgerState, LogEntry, Outcome
+from ..state import LedgerEntry, LedgerState, LogEntry, LogQuery, Outcome
 from .dryrun import look, note
 from .run import UNREADABLE, TaskRun, connector_options, iso
 
@@ -39,6 +39,28 @@ def idempotency_key(task: str, source_key: str, content: Optional[str] = None) -
     ``content``: for writes that are new with each content (a shipment's tracking)."""
     text = f"{task}\x1f{source_key}" if content is None else f"{task}\x1f{source_key}\x1f{content}"
     return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def undone_key(task: str, source_key: str, undone_ref: str) -> str:
+    """The key of an order's booking after ``connex undo`` took back the one booked as ``undone_ref``."""
+    return idempotency_key(task, source_key, f"after undo of {undone_ref}")
+
+
+def replaced(store: Any, task: str, entry: Optional[LedgerEntry]) -> Optional[str]:
+    """The document ``connex undo`` took back that this order's next booking replaces: the ``undone`` entry's,
+    or (a repost that failed or has no answer yet) the one its key was made for, from the log."""
+    if entry is None or entry.state == LedgerState.UNDONE:
+        return entry.target_id if entry is not None else None
+    if entry.state not in (LedgerState.FAILED, LedgerState.PENDING) or not entry.idempotency_key:
+        return None
+    last = store.query_log(LogQuery(task=task, source_key=entry.source_key, outcome=Outcome.UNDONE,
+                                    newest_first=True, limit=1))
+    ref = last[0].target_id if last else None
+    return ref if ref and entry.idempotency_key == undone_key(task, entry.source_key, ref) else None
+
+
+def undone(entry: LedgerEntry) -> bool:
+    return entry.state == LedgerState.UNDONE
 
 
 def rule_outcome(result: RuleResult) -> Optional[Outcome]:
@@ -168,8 +190,17 @@ class OrderWriter:
                         note(self.run, order, "already-synced", f"as {entry.target_number or entry.target_id}")
                     continue
                 changed.add(key)
-            writes.append(OrderWrite(order=result.order, idempotency_key=idempotency_key(self.name, key),
-                                     options=dict(self.options), content_hash=content))
+            ikey, replaces = idempotency_key(self.name, key), replaced(self.store, self.name, entry)
+            if entry is not None and entry.state == LedgerState.UNDONE and not self.run.windowed:
+                self.counts[Outcome.UNDONE] += 1  # taken back by connex undo: posted again only when asked
+                if self.run.dry_run:
+                    note(self.run, order, "undone", "taken back by connex undo: a run over its dates "
+                                                    "(--since/--until) or connex resync posts it again")
+                continue
+            if replaces:
+                ikey = undone_key(self.name, key, replaces)  # the old key would replay the undone document's answer
+            writes.append(OrderWrite(order=result.order, idempotency_key=ikey, options=dict(self.options),
+                                     content_hash=content, replaces=replaces))
         if not writes:
             return
         if self.run.dry_run:
@@ -208,8 +239,8 @@ class OrderWriter:
             intents.append(LedgerEntry(task=self.name, source_key=w.key, state=LedgerState.PENDING,
                                        idempotency_key=w.idempotency_key,
                                        # an update keeps the document it updates (for the log's outcome)
-                                       target_id=prior.target_id if prior else None,
-                                       target_number=prior.target_number if prior else None,
+                                       target_id=prior.target_id if prior and not undone(prior) else None,
+                                       target_number=prior.target_number if prior and not undone(prior) else None,
                                        attempts=(prior.attempts if prior else 0) + 1,
                                        content_hash=w.content_hash, snapshot=order.model_dump_json()))
         self.store.ledger_put(intents)
@@ -228,11 +259,11 @@ class OrderWriter:
                                     and found[w.key].missing and self._ours(ledger.get(w.key), w)])
         for w in writes:
             hit = found.get(w.key)
-            if hit is None:
-                rest.append(w)
+            prior = ledger.get(w.key)
+            if hit is None or hit.target_id == w.replaces:
+                rest.append(w)  # not there, or only the document connex undo voided
                 continue
             order, result = by_key[w.key]
-            prior = ledger.get(w.key)
             reconciled = self._ours(prior, w)
             if reconciled and hit.missing:
                 done = completed.get(w.key)

@@ -7,6 +7,10 @@ each body is ``{Id, SyncToken}``, and the document stays with its amounts zeroed
 An invoice's payment: a Payment applied only to this invoice is voided first (the money is no longer recorded
 as received for a sale that did not happen), then the invoice. A payment that also pays other invoices is not
 touched: the order is held with the reason (voiding it would reopen the other invoices).
+
+Taking back a run (``connex undo``, ``write.undo``): the same void, but a document changed since Connex wrote it is
+left: its total is not the booked order's (edited in QuickBooks), or its payments come to more than the payment
+Connex recorded (paid since).
 """
 
 from __future__ import annotations
@@ -16,7 +20,9 @@ from typing import Any
 from connex_core.api import FatalAPIError, OrderWrite, WriteResult
 
 from .client import QuickBooksAPI, dumps, part
+from . import mapping
 from .mapping import parse_ref
+from .options import TargetOptions
 
 
 def _read(api: QuickBooksAPI, entity: str, ident: str) -> dict[str, Any]:
@@ -58,6 +64,8 @@ def _cancel_one(api: QuickBooksAPI, write: OrderWrite) -> WriteResult:
     label = f"{entity} {doc.get('DocNumber') or ident}"
     if voided(doc):
         return WriteResult(write.key, ok=True, target_id=write.target_ref, note=f"{label} was voided already")
+    if write.undo and (changed := _changed_since(api, entity, ident, doc, write)):
+        return WriteResult(write.key, ok=False, target_id=write.target_ref, error=f"{label} {changed}")
     notes = []
     if entity == "Invoice":
         for link in doc.get("LinkedTxn") or []:
@@ -77,3 +85,25 @@ def _cancel_one(api: QuickBooksAPI, write: OrderWrite) -> WriteResult:
     notes.insert(0, f"{label} voided")
     return WriteResult(write.key, ok=True, target_id=write.target_ref, target_number=doc.get("DocNumber"),
                        note="; ".join(notes))
+
+
+def _changed_since(api: QuickBooksAPI, entity: str, ident: str, doc: dict[str, Any], write: OrderWrite) -> str:
+    """How the document differs from what Connex booked (``write.order``), or "" when it does not."""
+    total, booked = mapping.money(doc.get("TotalAmt", 0)), mapping.money(write.order.total)
+    if total != booked:
+        return f"was edited since it was booked (total {total}, booked {booked}); void it by hand"
+    if entity != "Invoice":
+        return ""
+    ours = mapping.amount_to_pay(write.order) if TargetOptions.parse(write.options, "target_options").create_payments \
+        else mapping.money(0)
+    paid = sum((mapping.money(line.get("Amount", 0)) for p in _payments(api, doc) for line in p.get("Line") or []
+                if any(str(t.get("TxnId")) == ident and t.get("TxnType") == "Invoice" for t in line.get("LinkedTxn") or [])),
+               mapping.money(0))
+    if paid > ours:
+        return f"was paid since it was booked ({paid} received, Connex recorded {ours}); void it by hand"
+    return ""
+
+
+def _payments(api: QuickBooksAPI, doc: dict[str, Any]) -> list[dict[str, Any]]:
+    return [_read(api, "Payment", str(link["TxnId"])) for link in doc.get("LinkedTxn") or []
+            if link.get("TxnType") == "Payment"]

@@ -8,6 +8,7 @@ with timeouts and error mapping), :mod:`.writer`, :mod:`.reader`, :mod:`.trackin
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any, Callable, Iterator, Literal, Optional
 
@@ -218,6 +219,21 @@ class QuickBooksConnector(Connector):
         from .cancel import cancel
 
         return cancel(self.api, writes) if writes else []
+
+    def list_documents(self, first: date, last: date, options: dict[str, Any]) -> Iterator[Found]:
+        """Invoices and sales receipts whose TxnDate is in ``first..last``; voided ones left out."""
+        from .cancel import voided
+        from .mapping import target_ref
+        from .qbquery import quote
+
+        for entity in ("SalesReceipt", "Invoice"):
+            select = (f"select * from {entity} WHERE TxnDate >= {quote(first.isoformat())} AND TxnDate <= "
+                      f"{quote(last.isoformat())} ORDERBY TxnDate")
+            for doc in self.api.query_all(select, entity):
+                if not voided(doc):
+                    yield Found(target_id=target_ref(entity, doc["Id"]), target_number=doc.get("DocNumber"),
+                                description=f"{entity} {doc.get('DocNumber') or doc['Id']} ({doc.get('TotalAmt')})",
+                                day=date.fromisoformat(str(doc.get("TxnDate"))[:10]))
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         return TrackingWriter(self.api, self.api.qb.company_id, self.request_ids).find(writes) if writes else {}

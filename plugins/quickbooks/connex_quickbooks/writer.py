@@ -95,7 +95,7 @@ class OrderWriter:
         found = resolve.lookup(self.api, wanted) if wanted else {}
         hits = {}
         for w in writes:
-            if (hit := self._existing(found, w.order)) is not None:
+            if (hit := self._existing(found, w.order, w.replaces)) is not None:
                 entity, doc = self._document(found, w.order)
                 if (amount := self._payment_due(w, entity, doc)) is not None:
                     hit.missing = f"payment of {amount}"
@@ -110,11 +110,12 @@ class OrderWriter:
                 return entity, doc
         return "", None
 
-    def _existing(self, found: resolve.Found, order: Order) -> Optional[Found]:
+    def _existing(self, found: resolve.Found, order: Order, replaces: Optional[str] = None) -> Optional[Found]:
+        """The document already booked under the order's DocNumber; not ``replaces`` (one connex undo voided)."""
         if not self.custom_numbers:
             return None
         entity, doc = self._document(found, order)
-        if doc is None:
+        if doc is None or mapping.target_ref(entity, doc["Id"]) == replaces:
             return None
         return Found(target_id=mapping.target_ref(entity, doc["Id"]), target_number=doc.get("DocNumber"),
                      description=f"{entity} {doc.get('DocNumber')} ({doc.get('TotalAmt')})")
@@ -286,7 +287,7 @@ class OrderWriter:
         todo: list[_Plan] = []
         first_of: dict[str, _Plan] = {}
         for plan in plans:
-            existing = self._existing(found, plan.order)
+            existing = self._existing(found, plan.order, plan.write.replaces)
             if existing is not None:
                 results[plan.write.key] = WriteResult(plan.write.key, ok=True, duplicate=True, target_id=existing.target_id,
                                                       target_number=existing.target_number,
@@ -498,6 +499,11 @@ class OrderWriter:
                     posted.append((plan, doc))
                     if self.company.global_model and (differs := taxes.total_differs(plan.order, doc.get("TotalAmt"))):
                         plan.notes.append(differs)
+                elif isinstance(error, QuickBooksFault) and error.code in ("6140", "6210") and plan.write.replaces:
+                    results[key] = WriteResult(key, ok=False, error=(
+                        f"QuickBooks refuses DocNumber {plan.number} again ({error.code}): the document connex undo "
+                        "voided keeps it while the company warns of duplicate numbers; turn that preference off "
+                        "(Account and settings > Advanced > Other preferences), or give the order another number with a rule"))
                 elif isinstance(error, QuickBooksFault) and error.code in ("6140", "6210"):
                     results[key] = WriteResult(key, ok=True, duplicate=True, target_number=plan.number,
                                                note=f"QuickBooks already has DocNumber {plan.number} ({error.code})")

@@ -500,6 +500,29 @@ class ShipStationConnector(Connector):
             results = [again.get(r.key, r) for r in results]
         return results
 
+    def cancel_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Take back orders Connex created (``connex undo``, ``write.undo``): ``DELETE /orders/{orderId}`` (a soft
+        delete: ShipStation keeps the order inactive) for those not yet shipped; a shipped or cancelled one is
+        left with the reason. ShipStation has no void of an order for ``on_cancel``: that raises, as before."""
+        if not all(w.undo for w in writes):
+            raise NotImplementedError(f"{self.name} cannot void orders (connex undo deletes the unshipped ones)")
+        results = []
+        for w in writes:
+            current = self.client.get_order(w.target_ref or "")
+            number = (current or {}).get("orderNumber") or w.order.number
+            if current is None:
+                results.append(WriteResult(w.key, ok=True, target_id=w.target_ref, note=f"order {number} was deleted already"))
+            elif current.get("orderStatus") not in UPDATABLE_STATUSES:
+                results.append(WriteResult(w.key, ok=False, target_id=w.target_ref,
+                                           error=f"order {number} is {current.get('orderStatus')} in ShipStation; "
+                                                 "only orders not yet shipped are deleted"))
+            else:
+                self.client.request("DELETE", f"/orders/{current['orderId']}")
+                self._forget()  # the look-ups must ask ShipStation again
+                results.append(WriteResult(w.key, ok=True, target_id=w.target_ref, target_number=number,
+                                           note=f"order {number} deleted"))
+        return results
+
     def _send(self, batch: list[tuple[OrderWrite, dict]]) -> list[WriteResult]:
         """One createorders call; a 400 is pinned on the order its ModelState names (or found by halving)."""
         if not batch:

@@ -6,6 +6,9 @@ instead; PAID and VOIDED invoices are read-only. A paid or part-paid invoice's p
 (``deletePayment``: ``POST /Payments/{PaymentID}`` with ``{"Status": "DELETED"}``, xero_accounting.yaml), which
 reopens it, then it is voided: as in QuickBooks, the money is no longer recorded as received for a sale that
 did not happen. An invoice with a credit note allocated is not touched: the order is held with the reason.
+
+Taking back a run (``connex undo``, ``write.undo``): the same, but an invoice changed since Connex wrote it is left:
+its total is not the booked order's (edited in Xero), or more is paid on it than the payment Connex recorded.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from decimal import Decimal
 from connex_core.api import FatalAPIError, OrderWrite, WriteResult
 
 from .client import XeroClient, records, validation_messages
+from .mapping import amount_to_pay
 
 
 def cancel(client: XeroClient, writes: list[OrderWrite]) -> list[WriteResult]:
@@ -34,6 +38,8 @@ def _cancel_one(client: XeroClient, write: OrderWrite) -> WriteResult:
     status = invoice.get("Status")
     if status in ("VOIDED", "DELETED"):
         return WriteResult(write.key, ok=True, target_id=ident, note=f"{label} was {status} already")
+    if write.undo and (changed := _changed_since(invoice, write)):
+        return WriteResult(write.key, ok=False, target_id=ident, error=f"{label} {changed}")
     credited = Decimal(str(invoice.get("AmountCredited") or 0))
     if credited > 0:
         return WriteResult(write.key, ok=False, target_id=ident,
@@ -61,3 +67,17 @@ def _cancel_one(client: XeroClient, write: OrderWrite) -> WriteResult:
         return WriteResult(write.key, ok=False, target_id=ident, error="; ".join(messages) or "Xero refused the void")
     return WriteResult(write.key, ok=True, target_id=ident, target_number=invoice.get("InvoiceNumber"),
                        note="; ".join([f"{label} {new}", *notes]))
+
+
+def _changed_since(invoice: dict, write: OrderWrite) -> str:
+    """How the invoice differs from what Connex booked (``write.order``), or "" when it does not."""
+    cents = Decimal("0.01")
+    total = Decimal(str(invoice.get("Total") or 0)).quantize(cents)
+    booked = Decimal(str(write.order.total)).quantize(cents)
+    if total != booked:
+        return f"was edited since it was booked (total {total}, booked {booked}); void it by hand"
+    ours = amount_to_pay(write.order) if write.options.get("record_payments") else Decimal(0)
+    paid = Decimal(str(invoice.get("AmountPaid") or 0))
+    if paid > ours:
+        return f"was paid since it was booked ({paid} received, Connex recorded {ours}); void it by hand"
+    return ""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from datetime import date
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from connex_core.api import countries
@@ -33,6 +34,7 @@ from connex_core.api import authorize_address as address_of
 from .auth import XeroAuth
 from .client import NotFound, XeroClient, make_pool, records, validation_messages
 from .connect_flow import authorize, finish
+from .msdate import parse_ms_date
 from .mapping import (amount_to_pay, contact_name, contact_to_xero, has_note, invoice_to_xero, order_from_xero,
                       payment_to_xero, shipping_cost_line,
                       tracking_note, tracking_reference)
@@ -233,6 +235,27 @@ class XeroConnector(Connector):
         from .cancel import cancel
 
         return cancel(self.client, writes) if writes else []
+
+    def list_documents(self, first: date, last: date, options: dict[str, Any]) -> Iterator[Found]:
+        """Sales invoices (ACCREC) dated ``first..last``; voided and deleted ones left out."""
+        where = (f'Type=="ACCREC" AND Date>=DateTime({first.year},{first.month:02d},{first.day:02d}) '
+                 f'AND Date<=DateTime({last.year},{last.month:02d},{last.day:02d})')
+        statuses = ["DRAFT", "SUBMITTED", "AUTHORISED", "PAID"]
+
+        def fetch(page: int) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+            data = self.client.call(f"list invoices by date (page {page})", "get_invoices", page=page, where=where,
+                                    statuses=statuses, order="Date ASC")
+            return data, records(data, "Invoices", f"list invoices (page {page})")
+
+        paginator = PageNumberPaginator(items=lambda answer: answer[1], page_size=PAGE_SIZE,
+                                        page_count=lambda answer: (answer[0].get("pagination") or {}).get("pageCount"),
+                                        fingerprint=lambda answer: answer[1][0].get("InvoiceID") if answer[1] else None)
+        for _data, invoices in paginator.pages(fetch):
+            for invoice in invoices:
+                when = parse_ms_date(invoice.get("DateString") or invoice.get("Date"))
+                day = when.date() if when is not None else None
+                yield Found(target_id=invoice["InvoiceID"], target_number=invoice.get("InvoiceNumber"),
+                            description=f"{invoice.get('Status')} invoice, total {invoice.get('Total')}", day=day)
 
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
         by_key = {w.key: w for w in writes}

@@ -1,0 +1,67 @@
+"""``connex report`` looks at the target's own documents: one posted by hand (not by Connex) in the window is
+listed as unknown to the ledger, on its day, and the day is not accounted for; Connex's own documents, and
+those ``connex undo`` voided, are not listed; an undone order makes its day not accounted for."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from connex_core.cli import app
+from tests.e2e.helpers import add_invoice, pacific, ss_order
+from tests.e2e.test_undo import QB, XERO, every_status
+
+runner = CliRunner()
+WINDOW = ["--since", "2026-09-16", "--until", "2026-09-20"]
+
+
+def report(config, task: str) -> tuple[int, dict, str]:
+    result = runner.invoke(app, ["report", "--config", str(config), "-t", task, *WINDOW, "--json"])
+    text = runner.invoke(app, ["report", "--config", str(config), "-t", task, *WINDOW]).stdout
+    [out] = json.loads(result.stdout)
+    return result.exit_code, out, text
+
+
+def days(out: dict) -> dict[str, dict]:
+    return {d["day"]: d for d in out["days"]}
+
+
+def test_a_quickbooks_document_posted_by_hand_is_listed_and_an_undone_order_is_not_accounted_for(sandbox):
+    ss, qb = sandbox.shipstation, sandbox.quickbooks
+    ss.add_order(ss_order("8201", pacific(2026, 9, 16)))
+    ss.add_order(ss_order("8202", pacific(2026, 9, 16, 11)))
+    config = sandbox.write([every_status(QB, document="auto")])
+    assert runner.invoke(app, ["run", "--config", str(config), "-t", QB, *WINDOW]).exit_code == 0
+    code, out, _ = report(config, QB)
+    assert code == 0 and out["accounted"] and out["note"] is None
+    assert all(d["unknown_in_target"] == [] for d in out["days"])  # Connex's own documents are known
+
+    [by_hand, _] = qb.seed_documents(2, unpaid_every=0)  # the bookkeeper enters two sales in QuickBooks
+    code, out, text = report(config, QB)
+    assert code == 5 and not out["accounted"]
+    hand_day = days(out)[by_hand["TxnDate"]]
+    assert sorted(hand_day["unknown_in_target"]) == ["QB-00001", "QB-00002"] and hand_day["orders"] == 0
+    assert "in the target, unknown to the ledger: QB-00001, QB-00002  NOT ACCOUNTED FOR" in text
+
+    [run] = json.loads(runner.invoke(app, ["runs", "--config", str(config), "-t", QB, "--json", "--limit", "1"]).stdout)
+    assert runner.invoke(app, ["undo", "--config", str(config), "--run", str(run["id"]), "--yes"]).exit_code == 0
+    code, out, text = report(config, QB)
+    order_day = days(out)["2026-09-16"]
+    assert order_day["undone"] == 2 and order_day["booked"] == 0 and not order_day["accounted"]
+    assert order_day["unknown_in_target"] == []  # the voided documents are Connex's, and voided
+    assert "undone 2" in text
+
+
+def test_a_xero_invoice_posted_by_hand_is_listed(sandbox):
+    ss, xero = sandbox.shipstation, sandbox.xero
+    ss.add_order(ss_order("8301", pacific(2026, 9, 16), paid=False))
+    config = sandbox.write([every_status(XERO)])
+    assert runner.invoke(app, ["run", "--config", str(config), "-t", XERO, *WINDOW]).exit_code == 0
+    code, out, _ = report(config, XERO)
+    assert code == 0 and out["accounted"], out
+    contact = next(iter(xero.contacts.values()))
+    add_invoice(xero, "INV-BY-HAND", "ShipStation", contact["ContactID"])
+    code, out, _ = report(config, XERO)
+    assert code == 5
+    assert [n for d in out["days"] for n in d["unknown_in_target"]] == ["INV-BY-HAND"]
