@@ -136,3 +136,48 @@ def test_each_tenants_webhooks_are_verified_kept_and_run_as_that_tenants(live_sa
     assert health["webhooks"] == {"accepted": 10, "rejected": 1, "unknown_tenant": 2}
     assert "webhook for unknown tenant 'mallory' refused" in err and "webhook for bob/shipstation refused" in err
     assert not any(secret in err for secret in SECRETS.values())
+
+
+def test_deliveries_kept_before_a_start_are_read_and_a_broken_tenant_does_not_stop_the_others(
+        live_sandbox, second_account, schemas, manager):
+    """In-process: the tenants' inbox reader sends each delivery's run with its own tenant's config; what was
+    kept before the start is read at the start; a tenant whose config no longer loads is answered 503 while the
+    other goes on."""
+    import json
+    from datetime import timedelta
+
+    from connex_core.config import load_config
+    from connex_core.state.factory import open_store
+    from connex_core.tenant_hooks import TenantWebhooks
+    from connex_core.tenants import Registry
+
+    boxes = {"alice": live_sandbox, "bob": second_account}
+    configs = {t: _config(box, t, schemas[t], schemas["registry"], "unused") for t, box in boxes.items()}
+    registry = Registry(PG, schemas["registry"])
+    for tenant, path in configs.items():
+        registry.add(tenant, path)
+    live_sandbox.shipstation.add_order(ss_order("KEPT-1", live_sandbox.clock.utcnow() - timedelta(minutes=5)))
+    body = json.dumps({"resource_url": f"{live_sandbox.shipstation.base_url}/orders",
+                       "resource_type": "ORDER_NOTIFY"}).encode()
+    store = open_store(load_config(configs["alice"]))  # answered by an earlier process, which then stopped
+    store.inbox_put("shipstation", "digest-of-an-earlier-delivery", {"content-type": "application/json"}, body)
+    store.close()
+
+    sent = []
+    hooks = TenantWebhooks(registry, manager, lambda path, task, orders: sent.append((path, task, orders)),
+                           port=0, tick=0.1).start()
+    try:
+        assert hooks.wait_read("alice", 1, timeout=30)
+        assert [(p, t, [o["number"] for o in orders]) for p, t, orders in sent] == [
+            (str(configs["alice"]), "shipstation-to-quickbooks", ["KEPT-1"])]
+        configs["bob"].write_text("[state\n")  # bob's config breaks: bob's webhooks wait, alice's go on
+        answer = requests.post(f"{hooks.url}/webhooks/bob/shipstation/{SECRETS['bob']}", data=body, timeout=10)
+        assert answer.status_code == 503
+        answer = requests.post(f"{hooks.url}/webhooks/alice/shipstation/{SECRETS['alice']}", data=body + b" ",
+                               timeout=10)
+        assert answer.status_code == 200
+        assert hooks.wait_read("alice", 2, timeout=30)
+        assert [p for p, _, _ in sent] == [str(configs["alice"])] * 2
+    finally:
+        hooks.stop()
+        registry.close()
