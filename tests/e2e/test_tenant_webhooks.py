@@ -105,7 +105,7 @@ def test_each_tenants_webhooks_are_verified_kept_and_run_as_that_tenants(live_sa
         url = found.group(1)
         # The schedule's first runs (nothing to book yet) finish before any order exists: every order that
         # reaches the books below came through its tenant's webhook.
-        _wait(lambda: all(_finished_runs(schemas[t]) >= 1 for t in boxes), 60, procs, "the scheduled runs")
+        _wait(lambda: all(_finished_runs(schemas[t]) >= 1 for t in boxes), 120, procs, "the scheduled runs")
 
         # Refused: an unknown tenant, an unknown connection, one tenant's secret on another tenant's URL.
         body = {"resource_url": f"{live_sandbox.shipstation.base_url}/orders", "resource_type": "ORDER_NOTIFY"}
@@ -122,7 +122,7 @@ def test_each_tenants_webhooks_are_verified_kept_and_run_as_that_tenants(live_sa
         for tenant, box in boxes.items():  # one ORDER_NOTIFY per order, each answered 200
             assert box.shipstation.deliver_webhooks() == len(want[tenant])
         for tenant, box in boxes.items():
-            _wait_books(box, want[tenant], procs, seconds=60)
+            _wait_books(box, want[tenant], procs, seconds=120)
         health = requests.get(f"{url}/health", timeout=10).json()
     finally:
         _stop(procs)
