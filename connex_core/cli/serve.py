@@ -19,7 +19,7 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Address the webhook receiver listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the webhook receiver: POST /webhooks/CONNECTION, or /webhooks/CONNECTION/SECRET for ShipStation.")] = 8787,
-    tenants: Annotated[bool, typer.Option("--tenants", help="Schedule every registered tenant's tasks (connex tenants add) and send them to the workers through the config's broker; webhooks at /webhooks/TENANT/CONNECTION[/SECRET], each verified and kept by its tenant; no console.")] = False,
+    tenants: Annotated[bool, typer.Option("--tenants", help="Schedule every registered tenant's tasks (connex tenants add) and send them to the workers through the config's broker; webhooks at /webhooks/TENANT/CONNECTION (ShipStation: /webhooks/TENANT/CONNECTION/SECRET), each verified and kept by its tenant; no console.")] = False,
 ) -> None:
     """Run every enabled task on its schedule (every_minutes) and at once when a webhook arrives.
 
