@@ -2,7 +2,7 @@
 """Connex benchmarks (issue 9): figures as ratios measured in one run, against the limits the APIs set.
 
     python3 dev.py bench                  # every benchmark at its full size (a few minutes)
-    python3 dev.py bench economy          # one of: economy throughput incremental memory rules webhook
+    python3 dev.py bench economy          # one of: economy throughput incremental memory rules webhook sellers
     python3 dev.py bench --tiny           # every benchmark at a tiny size (what the smoke test runs)
 
 Each benchmark prints its figures and the target beside each; nothing here asserts a speed. See
@@ -24,6 +24,7 @@ import economy_v2  # noqa: E402
 import incremental  # noqa: E402
 import memory  # noqa: E402
 import rules  # noqa: E402
+import sellers  # noqa: E402
 import throughput  # noqa: E402
 import webhook  # noqa: E402
 
@@ -40,6 +41,8 @@ BENCHMARKS: dict[str, tuple[Callable[[Say], dict], Callable[[Say], dict]]] = {
                lambda say: memory.run(say, small=100, large=600)),
     "rules": (lambda say: rules.run(say, orders=100_000, runs=3), lambda say: rules.run(say, orders=300, runs=1)),
     "webhook": (lambda say: webhook.run(say, orders=8), lambda say: webhook.run(say, orders=2, answers=30)),
+    "sellers": (lambda say: sellers.run(say, sellers=100, orders=500, workers=(1, 2, 4)),
+                lambda say: sellers.run(say, sellers=3, orders=10, workers=(1, 2))),
 }
 
 

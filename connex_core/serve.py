@@ -3,20 +3,15 @@
 * Every enabled task runs every ``every_minutes`` (polling stays the fallback for missed webhooks).
 * Runs go through one worker, one at a time: a task never runs twice at once, and two tasks never
   write the same ledger concurrently.
-* Webhooks arrive at ``POST /webhooks/<connection>[/<secret>]`` (:mod:`connex_core.webhook_http`). The
-  connection's connector verifies them (ShipStation: the secret in the URL; QuickBooks and Xero: HMAC
-  signatures) without any network call; a bad one is refused (401) and logged. A good one is kept in the
-  durable inbox of the state store and answered at once; the inbox worker then reads it (fetching what it
-  points at) and queues the tasks reading from that connection, with the orders it carried. A process
-  killed after answering loses nothing: the inbox is worked through at the next start. A delivery that
-  fails to read is retried a few times, then kept as failed, without holding up the others.
+* Webhooks arrive at ``POST /webhooks/<connection>[/<secret>]`` (:mod:`connex_core.webhook_http`), are
+  verified and kept in the durable inbox of the state store, answered at once, then read by the inbox
+  thread, which queues the tasks reading from that connection (:mod:`connex_core.inbox`).
 * :meth:`Server.stop` (SIGTERM, SIGINT) lets the batch in flight finish, then stops: nothing is
   half-written, and the interrupted task's cursor stays where it was.
 """
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import queue
 import threading
@@ -25,9 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 from .config import Config
-from .connections import Connections
 from .engine import RunSummary, SyncEngine
-from .errors import ConnexError, RetriableAPIError, WebhookRejected
+from .errors import ConnexError
+from .inbox import INBOX_ATTEMPTS, WebhookInbox  # noqa: F401  (INBOX_ATTEMPTS: re-exported for tests and tools)
 from .models import Order
 from .plugins import PluginManager
 from .limits import configure as configure_limits
@@ -36,9 +31,6 @@ from .state.lease import TaskBusy, TaskLease, holder_name
 from .webhook_http import WebhookHTTP
 
 log = logging.getLogger("connex.serve")
-
-#: How many times a delivery whose reading hit a passing API error is tried before it is kept as failed.
-INBOX_ATTEMPTS = 5
 
 
 @dataclass
@@ -63,14 +55,9 @@ class Server:
         configure_limits(config)
         self.store = open_store(config)
         self.engine = SyncEngine(config, manager, self.store, connector_options=self.connector_options)
-        # Webhooks arrive on the HTTP threads while the worker runs tasks: they get connectors of their own
-        # (a connector is not shared between threads), used one request at a time.
-        self._webhook_connections = Connections(config, manager, options=self.connector_options)
-        self._hooks_lock = threading.Lock()
-        # Verifying needs no network and must never wait behind a slow read: its own connectors, built under a
-        # short lock, used without one (verification only reads settings).
-        self._verify_connections = Connections(config, manager, options=self.connector_options)
-        self._verify_lock = threading.Lock()
+        # Webhooks are verified on the HTTP threads and read on the inbox thread while the worker runs tasks:
+        # the inbox has connectors of its own (a connector is not shared between threads).
+        self.inbox = WebhookInbox(config, manager, self.store, self.enqueue, connector_options=self.connector_options)
         self.jobs: "queue.Queue[_Job]" = queue.Queue()
         self._queued: set[str] = set()
         self._queued_lock = threading.Lock()
@@ -91,7 +78,7 @@ class Server:
 
             self.broker_jobs = Jobs(config.broker.url, queue=config.broker.queue,
                                     heartbeat_seconds=config.broker.heartbeat_seconds)
-        self.webhooks = {"accepted": 0, "rejected": 0}
+        self.webhooks = self.inbox.counts
         self.console = None
         if console:
             from .console import build_console
@@ -101,10 +88,7 @@ class Server:
         self.http = WebhookHTTP(self.receive, self.health, host=host, port=port, oauth=self.oauth_callback,
                                 console=self.console.app if self.console else None)
         self.host, self.port = host, port
-        self.inbox_wake = threading.Event()
-        self.inbox_read = 0
-        """Deliveries the inbox worker has finished with (read, refused or failed for good)."""
-        self._inbox_done = threading.Condition()
+        self.inbox_wake = self.inbox.wake
         self._threads: list[threading.Thread] = []
 
     # -- queueing --------------------------------------------------------------------------------
@@ -192,65 +176,7 @@ class Server:
     # -- webhooks ------------------------------------------------------------------------------
     def receive(self, connection: str, secret: Optional[str], headers: dict[str, str], body: bytes) -> tuple[int, bytes]:
         """Verify a delivery, keep it in the inbox and answer: no network call, no task run, before the answer."""
-        if connection not in self.config.connections:
-            log.warning("webhook for unknown connection %r refused", connection)
-            return 404, b'{"error": "unknown connection"}'
-        try:
-            connector = self._verifier(connection)
-            reply = connector.verify_webhook(headers, body, secret)
-        except NotImplementedError:
-            return self._receive_at_once(connector, connection, secret, headers, body)
-        except WebhookRejected as exc:
-            self.webhooks["rejected"] += 1
-            log.warning("webhook for %s refused: %s", connection, exc)
-            return 401, b'{"error": "refused"}'
-        except ConnexError as exc:
-            log.error("webhook for %s could not be verified: %s", connection, exc)
-            return 400, b'{"error": "could not be verified"}'
-        except Exception as exc:  # a header that is not ASCII, a signature of the wrong shape: not verified
-            self.webhooks["rejected"] += 1
-            log.warning("webhook for %s refused: signature could not be checked (%s)", connection, type(exc).__name__)
-            return 401, b'{"error": "refused"}'
-        digest = hashlib.sha256(body).hexdigest()
-        kept = {k: v for k, v in headers.items() if k not in ("authorization", "cookie")}
-        if self.store.inbox_put(connection, digest, kept, body) is None:
-            log.info("webhook for %s: the same delivery again (already in the inbox)", connection)
-        self.webhooks["accepted"] += 1
-        self.inbox_wake.set()
-        return 200, reply or b""
-
-    def _verifier(self, connection: str):
-        with self._verify_lock:
-            return self._verify_connections.get(connection)
-
-    def _receive_at_once(self, connector, connection, secret, headers, body) -> tuple[int, bytes]:
-        """For a connector that only implements ``handle_webhook``: verify and read before answering."""
-        try:
-            with self._hooks_lock:
-                event = self._webhook_connections.get(connection).handle_webhook(headers, body, secret)
-        except WebhookRejected as exc:
-            self.webhooks["rejected"] += 1
-            log.warning("webhook for %s refused: %s", connection, exc)
-            return 401, b'{"error": "refused"}'
-        except NotImplementedError:
-            return 404, b'{"error": "this connection does not take webhooks"}'
-        except ConnexError as exc:
-            log.error("webhook for %s could not be handled: %s", connection, exc)
-            return 502, b'{"error": "could not fetch the resource"}'
-        self.webhooks["accepted"] += 1
-        self._dispatch_event(connection, event)
-        return 200, event.reply or b""
-
-    def _dispatch_event(self, connection: str, event) -> None:
-        """Queue the tasks that read from ``connection``: with the orders the event carried, when it has any."""
-        for name, task in self.config.tasks.items():
-            if not task.enabled or task.source != connection:
-                continue
-            if task.kind == "orders" and event.orders is not None:
-                if event.orders:
-                    self.enqueue(name, f"webhook {event.kind}", list(event.orders))
-            else:
-                self.enqueue(name, f"webhook {event.kind}")
+        return self.inbox.receive(connection, secret, headers, body)
 
     def oauth_callback(self, connection: str, query: dict[str, str]):
         """``GET /oauth/<connection>/callback``: finish a sign-in started through the state store
@@ -268,57 +194,18 @@ class Server:
                 "unfinished": self.jobs.unfinished_tasks, "inbox": self.store.inbox_counts()}
 
     # -- the inbox -----------------------------------------------------------------------------
-    def _readers(self, connection: str, headers: dict[str, str], body: bytes) -> list[str]:
-        """The connection a delivery came to, and every other connection of the same type that verifies it
-        too (one app's delivery may speak of several companies: each connection reads its own)."""
-        ctype = self.config.connections[connection].get("type")
-        out = [connection]
-        for other, raw in self.config.connections.items():
-            if other == connection or raw.get("type") != ctype:
-                continue
-            try:
-                self._verifier(other).verify_webhook(headers, body, None)
-                out.append(other)
-            except Exception:  # not this connection's delivery
-                continue
-        return out
+    @property
+    def inbox_read(self) -> int:
+        """Deliveries the inbox worker has finished with (read, refused or failed for good)."""
+        return self.inbox.read
 
     def drain_inbox(self) -> int:
         """Read every kept delivery once; returns how many were finished with."""
-        done = 0
-        for entry in self.store.inbox_pending(limit=50):
-            if self.stopping.is_set():
-                break
-            error, retry = None, False
-            try:
-                for connection in self._readers(entry.connection, entry.headers, entry.body):
-                    with self._hooks_lock:
-                        event = self._webhook_connections.get(connection).read_webhook(entry.headers, entry.body)
-                    self._dispatch_event(connection, event)
-            except WebhookRejected as exc:
-                error = f"not readable: {exc}"
-            except RetriableAPIError as exc:
-                error, retry = str(exc), entry.attempts + 1 < INBOX_ATTEMPTS
-            except ConnexError as exc:
-                error = str(exc)
-            except Exception as exc:  # a delivery Connex cannot read must not stop the others
-                log.exception("webhook %s for %s could not be read", entry.id, entry.connection)
-                error = f"{type(exc).__name__}: {exc}"
-            if error:
-                log.warning("webhook %s for %s: %s%s", entry.id, entry.connection, error,
-                            " (will try again)" if retry else "")
-            self.store.inbox_finish(entry.id, error=error, retry=retry)
-            if not retry:
-                done += 1
-                with self._inbox_done:
-                    self.inbox_read += 1
-                    self._inbox_done.notify_all()
-        return done
+        return self.inbox.drain(self.stopping)
 
     def wait_inbox(self, n: int, timeout: float = 10.0) -> bool:
         """Block until the inbox worker has finished with ``n`` deliveries in all (for tests and tools)."""
-        with self._inbox_done:
-            return self._inbox_done.wait_for(lambda: self.inbox_read >= n, timeout)
+        return self.inbox.wait_read(n, timeout)
 
     def _inbox_loop(self) -> None:
         while not self.stopping.is_set():
@@ -353,8 +240,7 @@ class Server:
         for t in self._threads:
             t.join(timeout)
         self.engine.close()
-        self._webhook_connections.close()
-        self._verify_connections.close()
+        self.inbox.close()
         if self.console is not None:
             self.console.close()
         self.store.close()

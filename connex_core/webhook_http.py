@@ -94,12 +94,15 @@ class WebhookHTTP:
     lower-cased headers and the whole body; ``health() -> dict`` answers ``/health``; ``oauth(connection, query)
     -> Answer`` answers the OAuth callback (:mod:`connex_core.oauth.callback`). ``console``, an ASGI app, answers
     every other path (the web console, :mod:`connex_core.console`).
+
+    ``tenants``: the paths are ``/webhooks/TENANT/CONNECTION[/SECRET]`` and ``receive`` takes the tenant first
+    (``connex serve --tenants``, :mod:`connex_core.tenant_hooks`).
     """
 
     def __init__(self, receive: Callable[[str, Optional[str], dict[str, str], bytes], tuple[int, bytes]],
                  health: Callable[[], dict], *, host: str = "127.0.0.1", port: int = 8787,
                  max_body: int = MAX_BODY, concurrency: int = 64, per_client: int = 600, console: Any = None,
-                 oauth: Optional[Callable[[str, dict[str, str]], Any]] = None):
+                 oauth: Optional[Callable[[str, dict[str, str]], Any]] = None, tenants: bool = False):
         import uvicorn
         from starlette.applications import Starlette
         from starlette.concurrency import run_in_threadpool
@@ -118,6 +121,7 @@ class WebhookHTTP:
             client = request.client.host if request.client else "?"
             connection = request.path_params["connection"]
             secret = request.path_params.get("secret")
+            first = (request.path_params["tenant"],) if tenants else ()
             if not limit.allow(client):
                 log.warning("webhook from %s for %s: too many requests", client, connection)
                 return self._done(_json(429, {"error": "too many requests"}), "limited")
@@ -135,7 +139,7 @@ class WebhookHTTP:
                 chunks.append(chunk)
             headers = {k.lower(): v for k, v in request.headers.items()}
             try:
-                status, reply = await run_in_threadpool(receive, connection, secret, headers, b"".join(chunks))
+                status, reply = await run_in_threadpool(receive, *first, connection, secret, headers, b"".join(chunks))
             except Exception:  # the receiver's own bug: still an answer, and the details in the log
                 log.exception("webhook for %s could not be received", connection)
                 status, reply = 500, b'{"error": "internal error"}'
@@ -168,9 +172,10 @@ class WebhookHTTP:
         async def bad_request(request, exc=None):
             return self._done(_json(400, {"error": "bad request"}), "bad_request")
 
+        hooks = "/webhooks/{tenant}/{connection}" if tenants else "/webhooks/{connection}"
         app = Starlette(routes=[Route("/health", health_view, methods=["GET"]),
-                                Route("/webhooks/{connection}", hook_view, methods=["POST"]),
-                                Route("/webhooks/{connection}/{secret}", hook_view, methods=["POST"]),
+                                Route(hooks, hook_view, methods=["POST"]),
+                                Route(hooks + "/{secret}", hook_view, methods=["POST"]),
                                 Route("/oauth/{connection}/callback", oauth_view, methods=["GET"])],
                         exception_handlers={404: not_found, 405: not_allowed, 400: bad_request,
                                             ValueError: bad_request, UnicodeError: bad_request})

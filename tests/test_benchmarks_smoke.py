@@ -5,6 +5,7 @@ This is not a timed test: speed is what ``python3 dev.py bench`` reports, at ful
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -33,7 +34,7 @@ FIGURES = {
 
 
 def test_every_benchmark_runs_at_a_tiny_size_and_prints_its_figures():
-    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--tiny"], cwd=ROOT,
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--tiny", *FIGURES], cwd=ROOT,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     sections = dict(re.findall(r"^== (\w+) \(tiny\)\n(.*?)(?=^== |\Z)", out.stdout, flags=re.M | re.S))
@@ -43,3 +44,33 @@ def test_every_benchmark_runs_at_a_tiny_size_and_prints_its_figures():
             assert re.search(pattern, sections[name]), f"{name}: no line matching {pattern!r} in:\n{sections[name]}"
     # The tiny economy run still checks what it counts: every ShipStation order reached QuickBooks.
     assert re.search(r"ShipStation -> QuickBooks: 60 orders, .*read 60, .*failed 0", sections["economy"])
+
+
+#: The many-sellers benchmark's figures (it needs PostgreSQL and Redis, and starts worker processes: run apart).
+SELLERS = [r"1 worker\(s\): [1-9][\d,]* documents in [0-9.]+ s = [0-9.]+ orders/s; (the limits do not bind|limits' bound "
+           r"\d+ orders/s, ratio [0-9.]+)",
+           r"2 worker\(s\): [1-9][\d,]* documents in [0-9.]+ s = [0-9.]+ orders/s",
+           r"CPU per order: workers [0-9.]+ ms, simulators [0-9.]+ ms; fairness: slowest seller [0-9.]+ s / median "
+           r"[0-9.]+ s = [0-9.]+",
+           r"throughput ratio: 2 / 1 = [0-9.]+"]
+
+
+def test_the_sellers_benchmark_runs_at_a_tiny_size_and_prints_its_figures():
+    import pytest
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        from sellers import missing_services
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    missing = missing_services()
+    if missing:
+        why = f"the sellers benchmark needs {' and '.join(missing)} (docs/scale.md says how to start them)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true and {why}")
+        pytest.skip(why)
+    out = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--tiny", "sellers"], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    for pattern in SELLERS:
+        assert re.search(pattern, out.stdout), f"no line matching {pattern!r} in:\n{out.stdout}"

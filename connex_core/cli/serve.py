@@ -19,7 +19,7 @@ def serve(
     config: ConfigOption = None,
     host: Annotated[str, typer.Option(help="Address the webhook receiver listens on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port of the webhook receiver: POST /webhooks/CONNECTION, or /webhooks/CONNECTION/SECRET for ShipStation.")] = 8787,
-    tenants: Annotated[bool, typer.Option("--tenants", help="Schedule every registered tenant's tasks (connex tenants add) and send them to the workers through the config's broker; no webhook receiver.")] = False,
+    tenants: Annotated[bool, typer.Option("--tenants", help="Schedule every registered tenant's tasks (connex tenants add) and send them to the workers through the config's broker; webhooks at /webhooks/TENANT/CONNECTION (ShipStation: /webhooks/TENANT/CONNECTION/SECRET), each verified and kept by its tenant; no console.")] = False,
 ) -> None:
     """Run every enabled task on its schedule (every_minutes) and at once when a webhook arrives.
 
@@ -27,7 +27,7 @@ def serve(
     """
     cfg = config_from(config)
     if tenants:
-        return _serve_tenants(cfg)
+        return _serve_tenants(cfg, host, port)
     _refuse_open_console(cfg, host)
     done = threading.Event()
 
@@ -63,10 +63,11 @@ def _refuse_open_console(cfg, host: str) -> None:
                                  f"{cfg.path or 'F'} (or listen on 127.0.0.1)")
 
 
-def _serve_tenants(cfg) -> None:
+def _serve_tenants(cfg, host: str, port: int) -> None:
     from ..errors import ConfigurationError
     from ..jobs import Jobs
     from ..scheduler import TenantScheduler
+    from ..tenant_hooks import TenantWebhooks
     from ..tenants import registry_for
 
     if cfg.broker is None:
@@ -75,16 +76,20 @@ def _serve_tenants(cfg) -> None:
     registry = registry_for(cfg)
     jobs = Jobs(cfg.broker.url, queue=cfg.broker.queue, heartbeat_seconds=cfg.broker.heartbeat_seconds)
     scheduler = TenantScheduler(cfg, jobs=jobs, registry=registry)
+    hooks = TenantWebhooks(registry, get_manager(), jobs.send, host=host, port=port)
 
     def stop(signum, frame):
         scheduler.stopping.set()
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    err(f"connex serve: scheduling {len(registry.list())} tenants on queue {cfg.broker.queue!r}")
+    hooks.start()
+    err(f"connex serve: scheduling {len(registry.list())} tenants on queue {cfg.broker.queue!r}; "
+        f"webhooks at {hooks.url}/webhooks/<tenant>/<connection>")
     try:
         scheduler.run()
     finally:
+        hooks.stop()
         jobs.broker.close()
         registry.close()
     err("stopped")

@@ -83,7 +83,8 @@ def test_two_tenants_scheduled_once_run_by_one_worker_pool(live_sandbox, second_
     want_alice = _seed(live_sandbox, 25, prefix="ALICE")
     want_bob = _seed(second_account, 15, prefix="BOB")  # numbered apart: a mix-up would show in either book
     procs = _workers(alice, 2, tmp_path)
-    scheduler = subprocess.Popen([sys.executable, "-m", "connex_core", "serve", "--tenants", "--config", str(alice)],
+    scheduler = subprocess.Popen([sys.executable, "-m", "connex_core", "serve", "--tenants", "--port", "0",
+                                  "--config", str(alice)],
                                  stdout=subprocess.DEVNULL, stderr=open(tmp_path / "scheduler.log", "w"),
                                  env=child_env(), cwd=tmp_path)
     procs.append(scheduler)

@@ -71,12 +71,18 @@ def _workers(config, n: int, tmp_path, tag: str = "worker") -> list[subprocess.P
         procs.append(subprocess.Popen([sys.executable, "-m", "connex_core", "worker", "--config", str(config)],
                                       stdout=subprocess.DEVNULL, stderr=open(log, "w"), env=child_env(),
                                       cwd=tmp_path))
-    for i, log in enumerate(logs):  # ready when it says so on stderr
-        deadline = time.monotonic() + 30
-        while "connex worker:" not in log.read_text():
-            assert procs[i].poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "worker did not start"
-            time.sleep(0.05)
+    try:
+        for i, log in enumerate(logs):  # ready when it says so on stderr
+            deadline = time.monotonic() + 120  # a watchdog: a loaded machine takes long to import and connect
+            while "connex worker:" not in log.read_text():
+                assert procs[i].poll() is None, log.read_text()
+                assert time.monotonic() < deadline, "worker did not start"
+                time.sleep(0.05)
+    except BaseException:  # none left running after the test
+        for proc in procs:
+            proc.kill()
+            proc.wait()
+        raise
     return procs
 
 
