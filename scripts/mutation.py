@@ -64,7 +64,8 @@ def _existing(*paths: str) -> list[str]:
 
 def _write_path() -> Module:
     """The exactly-once write protocol: its own module once the engine is split, else the engine's functions."""
-    tests = _existing("tests/test_engine.py", "tests/test_write_path.py", "tests/test_write_path_mutants.py")
+    tests = _existing("tests/test_write_path_mutants.py", "tests/test_write_path.py", "tests/test_held_command.py",
+                      "tests/test_engine.py")  # the quick ones first: pytest -x stops at a mutant's first failure
     if (ROOT / "connex_core" / "sync" / "write.py").exists():
         return Module("connex_core/sync/write.py", tests)
     return Module("connex_core/engine.py", tests,
@@ -346,6 +347,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--list", action="store_true", help="only list the mutants")
     ap.add_argument("--operator", action="append", default=[], help="only mutants of operators containing this text")
     ap.add_argument("--line", type=int, action="append", default=[], help="only mutants on this line")
+    ap.add_argument("--function", action="append", default=[], help="only mutants in this function (or class)")
     ap.add_argument("--show", choices=["survivors", "all", "none"], default="survivors")
     ap.add_argument("--all-tests", action="store_true",
                     help="run every test of the module against each mutant (default: first the tests that reach "
@@ -369,6 +371,8 @@ def main(argv: list[str]) -> int:
                 todo = [m for m in todo if any(o in m.operator for o in args.operator)]
             if args.line:
                 todo = [m for m in todo if m.line in args.line]
+            if args.function:
+                todo = [m for m in todo if m.function in args.function]
             known = equivalents.get(name, [])
             for m in todo:
                 if is_equivalent(m, known):
