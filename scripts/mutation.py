@@ -27,6 +27,7 @@ import ast as pyast
 import difflib
 import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -348,6 +349,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--operator", action="append", default=[], help="only mutants of operators containing this text")
     ap.add_argument("--line", type=int, action="append", default=[], help="only mutants on this line")
     ap.add_argument("--function", action="append", default=[], help="only mutants in this function (or class)")
+    ap.add_argument("--shuffle", type=int, metavar="SEED",
+                    help="run the mutants in a random order (this seed): with --budget, a random sample of them, "
+                         "whose score estimates the whole module's")
     ap.add_argument("--show", choices=["survivors", "all", "none"], default="survivors")
     ap.add_argument("--all-tests", action="store_true",
                     help="run every test of the module against each mutant (default: first the tests that reach "
@@ -373,6 +377,8 @@ def main(argv: list[str]) -> int:
                 todo = [m for m in todo if m.line in args.line]
             if args.function:
                 todo = [m for m in todo if m.function in args.function]
+            if args.shuffle is not None:
+                random.Random(args.shuffle).shuffle(todo)
             known = equivalents.get(name, [])
             for m in todo:
                 if is_equivalent(m, known):
