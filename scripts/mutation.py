@@ -261,12 +261,14 @@ def is_equivalent(m: Mutant, known: list[dict]) -> Optional[dict]:
 
 
 def _reaching(trace: Path, statements: dict[int, tuple[int, int]]) -> Callable[[int], list[str]]:
-    """line -> the tests (node ids) that ran the statement holding it in the clean run; [] (all the module's
-    tests) when the line runs at import, or nothing was traced."""
+    """line -> the tests (node ids) that ran the statement holding it in the clean run, quickest first (``-x``
+    stops at the first failure); [] (all the module's tests) when the line runs at import, or nothing was traced."""
     try:
-        lines = {node: set(hit) for node, hit in json.loads(trace.read_text(encoding="utf-8")).items()}
+        traced = json.loads(trace.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return lambda line: []
+    quickest = sorted(traced, key=lambda node: traced[node]["seconds"])
+    lines = {node: set(traced[node]["lines"]) for node in quickest}
 
     def reach(line: int) -> list[str]:
         if line not in statements:
