@@ -84,9 +84,23 @@ class Unpaid(MemoryConnector):
         return out
 
 
+class Noting(MemoryConnector):
+    """The memory target, saying in its own words why a write it refused as a duplicate is one."""
+
+    name = "noting"
+
+    def write_orders(self, writes):
+        results = super().write_orders(writes)
+        for r in results:
+            if r.duplicate:
+                r.note = "matched by its reference"
+        return results
+
+
 @hookimpl
 def register_connectors(register):
     register(Unpaid)
+    register(Noting)
 
 
 @pytest.fixture
@@ -103,12 +117,12 @@ def task(manager, write_config, tmp_path):
     Unpaid.follow_ups, Unpaid.follow_up_failures = [], {}
     paths = {}
 
-    def run(rules: str = "", target: str = "memory"):
+    def run(rules: str = "", target: str = "memory", **engine):
         (tmp_path / "r.rules").write_text(rules)
         if target not in paths:
             paths[target] = write_config(CONFIG.format(target=target), name=f"{target}.toml")
         cfg = load_config(paths[target])
-        return SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task("orders")
+        return SyncEngine(cfg, manager, SQLiteStore(cfg.state_path), **engine).run_task("orders")
 
     return run
 
@@ -269,3 +283,75 @@ def test_a_document_someone_else_left_without_its_payment_is_a_duplicate_not_com
     [line] = store.query_log(LogQuery(task="orders"))
     assert (line.outcome, line.message) == ("duplicate", "already in unpaid as 1001")
     assert told.calls == [("1001", "duplicate", "theirs")]
+
+
+def test_a_duplicate_the_target_explains_is_logged_in_its_own_words(task, store):
+    seed("src", 3)
+    api("dst").duplicate_numbers = {"1001": "theirs-1", "1002": "theirs-2"}
+    task(target="noting")
+    lines = {e.order_number: e for e in store.query_log(LogQuery(task="orders"))}
+    assert [(lines[n].outcome, lines[n].message, lines[n].target_id, lines[n].reason) for n in ("1001", "1002", "1003")] \
+        == [("duplicate", "matched by its reference", "theirs-1", None),
+            ("duplicate", "matched by its reference", "theirs-2", None), ("created", None, "doc-1", None)]
+
+
+def test_an_order_a_daily_summarys_rules_skip_is_logged_left_out_of_its_day_and_kept_out_of_the_ledger(
+        manager, write_config, tmp_path):
+    from zoneinfo import ZoneInfo
+
+    from tests.support.memory_plugin import make_order
+
+    (tmp_path / "r.rules").write_text("when number == 'D1' then skip 'a staff order'\n")
+    path = write_config("""
+        [connections.src]
+        type = "memory"
+        space = "src"
+        [connections.dst]
+        type = "memory"
+        space = "dst"
+        [tasks.daily]
+        source = "src"
+        target = "dst"
+        kind = "daily_summary"
+        initial_days = 3
+        rules = ["r.rules"]
+        [tasks.daily.target_options]
+        summary_date = "created"
+    """)
+    utc = ZoneInfo("UTC")
+    day = datetime(2026, 9, 15, 10, 0, tzinfo=utc)
+    orders = [make_order(source="memory", source_id=f"d{i}", number=f"D{i}", created_at=day, modified_at=day)
+              for i in range(2)]
+    api("src").orders.extend(orders)
+    cfg = load_config(path)
+    store = SQLiteStore(cfg.state_path)
+    summary = SyncEngine(cfg, manager, store, now=lambda: datetime(2026, 9, 17, 12, 0, tzinfo=utc)).run_task("daily")
+    assert summary.counts["skipped"] == 1 and summary.counts["created"] == 1
+    [doc] = api("dst").documents.values()
+    assert doc["order"].total == orders[0].total  # the day without the skipped order
+    skipped = [(e.order_number, e.outcome, e.reason) for e in store.query_log(LogQuery(task="daily"))
+               if e.outcome == "skipped"]
+    assert skipped == [("D1", "skipped", "a staff order")]
+    assert store.ledger_get("daily", [orders[1].key]) == {}  # a summary's orders are not booked one by one
+
+
+def test_a_bookings_idempotency_key_is_the_one_earlier_versions_sent():
+    """A write whose answer was lost before an upgrade is replayed after it: the key must not change between
+    versions (these values were sent since the key was defined; QuickBooks ``requestid`` and Xero's
+    ``Idempotency-Key`` take 32 hexadecimal characters well within their limits)."""
+    from connex_core.sync.write import idempotency_key
+
+    assert idempotency_key("orders", "memory:m1") == "1916b4c5e8345ccaef5773b54ba968e0"
+    assert idempotency_key("tracking", "shipstation:1", "1Z999") == "54a87d96bcc2ac72061e2fec74f0ed56"
+    assert idempotency_key("orders", "memory:m1", "1Z999") != idempotency_key("orders", "memory:m1")
+
+
+def test_a_dry_run_reports_held_and_skipped_orders_and_records_nothing(task, store, told):
+    seed("src", 3)
+    summary = task("when number == '1001' then hold 'look'\nwhen number == '1002' then skip 'not ours'\n",
+                   dry_run=True)
+    assert [(o["order"], o["outcome"], o["detail"]) for o in summary.orders if o["outcome"] in ("held", "skipped")] \
+        == [("1001", "held", "look"), ("1002", "skipped", "not ours")]
+    assert summary.counts["held"] == summary.counts["skipped"] == 1
+    assert store.query_log(LogQuery()) == [] and store.ledger_counts("orders") == {}
+    assert told.calls == [] and api("dst").documents == {}

@@ -15,7 +15,12 @@ from tests.state.test_stores import PG_URL, _drop_schema, _need_pg
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def store(request, tmp_path):
+def store(request, tmp_path, monkeypatch):
+    """A fresh store of each kind; its clock moves one millisecond per reading (times never tie)."""
+    start = datetime(2026, 9, 15, 12, 0, tzinfo=timezone.utc)
+    ticks = iter(range(10**9))
+    clock = lambda: shared.iso_ms(start + timedelta(milliseconds=next(ticks)))  # noqa: E731
+    monkeypatch.setattr(f"connex_core.state.{request.param}._now", clock)
     if request.param == "sqlite":
         s = SQLiteStore(tmp_path / "state.db")
         yield s
