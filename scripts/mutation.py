@@ -2,14 +2,17 @@
 """Mutation testing of the modules whose tests must catch every wrong line (run on demand, not in CI).
 
     python3 dev.py mutation                 # every module in MODULES
-    python3 dev.py mutation sqlite write    # some of them
+    python3 dev.py mutation state write     # some of them (state: sqlite.py and the SQL it shares, sql.py)
     python3 dev.py mutation compiler --jobs 2 --budget 600 --show survivors
 
 Mutants come from cosmic-ray's operators (comparison, boolean, unary, arithmetic, numbers, loops,
 break/continue, exception types, decorators) plus statement deletion (a line replaced by ``pass``).
 Each mutant is applied to a private copy of the checkout (one per worker, put first on
 ``sys.path``), and the module's own fast tests run against it with ``pytest -x``: a failure or a
-timeout kills the mutant. The score printed per module is killed / (total - equivalent), where the
+timeout kills the mutant. To keep a run affordable on a shared machine, the clean run records which lines of
+the module each test reaches (``mutation_trace.py``); a mutant first runs against the tests that reach its
+statement, and only a survivor (or a mutant of code run at import) against all of the module's tests, so the
+outcome is the same as with all of them (``--all-tests`` skips the selection). The score printed per module is killed / (total - equivalent), where the
 equivalent mutants are the reviewed list in ``scripts/mutation_equivalents.toml`` (each with the
 reason it cannot change behaviour). Survivors are printed as diffs: each is a missing assertion.
 
@@ -22,7 +25,9 @@ from __future__ import annotations
 import argparse
 import ast as pyast
 import difflib
+import json
 import os
+import random
 import shutil
 import signal
 import subprocess
@@ -33,7 +38,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 try:
     import tomllib
@@ -50,25 +55,41 @@ class Module:
     tests: list[str]
     functions: Optional[set[str]] = None  # None: every function (and module-level code) of the file
     hypothesis: bool = False  # load hypothesis's pytest plugin (seconds of start-up per mutant)
+    args: list[str] = field(default_factory=list)  # more pytest arguments (``-k``), for every run
+
+
+def _existing(*paths: str) -> list[str]:
+    """The test files of a row that exist (a row may name a test file another branch adds)."""
+    return [t for t in paths if (ROOT / t).exists()]
 
 
 def _write_path() -> Module:
     """The exactly-once write protocol: its own module once the engine is split, else the engine's functions."""
-    tests = ["tests/test_engine.py", "tests/test_write_path.py"]
+    tests = _existing("tests/test_write_path_mutants.py", "tests/test_write_path.py", "tests/test_held_command.py",
+                      "tests/test_engine.py")  # the quick ones first: pytest -x stops at a mutant's first failure
     if (ROOT / "connex_core" / "sync" / "write.py").exists():
         return Module("connex_core/sync/write.py", tests)
     return Module("connex_core/engine.py", tests,
                   {"_dispatch", "_reconcile", "_record_results", "_record_failures", "_write"})
 
 
+#: The state store's tests: the SQLite store and the SQL both stores share (``tests/state`` runs every store
+#: kind; PostgreSQL's skip unless it is up and ``CI=true``, and SQLite's alone kill the shared SQL's mutants).
+STATE_TESTS = _existing("tests/test_state.py", "tests/state/test_stores.py", "tests/state/test_sql_mutants.py")
+STATE_ARGS = ["-k", "not postgres"]  # these rows mutate SQLite's store: PostgreSQL's runs add minutes, not kills
+
 # name -> module under test. Edit freely: the tests listed run once per mutant.
 MODULES: dict[str, Module] = {
     "compiler": Module("connex_core/rules/compiler.py",
                        ["tests/rules/test_semantics.py", "tests/rules/test_operands.py",
                         "tests/rules/test_cases.py", "tests/rules/test_extensions.py"]),
-    "sqlite": Module("connex_core/state/sqlite.py", ["tests/test_state.py"]),
+    "sqlite": Module("connex_core/state/sqlite.py", STATE_TESTS, args=STATE_ARGS),
+    "sql": Module("connex_core/state/sql.py", STATE_TESTS, args=STATE_ARGS),
     "write": _write_path(),
 }
+
+#: Names that stand for several rows: the state store is ``sqlite.py`` plus the SQL it shares (``sql.py``).
+GROUPS: dict[str, list[str]] = {"state": ["sqlite", "sql"]}
 
 # cosmic-ray operators used (the full arithmetic cross product would only add near-duplicates).
 OPERATORS = [
@@ -127,6 +148,30 @@ def _enclosing(tree: pyast.AST) -> dict[int, str]:
             walk(child, inner)
 
     walk(tree, None)
+    return out
+
+
+def _statements(tree: pyast.AST) -> dict[int, tuple[int, int]]:
+    """Line -> the innermost statement inside a function body that holds it (first and last line). Lines
+    missing (module and class level, a ``def`` line with its defaults and decorators) run at import, before
+    any test begins: their mutants are run against every test of the module."""
+    out: dict[int, tuple[int, int]] = {}
+
+    def walk(node: pyast.AST, in_function: bool) -> None:
+        for child in pyast.iter_child_nodes(node):
+            if in_function and isinstance(child, pyast.stmt):
+                for ln in range(child.lineno, (child.end_lineno or child.lineno) + 1):
+                    out[ln] = (child.lineno, child.end_lineno or child.lineno)
+            if isinstance(child, (pyast.FunctionDef, pyast.AsyncFunctionDef)):
+                for part in child.body:
+                    walk_stmt(part)
+                continue
+            walk(child, in_function)
+
+    def walk_stmt(stmt: pyast.stmt) -> None:
+        walk(pyast.Module(body=[stmt], type_ignores=[]), True)
+
+    walk(tree, False)
     return out
 
 
@@ -215,6 +260,26 @@ def is_equivalent(m: Mutant, known: list[dict]) -> Optional[dict]:
     return None
 
 
+def _reaching(trace: Path, statements: dict[int, tuple[int, int]]) -> Callable[[int], list[str]]:
+    """line -> the tests (node ids) that ran the statement holding it in the clean run, quickest first (``-x``
+    stops at the first failure); [] (all the module's tests) when the line runs at import, or nothing was traced."""
+    try:
+        traced = json.loads(trace.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return lambda line: []
+    quickest = sorted(traced, key=lambda node: traced[node]["seconds"])
+    lines = {node: set(traced[node]["lines"]) for node in quickest}
+
+    def reach(line: int) -> list[str]:
+        if line not in statements:
+            return []
+        first, last = statements[line]
+        span = set(range(first, last + 1))
+        return [node for node, hit in lines.items() if hit & span]
+
+    return reach
+
+
 class Workers:
     """Private copies of the checkout, one per worker; connex_core is imported from the copy."""
 
@@ -250,10 +315,18 @@ class Workers:
         shutil.rmtree(self.base, ignore_errors=True)
 
 
-def run_tests(workdir: Path, mod: Module, tests: list[str], timeout: float) -> tuple[str, float, str]:
+def run_tests(workdir: Path, mod: Module, tests: list[str], timeout: float,
+              trace: Optional[Path] = None) -> tuple[str, float, str]:
+    """``pytest -x`` on ``tests`` in ``workdir``; ``trace``: also write there which lines of the module each test
+    reaches (``mutation_trace.py``)."""
     env = dict(os.environ, PYTHONPATH=str(workdir), PYTHONDONTWRITEBYTECODE="1")
+    plugin: list[str] = []
+    if trace is not None:
+        env.update(PYTHONPATH=os.pathsep.join([str(workdir), str(workdir / "scripts")]),
+                   CONNEX_MUTATION_TRACE_FILE=mod.path, CONNEX_MUTATION_TRACE_OUT=str(trace))
+        plugin = ["-p", "mutation_trace"]
     cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider",
-           *([] if mod.hypothesis else ["-p", "no:hypothesispytest"]), *tests]
+           *([] if mod.hypothesis else ["-p", "no:hypothesispytest"]), *plugin, *mod.args, *tests]
     start = time.monotonic()
     try:
         proc = subprocess.run(cmd, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout,
@@ -267,7 +340,8 @@ def run_tests(workdir: Path, mod: Module, tests: list[str], timeout: float) -> t
 
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("modules", nargs="*", help=f"modules to mutate (default: all of {', '.join(MODULES)})")
+    ap.add_argument("modules", nargs="*", help=f"modules to mutate (default: all of {', '.join(MODULES)}; "
+                    f"{', '.join(g + ' = ' + ' + '.join(m) for g, m in GROUPS.items())})")
     ap.add_argument("--jobs", "-j", type=int, default=1, help="mutants tested at once (default 1)")
     ap.add_argument("--budget", type=float, default=0,
                     help="seconds per module; mutants not reached in time are reported as not run (default: none)")
@@ -276,12 +350,19 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--list", action="store_true", help="only list the mutants")
     ap.add_argument("--operator", action="append", default=[], help="only mutants of operators containing this text")
     ap.add_argument("--line", type=int, action="append", default=[], help="only mutants on this line")
+    ap.add_argument("--function", action="append", default=[], help="only mutants in this function (or class)")
+    ap.add_argument("--shuffle", type=int, metavar="SEED",
+                    help="run the mutants in a random order (this seed): with --budget, a random sample of them, "
+                         "whose score estimates the whole module's")
     ap.add_argument("--show", choices=["survivors", "all", "none"], default="survivors")
+    ap.add_argument("--all-tests", action="store_true",
+                    help="run every test of the module against each mutant (default: first the tests that reach "
+                         "the mutated statement, then, for a survivor, all of them)")
     args = ap.parse_args(argv)
-    names = args.modules or list(MODULES)
+    names = [n for given in (args.modules or list(MODULES)) for n in GROUPS.get(given, [given])]
     unknown = [n for n in names if n not in MODULES]
     if unknown:
-        ap.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join(MODULES)}")
+        ap.error(f"unknown module(s) {', '.join(unknown)}; known: {', '.join([*MODULES, *GROUPS])}")
     equivalents = load_equivalents()
     scores = []
     print_lock = threading.Lock()
@@ -296,6 +377,10 @@ def main(argv: list[str]) -> int:
                 todo = [m for m in todo if any(o in m.operator for o in args.operator)]
             if args.line:
                 todo = [m for m in todo if m.line in args.line]
+            if args.function:
+                todo = [m for m in todo if m.function in args.function]
+            if args.shuffle is not None:
+                random.Random(args.shuffle).shuffle(todo)
             known = equivalents.get(name, [])
             for m in todo:
                 if is_equivalent(m, known):
@@ -308,14 +393,16 @@ def main(argv: list[str]) -> int:
             tests = [t for t in mod.tests if (ROOT / t).exists()]
             assert workers is not None
             d = workers.take()
-            clean, clean_s, out = run_tests(d, mod, tests, 600)
+            trace = workers.base / f"{name}-lines.json"
+            clean, clean_s, out = run_tests(d, mod, tests, 1200, trace=None if args.all_tests else trace)
             workers.give(d)
             if clean != "survived":
                 print(f"{name}: the tests fail without any mutant; fix them first\n{out}", file=sys.stderr)
                 return 2
+            reach = _reaching(trace, _statements(pyast.parse(original)))
             timeout = clean_s * args.timeout_factor + 10
-            print(f"{name}: {mod.path}, {len(todo)} mutants, tests {' '.join(tests)} ({clean_s:.1f} s clean)",
-                  flush=True)
+            print(f"{name}: {mod.path}, {len(todo)} mutants, tests {' '.join(tests)} ({clean_s:.1f} s clean"
+                  f"{'' if args.all_tests else ', traced'})", flush=True)
             deadline = time.monotonic() + args.budget if args.budget else None
 
             def one(m: Mutant) -> None:
@@ -328,7 +415,10 @@ def main(argv: list[str]) -> int:
                 target = w / mod.path
                 try:
                     target.write_text(m.source, encoding="utf-8")
-                    m.outcome, m.seconds, m.extra["output"] = run_tests(w, mod, tests, timeout)
+                    chosen = reach(m.line)
+                    m.outcome, m.seconds, m.extra["output"] = run_tests(w, mod, chosen or tests, timeout)
+                    if m.outcome == "survived" and chosen:  # a test reaching it in a child process, unseen
+                        m.outcome, m.seconds, m.extra["output"] = run_tests(w, mod, tests, timeout)
                 finally:
                     target.write_text(original, encoding="utf-8")
                     workers.give(w)

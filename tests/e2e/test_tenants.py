@@ -61,6 +61,27 @@ def _tenant_config(box, schema: str, registry: str, queue: str):
     return path
 
 
+def _last_run(schema: str) -> int:
+    """The id of the newest run a tenant's state records (0: none yet)."""
+    import psycopg
+
+    with psycopg.connect(PG, autocommit=True) as db:
+        return db.execute(f'SELECT coalesce(max(id), 0) FROM "{schema}".runs').fetchone()[0]
+
+
+def _wait_run_finished_after(schema: str, run_id: int, procs, seconds: float = 60) -> None:
+    """Wait until a run newer than ``run_id`` has finished in a tenant's state."""
+    import psycopg
+
+    deadline = time.monotonic() + seconds
+    with psycopg.connect(PG, autocommit=True) as db:
+        while db.execute(f'SELECT count(*) FROM "{schema}".runs WHERE id > %s AND finished_at IS NOT NULL',
+                         (run_id,)).fetchone()[0] == 0:
+            assert any(p.poll() is None for p in procs), "every worker exited"
+            assert time.monotonic() < deadline, f"no run of {schema} finished within {seconds} s"
+            time.sleep(0.2)
+
+
 def test_two_tenants_scheduled_once_run_by_one_worker_pool(live_sandbox, second_account, schemas, tmp_path):
     from connex_core.cli import app
 
@@ -91,7 +112,10 @@ def test_two_tenants_scheduled_once_run_by_one_worker_pool(live_sandbox, second_
     try:
         _wait_books(live_sandbox, want_alice, procs)
         _wait_books(second_account, want_bob, procs)
-        time.sleep(0.5)
+        # Every order is booked: a run of each tenant begun after that, and finished, must have booked none
+        # again (what a "nothing more happened" check waits on, instead of a pause).
+        _wait_run_finished_after(schemas["alice"], _last_run(schemas["alice"]), procs)
+        _wait_run_finished_after(schemas["bob"], _last_run(schemas["bob"]), procs)
     finally:
         _stop(procs)
     _assert_exact(live_sandbox, want_alice)  # alice's books hold exactly alice's orders
