@@ -10,14 +10,19 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
+import subprocess
+import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from connex_core.sandbox import Fault
 from connex_csv.columns import OUTPUT
 from connex_csv.sim import FolderService
-from tests.e2e.helpers import money, pacific, ss_order
+from tests.e2e.helpers import child_env, money, pacific, ss_order
 
 QUICKBOOKS_OPTIONS = ('{ document = "invoice", customer_match = "email", create_customers = true, '
                       'unknown_items = "create_non_inventory" }')
@@ -167,3 +172,68 @@ target = "export"
     again = connex("run", "--config", config, "--json", "--since", "2026-09-15")  # the same orders read again
     assert again.json[0].get("created", 0) == 0, again.stdout
     assert sum(len(read_rows(p)) for p in (sandbox.folder / "outgoing").glob("*.csv")) == len(rows)
+
+
+def test_a_malformed_row_is_reported_with_file_row_and_column_the_rest_booked_and_the_fixed_order_later(
+        sandbox, files, connex):
+    [path] = files.seed_orders(4)
+    good = path.read_text()
+    rows = list(csv.reader(io.StringIO(good)))
+    price = rows[0].index("Lineitem price")
+    bad_row = next(n for n, row in enumerate(rows) if row[0] == "#1003")
+    rows[bad_row][price] = rows[bad_row][price].replace(".", ",")  # a decimal comma, as some spreadsheets write
+    path.write_text("".join(",".join(f'"{v}"' if "," in v else v for v in row) + "\n" for row in rows))
+    config = csv_config(sandbox, f"""
+[tasks.csv-to-quickbooks]
+source = "shop-files"
+target = "quickbooks"
+overlap_minutes = 0
+target_options = {QUICKBOOKS_OPTIONS}
+""")
+    out = connex("run", "--config", config, "--json")
+    assert out.json[0]["created"] == 3, out.stdout
+    assert f"{path.name} row {bad_row + 1} (order 1003), column Lineitem price: " in out.stderr, out.stderr
+    assert "fix the file and the next run reads it" in out.stderr
+    assert sorted(d["DocNumber"] for d in sandbox.quickbooks.entities("Invoice")) == ["1001", "1002", "1004"]
+
+    still = connex("run", "--config", config, "--json")  # not fixed: reported again, nothing booked twice
+    assert still.json[0].get("created", 0) == 0 and "(order 1003)" in still.stderr
+    path.write_text(good)
+    fixed = connex("run", "--config", config, "--json")
+    assert fixed.json[0]["created"] == 1 and "order 1003" not in fixed.stderr, fixed.stdout
+    invoices = {d["DocNumber"]: d for d in sandbox.quickbooks.entities("Invoice")}
+    assert sorted(invoices) == ["1001", "1002", "1003", "1004"]
+    assert money(invoices["1003"]["TotalAmt"]) == files.seeded["1003"].total
+    assert sorted(e.order_number for e in sandbox.log(task="csv-to-quickbooks", outcome="created")) == sorted(invoices)
+
+
+def test_a_run_killed_mid_file_loses_nothing_and_the_next_books_every_order_once(sandbox, files, connex):
+    files.seed_orders(90, per_file=90)
+    config = csv_config(sandbox, """
+[tasks.csv-to-xero]
+source = "shop-files"
+target = "xero"
+overlap_minutes = 0
+""")
+    # Xero takes a batch of invoices per call; slow every call down so the kill lands between two of them
+    sandbox.xero.faults.add(Fault(kind="slow", delay=0.3, methods=("PUT", "POST"), path="/Invoices"))
+    proc = subprocess.Popen([sys.executable, "-m", "connex_core", "run", "--config", str(config)], cwd=sandbox.folder,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env())
+    try:
+        deadline = time.monotonic() + 60
+        while not sandbox.xero.invoices and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.wait(timeout=10)
+    booked = len(sandbox.xero.invoices)
+    assert 0 < booked < 90, f"the kill did not land mid-run ({booked} invoices)"
+    sandbox.xero.faults.clear()
+
+    out = connex("run", "--config", config, "--json")
+    assert out.json[0]["status"] == "ok", out.stdout
+    numbers = sorted(i["InvoiceNumber"] for i in sandbox.xero.invoices.values())
+    assert numbers == sorted(files.seeded), "an order was lost or booked twice"
+    for invoice in sandbox.xero.invoices.values():
+        assert money(invoice["Total"]) == files.seeded[invoice["InvoiceNumber"]].total
+    assert connex("run", "--config", config, "--json").json[0]["read"] == 0

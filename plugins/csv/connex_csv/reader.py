@@ -31,7 +31,9 @@ STATUS_WORDS = {"fulfilled": OrderStatus.shipped, "shipped": OrderStatus.shipped
                 "cancelled": OrderStatus.cancelled, "unfulfilled": None, "partial": None, "restocked": None}
 PAID_WORDS = {"paid": True, "partially_paid": False, "partially paid": False, "pending": False, "authorized": False,
               "refunded": True, "partially_refunded": True, "voided": False, "unpaid": False}
-MONEY = re.compile(r"^[-+]?[$€£]?\d[\d,]*(\.\d+)?$|^[-+]?[$€£]?\.\d+$")
+#: An amount: digits with an optional decimal point, thousands separated by ',' in groups of three only, so a
+#: decimal comma ('12,50', as some spreadsheets write it) is refused rather than read as 1250.
+MONEY = re.compile(r"^[-+]?[$€£]?(\d{1,3}(,\d{3})+|\d+)(\.\d+)?$|^[-+]?[$€£]?\.\d+$")
 
 
 class BadValue(ValueError):

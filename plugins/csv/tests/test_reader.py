@@ -134,3 +134,15 @@ def test_a_byte_order_mark_and_text_that_is_not_utf8_are_handled():
     [problem] = read_orders("latin.csv", "order_number,sku,quantity,unit_price\n1,Café,1,2.00\n".encode("latin-1"),
                             settings(), SEEN)
     assert isinstance(problem, FileError) and "not utf-8-sig text" in str(problem) and "encoding" in str(problem)
+
+
+@pytest.mark.parametrize("value, amount", [("1,234.50", "1234.50"), ("$12.50", "12.50"), ("12", "12"), (".5", "0.5"),
+                                           ("12,50", None), ("1,2345.00", None), ("12.5.0", None), ("", "0")])
+def test_amounts_take_thousands_separators_and_refuse_a_decimal_comma(value, amount):
+    cell = f'"{value}"' if "," in value else value
+    orders, problems = read(f"order_number,sku,quantity,unit_price,shipping\n1,A,1,1.00,{cell}\n")
+    if amount is None:
+        [problem] = problems
+        assert problem.column == "shipping" and f"{value!r} is not an amount" in problem.message
+    else:
+        assert orders["1"].shipping == Decimal(amount)
