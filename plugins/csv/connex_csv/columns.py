@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-#: column -> what it holds (docs/writing-a-connector.md shows this table).
+#: column -> what it holds (plugins/csv/README.md shows this table; a test keeps the two the same).
 COLUMNS: dict[str, str] = {
     "order_number": "The order's number; rows with the same number are one order's lines (a leading '#' is dropped).",
     "order_date": "When the order was placed (a date, or a date and time; the connection's timezone when no offset).",

@@ -35,8 +35,8 @@ class CsvSettings(ConnectorSettings):
     pattern: str = Field("*.csv", description="Which files of the folder are order files (a glob; the folder only, "
                          "not its sub-folders).")
     columns: dict[str, str] = Field(default_factory=dict, description="The file's header for a column Connex "
-                                    "could not recognise, as {column = \"Header\"} with the column names of "
-                                    "docs/writing-a-connector.md (order_number = \"Order ID\"). The others are "
+                                    "could not recognise, as {column = \"Header\"} with the column names of the "
+                                    "connector's README (order_number = \"Order ID\"). The others are "
                                     "detected from common marketplace exports and from this connector's own files.")
     timezone: str = Field("UTC", description="The time zone of dates the files give without an offset "
                           "(an IANA name, 'America/New_York'); dates with an offset keep theirs.")
