@@ -146,3 +146,19 @@ def test_amounts_take_thousands_separators_and_refuse_a_decimal_comma(value, amo
         assert problem.column == "shipping" and f"{value!r} is not an amount" in problem.message
     else:
         assert orders["1"].shipping == Decimal(amount)
+
+
+def test_an_etsy_sold_order_items_export_is_recognised():
+    text = ("Sale Date,Item Name,Buyer,Quantity,Price,Discount Amount,Order Shipping,Order Sales Tax,Currency,"
+            "Ship Name,Ship Address1,Ship City,Ship State,Ship Zipcode,Ship Country,Order ID,SKU\n"
+            "09/15/2026,Blue mug,ana,2,12.50,0,4.00,2.00,EUR,Ana,1 Rue,Lyon,,69001,FR,3301,MUG-BLU\n"
+            "09/15/2026,Red cap,ana,1,15.25,0,4.00,2.00,EUR,Ana,1 Rue,Lyon,,69001,FR,3301,CAP-RED\n")
+    orders, problems = read(text, timezone="Europe/Paris")
+    assert problems == []
+    [order] = orders.values()
+    assert order.number == "3301" and order.currency == "EUR" and order.customer.name == "ana"
+    assert [(l.sku, l.name, l.quantity, l.unit_price) for l in order.lines] == [
+        ("MUG-BLU", "Blue mug", Decimal("2"), Decimal("12.50")), ("CAP-RED", "Red cap", Decimal("1"), Decimal("15.25"))]
+    assert (order.shipping, order.tax, order.total) == (Decimal("4.00"), Decimal("2.00"), Decimal("46.25"))
+    assert order.order_date == datetime(2026, 9, 14, 22, 0, tzinfo=timezone.utc)  # midnight in Paris
+    assert (order.ship_to.city, order.ship_to.postal_code, order.ship_to.country) == ("Lyon", "69001", "FR")
