@@ -216,7 +216,7 @@ target = "xero"
 overlap_minutes = 0
 """)
     # Xero takes a batch of invoices per call; slow every call down so the kill lands between two of them
-    sandbox.xero.faults.add(Fault(kind="slow", delay=0.3, methods=("PUT", "POST"), path="/Invoices"))
+    sandbox.xero.faults.add(Fault(kind="slow", delay=1.0, methods=("PUT", "POST"), path="/Invoices"))
     proc = subprocess.Popen([sys.executable, "-m", "connex_core", "run", "--config", str(config)], cwd=sandbox.folder,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=child_env())
     try:
