@@ -37,6 +37,7 @@ type = "csv"
 folder = "incoming"
 store = "Shopify"
 timezone = "America/Chicago"
+settle_seconds = 0  # the files are written by the test just before the run
 
 [connections.export]
 type = "csv"

@@ -76,6 +76,11 @@ class CsvConnector(Connector):
         current: dict[str, str] = {}
         done_this_pass: set[str] = set()
         for path in paths:
+            settle = self.settings.settle_seconds
+            if settle and call(self.retry, lambda path=path: self.files.age(path), "reading", path) < settle:
+                self.ctx.logger.info("csv %s: %s changed less than %gs ago; left for the next run",
+                                     self.ctx.connection, path.name, settle)
+                continue
             data = call(self.retry, lambda path=path: self.files.read(path), "reading", path)
             digest = current[path.name] = content_hash(data)
             if digest in done_this_pass:

@@ -17,6 +17,7 @@ import errno
 import fnmatch
 import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Callable, TypeVar
 
@@ -39,6 +40,10 @@ class LocalFiles:
 
     def read(self, path: Path) -> bytes:
         return path.read_bytes()
+
+    def age(self, path: Path) -> float:
+        """Seconds since the file last changed (by the real wall clock: the file system's own)."""
+        return time.time() - path.stat().st_mtime
 
     def append(self, path: Path, data: bytes) -> None:
         """Append in one write, then flush to the disk: the rows are there before the ledger says so."""

@@ -50,6 +50,9 @@ class CsvSettings(ConnectorSettings):
                        "amount_paid or financial_status column) counts as paid: marketplace exports list sold orders.")
     delimiter: str = Field(",", min_length=1, max_length=1, description="The character between columns (',', ';', "
                            "or '\\t' for tab-separated exports).")
+    settle_seconds: float = Field(5.0, ge=0, le=3600, description="A file changed less than this many seconds ago "
+                                  "is left for the next run: it may still be being copied or exported into the folder "
+                                  "(a half-written file would book orders with lines missing). 0 reads every file at once.")
     encoding: str = Field("utf-8-sig", description="The files' text encoding (utf-8-sig also reads UTF-8 with a "
                           "byte-order mark, as spreadsheet programs save it).")
 

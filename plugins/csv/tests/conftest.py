@@ -19,11 +19,12 @@ def folder(tmp_path) -> FolderService:
 
 @pytest.fixture
 def make_csv(folder, tmp_path, sim_clock):
-    """``make_csv(dry_run=False, bad_credentials=False, **settings)``: a connector on ``folder``'s folder."""
+    """``make_csv(dry_run=False, bad_credentials=False, **settings)``: a connector on ``folder``'s folder (files are
+    read as soon as written: ``settle_seconds = 0`` unless given)."""
 
     def make(dry_run: bool = False, bad_credentials: bool = False, *, state: Path | None = None, **settings) -> CsvConnector:
         folder.denied = bad_credentials
-        values = {"type": "csv", "folder": str(folder.folder), **settings}
+        values = {"type": "csv", "folder": str(folder.folder), "settle_seconds": 0, **settings}
         ctx = ConnectorContext(connection="shop", state_dir=state or tmp_path / ".connex", dry_run=dry_run,
                                options={"clock": sim_clock, "csv_files": folder.files()})
         return CsvConnector(CsvSettings.model_validate(values), ctx)

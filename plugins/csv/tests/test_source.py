@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import time
 from datetime import timedelta
 
 import pytest
@@ -154,3 +156,13 @@ def test_a_missing_folder_is_a_configuration_error_and_a_refused_one_says_whose_
     with pytest.raises(AuthenticationError, match="credentials of the account"):
         list(make_csv(bad_credentials=True).fetch_orders(FetchQuery()))
     assert errno.EACCES  # the errno the simulator raises for a refused folder
+
+
+def test_a_file_changed_within_the_settle_time_is_left_for_the_next_run(folder, make_csv):
+    [path] = folder.seed_orders(2)
+    os.utime(path, (time.time(), time.time()))  # still being copied in, as far as anyone can tell
+    connector = make_csv(settle_seconds=60)
+    assert list(connector.fetch_orders(FetchQuery())) == []
+    past = time.time() - 61
+    os.utime(path, (past, past))
+    assert numbers(connector.fetch_orders(FetchQuery())) == ["1001", "1002"]
