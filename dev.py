@@ -7,7 +7,7 @@
     python3 dev.py bench [NAME]  # the benchmarks (benchmarks/README.md)
     python3 dev.py mutation [MODULE]  # mutation scores of the core's critical modules (scripts/mutation.py)
 
-The first call creates ``.venv/`` and installs the core and the three plugins into it (editable,
+The first call creates ``.venv/`` and installs the core and the four plugins into it (editable,
 with their test extras). Later calls reinstall only when a ``pyproject.toml`` changed.
 """
 
@@ -22,7 +22,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
 VENV = Path(os.environ.get("CONNEX_VENV", ROOT / ".venv"))
-PACKAGES = [ROOT, ROOT / "plugins" / "shipstation", ROOT / "plugins" / "quickbooks", ROOT / "plugins" / "xero"]
+PACKAGES = [ROOT, ROOT / "plugins" / "shipstation", ROOT / "plugins" / "quickbooks", ROOT / "plugins" / "xero",
+            ROOT / "plugins" / "csv"]
 
 
 def _bin(name: str) -> Path:
