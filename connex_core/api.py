@@ -23,7 +23,7 @@ What each group is for:
 * the connector contract: :class:`Connector`, :class:`Capability`, :class:`ConnectorSettings`,
   :class:`NoOptions`, :func:`options_of`, :class:`ConnectorContext`, :class:`FetchQuery`,
   :class:`OrderWrite`, :class:`TrackingWrite`, :class:`WriteResult`, :class:`Found`,
-  :class:`WebhookEvent`, :func:`batched`;
+  :class:`UnreadableOrder`, :class:`WebhookEvent`, :func:`batched`;
 * errors (each maps to an exit code, :class:`ExitCode`);
 * HTTP: :func:`make_session`, :class:`RetryPolicy`, :class:`RateLimiter`, :func:`limiter_for`, :class:`ApiBudget`,
   :func:`short_body`; paging: :class:`PageNumberPaginator`, :class:`OffsetPaginator`,
@@ -41,7 +41,7 @@ from typing import Any
 from . import countries, jsonutil, money
 from .clock import REAL_CLOCK, Clock, RealClock, wall_time
 from .connector import (Capability, Connector, ConnectorContext, ConnectorSettings, FetchQuery, Found, NoOptions,
-                        OrderWrite, TrackingWrite, WebhookEvent, WriteResult, batched, options_of)
+                        OrderWrite, TrackingWrite, UnreadableOrder, WebhookEvent, WriteResult, batched, options_of)
 from .countries import UnknownCountry
 from .errors import (AuthenticationError, ConfigurationError, ConnectorError, ConnexError, DryRunWriteError, ExitCode,
                      FatalAPIError, OrderError, RateLimitExhausted, RetriableAPIError, UsageError, WebhookRejected)
@@ -63,7 +63,8 @@ __all__ = [
     "Order", "LineItem", "Address", "Customer", "Shipment", "OrderStatus", "DocumentType", "ZERO",
     # the connector contract
     "Connector", "Capability", "ConnectorSettings", "NoOptions", "options_of", "ConnectorContext", "FetchQuery",
-    "OrderWrite", "TrackingWrite", "WriteResult", "Found", "WebhookEvent", "batched",
+    "OrderWrite", "TrackingWrite", "WriteResult", "Found", "UnreadableOrder", "WebhookEvent",
+    "batched",
     # errors
     "ExitCode", "ConnexError", "UsageError", "ConfigurationError", "ConnectorError", "RetriableAPIError",
     "FatalAPIError", "AuthenticationError", "RateLimitExhausted", "OrderError", "DryRunWriteError",

@@ -1,6 +1,7 @@
 """The records a connector exchanges with the engine: the context it is built with, what to read
 (:class:`FetchQuery`), what to write (:class:`OrderWrite`, :class:`TrackingWrite`), what happened
-(:class:`WriteResult`), what the target holds (:class:`Found`) and what a webhook said (:class:`WebhookEvent`).
+(:class:`WriteResult`), what the target holds (:class:`Found`), an order a source cannot read
+(:class:`UnreadableOrder`) and what a webhook said (:class:`WebhookEvent`).
 :mod:`connex_core.connector` re-exports them; plugins take them from :mod:`connex_core.api`."""
 
 from __future__ import annotations
@@ -121,6 +122,23 @@ class Found:
     between the two). The engine completes the unit with :meth:`Connector.write_follow_ups`."""
     day: Optional[date] = None
     """:meth:`Connector.list_documents`: the document's own date, as the target keeps it."""
+
+
+@dataclass
+class UnreadableOrder:
+    """An order a source found but cannot read (a malformed row of a file, say). ``fetch_orders`` may yield one in
+    the order's place: the run counts it as failed, logs ``reason`` against the order's number (so ``connex run``
+    exits with :attr:`~connex_core.errors.ExitCode.ORDERS_FAILED`) and goes on with the others. Nothing is written
+    for it and nothing is kept to retry: the source offers the order again, read, once it is fixed."""
+
+    source: str
+    source_id: str
+    number: Optional[str]
+    reason: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}:{self.source_id}"
 
 
 @dataclass

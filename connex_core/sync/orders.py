@@ -13,8 +13,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Iterable, Optional
 
+from ..connector import UnreadableOrder
 from ..models import Order, parse_origin
-from ..state import Outcome
+from ..state import LogEntry, Outcome
 from .review import is_released, past_hold
 from .run import TaskRun
 from .books import book_check, booked_then_cancelled, cancel_booked, number_taken
@@ -39,6 +40,9 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
     seen: set[str] = set()
     pending: list[Pending] = []
     for order in incoming:
+        if isinstance(order, UnreadableOrder):
+            unreadable_order(run, order)
+            continue
         seen.add(order.key)
         if order.modified_at and (newest is None or order.modified_at > newest):
             newest = order.modified_at
@@ -64,6 +68,17 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
     run.advance_cursor(newest if complete and given is None else None)
     if not complete:
         run.summary.status = "stopped"
+
+
+def unreadable_order(run: TaskRun, order: UnreadableOrder) -> None:
+    """An order the source could not read: failed, with the source's reason in the log (not in the ledger: there
+    is no order to keep for a retry; the source offers it again once it can be read)."""
+    run.counts[Outcome.FAILED] += 1
+    if run.dry_run:
+        run.summary.orders.append({"order": order.number, "key": order.key, "outcome": "failed", "detail": order.reason})
+    else:
+        run.store.log([LogEntry(task=run.name, source_key=order.key, outcome=Outcome.FAILED, order_number=order.number,
+                                reason=order.reason, message=order.reason, run_id=run.summary.run_id)])
 
 
 def route(run: TaskRun, writer: OrderWriter, order: Order, pending: list[Pending],

@@ -191,14 +191,16 @@ target = "quickbooks"
 overlap_minutes = 0
 target_options = {QUICKBOOKS_OPTIONS}
 """)
-    out = connex("run", "--config", config, "--json")
-    assert out.json[0]["created"] == 3, out.stdout
+    out = connex("run", "--config", config, "--json", expect=5)  # that order failed: exit 5, the others booked
+    assert out.json[0]["created"] == 3 and out.json[0]["failed"] == 1, out.stdout
     assert f"{path.name} row {bad_row + 1} (order 1003), column Lineitem price: " in out.stderr, out.stderr
     assert "fix the file and the next run reads it" in out.stderr
     assert sorted(d["DocNumber"] for d in sandbox.quickbooks.entities("Invoice")) == ["1001", "1002", "1004"]
+    [failed] = sandbox.log(task="csv-to-quickbooks", outcome="failed")  # the transaction log names file, row, column
+    assert failed.order_number == "1003" and f"row {bad_row + 1}" in failed.reason and "Lineitem price" in failed.reason
 
-    still = connex("run", "--config", config, "--json")  # not fixed: reported again, nothing booked twice
-    assert still.json[0].get("created", 0) == 0 and "(order 1003)" in still.stderr
+    still = connex("run", "--config", config, "--json", expect=5)  # not fixed: failed again, nothing booked twice
+    assert still.json[0].get("created", 0) == 0 and still.json[0]["failed"] == 1 and "(order 1003)" in still.stderr
     path.write_text(good)
     fixed = connex("run", "--config", config, "--json")
     assert fixed.json[0]["created"] == 1 and "order 1003" not in fixed.stderr, fixed.stdout

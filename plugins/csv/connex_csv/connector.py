@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import Any, Iterator, Optional
 
 from connex_core.api import (Capability, Connector, ConnectorContext, FetchQuery, Found, Order, OrderWrite,
-                             RetryPolicy, WriteResult, options_of)
+                             RetryPolicy, UnreadableOrder, WriteResult, options_of)
 
 from .files import LocalFiles, call, content_hash
-from .reader import FileError, RowError, read_orders
+from .reader import SOURCE, FileError, RowError, read_orders
 from .registry import Registry
 from .settings import CsvSettings, SourceOptions, TargetOptions
 from .writer import Written, index_file, order_rows, to_csv
@@ -95,6 +95,9 @@ class CsvConnector(Connector):
                 if isinstance(item, (RowError, FileError)):
                     malformed = True
                     self._report(item)
+                    if isinstance(item, RowError) and item.order_number:  # that order fails; the others go on
+                        yield UnreadableOrder(source=SOURCE, source_id=item.order_number, number=item.order_number,
+                                              reason=f"{item} (fix the file: the next run reads it again)")
                 elif self._in_window(item, query):
                     yield item
             with self._lock:
