@@ -82,4 +82,6 @@ MIGRATIONS: list[str] = [
     """,
     # the same number used by two sales (connex_core.sync.books.number_taken): one look-up per order
     "CREATE INDEX ledger_number ON ledger (task, target_number)",
+    # numbers compared ignoring case, for targets that do (Connector.numbers_ignore_case)
+    "CREATE INDEX ledger_number_lower ON ledger (task, lower(target_number))",
 ]

@@ -73,6 +73,8 @@ class QuickBooksConnector(Connector):
     write_batch_size = 120
     """Orders per ``write_orders`` call: one look-up ``/batch`` then serves four document batches of 30 (the
     API's limit per ``/batch``), and customers, items and payments fill their batches better."""
+    numbers_ignore_case = True
+    """QuickBooks' duplicate DocNumber check ignores case (the simulator's 6140; the look-ups of :meth:`find_orders`)."""
     timezone = "America/Los_Angeles"
     """QuickBooks writes times in the company's zone (with an offset); US Pacific is what ``--since DAY`` assumes."""
 
@@ -197,6 +199,13 @@ class QuickBooksConnector(Connector):
         from .cancel import cancel
 
         return cancel(self.api, writes) if writes else []
+
+    def update_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Bring booked documents to their orders' new versions: a sparse update with the current SyncToken
+        (re-read and retried when stale), where the document may change (see :mod:`.update`)."""
+        from .update import update
+
+        return update(self._writer(), writes) if writes else []
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         return TrackingWriter(self.api, self.api.qb.company_id, self.request_ids).find(writes) if writes else {}

@@ -85,6 +85,8 @@ class XeroConnector(Connector):
     date_fields = DATE_FIELDS
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.WRITE_TRACKING})
     write_batch_size = 50
+    numbers_ignore_case = True
+    """InvoiceNumbers are looked up ignoring case (:meth:`find_orders`; the simulator's "Invoice # must be unique.")."""
 
     def __init__(self, settings: XeroSettings, ctx: ConnectorContext):
         super().__init__(settings, ctx)
@@ -217,6 +219,12 @@ class XeroConnector(Connector):
         from .cancel import cancel
 
         return cancel(self.client, writes) if writes else []
+
+    def update_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Bring booked invoices to their orders' new versions while Xero lets them change (see :mod:`.update`)."""
+        from .update import update
+
+        return update(self, writes) if writes else []
 
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
         by_key = {w.key: w for w in writes}
