@@ -259,3 +259,25 @@ def test_two_sales_with_one_number_in_one_batch_book_only_the_first(sandbox):
     [receipt] = sandbox.quickbooks.entities("SalesReceipt")
     assert receipt["DocNumber"] == "5100"
     assert summary.counts["created"] == 1 and summary.counts["held"] == 1
+
+
+def test_numbers_differing_only_in_case_are_one_number_where_the_target_ignores_case(sandbox):
+    # QuickBooks' duplicate DocNumber check ignores case: "zc-100" would be taken for "Zc-100" and its money lost
+    ss = sandbox.shipstation
+    web = ss_order("Zc-100", pacific(2026, 9, 16))
+    other = ss_order("zc-100", pacific(2026, 9, 16), items=[("TEE-L", "T-shirt, large", 1, "22.00")])
+    other["advancedOptions"] = dict(other["advancedOptions"], storeId=202)
+    ss.add_order(web)
+    sandbox.write([every_status(QB, document="auto")])
+    sandbox.run(QB)
+    sandbox.clock.advance(60)
+    ss.add_order(other)
+
+    summary = sandbox.run(QB)
+
+    [receipt] = sandbox.quickbooks.entities("SalesReceipt")
+    assert receipt["DocNumber"] == "Zc-100" and money(receipt["TotalAmt"]) == Decimal("30.00")
+    assert summary.counts["held"] == 1 and summary.counts.get("duplicate", 0) == 0
+    [held] = sandbox.log(task=QB, outcome="held")
+    assert held.order_number == "zc-100" and "number zc-100 is already used" in held.reason
+    assert "ignores case" in held.reason and "prefix" in held.reason

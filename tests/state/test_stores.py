@@ -420,3 +420,11 @@ def test_a_lease_whose_holder_died_on_this_machine_is_taken_at_once(store):
         lease.release()
     # A holder on another machine is never judged from here.
     assert holder_is_dead("connex worker on some-other-host pid 1 [abcdef12]") is False
+
+
+def test_ledger_by_number_ignoring_case_finds_the_number_in_any_case(store):
+    store.ledger_put([LedgerEntry("t", "web:9", "done", target_number="Zc-100")])
+    assert store.ledger_by_number("t", "zc-100") is None  # as written
+    assert store.ledger_by_number("t", "zc-100", ignore_case=True).source_key == "web:9"
+    assert store.ledger_by_number("t", "ZC-100", ignore_case=True).source_key == "web:9"
+    assert store.ledger_by_number("t", "zc-101", ignore_case=True) is None
