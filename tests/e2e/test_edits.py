@@ -137,21 +137,42 @@ def test_a_sales_receipt_still_paid_in_full_is_updated(sandbox):
     assert receipt["SyncToken"] == "1" and sandbox.quickbooks.entities("Invoice") == []
 
 
-def test_a_paid_invoice_is_not_changed_and_the_edit_is_held_with_the_reason(sandbox):
-    edited = book_then_edit(sandbox)  # the standard flow: shipped orders, invoices with their payment
+def test_a_paid_invoice_grows_and_gets_the_payment_of_the_difference(sandbox):
+    book_then_edit(sandbox)  # the standard flow: shipped orders, invoices with their payment; paid 42.50 since
     invoice = docs(sandbox, "Invoice")["7101"]
     assert money(invoice["Balance"]) == 0
 
     summary = sandbox.run(TASK)
 
     after = docs(sandbox, "Invoice")["7101"]
-    assert money(after["TotalAmt"]) == Decimal("30.00") and after["SyncToken"] == invoice["SyncToken"]
+    assert money(after["TotalAmt"]) == Decimal("42.50") and money(after["Balance"]) == 0
+    payments = sorted(money(p["TotalAmt"]) for p in sandbox.quickbooks.entities("Payment"))
+    assert payments == [Decimal("12.50"), Decimal("30.00")] and summary.counts["updated"] == 1
+
+
+def test_lines_removed_from_a_paid_invoice_are_held_with_the_reason(sandbox):
+    name, table = task_table(TASK)
+    ss = sandbox.shipstation
+    sandbox.write([(name, table)])
+    order = ss.add_order(ss_order("7111", pacific(2026, 9, 16), items=THREE_MUGS))
+    ss.ship_order(order["orderId"], "ups", "1Z7111", date(2026, 9, 17), Decimal("5"))
+    sandbox.run(TASK)
+    invoice = docs(sandbox, "Invoice")["7111"]
+    assert money(invoice["TotalAmt"]) == Decimal("42.50") and money(invoice["Balance"]) == 0
+    sandbox.clock.advance(600)
+    smaller = ss.add_order(dict(ss_order("7111", pacific(2026, 9, 16), status="shipped"), orderKey=order["orderKey"]))
+    assert money(smaller["orderTotal"]) == Decimal("30.00")
+
+    summary = sandbox.run(TASK)
+
+    after = docs(sandbox, "Invoice")["7111"]
+    assert money(after["TotalAmt"]) == Decimal("42.50") and after["SyncToken"] == invoice["SyncToken"]
     assert summary.counts["held"] == 1 and summary.counts.get("updated", 0) == 0
     [held] = sandbox.log(task=TASK, outcome="held")
-    assert held.order_number == "7101" and "changed in the source after it was booked as 7101" in held.reason
-    assert "paid in full" in held.reason
-    entry = ledger(sandbox, TASK, f"shipstation:{edited['orderId']}")
-    assert entry.state == "done" and entry.target_number == "7101"  # booked as it was; the version booked kept
+    assert held.order_number == "7111" and "changed in the source after it was booked as 7111" in held.reason
+    assert "has 42.50 paid, more than the order's new total 30.00" in held.reason
+    entry = ledger(sandbox, TASK, f"shipstation:{order['orderId']}")
+    assert entry.state == "done" and entry.target_number == "7111"  # booked as it was; the version booked kept
     again = sandbox.run(TASK)
     assert again.counts["held"] == 1 and len(sandbox.log(task=TASK, outcome="held")) == 1  # logged once
 

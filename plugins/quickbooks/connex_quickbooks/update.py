@@ -9,13 +9,14 @@ order's whole document (the fields Connex writes) with the token just read; on 5
 
 What may change (the books stay right, or the order is held with the reason):
 
-* an invoice with nothing paid: everything Connex writes (lines, tax, shipping, addresses, dates, memo);
-* an invoice part paid: the same, when its new total is at least what is paid; when the order now says more is
-  paid, a Payment of the difference is linked to it (the document follows the money);
+* an invoice: everything Connex writes (lines, tax, shipping, addresses, dates, memo), when its new total is at
+  least what is paid on it, so every payment applied stays applied (QuickBooks recomputes the balance: total
+  less what is paid); when the order now says more is paid, a Payment of the difference is linked to it (the
+  document follows the money). A new total below what is paid (lines removed from a paid invoice) is held:
+  money received would be left without a sale (refund or credit it by hand);
 * a sales receipt (money received in full): updated while the order is still paid in full; an order that is no
   longer is held (a receipt would state money received that was not);
-* an invoice paid in full, or a voided document: not changed, held ("paid" / "voided": QuickBooks keeps what was
-  paid; change it by hand or credit it).
+* a voided document: not changed, held.
 """
 
 from __future__ import annotations
@@ -58,9 +59,6 @@ def _refusal(entity: str, doc: dict[str, Any], order_paid: Decimal, new_total: D
                     "be booked again as an invoice, or change it by hand")
         return ""
     paid = total - balance
-    if total > 0 and balance <= 0:
-        return (f"{label} is paid in full in QuickBooks ({paid}); a paid invoice is not changed: change it by hand "
-                "(or credit it), or set on_update = \"ignore\"")
     if new_total < paid:
         return (f"{label} has {paid} paid, more than the order's new total {new_total}: change it by hand (refund "
                 "or unapply the payment first)")
