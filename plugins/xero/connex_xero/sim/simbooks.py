@@ -90,6 +90,8 @@ class Books:
         self.tracking: dict[str, dict[str, Any]] = {}
         self.items: dict[str, dict[str, Any]] = {}
         self.payments: dict[str, dict[str, Any]] = {}
+        self.credit_notes: dict[str, dict[str, Any]] = {}
+        """Credit notes by CreditNoteID (:mod:`.simcredit`)."""
         self.accounts: dict[str, dict[str, Any]] = {}
         # The chart: a bank account, the accounts of ACCOUNTS, and the equity account with payments enabled
         # that the createPayments example pays to.
@@ -484,7 +486,7 @@ class Books:
     def invoice_json(self, invoice: dict[str, Any], lines: bool = True) -> dict[str, Any]:
         contact = self.contacts[invoice["ContactID"]]
         out: dict[str, Any] = {k: v for k, v in invoice.items()
-                               if k not in ("ContactID", "Url") and v is not None}
+                               if k not in ("ContactID", "Url", "CreditNoteRefs") and v is not None}
         out["Contact"] = {"ContactID": contact["ContactID"], "Name": contact["Name"], "Addresses": [], "Phones": [],
                           "ContactGroups": [], "ContactPersons": [], "HasValidationErrors": False}
         for key in ("Date", "DueDate"):
@@ -495,7 +497,8 @@ class Books:
         if invoice.get("FullyPaidOnDate"):
             out["FullyPaidOnDate"] = to_ms_date(invoice["FullyPaidOnDate"])
         out["Payments"] = [{**p, "Date": to_ms_date(p["Date"])} for p in invoice["Payments"]]
-        out.update(CreditNotes=[], Prepayments=[], Overpayments=[], HasErrors=False)
+        out.update(CreditNotes=[dict(c) for c in invoice.get("CreditNoteRefs") or []], Prepayments=[], Overpayments=[],
+                   HasErrors=False)
         out["LineItems"] = [dict(line) for line in invoice["LineItems"]] if lines else []
         if invoice.get("Url"):
             out["Url"] = invoice["Url"]
