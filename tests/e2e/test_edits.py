@@ -238,3 +238,29 @@ def test_xero_refusing_an_invoice_in_a_locked_period_holds_the_edit_with_its_mes
     assert money(invoice["Total"]) == Decimal("30.00") and summary.counts["held"] == 1
     [held] = sandbox.log(task=XERO, outcome="held")
     assert "not updated" in held.reason and "cannot be before the period lock date" in held.reason
+
+
+def test_xero_credits_lines_removed_from_a_paid_invoice(sandbox):
+    ss = sandbox.shipstation
+    sandbox.write([flow(XERO, record_payments=True)])
+    order = ss.add_order(ss_order("7401", pacific(2026, 9, 16), items=THREE_MUGS))
+    sandbox.run(XERO)
+    invoice = xero_invoice(sandbox, "7401")
+    assert invoice["Status"] == "PAID" and money(invoice["Total"]) == Decimal("42.50")
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("7401", pacific(2026, 9, 16)), orderKey=order["orderKey"]))  # one mug fewer: 30.00
+
+    summary = sandbox.run(XERO)
+
+    invoice = xero_invoice(sandbox, "7401")
+    assert invoice["Status"] == "PAID" and money(invoice["Total"]) == Decimal("42.50")  # Xero keeps a paid invoice
+    [note] = sandbox.xero.books.credit_notes.values()
+    assert note["Reference"] == "Lines removed from 7401" and note["Status"] == "AUTHORISED"
+    assert [(l["Description"], l["Quantity"], money(l["UnitAmount"])) for l in note["LineItems"]] == \
+        [("Blue mug", 1, Decimal("12.50"))]
+    assert money(note["Total"]) == money(note["RemainingCredit"]) == Decimal("12.50")  # paid: left to refund
+    assert summary.counts["updated"] == 1 and summary.counts.get("held", 0) == 0
+    [updated] = sandbox.log(task=XERO, outcome="updated")
+    assert "credited by credit note" in updated.message and "12.50 paid already, left as credit" in updated.message
+    sandbox.run(XERO)
+    assert len(sandbox.xero.books.credit_notes) == 1

@@ -102,12 +102,19 @@ def _failed(answer: dict[str, Any]) -> list[str]:
 
 def _credit(client: XeroClient, write: OrderWrite, invoice: dict[str, Any], label: str) -> WriteResult:
     """Credit a paid or part-paid invoice in full: a credit note with its lines, allocated to what is due."""
+    lines = [{k: line[k] for k in CREDIT_LINE_FIELDS if line.get(k) not in (None, "")}
+             for line in invoice.get("LineItems") or []]
+    return credit_invoice(client, write, invoice, lines, _reference(invoice), label)
+
+
+def credit_invoice(client: XeroClient, write: OrderWrite, invoice: dict[str, Any], lines: list[dict[str, Any]],
+                   reference: str, label: str) -> WriteResult:
+    """A credit note of ``lines`` for ``invoice``'s contact (AUTHORISED), allocated to what the invoice still has
+    due; the rest stays as credit to refund. Idempotency-Keys from ``write.idempotency_key``."""
     ident = invoice["InvoiceID"]
     note = {"Type": "ACCRECCREDIT", "Status": "AUTHORISED", "Contact": {"ContactID": invoice["Contact"]["ContactID"]},
-            "Reference": _reference(invoice),
-            "LineAmountTypes": invoice.get("LineAmountTypes") or "Exclusive",
-            "LineItems": [{k: line[k] for k in CREDIT_LINE_FIELDS if line.get(k) not in (None, "")}
-                          for line in invoice.get("LineItems") or []]}
+            "Reference": reference[:255], "LineAmountTypes": invoice.get("LineAmountTypes") or "Exclusive",
+            "LineItems": lines}
     if invoice.get("CurrencyCode"):
         note["CurrencyCode"] = invoice["CurrencyCode"]
     data = client.call(f"credit {label}", "create_credit_notes", {"CreditNotes": [note]}, summarize_errors=False,

@@ -8,18 +8,22 @@ edited while unpaid. PAID and VOIDED invoices are effectively read-only."); Xero
 cannot be edited as it has a payment or credit note allocated to it."), and a date in a locked period.
 
 So: the invoice is read first; a PAID, VOIDED or DELETED invoice, or one with a payment or credit allocated, is not
-sent (the order is held with the reason); otherwise its lines, reference, dates and currency become the order's
+sent: when the new version only takes lines away (a line removed, or fewer of it) from a PAID or part-paid invoice,
+those lines are credited instead (a credit note allocated to what is due, the rest left as credit to refund:
+:func:`.cancel.credit_invoice`); any other change is held with the reason; otherwise its lines, reference, dates and currency become the order's
 (the contact and the number stay). Xero's own refusal (a locked period, ...) is the order's reason. With
 ``record_payments``, an order that now has something paid gets its payment on the updated AUTHORISED invoice.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from connex_core.api import FatalAPIError, OrderWrite, WriteResult
 
+from .cancel import CREDIT_LINE_FIELDS, credit_invoice
 from .client import records, validation_messages
 from .mapping import invoice_to_xero
 
@@ -46,6 +50,39 @@ def refusal(invoice: dict[str, Any]) -> str:
     return ""
 
 
+def _key(line: dict[str, Any]) -> tuple[str, Decimal, str]:
+    return (str(line.get("Description") or ""), Decimal(str(line.get("UnitAmount") or 0)), str(line.get("AccountCode") or ""))
+
+
+def removed(invoice: dict[str, Any], element: dict[str, Any]) -> Optional[list[dict[str, Any]]]:
+    """The lines of ``invoice`` the new ``element`` no longer has (a line gone, or fewer of it), as credit note
+    lines (each with its share of the line's tax); None when the element adds or changes anything else (a credit
+    note can only take away)."""
+    had: Counter = Counter()
+    lines: dict[tuple, dict[str, Any]] = {}
+    for line in invoice.get("LineItems") or []:
+        had[_key(line)] += Decimal(str(line.get("Quantity") or 0))
+        lines.setdefault(_key(line), line)
+    wanted: Counter = Counter()
+    for line in element.get("LineItems") or []:
+        wanted[_key(line)] += Decimal(str(line.get("Quantity") or 0))
+    if any(quantity > had.get(key, 0) for key, quantity in wanted.items()):
+        return None
+    credit = []
+    for key, quantity in had.items():
+        gone = quantity - wanted.get(key, 0)
+        if gone <= 0:
+            continue
+        line = {k: lines[key][k] for k in CREDIT_LINE_FIELDS if lines[key].get(k) not in (None, "")}
+        line["Quantity"] = gone
+        if line.get("TaxAmount") is not None and quantity:
+            line["TaxAmount"] = (Decimal(str(line["TaxAmount"])) * gone / quantity).quantize(Decimal("0.01"))
+        if gone != quantity:
+            line.pop("DiscountAmount", None)  # a discount is the whole line's: kept with a line removed in full
+        credit.append(line)
+    return credit or None
+
+
 def update(connector: "XeroConnector", writes: list[OrderWrite]) -> list[WriteResult]:
     results = []
     for write in writes:
@@ -59,9 +96,13 @@ def update(connector: "XeroConnector", writes: list[OrderWrite]) -> list[WriteRe
 def _update_one(connector: "XeroConnector", write: OrderWrite) -> WriteResult:
     client, ident = connector.client, write.target_ref or ""
     [invoice] = records(client.call("read the invoice to update", "get_invoice", ident), "Invoices", "read invoice")
-    if why := refusal(invoice):
-        return WriteResult(write.key, ok=False, target_id=ident, error=why)
     element = invoice_to_xero(write.order, connector.settings, None, connector._known_items())
+    if why := refusal(invoice):
+        if invoice.get("Status") in ("AUTHORISED", "PAID") and (lines := removed(invoice, element)):
+            label = f"invoice {invoice.get('InvoiceNumber')}"
+            return credit_invoice(client, write, invoice, lines,
+                                  f"Lines removed from {invoice.get('InvoiceNumber')}", label)
+        return WriteResult(write.key, ok=False, target_id=ident, error=why)
     body = {"InvoiceID": ident, **{k: element[k] for k in UPDATED_FIELDS if k in element}}
     data = client.call(f"update invoice {invoice.get('InvoiceNumber')}", "update_invoice", ident,
                        {"Invoices": [body]}, unitdp=4)
