@@ -114,11 +114,14 @@ class Connector:
     """True when :meth:`write_orders` updates an order it wrote before in place (ShipStation: upsert by
     orderKey), so writing it again is safe: the engine then sends an order whose content changed since
     it was synced (an invoice paid after it went out as ``awaiting_payment``) instead of calling it done."""
+    numbers_ignore_case: ClassVar[bool] = False
+    """True when the target takes document numbers differing only in case for one number (its duplicate check
+    ignores case): the engine then holds "zc-100" when "Zc-100" of another sale is booked."""
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         for attr, value in list(vars(cls).items()):
-            if (attr.startswith("write_") or attr == "cancel_orders") and callable(value) and not getattr(value, "__connex_write_guard__", False):
+            if (attr.startswith("write_") or attr in ("cancel_orders", "update_orders")) and callable(value) and not getattr(value, "__connex_write_guard__", False):
                 setattr(cls, attr, _guard_write(value))
 
     def __init__(self, settings: ConnectorSettings, ctx: ConnectorContext):
@@ -177,6 +180,12 @@ class Connector:
         (``options``: the task's target options), voided and deleted ones left out; read-only. ``connex report``
         names those the ledger does not know. A connector that cannot list raises NotImplementedError."""
         raise NotImplementedError(f"{self.name} cannot list its documents")
+
+    def update_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Orders booked before (``write.target_ref``) and changed since: bring each document to ``write.order``
+        where the target lets it be edited; ``ok`` when updated, else ``error`` saying why not (paid, voided,
+        locked): the engine holds the order with it. NotImplementedError: such orders are held with a reason."""
+        raise NotImplementedError(f"{self.name} cannot update documents")
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         """Which of these shipments are already on their target documents (for reconciliation)."""

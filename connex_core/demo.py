@@ -25,9 +25,12 @@ from .plugins import PluginManager
 from .sandbox import SimClock
 from .sandbox.flows import default_rules_dir, demo_plan
 from .sandbox.runner import build_sandbox, write_config
+from .models import Order
 from .state import LogQuery, SQLiteStore
 
-__all__ = ["DemoResult", "default_rules_dir", "report", "run_demo"]
+__all__ = ["DemoResult", "cases", "default_rules_dir", "report", "run_demo"]
+
+CASES = ("cancelled", "unpaid", "part paid", "split")
 
 
 @dataclass
@@ -155,6 +158,11 @@ def report(result: DemoResult, *, diffs: int = 4, tail: int = 12) -> str:
         w("Skipped, held, duplicates and failures, and why")
         for key, n in sorted(why.items()):
             w(f"  {key[0]:<28} {n:>3} {key[1]}: {example[key]}")
+    shown = cases(store, _booking_tasks(cfg))
+    if shown:
+        w("")
+        w("The books, case by case (docs/accounting.md)")
+        out.extend(f"  {case:<10} {line}" for case, line in shown)
     changed = [e for e in store.query_log(LogQuery()) if e.changes][:diffs]
     if changed:
         w("")
@@ -179,3 +187,54 @@ def report(result: DemoResult, *, diffs: int = 4, tail: int = 12) -> str:
     w(f"Done in {result.seconds:.1f} s.")
     store.close()
     return "\n".join(out)
+
+
+def _case(entry, booked: Optional[Order]) -> Optional[str]:
+    """Which of :data:`CASES` a log entry shows (``booked``: the order version the ledger booked), if any."""
+    text = f"{entry.reason or ''} {entry.message or ''}"
+    if entry.outcome == "voided" or (entry.outcome == "skipped" and text.startswith("cancelled in the source")):
+        return "cancelled"
+    if entry.outcome in ("updated", "duplicate", "held") and text.lstrip().startswith("split off order"):
+        return "split"
+    if entry.outcome != "created" or booked is None or not booked.total or booked.source == "summary":
+        return None
+    if not booked.paid:
+        return "unpaid"
+    return "part paid" if 0 < booked.amount_paid < booked.total else None
+
+
+def _booking_tasks(cfg) -> set[str]:
+    """The tasks that book documents (their target does not upsert orders: accounting, not shipping)."""
+    from .plugins import get_manager
+
+    manager, booking = get_manager(), set()
+    for name, task in cfg.tasks.items():
+        try:
+            if not manager.connector(cfg.connections[task.target]["type"]).upserts_orders:
+                booking.add(name)
+        except (KeyError, ConnexError, AttributeError):
+            continue
+    return booking
+
+
+def cases(store, tasks: Optional[set[str]] = None) -> list[tuple[str, str]]:
+    """One example from the log of each case of :data:`CASES` (of ``tasks``, default all): what the order was and
+    what landed in the books."""
+    found: dict[str, str] = {}
+    for e in store.query_log(LogQuery()):
+        if tasks is not None and e.task not in tasks:
+            continue
+        entry = store.ledger_get(e.task, [e.source_key]).get(e.source_key) if e.outcome == "created" else None
+        booked = Order.model_validate_json(entry.snapshot) if entry is not None and entry.snapshot else None
+        case = _case(e, booked)
+        if case is None or case in found:
+            continue
+        target = f" -> {e.target_number or e.target_id}" if (e.target_id or e.target_number) else ""
+        if case == "unpaid":
+            what = f"{booked.total:.2f} with nothing paid: booked, left open" + (f"; {e.message}" if e.message else "")
+        elif case == "part paid":
+            what = f"{booked.amount_paid:.2f} of {booked.total:.2f} paid" + (f": {e.message}" if e.message else "")
+        else:
+            what = f"{e.outcome}: {e.reason or e.message}"
+        found[case] = f"{e.task} order {e.order_number}{target}: {what}"
+    return [(case, found[case]) for case in CASES if case in found]

@@ -124,7 +124,7 @@ BAD_OPTIONS = [
      "connex.toml: tasks.t.target_options.tracking_note: 'sometimes' is not one of always, when_not_editable"),
     ('source = "shipstation"\ntarget = "xero"\ntarget_options = { tracking_notes = "always" }',
      "connex.toml: tasks.t.target_options.tracking_notes: unknown option; did you mean 'tracking_note'? "
-     "(options of xero as a target: payment_account, record_payments, tracking_note)"),
+     "(options of xero as a target: cancel_paid, payment_account, record_payments, tracking_note)"),
 ]
 
 
@@ -333,7 +333,7 @@ def test_every_connector_option_is_described(plugins):
                 assert (info.description or "").strip(), f"{name} {side} option {field} has no description"
                 declared += 1
         assert cls.source_options_model is not NoOptions, name
-    assert declared == 2 + 4 + 13 + 2 + 3  # ShipStation source; QuickBooks source, target; Xero source, target
+    assert declared == 2 + 4 + 13 + 2 + 4  # ShipStation source; QuickBooks source, target; Xero source, target
     assert plugins.connector("shipstation").target_options_model is NoOptions
 
 

@@ -193,9 +193,10 @@ class PostgresStore:
                                   "AND task = ANY(%s) LIMIT 1", (source_key, list(states), tasks)).fetchone()
         return LedgerEntry(**row) if row else None
 
-    def ledger_by_number(self, task: str, target_number: str) -> Optional[LedgerEntry]:
+    def ledger_by_number(self, task: str, target_number: str, ignore_case: bool = False) -> Optional[LedgerEntry]:
+        column, value = ("lower(target_number)", "lower(%s)") if ignore_case else ("target_number", "%s")
         with self._lock:
-            row = self.db.execute("SELECT * FROM ledger WHERE task = %s AND state = 'done' AND target_number = %s "
+            row = self.db.execute(f"SELECT * FROM ledger WHERE task = %s AND state = 'done' AND {column} = {value} "
                                   "ORDER BY updated_at LIMIT 1", (task, target_number)).fetchone()
         return LedgerEntry(**row) if row else None
 

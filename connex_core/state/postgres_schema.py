@@ -96,4 +96,6 @@ MIGRATIONS: list[str] = [
         message TEXT
     )
     """,
+    # numbers compared ignoring case, for targets that do (Connector.numbers_ignore_case)
+    "CREATE INDEX ledger_number_lower ON ledger (task, lower(target_number))",
 ]

@@ -203,9 +203,10 @@ class SQLiteStore:
                                   f"AND task IN ({marks}) LIMIT 1", (source_key, *states, *tasks)).fetchone()
         return _entry(row) if row else None
 
-    def ledger_by_number(self, task: str, target_number: str) -> Optional[LedgerEntry]:
+    def ledger_by_number(self, task: str, target_number: str, ignore_case: bool = False) -> Optional[LedgerEntry]:
+        column, value = ("lower(target_number)", "lower(?)") if ignore_case else ("target_number", "?")
         with self._lock:
-            row = self.db.execute("SELECT * FROM ledger WHERE task = ? AND state = 'done' AND target_number = ? "
+            row = self.db.execute(f"SELECT * FROM ledger WHERE task = ? AND state = 'done' AND {column} = {value} "
                                   "ORDER BY updated_at LIMIT 1", (task, target_number)).fetchone()
         return _entry(row) if row else None
 

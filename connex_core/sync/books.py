@@ -50,17 +50,21 @@ def number_taken(run: Any, order: Order, result: RuleResult, queued: list = ()) 
     """The reason to hold ``result.order`` when its number is already booked in the target for a different
     source order of this task (the ledger says so), or queued for this batch by one. A number the rules gave
     it (a split child stripped to its parent's number) is the rule's intent: the write protocol's duplicate
-    check handles it. Numbers are compared as written (both targets keep a number's capitals)."""
+    check handles it. Numbers are compared as written, or ignoring case where the target's own duplicate check
+    does (``Connector.numbers_ignore_case``: "zc-100" is then the number "Zc-100" of another sale)."""
     number = result.order.number
     if number != (order.original_number or order.number):
         return None
-    other = next((o.key for o, r in queued if r.order.number == number and o.key != order.key), None)
+    fold = bool(getattr(run.target, "numbers_ignore_case", False))
+    same = (lambda a: a.lower() == number.lower()) if fold else (lambda a: a == number)
+    other = next((o.key for o, r in queued if same(r.order.number) and o.key != order.key), None)
     if other is None:
-        entry = run.store.ledger_by_number(run.name, number)
+        entry = run.store.ledger_by_number(run.name, number, ignore_case=fold)
         if entry is None or entry.source_key == order.key:
             return None
         other = entry.source_key
-    return (f"number {number} is already used in {run.task.target} by order {other}, a different sale from "
+    return (f"number {number} is already used in {run.task.target}{' (which ignores case)' if fold else ''} by order "
+            f"{other}, a different sale from "
             f"{order.key}{' (store ' + order.store + ')' if order.store else ''}; add a rule giving one store "
             "a prefix (rules/examples/store-prefix.rules)")
 

@@ -11,9 +11,12 @@ child belongs to its parent's document. The ledger keeps the version of the pare
 
 * the parent was booked with the child's lines (booked before the split): the child is a true
   duplicate, recorded as such against the parent's document;
-* the parent was booked without them (booked after the split, e.g. shipped-only export), or its booked
-  version is unknown: the child is held with a reason saying what to do (adding lines to a booked
-  document is not done yet);
+* the parent was booked without them (booked after the split, e.g. shipped-only export): the child's
+  lines (and its shipping, tax, discount and payment) are added to the parent's document through
+  :meth:`Connector.update_orders`, and the child is recorded done in it; where the target will not change that
+  document (paid in Xero, voided, a locked period...) or cannot, the child is held with the target's reason
+  and what to do;
+* the parent's booked version is unknown: the child is held with a reason saying what to do;
 * the parent is not booked yet: the child is held and retried every run until it is.
 
 ``"separate"``: one document per source order. A child whose number the rules shortened (a stripped
@@ -28,12 +31,30 @@ instead: booking it would count that order's lines twice.
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
+
 from ..models import Order
 from ..rules import RuleResult
 from ..state import LedgerEntry, LedgerState, Outcome
-from .edits import MERGED_AWAY, hold_booked, line_facts
+from .edits import MERGED_AWAY, hold_booked, line_facts, update_document
 from .run import TaskRun
 from .write import OrderWriter, Pending, commit, log_entry
+
+
+def _paid(order: Order) -> Decimal:
+    """What the order has paid (a paid order with no amount: its total)."""
+    if not order.paid:
+        return Decimal("0")
+    return order.amount_paid if order.amount_paid > 0 else order.total
+
+
+def with_child(parent: Order, child: Order) -> Order:
+    """The parent's booked version with a split child's lines, amounts and payment added: the original sale."""
+    paid = _paid(parent) + _paid(child)
+    return parent.model_copy(update={
+        "lines": [*parent.lines, *child.lines], "shipping": parent.shipping + child.shipping,
+        "tax": parent.tax + child.tax, "discount": parent.discount + child.discount,
+        "total": parent.total + child.total, "amount_paid": paid, "paid": paid > 0})
 
 
 def describe(facts: Counter) -> str:
@@ -110,10 +131,24 @@ class SaleGuard:
         booked = Order.model_validate_json(parent.snapshot)
         missing = line_facts(order) - line_facts(booked)
         if missing:
+            combined = with_child(booked, order)
+            wanted = self.run.evaluate(combined).order
+            answer = update_document(self.run, parent_key, wanted, parent, wanted.content_hash())
+            if answer is not None and answer.ok:
+                kept = LedgerEntry(task=name, source_key=parent_key, state=LedgerState.DONE,
+                                   idempotency_key=parent.idempotency_key, target_id=parent.target_id,
+                                   target_number=parent.target_number, attempts=parent.attempts,
+                                   content_hash=parent.content_hash, snapshot=combined.model_dump_json())
+                store.ledger_put([kept])  # the parent's document now holds the child's lines too
+                self._done_in(order, result, parent, Outcome.UPDATED,
+                              f"split off order {booked.number}; its lines ({describe(missing)}) added to {document}"
+                              + (f": {answer.note}" if answer.note else ""))
+                return
+            refused = f" ({run_error})" if (run_error := answer.error if answer else None) else ""
             self._hold(order, result, f"split off order {booked.number}, booked as {document} without this "
-                       f"order's lines ({describe(missing)}): the parent was booked after the split. Add the lines to "
-                       f"{document} by hand and skip this order, or set split_orders = \"separate\" to book it as its "
-                       "own document")
+                       f"order's lines ({describe(missing)}): the parent was booked after the split, and {document} "
+                       f"could not be given them{refused}. Add the lines to {document} by hand and skip this order, "
+                       "or set split_orders = \"separate\" to book it as its own document")
             return
         self._done_in(order, result, parent, Outcome.DUPLICATE,
                       f"split off order {booked.number}; its lines are on {document} (the parent was booked before "

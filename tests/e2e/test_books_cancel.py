@@ -146,11 +146,48 @@ def test_on_cancel_ignore_leaves_the_books_and_logs_it(sandbox):
     assert ignored.order_number == "7051" and 'on_cancel = "ignore"' in ignored.reason
 
 
+def test_xero_credits_a_paid_invoice_and_voids_an_unpaid_one(sandbox):
+    unpaid = sandbox.shipstation.add_order(ss_order("7066", pacific(2026, 9, 16), paid=False))
+    paid = sandbox.shipstation.add_order(ss_order("7067", pacific(2026, 9, 16)))
+    part = sandbox.shipstation.add_order(ss_order("7068", pacific(2026, 9, 16), amount_paid=Decimal("10.00")))
+    sandbox.write([every_status(XERO, record_payments=True)])
+    sandbox.run(XERO)
+    books = sandbox.xero.books
+
+    for order in (unpaid, paid, part):
+        cancel(sandbox, order)
+    summary = sandbox.run(XERO)
+
+    invoices = {i["InvoiceNumber"]: i for i in books.invoices.values()}
+    assert invoices["7066"]["Status"] == "VOIDED"
+    # the payments stay as received; each paid invoice is credited in full by a credit note with its lines
+    assert sorted(p["Status"] for p in books.payments.values()) == ["AUTHORISED", "AUTHORISED"]
+    notes = {n["Reference"]: n for n in books.credit_notes.values()}
+    assert set(notes) == {"Cancels 7067", "Cancels 7068"}
+    for number in ("7067", "7068"):
+        note, invoice = notes[f"Cancels {number}"], invoices[number]
+        assert note["Type"] == "ACCRECCREDIT" and money(note["Total"]) == money(invoice["Total"]) == Decimal("30.00")
+        assert [(l["Description"], l["Quantity"]) for l in note["LineItems"]] == \
+            [(l["Description"], l["Quantity"]) for l in invoice["LineItems"]]
+        assert invoice["Status"] == "PAID" and money(invoice["AmountDue"]) == 0
+    # paid in full: nothing due to allocate, all 30.00 left to refund; part paid: 20.00 allocated, 10.00 to refund
+    assert money(notes["Cancels 7067"]["RemainingCredit"]) == Decimal("30.00") and not notes["Cancels 7067"]["Allocations"]
+    assert money(invoices["7068"]["AmountCredited"]) == Decimal("20.00") and money(invoices["7068"]["AmountPaid"]) == 10
+    assert money(notes["Cancels 7068"]["RemainingCredit"]) == Decimal("10.00")
+    assert summary.counts["voided"] == 3
+    reasons = {e.order_number: e.reason for e in sandbox.log(task=XERO, outcome="voided")}
+    assert "credited by credit note CN-" in reasons["7068"] and "20.00 allocated to what was due" in reasons["7068"]
+    assert "10.00 paid already, left as credit" in reasons["7068"] and "credit" not in reasons["7066"]
+    # a rerun credits nothing twice
+    sandbox.run(XERO)
+    assert len(books.credit_notes) == 2
+
+
 def test_xero_voids_an_unpaid_invoice_and_a_paid_one_after_deleting_its_payment(sandbox):
     unpaid = sandbox.shipstation.add_order(ss_order("7061", pacific(2026, 9, 16), paid=False))
     paid = sandbox.shipstation.add_order(ss_order("7062", pacific(2026, 9, 16)))
     part = sandbox.shipstation.add_order(ss_order("7063", pacific(2026, 9, 16), amount_paid=Decimal("10.00")))
-    sandbox.write([every_status(XERO, record_payments=True)])
+    sandbox.write([every_status(XERO, record_payments=True, cancel_paid="delete_payments")])
     sandbox.run(XERO)
     invoices = {i["InvoiceNumber"]: i for i in sandbox.xero.invoices.values()}
     assert [invoices[n]["Status"] for n in ("7061", "7062", "7063")] == ["AUTHORISED", "PAID", "AUTHORISED"]
@@ -259,3 +296,25 @@ def test_two_sales_with_one_number_in_one_batch_book_only_the_first(sandbox):
     [receipt] = sandbox.quickbooks.entities("SalesReceipt")
     assert receipt["DocNumber"] == "5100"
     assert summary.counts["created"] == 1 and summary.counts["held"] == 1
+
+
+def test_numbers_differing_only_in_case_are_one_number_where_the_target_ignores_case(sandbox):
+    # QuickBooks' duplicate DocNumber check ignores case: "zc-100" would be taken for "Zc-100" and its money lost
+    ss = sandbox.shipstation
+    web = ss_order("Zc-100", pacific(2026, 9, 16))
+    other = ss_order("zc-100", pacific(2026, 9, 16), items=[("TEE-L", "T-shirt, large", 1, "22.00")])
+    other["advancedOptions"] = dict(other["advancedOptions"], storeId=202)
+    ss.add_order(web)
+    sandbox.write([every_status(QB, document="auto")])
+    sandbox.run(QB)
+    sandbox.clock.advance(60)
+    ss.add_order(other)
+
+    summary = sandbox.run(QB)
+
+    [receipt] = sandbox.quickbooks.entities("SalesReceipt")
+    assert receipt["DocNumber"] == "Zc-100" and money(receipt["TotalAmt"]) == Decimal("30.00")
+    assert summary.counts["held"] == 1 and summary.counts.get("duplicate", 0) == 0
+    [held] = sandbox.log(task=QB, outcome="held")
+    assert held.order_number == "zc-100" and "number zc-100 is already used" in held.reason
+    assert "ignores case" in held.reason and "prefix" in held.reason

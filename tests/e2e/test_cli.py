@@ -93,6 +93,21 @@ def test_demo_reports_flows_reasons_with_rule_and_line_and_the_state_file(tmp_pa
     assert not re.search(r"\d+ failed", report), report
 
 
+def test_demo_shows_a_cancelled_an_unpaid_a_part_paid_and_a_split_order_and_what_landed(tmp_path, connex):
+    out = connex("demo", "--dir", tmp_path / "demo", "--orders", "40", timeout=120)
+
+    report = out.stdout
+    section = report[report.index("The books, case by case"):].split("\n\n")[0]
+    lines = {line.split()[0]: line for line in section.splitlines()[1:]}
+    assert "cancelled in the source: not booked" in lines["cancelled"], section
+    assert re.search(r"order (\d+) -> \1: [\d.]+ with nothing paid: booked, left open", lines["unpaid"]), section
+    part = re.search(r"order (\d+) -> \1: ([\d.]+) of ([\d.]+) paid: part paid: payment of \2 of \3; payment \d+ "
+                     r"recorded", section)
+    assert part and Decimal(part[2]) < Decimal(part[3]), section
+    assert re.search(r"split\s+\S+ order (\d+)-1 -> \1: updated: split off order \1; its lines \(.+\) added to \1",
+                     section), section
+
+
 def test_log_filters_by_task_outcome_order_and_date_and_explains_skips_in_json(sandbox, connex):
     ss = sandbox.shipstation
     shipped = ss.add_order(ss_order("4001", pacific(2026, 9, 16)))

@@ -1,66 +1,266 @@
 """Edits after booking (issue 14): a booked order that changes in the source follows ``on_update``.
 
-QuickBooks and Xero documents are not updated in place yet, so a change is held with the reason (or left
-as booked with ``on_update = "ignore"``): the documents in the simulators stay exactly as booked.
+``"update"`` (the default) brings the booked QuickBooks document (a sparse update with the current SyncToken) or
+Xero invoice (while Xero lets it change) to the new version; what the target keeps as it is (paid, voided, a
+locked period) is held with the reason. Asserted on the simulators' books: totals, lines, balances, payments,
+SyncToken, status.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Optional
 
 import pytest
 
+from connex_core.state import SQLiteStore
 from tests.e2e.helpers import money, pacific, ss_order, task_table
 
 TASK = "shipstation-to-quickbooks"
+XERO = "shipstation-to-xero"
+THREE_MUGS = [("MUG-BLU", "Blue mug", 3, "12.50")]
 
 
-def book_then_edit(sandbox, **task: object) -> dict:
-    """Book order 7101 (2 mugs, 30.00), then change it in ShipStation to 3 mugs (42.50)."""
+def flow(name: str, **target: object) -> tuple[str, dict]:
+    """The standard flow reading every order (not only shipped ones), with ``target`` options."""
+    name, table = task_table(name)
+    table["source_options"] = {}
+    table["target_options"] = {**table.get("target_options", {}), **target}
+    return name, table
+
+
+def book_then_edit(sandbox, number: str = "7101", *, task: Optional[tuple[str, dict]] = None,
+                   paid: bool = True, amount_paid: Optional[Decimal] = None,
+                   edited_paid: Optional[Decimal] = None) -> dict:
+    """Book order ``number`` (2 mugs + 5.00 shipping = 30.00), then change it in ShipStation to 3 mugs (42.50)."""
     ss = sandbox.shipstation
-    sandbox.write([task_table(TASK, **task)])
-    order = ss.add_order(ss_order("7101", pacific(2026, 9, 16)))
-    ss.ship_order(order["orderId"], "ups", "1Z7101", date(2026, 9, 17), Decimal("5"))
-    assert sandbox.run(TASK).counts["created"] == 1
+    name, table = task or task_table(TASK)
+    sandbox.write([(name, table)])
+    order = ss.add_order(ss_order(number, pacific(2026, 9, 16), paid=paid, amount_paid=amount_paid))
+    shipped = table.get("source_options", {}).get("status") == "shipped"
+    if shipped:
+        ss.ship_order(order["orderId"], "ups", f"1Z{number}", date(2026, 9, 17), Decimal("5"))
+    assert sandbox.run(name).counts["created"] == 1
     sandbox.clock.advance(600)
-    edited = ss.add_order(dict(ss_order("7101", pacific(2026, 9, 16), status="shipped",
-                                        items=[("MUG-BLU", "Blue mug", 3, "12.50")]), orderKey=order["orderKey"]))
+    edited = ss_order(number, pacific(2026, 9, 16), status="shipped" if shipped else order["orderStatus"], paid=paid,
+                      amount_paid=edited_paid if edited_paid is not None else amount_paid, items=THREE_MUGS)
+    edited = ss.add_order(dict(edited, orderKey=order["orderKey"]))
     assert money(edited["orderTotal"]) == Decimal("42.50")
     return edited
 
 
-def the_invoice(sandbox) -> dict:
-    [doc] = sandbox.quickbooks.entities("Invoice")
-    return doc
+def docs(sandbox, entity: str) -> dict[str, dict]:
+    return {d["DocNumber"]: d for d in sandbox.quickbooks.entities(entity)}
 
 
-def test_an_edit_after_booking_is_held_with_the_reason_and_the_document_stays(sandbox):
-    book_then_edit(sandbox)
+def ledger(sandbox, task: str, key: str):
+    store = SQLiteStore(sandbox.config.state_path)
+    try:
+        return store.ledger_get(task, [key])[key]
+    finally:
+        store.close()
+
+
+def product_lines(doc: dict) -> list[tuple]:
+    return [(l["SalesItemLineDetail"].get("Qty", 1), money(l["Amount"])) for l in doc["Line"]
+            if l.get("DetailType") == "SalesItemLineDetail"]
+
+
+def test_an_open_invoice_is_updated_in_place_with_the_current_sync_token(sandbox):
+    book_then_edit(sandbox, task=flow(TASK, document="auto"), paid=False)
+    before = docs(sandbox, "Invoice")["7101"]
+    assert money(before["TotalAmt"]) == Decimal("30.00")
 
     summary = sandbox.run(TASK)
 
-    assert summary.counts["held"] == 1 and summary.counts.get("updated", 0) == 0
-    doc = the_invoice(sandbox)
-    assert doc["DocNumber"] == "7101" and money(doc["TotalAmt"]) == Decimal("30.00")
-    [held] = sandbox.log(task=TASK, outcome="held")
-    assert held.order_number == "7101" and held.target_number == "7101"
-    assert "changed in the source after it was booked as 7101" in held.reason and "on_update" in held.reason
-    # the ledger keeps the version it booked: the edit stays held (logged once), the original is not "changed"
+    [invoice] = sandbox.quickbooks.entities("Invoice")  # the same document, not a second one
+    assert invoice["Id"] == before["Id"] and invoice["DocNumber"] == "7101"
+    assert money(invoice["TotalAmt"]) == Decimal("42.50") and money(invoice["Balance"]) == Decimal("42.50")
+    assert product_lines(invoice) == [(3, Decimal("37.50")), (1, Decimal("5.00"))]  # mugs, shipping
+    assert int(invoice["SyncToken"]) == int(before["SyncToken"]) + 1
+    assert sandbox.quickbooks.entities("Payment") == [] and sandbox.quickbooks.entities("SalesReceipt") == []
+    assert summary.counts["updated"] == 1 and summary.counts.get("held", 0) == 0
+    [updated] = sandbox.log(task=TASK, outcome="updated")
+    assert updated.target_number == "7101" and "updated" in updated.message and "42.5" in updated.message
+    # the ledger keeps the version now booked: a rerun changes nothing
     again = sandbox.run(TASK)
-    assert again.counts["held"] == 1 and len(sandbox.log(task=TASK, outcome="held")) == 1
-    assert money(the_invoice(sandbox)["TotalAmt"]) == Decimal("30.00")
+    assert again.counts.get("updated", 0) == 0 and again.counts["already_synced"] >= 1
+    assert sandbox.quickbooks.get("Invoice", invoice["Id"])["SyncToken"] == invoice["SyncToken"]
+
+
+def test_a_stale_sync_token_is_read_again_and_the_update_retried(sandbox):
+    book_then_edit(sandbox, task=flow(TASK, document="auto"), paid=False)
+    sim = sandbox.quickbooks
+    real_update, edits = sim._update, []
+
+    def someone_else_saves_first(entity, body):
+        # another user saves the invoice between Connex's read and its update: QuickBooks then answers 5010
+        if entity == "Invoice" and not edits:
+            current = sim.get(entity, str(body["Id"]))
+            edits.append(real_update(entity, {"Id": current["Id"], "SyncToken": current["SyncToken"], "sparse": True,
+                                              "CustomerMemo": {"value": "Thanks!"}}))
+        return real_update(entity, body)
+
+    sim._update = someone_else_saves_first
+    summary = sandbox.run(TASK)
+
+    [invoice] = sim.entities("Invoice")
+    assert edits and money(invoice["TotalAmt"]) == Decimal("42.50")
+    assert invoice["CustomerMemo"] == {"value": "Thanks!"}  # the other user's change is kept (a sparse update)
+    assert invoice["SyncToken"] == "2"  # created 0, the other user's save 1, Connex's stale try refused, Connex 2
+    assert summary.counts["updated"] == 1
+    [updated] = sandbox.log(task=TASK, outcome="updated")
+    assert "after a stale SyncToken" in updated.message
+
+
+def test_a_part_paid_invoice_is_updated_and_gets_the_payment_of_what_was_paid_since(sandbox):
+    book_then_edit(sandbox, task=flow(TASK, document="auto"), amount_paid=Decimal("10.00"),
+                   edited_paid=Decimal("20.00"))
+    assert money(docs(sandbox, "Invoice")["7101"]["Balance"]) == Decimal("20.00")
+
+    sandbox.run(TASK)
+
+    invoice = docs(sandbox, "Invoice")["7101"]
+    assert money(invoice["TotalAmt"]) == Decimal("42.50") and money(invoice["Balance"]) == Decimal("22.50")
+    payments = sorted(money(p["TotalAmt"]) for p in sandbox.quickbooks.entities("Payment"))
+    assert payments == [Decimal("10.00"), Decimal("10.00")]
+    assert {l["TxnId"] for l in invoice["LinkedTxn"]} == {p["Id"] for p in sandbox.quickbooks.entities("Payment")}
+
+
+def test_a_sales_receipt_still_paid_in_full_is_updated(sandbox):
+    book_then_edit(sandbox, task=flow(TASK, document="auto"))
+    sandbox.run(TASK)
+
+    [receipt] = sandbox.quickbooks.entities("SalesReceipt")
+    assert money(receipt["TotalAmt"]) == Decimal("42.50") and money(receipt["Balance"]) == 0
+    assert receipt["SyncToken"] == "1" and sandbox.quickbooks.entities("Invoice") == []
+
+
+def test_a_paid_invoice_grows_and_gets_the_payment_of_the_difference(sandbox):
+    book_then_edit(sandbox)  # the standard flow: shipped orders, invoices with their payment; paid 42.50 since
+    invoice = docs(sandbox, "Invoice")["7101"]
+    assert money(invoice["Balance"]) == 0
+
+    summary = sandbox.run(TASK)
+
+    after = docs(sandbox, "Invoice")["7101"]
+    assert money(after["TotalAmt"]) == Decimal("42.50") and money(after["Balance"]) == 0
+    payments = sorted(money(p["TotalAmt"]) for p in sandbox.quickbooks.entities("Payment"))
+    assert payments == [Decimal("12.50"), Decimal("30.00")] and summary.counts["updated"] == 1
+
+
+def test_lines_removed_from_a_paid_invoice_are_held_with_the_reason(sandbox):
+    name, table = task_table(TASK)
+    ss = sandbox.shipstation
+    sandbox.write([(name, table)])
+    order = ss.add_order(ss_order("7111", pacific(2026, 9, 16), items=THREE_MUGS))
+    ss.ship_order(order["orderId"], "ups", "1Z7111", date(2026, 9, 17), Decimal("5"))
+    sandbox.run(TASK)
+    invoice = docs(sandbox, "Invoice")["7111"]
+    assert money(invoice["TotalAmt"]) == Decimal("42.50") and money(invoice["Balance"]) == 0
+    sandbox.clock.advance(600)
+    smaller = ss.add_order(dict(ss_order("7111", pacific(2026, 9, 16), status="shipped"), orderKey=order["orderKey"]))
+    assert money(smaller["orderTotal"]) == Decimal("30.00")
+
+    summary = sandbox.run(TASK)
+
+    after = docs(sandbox, "Invoice")["7111"]
+    assert money(after["TotalAmt"]) == Decimal("42.50") and after["SyncToken"] == invoice["SyncToken"]
+    assert summary.counts["held"] == 1 and summary.counts.get("updated", 0) == 0
+    [held] = sandbox.log(task=TASK, outcome="held")
+    assert held.order_number == "7111" and "changed in the source after it was booked as 7111" in held.reason
+    assert "has 42.50 paid, more than the order's new total 30.00" in held.reason
+    entry = ledger(sandbox, TASK, f"shipstation:{order['orderId']}")
+    assert entry.state == "done" and entry.target_number == "7111"  # booked as it was; the version booked kept
+    again = sandbox.run(TASK)
+    assert again.counts["held"] == 1 and len(sandbox.log(task=TASK, outcome="held")) == 1  # logged once
 
 
 @pytest.mark.parametrize("mode", ["hold", "ignore"])
 def test_on_update_hold_and_ignore(sandbox, mode):
-    book_then_edit(sandbox, on_update=mode)
+    name, table = flow(TASK, document="auto")
+    table["on_update"] = mode
+    book_then_edit(sandbox, task=(name, table), paid=False)
 
     summary = sandbox.run(TASK)
 
-    assert money(the_invoice(sandbox)["TotalAmt"]) == Decimal("30.00")
+    assert money(docs(sandbox, "Invoice")["7101"]["TotalAmt"]) == Decimal("30.00")
     held = sandbox.log(task=TASK, outcome="held")
     if mode == "hold":
         assert summary.counts["held"] == 1 and 'on_update = "hold"' in held[0].reason
     else:
         assert summary.counts.get("held", 0) == 0 and held == [] and summary.counts["already_synced"] == 1
+
+
+def xero_invoice(sandbox, number: str) -> dict:
+    [invoice] = [i for i in sandbox.xero.invoices.values() if i["InvoiceNumber"] == number]
+    return invoice
+
+
+def test_xero_updates_an_unpaid_invoice_and_holds_a_paid_one(sandbox):
+    ss = sandbox.shipstation
+    sandbox.write([flow(XERO, record_payments=True)])
+    open_ = ss.add_order(ss_order("7201", pacific(2026, 9, 16), paid=False))
+    paid = ss.add_order(ss_order("7202", pacific(2026, 9, 16)))
+    sandbox.run(XERO)
+    assert xero_invoice(sandbox, "7202")["Status"] == "PAID"
+    first_line = xero_invoice(sandbox, "7201")["LineItems"][0]["LineItemID"]
+    sandbox.clock.advance(600)
+    for order, was_paid in ((open_, False), (paid, True)):
+        ss.add_order(dict(ss_order(order["orderNumber"], pacific(2026, 9, 16), paid=was_paid, items=THREE_MUGS),
+                          orderKey=order["orderKey"]))
+
+    summary = sandbox.run(XERO)
+
+    updated, kept = xero_invoice(sandbox, "7201"), xero_invoice(sandbox, "7202")
+    assert updated["Status"] == "AUTHORISED" and money(updated["Total"]) == Decimal("42.50")
+    assert money(updated["AmountDue"]) == Decimal("42.50") and updated["LineItems"][0]["Quantity"] == 3
+    assert updated["LineItems"][0]["LineItemID"] != first_line  # the order's lines replace the old ones
+    assert kept["Status"] == "PAID" and money(kept["Total"]) == Decimal("30.00")
+    assert summary.counts["updated"] == 1 and summary.counts["held"] == 1
+    [held] = sandbox.log(task=XERO, outcome="held")
+    assert held.order_number == "7202" and "PAID in Xero" in held.reason
+
+
+def test_xero_refusing_an_invoice_in_a_locked_period_holds_the_edit_with_its_message(sandbox):
+    ss = sandbox.shipstation
+    sandbox.write([flow(XERO)])
+    order = ss.add_order(ss_order("7301", pacific(2026, 9, 16), paid=False))
+    sandbox.run(XERO)
+    sandbox.xero.books.period_lock_date = date(2026, 9, 30)  # the accountant closes September
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("7301", pacific(2026, 9, 16), paid=False, items=THREE_MUGS), orderKey=order["orderKey"]))
+
+    summary = sandbox.run(XERO)
+
+    invoice = xero_invoice(sandbox, "7301")
+    assert money(invoice["Total"]) == Decimal("30.00") and summary.counts["held"] == 1
+    [held] = sandbox.log(task=XERO, outcome="held")
+    assert "not updated" in held.reason and "cannot be before the period lock date" in held.reason
+
+
+def test_xero_credits_lines_removed_from_a_paid_invoice(sandbox):
+    ss = sandbox.shipstation
+    sandbox.write([flow(XERO, record_payments=True)])
+    order = ss.add_order(ss_order("7401", pacific(2026, 9, 16), items=THREE_MUGS))
+    sandbox.run(XERO)
+    invoice = xero_invoice(sandbox, "7401")
+    assert invoice["Status"] == "PAID" and money(invoice["Total"]) == Decimal("42.50")
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("7401", pacific(2026, 9, 16)), orderKey=order["orderKey"]))  # one mug fewer: 30.00
+
+    summary = sandbox.run(XERO)
+
+    invoice = xero_invoice(sandbox, "7401")
+    assert invoice["Status"] == "PAID" and money(invoice["Total"]) == Decimal("42.50")  # Xero keeps a paid invoice
+    [note] = sandbox.xero.books.credit_notes.values()
+    assert note["Reference"] == "Lines removed from 7401" and note["Status"] == "AUTHORISED"
+    assert [(l["Description"], l["Quantity"], money(l["UnitAmount"])) for l in note["LineItems"]] == \
+        [("Blue mug", 1, Decimal("12.50"))]
+    assert money(note["Total"]) == money(note["RemainingCredit"]) == Decimal("12.50")  # paid: left to refund
+    assert summary.counts["updated"] == 1 and summary.counts.get("held", 0) == 0
+    [updated] = sandbox.log(task=XERO, outcome="updated")
+    assert "credited by credit note" in updated.message and "12.50 paid already, left as credit" in updated.message
+    sandbox.run(XERO)
+    assert len(sandbox.xero.books.credit_notes) == 1

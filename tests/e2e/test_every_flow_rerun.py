@@ -15,12 +15,20 @@ def assert_totals_match(sandbox) -> None:
     ss, qb, xero = sandbox.shipstation, sandbox.quickbooks, sandbox.xero
     by_number = {o["orderNumber"]: o for o in ss.orders.values() if not o["orderKey"].startswith("connex:")}
     compared, coupons = 0, 0
-    targets = [(d["DocNumber"], d["TotalAmt"]) for d in qb.entities("Invoice") + qb.entities("SalesReceipt")]
-    targets += [(i["InvoiceNumber"], i["Total"]) for i in xero.invoices.values()]
-    for number, total in targets:
+    # split children whose lines were added to their parent's document: the document holds the whole sale
+    added: dict[tuple[str, str], set[str]] = {}
+    for entry in sandbox.log(outcome="updated"):
+        if entry.target_number and entry.order_number != entry.target_number and entry.order_number in by_number:
+            target = sandbox.config.tasks[entry.task].target
+            added.setdefault((target, entry.target_number), set()).add(entry.order_number)
+    targets = [("quickbooks", d["DocNumber"], d["TotalAmt"]) for d in qb.entities("Invoice") + qb.entities("SalesReceipt")]
+    targets += [("xero", i["InvoiceNumber"], i["Total"]) for i in xero.invoices.values()]
+    for target, number, total in targets:
         order = by_number.get(number)
         if order is not None:
-            assert money(total) == money(order["orderTotal"]), (number, total, order["orderTotal"])
+            children = added.get((target, number), set())
+            sale = money(order["orderTotal"]) + sum(money(by_number[c]["orderTotal"]) for c in children)
+            assert money(total) == sale, (target, number, total, order["orderTotal"], children)
             compared += 1
             coupons += any(item["adjustment"] for item in order["items"])
     for order in ss.orders.values():

@@ -54,8 +54,9 @@ def test_a_child_split_off_after_its_parent_was_booked_is_a_true_duplicate(sandb
     assert sandbox.run(TASK).counts.get("duplicate", 0) == 0 and len(invoices(sandbox)) == 1
 
 
-def test_a_parent_booked_after_the_split_holds_the_child_instead_of_losing_its_lines(sandbox):
-    """Shipped-only export: the parent is booked with the mug only; the T-shirt must not vanish as a 'duplicate'."""
+def test_a_parent_booked_after_the_split_gets_the_childs_lines_on_its_document(sandbox):
+    """Shipped-only export: the parent is booked with the mug only; the T-shirt is added to its invoice, with
+    the payment of what the child paid (never lost as a 'duplicate')."""
     ss = sandbox.shipstation
     parent = ss.add_order(ss_order("6201", pacific(2026, 9, 16), split=True, items=[MUG]))
     child = ss.add_order(ss_order("6201-1", pacific(2026, 9, 16), parent_id=parent["orderId"], items=[TEE],
@@ -66,19 +67,53 @@ def test_a_parent_booked_after_the_split_holds_the_child_instead_of_losing_its_l
 
     summary = sandbox.run(TASK)
 
-    assert summary.counts["created"] == 1 and summary.counts["held"] == 1 and summary.counts.get("duplicate", 0) == 0
+    assert summary.counts["created"] == 1 and summary.counts["updated"] == 1 and summary.counts.get("duplicate", 0) == 0
     [doc] = invoices(sandbox).values()
-    assert doc["DocNumber"] == "6201" and money(doc["TotalAmt"]) == Decimal("17.50")
+    assert doc["DocNumber"] == "6201" and money(doc["TotalAmt"]) == Decimal("39.50")  # 12.50 + 5.00 + 22.00
+    assert skus(doc) == [("MUG-BLU", Decimal("12.50")), ("TEE-L", Decimal("22.00"))]
+    assert money(doc["Balance"]) == 0
+    assert sorted(money(p["TotalAmt"]) for p in sandbox.quickbooks.entities("Payment")) == [Decimal("17.50"),
+                                                                                           Decimal("22.00")]
+    [added] = sandbox.log(task=TASK, outcome="updated")
+    assert added.order_number == "6201-1" and added.target_number == "6201"
+    assert "its lines (1 x TEE-L at 22.00) added to 6201" in added.message
+    # done: the next run adds nothing
+    again = sandbox.run(TASK)
+    assert again.counts.get("updated", 0) == 0 and len(sandbox.quickbooks.entities("Payment")) == 2
+    assert money(invoices(sandbox)["6201"]["TotalAmt"]) == Decimal("39.50")
+
+
+def test_a_child_whose_parents_document_cannot_change_is_held_with_the_reason(sandbox):
+    """The parent's invoice was voided in QuickBooks: the child's lines cannot go on it; held, saying what to do."""
+    ss = sandbox.shipstation
+    parent = ss.add_order(ss_order("6211", pacific(2026, 9, 16), split=True, items=[MUG]))
+    ship(sandbox, parent, "1Z6211A")
+    sandbox.write()
+    sandbox.run(TASK)
+    doc = invoices(sandbox)["6211"]
+    for link in doc["LinkedTxn"]:  # the bookkeeper voids the payment, then the invoice
+        payment = sandbox.quickbooks.get("Payment", link["TxnId"])
+        sandbox.quickbooks._void("Payment", {"Id": payment["Id"], "SyncToken": payment["SyncToken"]})
+    doc = invoices(sandbox)["6211"]
+    sandbox.quickbooks._void("Invoice", {"Id": doc["Id"], "SyncToken": doc["SyncToken"]})
+    child = ss.add_order(ss_order("6211-1", pacific(2026, 9, 16), parent_id=parent["orderId"], items=[TEE],
+                                  shipping="0.00"))
+    ship(sandbox, child, "1Z6211B")
+    sandbox.clock.advance(600)
+
+    summary = sandbox.run(TASK)
+
+    assert summary.counts["held"] == 1 and money(invoices(sandbox)["6211"]["TotalAmt"]) == 0
     [held] = sandbox.log(task=TASK, outcome="held")
-    assert held.order_number == "6201-1"
-    assert "without this order's lines (1 x TEE-L at 22.00)" in held.reason and "split_orders" in held.reason
-    # held, not forgotten: every run looks again, and logs it once while the reason stays the same
+    assert held.order_number == "6211-1" and "without this order's lines (1 x TEE-L at 22.00)" in held.reason
+    assert "is voided in QuickBooks" in held.reason and "split_orders" in held.reason
     again = sandbox.run(TASK)
     assert again.counts["held"] == 1 and len(sandbox.log(task=TASK, outcome="held")) == 1
 
 
 def test_a_child_that_ships_before_its_parent_waits_for_the_parent(sandbox):
-    """The child is never booked under its parent's number for its own amount (the parent then 'a duplicate')."""
+    """The child is never booked under its parent's number for its own amount (the parent then 'a duplicate'):
+    it waits, and its lines go on the parent's document once the parent is booked."""
     ss = sandbox.shipstation
     parent = ss.add_order(ss_order("6301", pacific(2026, 9, 16), split=True, items=[MUG]))
     child = ss.add_order(ss_order("6301-1", pacific(2026, 9, 16), parent_id=parent["orderId"], items=[TEE],
@@ -94,11 +129,10 @@ def test_a_child_that_ships_before_its_parent_waits_for_the_parent(sandbox):
     sandbox.clock.advance(600)
     ship(sandbox, parent, "1Z6301A")
     second = sandbox.run(TASK)
-    assert second.counts["created"] == 1
+    assert second.counts["created"] == 1 and second.counts["updated"] == 1  # the parent, then the child's lines
     [doc] = invoices(sandbox).values()
-    assert doc["DocNumber"] == "6301" and money(doc["TotalAmt"]) == Decimal("17.50")
-    latest = sandbox.log(task=TASK, outcome="held")
-    assert len(latest) == 2 and any("without this order's lines" in e.reason for e in latest)
+    assert doc["DocNumber"] == "6301" and money(doc["TotalAmt"]) == Decimal("39.50")
+    assert len(sandbox.log(task=TASK, outcome="held")) == 1
 
 
 def test_split_orders_separate_books_each_part_under_its_shipstation_number(sandbox):

@@ -446,3 +446,10 @@ def test_a_postgres_store_carries_on_after_the_server_drops_its_connection(pg_sc
         assert store.get_cursor("task") == "after the drop" and store.inbox_counts() == {"new": 1}
     finally:
         store.close()
+
+def test_ledger_by_number_ignoring_case_finds_the_number_in_any_case(store):
+    store.ledger_put([LedgerEntry("t", "web:9", "done", target_number="Zc-100")])
+    assert store.ledger_by_number("t", "zc-100") is None  # as written
+    assert store.ledger_by_number("t", "zc-100", ignore_case=True).source_key == "web:9"
+    assert store.ledger_by_number("t", "ZC-100", ignore_case=True).source_key == "web:9"
+    assert store.ledger_by_number("t", "zc-101", ignore_case=True) is None

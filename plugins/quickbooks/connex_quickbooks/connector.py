@@ -75,6 +75,8 @@ class QuickBooksConnector(Connector):
     write_batch_size = 120
     """Orders per ``write_orders`` call: one look-up ``/batch`` then serves four document batches of 30 (the
     API's limit per ``/batch``), and customers, items and payments fill their batches better."""
+    numbers_ignore_case = True
+    """QuickBooks' duplicate DocNumber check ignores case (the simulator's 6140; the look-ups of :meth:`find_orders`)."""
     timezone = "America/Los_Angeles"
     """QuickBooks writes times in the company's zone (with an offset); US Pacific is what ``--since DAY`` assumes."""
 
@@ -234,6 +236,13 @@ class QuickBooksConnector(Connector):
                     yield Found(target_id=target_ref(entity, doc["Id"]), target_number=doc.get("DocNumber"),
                                 description=f"{entity} {doc.get('DocNumber') or doc['Id']} ({doc.get('TotalAmt')})",
                                 day=date.fromisoformat(str(doc.get("TxnDate"))[:10]))
+
+    def update_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Bring booked documents to their orders' new versions: a sparse update with the current SyncToken
+        (re-read and retried when stale), where the document may change (see :mod:`.update`)."""
+        from .update import update
+
+        return update(self._writer(), writes) if writes else []
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:
         return TrackingWriter(self.api, self.api.qb.company_id, self.request_ids).find(writes) if writes else {}

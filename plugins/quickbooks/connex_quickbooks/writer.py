@@ -467,6 +467,22 @@ class OrderWriter:
                 refs[ref] = {"value": row["Id"], "name": row.get("Name", name)}
         return refs
 
+    def body(self, plan: _Plan, found: resolve.Found, entity: Optional[str] = None) -> dict[str, Any]:
+        """The document body of a planned order whose customer and items ``found`` holds (``entity``: the
+        kind to build, default the plan's)."""
+        customer = resolve.get(found, "Customer", *plan.customer)
+        item_ids = [resolve.get(found, "Item", *k)["Id"] if k else None for k in plan.items]
+        if self.allow_shipping and not plan.shipping_key:
+            shipping = {"value": mapping.SHIPPING_ITEM_ID}
+        else:
+            row = resolve.get(found, "Item", *plan.shipping_key) if plan.shipping_key else None
+            shipping = {"value": row["Id"]} if row else None
+        return mapping.build_document(plan.order, entity or plan.entity, customer_id=customer["Id"], item_ids=item_ids,
+                                      shipping_ref=shipping, refs=self._refs(plan, found),
+                                      custom_numbers=self.custom_numbers, tax=plan.tax,
+                                      tax_calculation=taxes.global_calculation(plan.opts.tax_inclusive)
+                                      if self.company.global_model else None)
+
     def _post_documents(self, plans: list[_Plan], found: resolve.Found,
                         results: dict[str, WriteResult]) -> list[tuple[_Plan, dict[str, Any]]]:
         posted = []
@@ -474,19 +490,7 @@ class OrderWriter:
             chunk = plans[start:start + BATCH_LIMIT]
             items = []
             for n, plan in enumerate(chunk):
-                customer = resolve.get(found, "Customer", *plan.customer)
-                item_ids = [resolve.get(found, "Item", *k)["Id"] if k else None for k in plan.items]
-                if self.allow_shipping and not plan.shipping_key:
-                    shipping = {"value": mapping.SHIPPING_ITEM_ID}
-                else:
-                    row = resolve.get(found, "Item", *plan.shipping_key) if plan.shipping_key else None
-                    shipping = {"value": row["Id"]} if row else None
-                body = mapping.build_document(plan.order, plan.entity, customer_id=customer["Id"], item_ids=item_ids,
-                                              shipping_ref=shipping, refs=self._refs(plan, found),
-                                              custom_numbers=self.custom_numbers, tax=plan.tax,
-                                              tax_calculation=taxes.global_calculation(plan.opts.tax_inclusive)
-                                              if self.company.global_model else None)
-                items.append({"bId": f"d{n}", "operation": "create", plan.entity: body})
+                items.append({"bId": f"d{n}", "operation": "create", plan.entity: self.body(plan, found)})
             rid = self.ids.get(self.realm, "documents", [p.write.idempotency_key for p in chunk])
             answers = self._batch(items, rid)
             for n, plan in enumerate(chunk):

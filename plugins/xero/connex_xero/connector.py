@@ -88,6 +88,8 @@ class XeroConnector(Connector):
     date_fields = DATE_FIELDS
     capabilities = frozenset({Capability.READ_ORDERS, Capability.WRITE_ORDERS, Capability.WRITE_TRACKING})
     write_batch_size = 50
+    numbers_ignore_case = True
+    """InvoiceNumbers are looked up ignoring case (:meth:`find_orders`; the simulator's "Invoice # must be unique.")."""
 
     def __init__(self, settings: XeroSettings, ctx: ConnectorContext):
         super().__init__(settings, ctx)
@@ -256,6 +258,12 @@ class XeroConnector(Connector):
                 day = when.date() if when is not None else None
                 yield Found(target_id=invoice["InvoiceID"], target_number=invoice.get("InvoiceNumber"),
                             description=f"{invoice.get('Status')} invoice, total {invoice.get('Total')}", day=day)
+
+    def update_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
+        """Bring booked invoices to their orders' new versions while Xero lets them change (see :mod:`.update`)."""
+        from .update import update
+
+        return update(self, writes) if writes else []
 
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
         by_key = {w.key: w for w in writes}

@@ -67,3 +67,8 @@ class TargetOptions(BaseModel):
     payment_account: str = Field(
         "090", description="With record_payments: the code of the bank account (or an account with payments "
         "enabled) the payments go to.")
+    cancel_paid: Literal["credit_note", "delete_payments"] = Field(
+        "credit_note", description="Order tasks, an order cancelled after its invoice was paid (in full or in part; "
+        "on_cancel = \"void\"): a credit note for the invoice, allocated to what is still due, the rest left as "
+        "credit to refund (the default: the payments stay as they were received), or delete the payments and void "
+        "the invoice.")

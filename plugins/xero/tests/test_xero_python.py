@@ -3,6 +3,7 @@ the routes it calls answer in the shapes its models read."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -72,3 +73,33 @@ def test_payments_through_xero_python(xero, sdk):
     [after] = sdk.get_invoice(xero.tenant_id, invoice.invoice_id).invoices
     assert Decimal(str(after.amount_due)) == due - 1 and Decimal(str(after.amount_paid)) == Decimal(str(invoice.amount_paid)) + 1
     assert [p.payment_id for p in sdk.get_payments(xero.tenant_id).payments] == [part.payment_id]
+
+
+def test_credit_notes_and_allocations_through_xero_python(xero, sdk):
+    """createCreditNotes and createCreditNoteAllocation as the SDK's models send and read them: the credit reduces
+    the invoice's amount due and the credit note's remaining credit; more than is due or left is refused."""
+    from xero_python.accounting import Allocation, Allocations, Contact, CreditNote, CreditNotes, Invoice, LineItem
+
+    xero.seed_invoices(1, status="AUTHORISED")
+    [invoice] = sdk.get_invoices(xero.tenant_id).invoices
+    due = Decimal(str(invoice.amount_due))
+    [note] = sdk.create_credit_notes(xero.tenant_id, CreditNotes(credit_notes=[CreditNote(
+        type="ACCRECCREDIT", status="AUTHORISED", contact=Contact(contact_id=invoice.contact.contact_id),
+        line_items=[LineItem(description="Returned mug", quantity=1.0, unit_amount=5.0, account_code="200",
+                             tax_type="NONE")])])).credit_notes
+    assert note.credit_note_id and note.credit_note_number.startswith("CN-")
+    assert Decimal(str(note.total)) == Decimal(str(note.remaining_credit)) == 5
+    too_much = sdk.create_credit_note_allocation(xero.tenant_id, note.credit_note_id, Allocations(allocations=[
+        Allocation(amount=6.0, invoice=Invoice(invoice_id=invoice.invoice_id), date=date(2026, 9, 20))]),
+        summarize_errors=False).allocations[0]
+    assert "remaining credit" in too_much.validation_errors[0].message
+
+    [allocated] = sdk.create_credit_note_allocation(xero.tenant_id, note.credit_note_id, Allocations(allocations=[
+        Allocation(amount=5.0, invoice=Invoice(invoice_id=invoice.invoice_id), date=date(2026, 9, 20))])).allocations
+
+    assert Decimal(str(allocated.amount)) == 5 and allocated.invoice.invoice_id == invoice.invoice_id
+    [after] = sdk.get_invoice(xero.tenant_id, invoice.invoice_id).invoices
+    assert Decimal(str(after.amount_due)) == due - 5 and Decimal(str(after.amount_credited)) == 5
+    assert [c.credit_note_id for c in after.credit_notes] == [note.credit_note_id]
+    [again] = sdk.get_credit_note(xero.tenant_id, note.credit_note_id).credit_notes
+    assert Decimal(str(again.remaining_credit)) == 0 and again.status == "PAID"

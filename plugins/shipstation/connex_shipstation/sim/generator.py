@@ -4,7 +4,8 @@ The mix is chosen to exercise what real accounts throw at an integration:
 
 * split orders: a parent ``1050`` and its child ``1050-1`` (``advancedOptions.mergedOrSplit``,
   the child's ``parentId``), each part paid its own total;
-* shipped orders with nothing paid (marketplace orders settled elsewhere), unpaid
+* shipped orders with nothing paid (marketplace orders settled elsewhere), shipped orders paid in part (a
+  deposit of half, numbers ending in 7), unpaid
   ``awaiting_payment`` orders, ``on_hold`` and ``cancelled`` ones;
 * adjustment lines (a coupon with a negative unit price and ``adjustment: true``);
 * tax and shipping given at order level by some stores and per item by others;
@@ -79,6 +80,8 @@ class Generated:
     """None, 'label' (a shipment created in ShipStation) or 'fulfillment' (marked shipped elsewhere)."""
     paid: bool = True
     """Whether the customer paid: the simulator sets ``amountPaid`` to the order's total, else 0."""
+    share: Decimal = Decimal("1")
+    """The part of the total paid when ``paid`` (a deposit, the rest due on account: below 1)."""
 
 
 class OrderGenerator:
@@ -144,6 +147,8 @@ class OrderGenerator:
             status = "on_hold"
         elif roll < 0.55:
             status = "cancelled"
+        if status == "awaiting_shipment" and number.endswith("13"):
+            status = "cancelled"  # the customer cancelled before it shipped (no draw of the random generator)
         email = f"{number}.customer@{rng.choice(['gmail.com', 'example.org', 'shop.test'])}"
         ordered = created - timedelta(minutes=rng.randint(1, 600))
         base = {
@@ -169,7 +174,10 @@ class OrderGenerator:
             base["taxAmount"] = self._money(product_total * Decimal("0.0825")) if rng.random() < 0.6 else 0.0
         split = len([i for i in items if not i["adjustment"]]) >= 2 and rng.random() < 0.15
         if not split:
-            return [Generated(dict(base, orderId=order_id), ship, paid)]
+            # a deposit of half, the rest due on account: shipped paid orders numbered ...7 (no draw of the random
+            # generator, so every other order stays as the seed makes it)
+            share = Decimal("0.5") if paid and status == "shipped" and number.endswith("7") else Decimal("1")
+            return [Generated(dict(base, orderId=order_id), ship, paid, share)]
         # A split order: the parent keeps the first line, the child "NNNN-1" takes the rest.
         parent = dict(base, orderId=order_id, items=items[:1])
         child = dict(base, orderId=order_id + 1, orderNumber=f"{number}-1", orderKey=base["orderKey"] + "-1",

@@ -324,7 +324,8 @@ class ShipStationSimulator(SimulatedService):
                 for generated in batch[: n - len(added)]:
                     order = self._upsert(generated.payload)
                     if generated.paid:
-                        order["amountPaid"] = order["orderTotal"]
+                        order["amountPaid"] = order["orderTotal"] if generated.share == 1 else \
+                            (money(order["orderTotal"]) * generated.share).quantize(Decimal("0.01"))
                     if generated.ship:
                         self.ship_order(order["orderId"], order["carrierCode"], self._tracking_number(),
                                         parse_timestamp(order["createDate"]).date() + timedelta(days=1),

@@ -44,6 +44,7 @@ from connex_core.sandbox import Request, Response, SimClock, SimulatedService, W
 from connex_core.sandbox.oauth import OAuthServer
 
 from ..msdate import parse_http_date, to_ms_date
+from . import simcredit
 from .simbooks import Books, Outcome, new_id
 from .simwhere import QueryParseError, compile_where
 
@@ -547,6 +548,30 @@ class XeroSimulator(OAuthServer, SimulatedService):
         if isinstance(body, dict) and "Payments" not in body:
             request = dataclasses.replace(request, body=json.dumps({"Payments": [body]}).encode("utf-8"))
         return self._write(request, "Payments", lambda e: self.books.delete_payment(payment, e), self.books.payment_json)
+
+    @route("PUT", API + "/CreditNotes")
+    @_idempotent
+    def put_credit_notes(self, request: Request) -> Response:
+        """``createCreditNotes``: ``{"CreditNotes": [...]}`` (:mod:`.simcredit`)."""
+        return self._write(request, "CreditNotes", lambda e: simcredit.create_credit_note(self.books, e),
+                           lambda n: simcredit.credit_note_json(self.books, n))
+
+    @route("GET", API + "/CreditNotes/{credit_note_id}")
+    def get_credit_note(self, request: Request) -> Response:
+        note = self.books.credit_notes.get(request.params["credit_note_id"].lower())
+        if note is None:
+            return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
+        return json_response(self._envelope(CreditNotes=[simcredit.credit_note_json(self.books, note)]))
+
+    @route("PUT", API + "/CreditNotes/{credit_note_id}/Allocations")
+    @_idempotent
+    def put_allocations(self, request: Request) -> Response:
+        """``createCreditNoteAllocation``: ``{"Allocations": [{Amount, Invoice, Date}]}`` (:mod:`.simcredit`)."""
+        note = self.books.credit_notes.get(request.params["credit_note_id"].lower())
+        if note is None:
+            return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
+        return self._write(request, "Allocations", lambda e: simcredit.allocate(self.books, note, e),
+                           lambda a: simcredit.allocation_json(self.books, a))
 
     @route("GET", API + "/Payments")
     def get_payments(self, request: Request) -> Response:

@@ -1,0 +1,118 @@
+"""Update the invoices of orders changed after booking (``on_update = "update"``, issue 14).
+
+Xero (api-contracts §3.2, Xero's Invoices documentation; ``updateInvoice`` in xero_accounting.yaml): ``POST
+/Invoices/{InvoiceID}`` with ``{"Invoices": [{InvoiceID, ...}]}`` updates one invoice; lines whose
+``LineItemID`` is not sent are removed, so the order's whole line list is sent. Only DRAFT, SUBMITTED and
+AUTHORISED invoices with nothing paid or credited may change ("Most fields of AUTHORISED invoices can still be
+edited while unpaid. PAID and VOIDED invoices are effectively read-only."); Xero refuses the rest ("This document
+cannot be edited as it has a payment or credit note allocated to it."), and a date in a locked period.
+
+So: the invoice is read first; a PAID, VOIDED or DELETED invoice, or one with a payment or credit allocated, is not
+sent: when the new version only takes lines away (a line removed, or fewer of it) from a PAID or part-paid invoice,
+those lines are credited instead (a credit note allocated to what is due, the rest left as credit to refund:
+:func:`.cancel.credit_invoice`); any other change is held with the reason; otherwise its lines, reference, dates and currency become the order's
+(the contact and the number stay). Xero's own refusal (a locked period, ...) is the order's reason. With
+``record_payments``, an order that now has something paid gets its payment on the updated AUTHORISED invoice.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Optional
+
+from connex_core.api import FatalAPIError, OrderWrite, WriteResult
+
+from .cancel import CREDIT_LINE_FIELDS, credit_invoice
+from .client import records, validation_messages
+from .mapping import invoice_to_xero
+
+if TYPE_CHECKING:
+    from .connector import XeroConnector
+
+EDITABLE = ("DRAFT", "SUBMITTED", "AUTHORISED")
+#: What an update sends of the invoice element: what the order decides, not who it is for or its number.
+UPDATED_FIELDS = ("LineItems", "Reference", "Date", "DueDate", "LineAmountTypes", "CurrencyCode")
+
+
+def refusal(invoice: dict[str, Any]) -> str:
+    """Why Xero would not let ``invoice`` change ("" when it would)."""
+    label = f"invoice {invoice.get('InvoiceNumber') or invoice.get('InvoiceID')}"
+    status = invoice.get("Status")
+    if status not in EDITABLE:
+        return (f"{label} is {status} in Xero, which keeps {str(status).lower()} invoices as they are: change it by "
+                "hand (a credit note), or set on_update = \"ignore\"")
+    paid = Decimal(str(invoice.get("AmountPaid") or 0))
+    credited = Decimal(str(invoice.get("AmountCredited") or 0))
+    if paid > 0 or credited > 0:
+        return (f"{label} has {paid + credited} paid or credited in Xero, which does not edit an invoice with a payment "
+                "or credit note allocated: change it by hand, or set on_update = \"ignore\"")
+    return ""
+
+
+def _key(line: dict[str, Any]) -> tuple[str, Decimal, str]:
+    return (str(line.get("Description") or ""), Decimal(str(line.get("UnitAmount") or 0)), str(line.get("AccountCode") or ""))
+
+
+def removed(invoice: dict[str, Any], element: dict[str, Any]) -> Optional[list[dict[str, Any]]]:
+    """The lines of ``invoice`` the new ``element`` no longer has (a line gone, or fewer of it), as credit note
+    lines (each with its share of the line's tax); None when the element adds or changes anything else (a credit
+    note can only take away)."""
+    had: Counter = Counter()
+    lines: dict[tuple, dict[str, Any]] = {}
+    for line in invoice.get("LineItems") or []:
+        had[_key(line)] += Decimal(str(line.get("Quantity") or 0))
+        lines.setdefault(_key(line), line)
+    wanted: Counter = Counter()
+    for line in element.get("LineItems") or []:
+        wanted[_key(line)] += Decimal(str(line.get("Quantity") or 0))
+    if any(quantity > had.get(key, 0) for key, quantity in wanted.items()):
+        return None
+    credit = []
+    for key, quantity in had.items():
+        gone = quantity - wanted.get(key, 0)
+        if gone <= 0:
+            continue
+        line = {k: lines[key][k] for k in CREDIT_LINE_FIELDS if lines[key].get(k) not in (None, "")}
+        line["Quantity"] = gone
+        if line.get("TaxAmount") is not None and quantity:
+            line["TaxAmount"] = (Decimal(str(line["TaxAmount"])) * gone / quantity).quantize(Decimal("0.01"))
+        if gone != quantity:
+            line.pop("DiscountAmount", None)  # a discount is the whole line's: kept with a line removed in full
+        credit.append(line)
+    return credit or None
+
+
+def update(connector: "XeroConnector", writes: list[OrderWrite]) -> list[WriteResult]:
+    results = []
+    for write in writes:
+        try:
+            results.append(_update_one(connector, write))
+        except FatalAPIError as exc:
+            results.append(WriteResult(write.key, ok=False, target_id=write.target_ref, error=str(exc)))
+    return results
+
+
+def _update_one(connector: "XeroConnector", write: OrderWrite) -> WriteResult:
+    client, ident = connector.client, write.target_ref or ""
+    [invoice] = records(client.call("read the invoice to update", "get_invoice", ident), "Invoices", "read invoice")
+    element = invoice_to_xero(write.order, connector.settings, None, connector._known_items())
+    if why := refusal(invoice):
+        if invoice.get("Status") in ("AUTHORISED", "PAID") and (lines := removed(invoice, element)):
+            label = f"invoice {invoice.get('InvoiceNumber')}"
+            return credit_invoice(client, write, invoice, lines,
+                                  f"Lines removed from {invoice.get('InvoiceNumber')}", label)
+        return WriteResult(write.key, ok=False, target_id=ident, error=why)
+    body = {"InvoiceID": ident, **{k: element[k] for k in UPDATED_FIELDS if k in element}}
+    data = client.call(f"update invoice {invoice.get('InvoiceNumber')}", "update_invoice", ident,
+                       {"Invoices": [body]}, unitdp=4)
+    [answer] = records(data, "Invoices", "update invoice")
+    messages = validation_messages([answer])
+    if answer.get("StatusAttributeString") == "ERROR" or (answer.get("HasErrors") and messages):
+        return WriteResult(write.key, ok=False, target_id=ident,
+                           error=f"Xero refused the update: {'; '.join(messages) or 'rejected'}")
+    result = WriteResult(write.key, ok=True, target_id=ident, target_number=answer.get("InvoiceNumber"),
+                         note=f"invoice {answer.get('InvoiceNumber')} updated (total {answer.get('Total')}, "
+                              f"{answer.get('Status')})")
+    connector._record_payments([(write, answer)], {write.key: result}, kind="update-payments")
+    return result
