@@ -182,6 +182,7 @@ class Server:
         """``GET /oauth/<connection>/callback``: finish a sign-in started through the state store
         (:mod:`connex_core.oauth.callback`), with connectors of its own (closed after)."""
         from .clock import wall_time
+        from .connections import Connections
         from .oauth.callback import finish
 
         with Connections(self.config, self.manager, options=self.connector_options) as connections:
