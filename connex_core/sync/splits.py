@@ -31,7 +31,6 @@ instead: booking it would count that order's lines twice.
 from __future__ import annotations
 
 from collections import Counter
-from decimal import Decimal
 
 from ..models import Order
 from ..rules import RuleResult
@@ -41,20 +40,17 @@ from .run import TaskRun
 from .write import OrderWriter, Pending, commit, log_entry
 
 
-def _paid(order: Order) -> Decimal:
-    """What the order has paid (a paid order with no amount: its total)."""
-    if not order.paid:
-        return Decimal("0")
-    return order.amount_paid if order.amount_paid > 0 else order.total
-
-
 def with_child(parent: Order, child: Order) -> Order:
-    """The parent's booked version with a split child's lines, amounts and payment added: the original sale."""
-    paid = _paid(parent) + _paid(child)
+    """The parent's booked version with a split child's lines, amounts and payment added: the original sale.
+
+    Both are the source's versions (before the rules), so the money is the source's: the amounts paid added up,
+    paid when either counts as paid; the task's rules then decide on the whole sale as on any order (a shipped
+    sale with nothing paid is marked unpaid by the standard rules, whatever ``paid`` the source's shipping set)."""
     return parent.model_copy(update={
         "lines": [*parent.lines, *child.lines], "shipping": parent.shipping + child.shipping,
         "tax": parent.tax + child.tax, "discount": parent.discount + child.discount,
-        "total": parent.total + child.total, "amount_paid": paid, "paid": paid > 0})
+        "total": parent.total + child.total, "amount_paid": parent.amount_paid + child.amount_paid,
+        "paid": parent.paid or child.paid})
 
 
 def describe(facts: Counter) -> str:
