@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Optional
 
 from ..errors import ConfigurationError
-from . import RETRY_STATES, InboxEntry, LedgerEntry, LogEntry, LogQuery
+from . import RETRY_STATES, InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery
 from .sql import LEDGER_COLS, log_entry, log_insert, log_rows, log_select
 from .sql import now as _now
 
@@ -28,6 +28,17 @@ _MIGRATION_LOCK = 0x636F6E6E6578  # "connex"
 
 
 
+
+
+def _entry(row: Any) -> LedgerEntry:
+    """A ledger row as an entry, its state the enum (as the SQLite store gives it) when it is a known one."""
+    entry = LedgerEntry(**row)
+    if entry.state in _STATES:
+        entry.state = _STATES[entry.state]
+    return entry
+
+
+_STATES = {s.value: s for s in LedgerState}
 
 
 def _epoch() -> float:
@@ -151,7 +162,7 @@ class PostgresStore:
         with self._lock:
             rows = self.db.execute("SELECT * FROM ledger WHERE task = %s AND source_key = ANY(%s)",
                                    (task, keys)).fetchall()
-        return {r["source_key"]: LedgerEntry(**r) for r in rows}
+        return {r["source_key"]: _entry(r) for r in rows}
 
     def ledger_put(self, entries: Iterable[LedgerEntry]) -> None:
         rows = []
@@ -171,7 +182,7 @@ class PostgresStore:
             rows = self.db.execute("SELECT * FROM ledger WHERE task = %s AND state = ANY(%s) "
                                    "ORDER BY updated_at", (task, [str(s) for s in RETRY_STATES])).fetchall()
         for r in rows:
-            yield LedgerEntry(**r)
+            yield _entry(r)
 
     def ledger_in_states(self, states: Iterable[str], task: Optional[str] = None) -> list[LedgerEntry]:
         """The ledger entries in these states (of one task, or of all), oldest change first."""
@@ -181,7 +192,7 @@ class PostgresStore:
         sql = "SELECT * FROM ledger WHERE state = ANY(%s)" + (" AND task = %s" if task else "")
         with self._lock:
             rows = self.db.execute(sql + " ORDER BY updated_at, task, source_key", (states, *([task] if task else []))).fetchall()
-        return [LedgerEntry(**r) for r in rows]
+        return [_entry(r) for r in rows]
 
     def ledger_find_target(self, source_key: str, tasks: Iterable[str],
                            states: tuple[str, ...] = ("done",)) -> Optional[LedgerEntry]:
@@ -191,14 +202,14 @@ class PostgresStore:
         with self._lock:
             row = self.db.execute("SELECT * FROM ledger WHERE source_key = %s AND state = ANY(%s) "
                                   "AND task = ANY(%s) LIMIT 1", (source_key, list(states), tasks)).fetchone()
-        return LedgerEntry(**row) if row else None
+        return _entry(row) if row else None
 
     def ledger_by_number(self, task: str, target_number: str, ignore_case: bool = False) -> Optional[LedgerEntry]:
         column, value = ("lower(target_number)", "lower(%s)") if ignore_case else ("target_number", "%s")
         with self._lock:
             row = self.db.execute(f"SELECT * FROM ledger WHERE task = %s AND state = 'done' AND {column} = {value} "
                                   "ORDER BY updated_at LIMIT 1", (task, target_number)).fetchone()
-        return LedgerEntry(**row) if row else None
+        return _entry(row) if row else None
 
     def ledger_counts(self, task: str) -> dict[str, int]:
         with self._lock:

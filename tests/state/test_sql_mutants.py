@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from connex_core.state import LedgerEntry, LogEntry, LogQuery, SQLiteStore
+from connex_core.state import LedgerEntry, LedgerState, LogEntry, LogQuery, SQLiteStore
 from connex_core.state import sql as shared
 from tests.state.test_stores import PG_URL, _drop_schema, _need_pg
 
@@ -84,6 +84,7 @@ def test_ledger_entries_in_states_of_one_task_or_all_oldest_change_first(store):
     assert [(e.task, e.source_key, e.state) for e in got] == [("a", "k1", "held"), ("b", "k2", "failed"),
                                                                ("a", "k4", "failed")]
     assert [e.source_key for e in store.ledger_in_states(["failed"], task="a")] == ["k4"]
+    assert all(isinstance(e.state, LedgerState) for e in got)  # read back as the enum, not a bare string
     assert store.ledger_in_states([]) == []
     assert store.ledger_counts("a") == {"held": 1, "done": 1, "failed": 1}
     assert store.ledger_counts("b") == {"failed": 1}
@@ -146,3 +147,65 @@ def test_the_log_keeps_times_in_one_utc_millisecond_format_whatever_form_they_ca
     assert row[shared.LOG_COLS.index("fired")] == '["a"]'
     assert row[shared.LOG_COLS.index("changes")] == '[{"field": "memo", "after": "2026-01-01 00:00:00"}]'
     assert len(row) == len(shared.LOG_COLS)
+
+
+def test_opening_tries_a_locked_database_again_for_a_while_and_any_other_error_never(monkeypatch):
+    """Switching a fresh file to WAL can meet "database is locked" (another process opening it at the same
+    instant): tried again every 50 ms, up to its attempts; any other error at once."""
+    import sqlite3
+
+    from connex_core.state import sqlite as sqlite_module
+
+    slept: list[float] = []
+    monkeypatch.setattr(sqlite_module.time, "sleep", slept.append)
+    calls: list[int] = []
+
+    def failing(message: str, times: int):
+        def fn():
+            calls.append(1)
+            if len(calls) <= times:
+                raise sqlite3.OperationalError(message)
+            return "wal"
+        return fn
+
+    assert sqlite_module._with_busy_retry(failing("database is locked", 2)) == "wal"
+    assert len(calls) == 3 and slept == [0.05, 0.05]
+    calls.clear(), slept.clear()
+    with pytest.raises(sqlite3.OperationalError, match="no such table"):
+        sqlite_module._with_busy_retry(failing("no such table: ledger", 1))
+    assert len(calls) == 1 and slept == []
+    calls.clear()
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        sqlite_module._with_busy_retry(failing("database is locked", 10), attempts=4)
+    assert len(calls) == 4 and slept == [0.05] * 3
+
+
+def test_a_state_file_and_its_journal_others_can_read_are_made_owner_only_when_opened(tmp_path, caplog):
+    import os
+    import stat
+
+    path = tmp_path / "state.db"
+    first = SQLiteStore(path)
+    first.ledger_put([LedgerEntry("t", "k", "done")])  # the WAL journal and its index exist while it is open
+    files = [path, tmp_path / "state.db-wal", tmp_path / "state.db-shm"]
+    for f in files:
+        os.chmod(f, 0o644)
+    second = SQLiteStore(path)
+    assert [stat.S_IMODE(os.stat(f).st_mode) for f in files] == [0o600] * 3
+    warned = [r.getMessage() for r in caplog.records if "readable by others" in r.getMessage()]
+    assert len(warned) == 3 and all(m.startswith("state file ") for m in warned)
+    second.close(), first.close()
+
+
+def test_a_lease_is_held_up_to_and_including_its_expiry_instant(tmp_path, monkeypatch):
+    from connex_core.state import sqlite as sqlite_module
+
+    now = [1000.0]
+    monkeypatch.setattr(sqlite_module.time, "time", lambda: now[0])
+    store = SQLiteStore(tmp_path / "state.db")
+    assert store.lease_acquire("orders", "one", ttl=10) is None
+    now[0] = 1010.0  # the expiry instant: still the first holder's
+    assert store.lease_acquire("orders", "two", ttl=10).startswith("one since ")
+    now[0] = 1010.001
+    assert store.lease_acquire("orders", "two", ttl=10) is None
+    store.close()
