@@ -162,8 +162,9 @@ class Console:
 
         def dashboard(request):
             connections, health = data.connections(console.config, console.manager), console.health.of()
+            last_good = data.last_good(console.config, console.store)
             for c in connections:
-                c["health"] = health.get(c["name"])
+                c["health"], c["last_good"] = health.get(c["name"]), last_good.get(c["name"])
             return console._page(request, "dashboard.html", tasks=data.tasks(console.config, console.store,
                                                                              console.next_due()),
                                  connections=connections, signs_in=signin.signs_in(console.config, console.manager))

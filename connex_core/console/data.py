@@ -43,6 +43,21 @@ def connections(config, manager=None) -> list[dict[str, Any]]:
     return out
 
 
+def last_good(config, store, look_back: int = 20) -> dict[str, dict[str, Any]]:
+    """Each connection's last successful call, as the state store knows it (no API is called to find out): the
+    newest run that finished without an error (its API calls answered) of a task reading from or writing to it,
+    among each task's last ``look_back`` runs: ``{"at", "task", "run"}``."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, task in config.tasks.items():
+        good = next((r for r in store.runs(name, limit=look_back) if r["status"] == "ok" and r["finished_at"]), None)
+        if good is None:
+            continue
+        for connection in (task.source, task.target):
+            if connection not in out or str(good["finished_at"]) > out[connection]["at"]:
+                out[connection] = {"at": str(good["finished_at"]), "task": name, "run": good["id"]}
+    return out
+
+
 def tasks(config, store, next_due: Optional[dict[str, float]] = None) -> list[dict[str, Any]]:
     """Each task: kind, source -> target, schedule, its last run (counts, errors) and its next run."""
     now = datetime.now(timezone.utc)

@@ -1,5 +1,6 @@
-"""The dashboard's connection health: the stored tokens' ends with ``connex run``'s warning, and what is left
-of each API budget (``Connector.api_budgets``), read without any call."""
+"""The dashboard's connection health: the stored tokens' ends with ``connex run``'s warning, what is left of each
+API budget (``Connector.api_budgets``) and the last successful call (the last run through it without an error),
+read without any call."""
 
 from __future__ import annotations
 
@@ -65,3 +66,26 @@ def test_the_api_budget_left_is_what_the_connector_says(client, served):
     shown = health_of(client, served, "dst")
     assert f"API calls left this day: <strong>{1000 - used}</strong> of 1000 <small>(the memory API)</small>" in shown
     assert api("dst").list_calls + api("dst").write_calls + api("dst").find_calls == used  # no call made
+
+
+def test_each_connection_shows_its_last_successful_call_a_failed_run_is_not_one(client, served):
+    def shown(name: str) -> str:
+        part = health_of(client, served, name)
+        start = part.index("Last successful call: ")
+        return part[start:part.index("</p>", start)]
+
+    [first] = served.store.runs("orders", limit=1)
+    assert first["status"] == "ok"
+    for name in ("src", "dst"):  # the first scheduled run read src and wrote dst: both answered
+        assert shown(name) == f"Last successful call: <time>{first['finished_at']}</time> (run {first['id']} of orders)"
+    api("src").revoked = True  # the source refuses every call: the next run ends with an error
+    try:
+        assert served.enqueue("orders", "test") and served.wait_idle(30)
+    finally:
+        api("src").revoked = False
+    [failed] = served.store.runs("orders", limit=1)
+    assert failed["id"] > first["id"] and failed["status"] == "error"
+    assert f"(run {first['id']} of orders)" in shown("src")  # still the run before the failure
+    assert served.enqueue("orders", "test") and served.wait_idle(30)
+    [good] = served.store.runs("orders", limit=1)
+    assert good["status"] == "ok" and f"(run {good['id']} of orders)" in shown("src")
