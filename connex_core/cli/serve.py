@@ -41,7 +41,8 @@ def serve(
     server.start()
     err(f"connex serve: {len(server.next_due)} tasks; webhooks at {server.url}/webhooks/<connection>; "
         f"console at {server.url}/")
-    done.wait()
+    while not done.wait(0.5):  # a bounded wait: the main thread runs Python often, so a signal's handler runs at once
+        pass
     server.stop()
     err("stopped")
 
