@@ -56,6 +56,16 @@ def ensure_env() -> None:
     stamp_file.write_text(_stamp())
 
 
+def _parallel(rest: list[str]) -> list[str]:
+    """pytest-xdist's options for the whole suite: most of its time is spent waiting on subprocesses, servers and
+    sockets, so several workers share the 2 cores well (each file on one worker, so a module's fixtures are built once).
+    ``CONNEX_TEST_WORKERS=0`` (or ``-n``/``-p no:xdist`` given) runs it as given, in one process."""
+    workers = os.environ.get("CONNEX_TEST_WORKERS", "4")
+    if workers == "0" or any(a == "-n" or a.startswith("-n") or a == "no:xdist" for a in rest):
+        return []
+    return ["-n", workers, "--dist", "loadfile"]
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in ("-h", "--help", "help"):
         print(__doc__)
@@ -66,7 +76,7 @@ def main(argv: list[str]) -> int:
     if cmd == "demo":
         return subprocess.call([str(_bin("connex")), "demo", *rest], env=env)
     if cmd == "test":
-        return subprocess.call([str(_bin("python")), "-m", "pytest", *rest], cwd=ROOT, env=env)
+        return subprocess.call([str(_bin("python")), "-m", "pytest", *_parallel(rest), *rest], cwd=ROOT, env=env)
     if cmd == "connex":
         return subprocess.call([str(_bin("connex")), *rest], env=env)
     if cmd == "bench":

@@ -22,6 +22,7 @@ from decimal import Decimal
 import pytest
 
 from tests.e2e.helpers import child_env, money, ss_order, task_table
+from tests.support.machine_lock import machine_service
 
 REDIS = os.environ.get("CONNEX_TEST_REDIS", "redis://127.0.0.1:6379/0")
 RABBIT = os.environ.get("CONNEX_TEST_RABBITMQ", "amqp://guest:guest@127.0.0.1:5672/")
@@ -161,8 +162,15 @@ def test_duplicate_messages_on_two_redis_workers_book_every_order_once(live_sand
     _assert_exact(live_sandbox, want)
 
 
-def test_a_worker_killed_mid_run_leaves_its_job_to_another_on_rabbitmq(live_sandbox, pg_schema, tmp_path):
+@pytest.fixture
+def rabbitmq():
+    """The machine's RabbitMQ, not restarted by another test while this one uses it."""
     _need("rabbitmq", 5672)
+    with machine_service("rabbitmq"):
+        yield RABBIT
+
+
+def test_a_worker_killed_mid_run_leaves_its_job_to_another_on_rabbitmq(live_sandbox, pg_schema, tmp_path, rabbitmq):
     want = _seed(live_sandbox, 240)
     config = _config(live_sandbox, RABBIT, f"connex-test-{uuid.uuid4().hex[:8]}", pg_schema)
     [first] = _workers(config, 1, tmp_path)

@@ -17,6 +17,8 @@ import pytest
 
 from connex_core.plugins import PluginManager
 
+from tests.support.machine_lock import machine_service
+
 from .checks import check, open_state
 from .test_chaos import _connex_invoice
 from .workers import WorkerChaos, WorkerOptions
@@ -51,7 +53,8 @@ def chaos(request, tmp_path_factory):
                             broker_restarts=1, pg_drops=1, seed=11, fault_rate=0.03, state_kill_range=(3, 30),
                             disrupt_phases=1, round_seconds=20.0)
     harness = WorkerChaos(PluginManager().load(), tmp_path_factory.mktemp(f"workers-{request.param}") / "run", options)
-    report = harness.run()
+    with machine_service(request.param):  # it restarts the broker: no other test may be using it meanwhile
+        report = harness.run()
     yield harness, report
     harness.cleanup()
 
