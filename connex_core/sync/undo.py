@@ -17,7 +17,8 @@ connector reported them: ``WriteResult.created``, kept against the run) are list
 other documents may use them, and the targets keep them anyway (QuickBooks only makes them inactive).
 
 :func:`plan_undo` reads only (the plan ``connex undo`` shows before it asks); :func:`undo_run` carries it out.
-Both take a :class:`~connex_core.sync.engine.SyncEngine`, so the command line and the console call the same code.
+Both take a :class:`~connex_core.sync.engine.SyncEngine`, so any front end (the command line today; the console has no
+undo yet) calls the same code.
 """
 
 from __future__ import annotations

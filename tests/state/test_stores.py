@@ -504,6 +504,17 @@ def test_a_store_of_the_schema_before_gains_the_created_records_table(kind, tmp_
             old.created_in_run(run)
         old.close()
         monkeypatch.setattr(module, "MIGRATIONS", full)
+        # Four processes of the new Connex open it at the same instant: one migrates, the others find it done.
+        ctx = multiprocessing.get_context("spawn" if kind == "postgres" else "fork")
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        where = str(tmp_path / "old.db") if kind == "sqlite" else schema
+        procs = [ctx.Process(target=_open_at_once, args=(kind, where, barrier, results)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        outcomes = [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        assert outcomes == ["ok"] * 4
         new = opener()
         assert new.schema_version == len(full)
         new.created_put([module.CreatedRecord(task="t", run_id=run, source_key="shop:1", kind="Item", target_id="7")])
