@@ -22,7 +22,7 @@ What each group is for:
   :class:`Shipment`, :class:`OrderStatus`, :class:`DocumentType`, ``ZERO``;
 * the connector contract: :class:`Connector`, :class:`Capability`, :class:`ConnectorSettings`,
   :class:`NoOptions`, :func:`options_of`, :class:`ConnectorContext`, :class:`FetchQuery`,
-  :class:`OrderWrite`, :class:`TrackingWrite`, :class:`WriteResult`, :class:`Found`,
+  :class:`OrderWrite`, :class:`TrackingWrite`, :class:`WriteResult`, :class:`Created`, :class:`Found`,
   :class:`UnreadableOrder`, :class:`WebhookEvent`, :func:`batched`;
 * errors (each maps to an exit code, :class:`ExitCode`);
 * HTTP: :func:`make_session`, :class:`RetryPolicy`, :class:`RateLimiter`, :func:`limiter_for`, :class:`ApiBudget`,
@@ -40,8 +40,9 @@ from typing import Any
 
 from . import countries, jsonutil, money
 from .clock import REAL_CLOCK, Clock, RealClock, wall_time
-from .connector import (Capability, Connector, ConnectorContext, ConnectorSettings, FetchQuery, Found, NoOptions,
-                        OrderWrite, TrackingWrite, UnreadableOrder, WebhookEvent, WriteResult, batched, options_of)
+from .connector import (Capability, Connector, ConnectorContext, ConnectorSettings, Created, FetchQuery, Found,
+                        NoOptions, OrderWrite, TrackingWrite, UnreadableOrder, WebhookEvent, WriteResult, batched,
+                        options_of)
 from .countries import UnknownCountry
 from .errors import (AuthenticationError, ConfigurationError, ConnectorError, ConnexError, DryRunWriteError, ExitCode,
                      FatalAPIError, OrderError, RateLimitExhausted, RetriableAPIError, UsageError, WebhookRejected)
@@ -63,7 +64,7 @@ __all__ = [
     "Order", "LineItem", "Address", "Customer", "Shipment", "OrderStatus", "DocumentType", "ZERO",
     # the connector contract
     "Connector", "Capability", "ConnectorSettings", "NoOptions", "options_of", "ConnectorContext", "FetchQuery",
-    "OrderWrite", "TrackingWrite", "WriteResult", "Found", "UnreadableOrder", "WebhookEvent",
+    "OrderWrite", "TrackingWrite", "WriteResult", "Created", "Found", "UnreadableOrder", "WebhookEvent",
     "batched",
     # errors
     "ExitCode", "ConnexError", "UsageError", "ConfigurationError", "ConnectorError", "RetriableAPIError",

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, ClassVar, Iterable, Iterator, O
 from pydantic import BaseModel, ConfigDict, Field
 
 from .clock import REAL_CLOCK, Clock
-from .connector_types import (ConnectorContext, FetchQuery, Found, OrderWrite, TrackingWrite,  # noqa: F401
+from .connector_types import (ConnectorContext, Created, FetchQuery, Found, OrderWrite, TrackingWrite,  # noqa: F401
                               UnreadableOrder, WebhookEvent, WriteResult, verify_hmac_sha256)
 from .errors import DryRunWriteError
 from .models import Order, Shipment

@@ -1,6 +1,6 @@
 """The records a connector exchanges with the engine: the context it is built with, what to read
 (:class:`FetchQuery`), what to write (:class:`OrderWrite`, :class:`TrackingWrite`), what happened
-(:class:`WriteResult`), what the target holds (:class:`Found`), an order a source cannot read
+(:class:`WriteResult`, with the records it made on the side: :class:`Created`), what the target holds (:class:`Found`), an order a source cannot read
 (:class:`UnreadableOrder`) and what a webhook said (:class:`WebhookEvent`).
 :mod:`connex_core.connector` re-exports them; plugins take them from :mod:`connex_core.api`."""
 
@@ -91,12 +91,27 @@ class TrackingWrite:
 
 
 @dataclass
+class Created:
+    """A record a connector created in the target beside an order's document (a customer, an item, a contact),
+    reported in :attr:`WriteResult.created` so ``connex undo`` can list it (it deletes documents, not these)."""
+
+    kind: str
+    """What the target calls it: ``"Customer"``, ``"Item"``, ``"Contact"``."""
+    target_id: str
+    """The target's own id of it."""
+    name: Optional[str] = None
+    """Its name as the target shows it."""
+
+
+@dataclass
 class WriteResult:
     """What happened to one write.
 
     ``ok`` with ``target_id`` when written; ``duplicate`` when the target already had it (nothing
     written); ``error`` with ``retriable`` when it failed. ``note`` is shown in the transaction log
-    (for example "shipping cost not added: invoice is paid").
+    (for example "shipping cost not added: invoice is paid"). ``created``: what the connector created in the
+    target for this order besides the document (a new customer or item; never one it found there), whether the
+    document was written or not; each record is reported once, on one order's result (optional: default none).
     """
 
     key: str
@@ -107,6 +122,7 @@ class WriteResult:
     error: Optional[str] = None
     retriable: bool = False
     note: Optional[str] = None
+    created: list[Created] = field(default_factory=list)
 
 
 @dataclass

@@ -30,9 +30,9 @@ def undo(
 ) -> None:
     """Take back what one run created, newest first: void or delete each document (with the payments Connex
     recorded on it) as the target allows. A document changed since (paid, edited, shipped) is left and
-    listed with the reason; customers and items are not deleted. The ledger marks each order `undone`: a run
-    over its dates (--since/--until) or `connex resync` posts it again. Without --yes it shows the plan and
-    asks. Running it again does nothing more. Exit 5 when something could not be undone."""
+    listed with the reason; customers, items and contacts the run created are listed with their ids, not
+    deleted. The ledger marks each order `undone`: a run over its dates (--since/--until) or `connex resync`
+    posts it again. Without --yes it shows the plan and asks. Running it again does nothing more. Exit 5 when something could not be undone."""
     manager = get_manager()
     cfg = checked_config(config, manager)
     store = open_store(cfg)
@@ -43,6 +43,8 @@ def undo(
         if not dry_run and todo and not yes:
             for step in report.steps:
                 err(_line(report, step))
+            for kept in report.left_in_place:
+                err(f"{report.task}  {kept.order}  left: {kept.message}")
             if not typer.confirm(f"take back {len(todo)} document(s) of run #{run_id} in {report.target}?",
                                  err=True, default=False):
                 err("nothing changed")
@@ -60,10 +62,12 @@ def undo(
     if json_out:
         emit_json(report.as_dict())
     else:
-        if not report.steps:
+        if not report.steps and not report.left_in_place:
             emit(f"{report.task}: run #{run_id} created nothing")
         for step in report.steps:
             emit(_line(report, step))
+        for kept in report.left_in_place:
+            emit(f"{report.task}  {kept.order}  left: {kept.message}")
         if dry_run and todo:
             err(f"dry run: nothing changed; take them back with: connex undo --run {run_id} --yes")
     if not report.ok:

@@ -16,9 +16,9 @@ Ledger states:
 
 from __future__ import annotations
 
-from .base import (LEDGER_STATES, OUTCOMES, RETRY_STATES, InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery,
+from .base import (LEDGER_STATES, OUTCOMES, RETRY_STATES, CreatedRecord, InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery,
                    Outcome, StateStore)
 from .sqlite import SQLiteStore
 
-__all__ = ["StateStore", "SQLiteStore", "InboxEntry", "LedgerEntry", "LedgerState", "LogEntry", "LogQuery", "Outcome",
+__all__ = ["StateStore", "SQLiteStore", "CreatedRecord", "InboxEntry", "LedgerEntry", "LedgerState", "LogEntry", "LogQuery", "Outcome",
            "LEDGER_STATES", "OUTCOMES", "RETRY_STATES"]

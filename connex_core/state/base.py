@@ -101,6 +101,23 @@ class LogEntry:
 
 
 @dataclass
+class CreatedRecord:
+    """A record a run created in the target beside an order's document (a customer, an item, a contact), as the
+    connector reported it (:class:`~connex_core.connector.Created`): ``connex undo`` lists it, left in place."""
+
+    task: str
+    run_id: int
+    source_key: str
+    """The order it was created for."""
+    kind: str
+    target_id: str
+    name: Optional[str] = None
+    order_number: Optional[str] = None
+    time: Optional[str] = None
+    id: Optional[int] = None
+
+
+@dataclass
 class LogQuery:
     task: Optional[str] = None
     outcome: Optional[str] = None
@@ -147,4 +164,8 @@ class StateStore(Protocol):
     def log(self, entries: Iterable[LogEntry]) -> None: ...
     def query_log(self, query: LogQuery) -> list[LogEntry]: ...
     def runs(self, task: Optional[str] = None, limit: int = 20) -> list[dict[str, Any]]: ...
+    def created_put(self, records: Iterable[CreatedRecord]) -> None: ...
+    def created_in_run(self, run_id: int) -> list[CreatedRecord]:
+        """What run ``run_id`` created beside its documents, in the order it was recorded."""
+        ...
     def close(self) -> None: ...

@@ -17,8 +17,9 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Iterator, Optional
 
 from ..errors import ConfigurationError
-from . import RETRY_STATES, InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery
-from .sql import LEDGER_COLS, log_entry, log_insert, log_rows, log_select
+from . import RETRY_STATES, CreatedRecord, InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery
+from .sql import (LEDGER_COLS, created_insert, created_record, created_rows, created_select, log_entry, log_insert,
+                  log_rows, log_select)
 from .sql import now as _now
 
 from .postgres_schema import MIGRATIONS  # noqa: E402  (re-exported: tests and tools read it)
@@ -239,6 +240,17 @@ class PostgresStore:
                                    "COUNT(DISTINCT task || ' ' || source_key) AS n FROM log WHERE time >= %s "
                                    "GROUP BY substr(time, 1, 10), outcome ORDER BY 1", (since,)).fetchall()
         return [(r["day"], r["outcome"], int(r["n"])) for r in rows]
+
+    # -- what runs created beside their documents (connex undo lists them) ----------------------------
+    def created_put(self, records: Iterable[CreatedRecord]) -> None:
+        rows = created_rows(records, _now)
+        if rows:
+            with self._lock, self.db.transaction(), self.db.cursor() as cur:
+                cur.executemany(created_insert("%s"), rows)
+
+    def created_in_run(self, run_id: int) -> list[CreatedRecord]:
+        with self._lock:
+            return [created_record(r) for r in self.db.execute(created_select("%s"), (run_id,)).fetchall()]
 
     # -- leases: one runner per task ----------------------------------------------------------------
     def lease_acquire(self, task: str, holder: str, ttl: float) -> Optional[str]:

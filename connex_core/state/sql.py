@@ -7,12 +7,32 @@ import json
 from datetime import datetime, timezone
 from typing import Any, Callable, Iterable, Optional
 
-from .base import LogEntry, LogQuery
+from .base import CreatedRecord, LogEntry, LogQuery
 
 LEDGER_COLS = ("task", "source_key", "state", "idempotency_key", "target_id", "target_number", "attempts",
                "last_error", "content_hash", "snapshot", "updated_at")
 LOG_COLS = ("run_id", "task", "time", "source_key", "order_number", "order_date", "outcome", "target_id",
             "target_number", "reason", "rule", "line", "rule_file", "message", "fired", "changes")
+
+#: ``created_records``: what a run created beside its documents (``CreatedRecord``), for ``connex undo``.
+CREATED_COLS = ("run_id", "task", "time", "source_key", "order_number", "kind", "target_id", "name")
+
+
+def created_rows(records: Iterable[CreatedRecord], clock: Callable[[], str]) -> list[tuple]:
+    return [(r.run_id, r.task, log_time(r.time, clock), r.source_key, r.order_number, r.kind, r.target_id, r.name)
+            for r in records]
+
+
+def created_insert(mark: str) -> str:
+    return f"INSERT INTO created_records ({', '.join(CREATED_COLS)}) VALUES ({', '.join([mark] * len(CREATED_COLS))})"
+
+
+def created_select(mark: str) -> str:
+    return f"SELECT * FROM created_records WHERE run_id = {mark} ORDER BY id"
+
+
+def created_record(row: Any) -> CreatedRecord:
+    return CreatedRecord(**dict(row))
 
 
 def iso_ms(dt: datetime) -> str:

@@ -11,8 +11,9 @@ from pathlib import Path
 from typing import Any, Iterable, Iterator, Optional
 
 from ..secrets import tighten
-from .base import RETRY_STATES, InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery
-from .sql import LEDGER_COLS, log_entry, log_insert, log_rows, log_select
+from .base import RETRY_STATES, CreatedRecord, InboxEntry, LedgerEntry, LedgerState, LogEntry, LogQuery
+from .sql import (LEDGER_COLS, created_insert, created_record, created_rows, created_select, log_entry, log_insert,
+                  log_rows, log_select)
 from .sql import now as _now
 
 from .sqlite_schema import MIGRATIONS  # noqa: E402  (re-exported: tests and tools read it)
@@ -237,6 +238,17 @@ class SQLiteStore:
                                    "COUNT(DISTINCT task || ' ' || source_key) AS n FROM log WHERE time >= ? "
                                    "GROUP BY substr(time, 1, 10), outcome ORDER BY 1", (since,)).fetchall()
         return [(r["day"], r["outcome"], int(r["n"])) for r in rows]
+
+    # -- what runs created beside their documents (connex undo lists them) ----------------------------
+    def created_put(self, records: Iterable[CreatedRecord]) -> None:
+        rows = created_rows(records, _now)
+        if rows:
+            with self._tx() as db:
+                db.executemany(created_insert("?"), rows)
+
+    def created_in_run(self, run_id: int) -> list[CreatedRecord]:
+        with self._lock:
+            return [created_record(r) for r in self.db.execute(created_select("?"), (run_id,)).fetchall()]
 
     # -- leases: one runner per task ----------------------------------------------------------------
     def lease_acquire(self, task: str, holder: str, ttl: float) -> Optional[str]:

@@ -98,4 +98,19 @@ MIGRATIONS: list[str] = [
     """,
     # numbers compared ignoring case, for targets that do (Connector.numbers_ignore_case)
     "CREATE INDEX ledger_number_lower ON ledger (task, lower(target_number))",
+    # what a run created in the target beside its documents (customers, items, contacts): `connex undo` lists them
+    """
+    CREATE TABLE created_records (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL,
+        task TEXT NOT NULL,
+        time TEXT NOT NULL,
+        source_key TEXT NOT NULL,
+        order_number TEXT,
+        kind TEXT NOT NULL,
+        target_id TEXT NOT NULL,
+        name TEXT
+    );
+    CREATE INDEX created_records_run ON created_records (run_id)
+    """,
 ]

@@ -25,7 +25,7 @@ from ..models import Order
 from ..rules import RuleResult
 from ..state import LedgerEntry, LedgerState, Outcome
 from .run import TaskRun, connector_options
-from .write import OrderWriter, commit, idempotency_key, log_entry
+from .write import OrderWriter, commit, idempotency_key, log_entry, record_created
 
 WRITE, SKIP = True, False
 
@@ -92,6 +92,8 @@ def update_document(run: TaskRun, key: str, wanted: Order, entry: LedgerEntry,
         return WriteResult(key, ok=False, error=f"{exc}: change {where} by hand, or set on_update = \"ignore\"")
     except (RetriableAPIError, FatalAPIError) as exc:
         return WriteResult(key, ok=False, error=f"{exc} (tried again when the order is read again)")
+    if answer is not None:
+        record_created(run, [(wanted, answer)])
     return answer or WriteResult(key, ok=False, error=f"{run.target.name} gave no answer to the update")
 
 

@@ -25,7 +25,7 @@ from ..errors import UsageError
 from ..models import Order
 from ..state import LedgerEntry, LedgerState, LogEntry, LogQuery, Outcome
 from .run import RunSummary, TaskRun, connector_options
-from .write import idempotency_key, log_entry, replaced, write
+from .write import idempotency_key, log_entry, record_created, replaced, write
 
 
 @dataclass
@@ -110,6 +110,8 @@ def _post(run: TaskRun, order: Order, w: OrderWrite, entry: Optional[LedgerEntry
                                       idempotency_key=w.idempotency_key, attempts=attempts,
                                       content_hash=w.content_hash, snapshot=order.model_dump_json())])
     [r] = write(run.target, run.target.write_orders, [w]) or [None]
+    if r is not None:
+        record_created(run, [(order, r)])
     if r is None or not r.ok:
         error = r.error if r is not None else "the connector gave no result"
         run.store.ledger_put([LedgerEntry(task=run.name, source_key=order.key, state=LedgerState.FAILED,

@@ -12,10 +12,13 @@ For each order the run logged as ``created`` (its document still the one the led
 
 Idempotent: an order already undone is said to be so and nothing is sent. Orders booked again since (by
 ``connex resync``), voided since (cancelled in the source) or whose booked version the ledger does not hold
-are left with the reason. Customers and items a run created are not deleted.
+are left with the reason. Customers, items and contacts the run created beside its documents (as the target's
+connector reported them: ``WriteResult.created``, kept against the run) are listed, left in place with their ids:
+other documents may use them, and the targets keep them anyway (QuickBooks only makes them inactive).
 
 :func:`plan_undo` reads only (the plan ``connex undo`` shows before it asks); :func:`undo_run` carries it out.
-Both take a :class:`~connex_core.sync.engine.SyncEngine`, so the command line and the console call the same code.
+Both take a :class:`~connex_core.sync.engine.SyncEngine`, so any front end (the command line today; the console has no
+undo yet) calls the same code.
 """
 
 from __future__ import annotations
@@ -55,6 +58,21 @@ class UndoStep:
 
 
 @dataclass
+class LeftInPlace:
+    """A customer, item or contact the run created beside a document: listed, never deleted."""
+
+    order: str
+    kind: str
+    target_id: str
+    name: Optional[str]
+
+    @property
+    def message(self) -> str:
+        named = f" {self.name!r}" if self.name else ""
+        return f"{self.kind}{named} (id {self.target_id}) created by the run, left in place"
+
+
+@dataclass
 class UndoReport:
     task: str
     run_id: int
@@ -64,6 +82,8 @@ class UndoReport:
     applied: bool = False
     undo_run_id: Optional[int] = None
     """The run that recorded the undo (``connex runs`` lists it), once applied."""
+    left_in_place: list[LeftInPlace] = field(default_factory=list)
+    """What the run created beside its documents (customers, items, contacts), in the order it was created."""
 
     @property
     def ok(self) -> bool:
@@ -72,7 +92,8 @@ class UndoReport:
     def as_dict(self) -> dict[str, Any]:
         return {"task": self.task, "run_id": self.run_id, "target": self.target, "applied": self.applied,
                 "undo_run_id": self.undo_run_id, "ok": self.ok,
-                "steps": [{k: v for k, v in asdict(s).items() if k != "source_key"} for s in self.steps]}
+                "steps": [{k: v for k, v in asdict(s).items() if k != "source_key"} for s in self.steps],
+                "left_in_place": [{**asdict(c), "message": c.message} for c in self.left_in_place]}
 
 
 def _run_lines(engine: "SyncEngine", run_id: int) -> tuple[str, list[LogEntry]]:
@@ -120,7 +141,10 @@ def plan_undo(engine: "SyncEngine", run_id: int) -> UndoReport:
     task, lines = _run_lines(engine, run_id)
     target = engine.config.task(task).target
     ledger = engine.store.ledger_get(task, [line.source_key for line in lines])
-    return UndoReport(task, run_id, target, [_step(line, ledger.get(line.source_key), target) for line in lines])
+    kept = [LeftInPlace(c.order_number or c.source_key, c.kind, c.target_id, c.name)
+            for c in engine.store.created_in_run(run_id)]
+    return UndoReport(task, run_id, target, [_step(line, ledger.get(line.source_key), target) for line in lines],
+                      left_in_place=kept)
 
 
 def undo_run(engine: "SyncEngine", run_id: int, *, on_step: Optional[Callable[[UndoStep], None]] = None) -> UndoReport:

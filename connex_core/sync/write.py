@@ -19,7 +19,7 @@ from ..errors import FatalAPIError, RetriableAPIError
 from ..http import short_body
 from ..models import Order
 from ..rules import RuleResult
-from ..state import LedgerEntry, LedgerState, LogEntry, LogQuery, Outcome
+from ..state import CreatedRecord, LedgerEntry, LedgerState, LogEntry, LogQuery, Outcome
 from .dryrun import look, note
 from .run import UNREADABLE, TaskRun, connector_options, iso
 
@@ -96,6 +96,16 @@ def commit(run: TaskRun, logs: list[LogEntry], entries: list[LedgerEntry],
     run.store.ledger_put(entries)
     for order, outcome, target_id in told:
         after(run, order, outcome, target_id)
+
+
+def record_created(run: TaskRun, answers: Iterable[tuple[Order, WriteResult]]) -> None:
+    """What the target's connector created beside the documents (a new customer, item, contact: ``created``),
+    kept against the run, whatever became of the document: ``connex undo`` lists them, left in place."""
+    records = [CreatedRecord(task=run.name, run_id=run.summary.run_id, source_key=order.key, kind=c.kind,
+                             target_id=c.target_id, name=c.name, order_number=order.original_number or order.number)
+               for order, answer in answers for c in answer.created]
+    if records and run.summary.run_id is not None:
+        run.store.created_put(records)
 
 
 def after(run: TaskRun, order: Order, outcome: str, target_id: Optional[str]) -> None:
@@ -314,6 +324,7 @@ class OrderWriter:
     def _record_results(self, writes: list[OrderWrite], results: list[WriteResult], ledger: dict[str, LedgerEntry],
                         by_key: dict[str, Pending], changed: frozenset[str] | set[str] = frozenset()) -> None:
         by_result = {r.key: r for r in results}
+        record_created(self.run, [(by_key[r.key][0], r) for r in results if r.key in by_key])
         entries, logs, told = [], [], []
         for w in writes:
             order, result = by_key[w.key]

@@ -65,3 +65,59 @@ def test_a_xero_invoice_posted_by_hand_is_listed(sandbox):
     code, out, _ = report(config, XERO)
     assert code == 5
     assert [n for d in out["days"] for n in d["unknown_in_target"]] == ["INV-BY-HAND"]
+
+
+def test_a_shipstation_order_created_by_hand_is_listed(sandbox):
+    """ShipStation as the target (API v1): ``GET /orders`` by orderDate, Pacific days. An order entered in
+    ShipStation by hand in the window is listed on its day; Connex's own, one cancelled, one outside the window and
+    one deleted are not."""
+    qb, ss = sandbox.quickbooks, sandbox.shipstation
+    qb.seed_documents(3, unpaid_every=0, class_every=0)
+    config = sandbox.write()
+    task = "quickbooks-to-shipstation"
+    window = ["--since", "2026-09-19", "--until", "2026-09-21"]
+    assert runner.invoke(app, ["run", "--config", str(config), "-t", task, *window]).exit_code == 0
+
+    def report_ss() -> tuple[int, dict, str]:
+        args = ["report", "--config", str(config), "-t", task, *window]
+        result = runner.invoke(app, [*args, "--json"])
+        [out] = json.loads(result.stdout)
+        return result.exit_code, out, runner.invoke(app, args).stdout
+
+    code, out, _ = report_ss()
+    assert out["note"] is None  # ShipStation lists its orders now
+    assert code == 0 and out["accounted"] and all(d["unknown_in_target"] == [] for d in out["days"]), out
+    ss.add_order(ss_order("PHONE-1", pacific(2026, 9, 20, 23, 30)))  # late on the 20th, Pacific
+    ss.add_order(ss_order("PHONE-2", pacific(2026, 9, 20, 9), status="cancelled"))
+    ss.add_order(ss_order("PHONE-3", pacific(2026, 9, 22, 0, 30)))  # after the window
+    gone = ss.add_order(ss_order("PHONE-4", pacific(2026, 9, 19, 12)))
+    ss.deleted.add(gone["orderId"])
+    code, out, text = report_ss()
+    assert code == 5 and not out["accounted"]
+    assert {d["day"]: d["unknown_in_target"] for d in out["days"] if d["unknown_in_target"]} == {
+        "2026-09-20": ["PHONE-1"]}
+    assert "in the target, unknown to the ledger: PHONE-1  NOT ACCOUNTED FOR" in text
+
+
+def test_a_shipstation_v2_shipment_created_by_hand_is_listed(sandbox):
+    """ShipStation API v2 as the target: ``GET /v2/shipments`` by created_at, days in the connection's time zone
+    (Pacific by default). A shipment created by hand in the window is listed; Connex's own are not."""
+    from datetime import datetime, timezone
+
+    qb, sim = sandbox.quickbooks, sandbox.server.services["shipstation-v2"]
+    qb.seed_documents(2, unpaid_every=0, class_every=0)
+    config = sandbox.write()
+    task = "quickbooks-to-shipstation-v2"
+    window = ["--since", "2026-09-19", "--until", "2026-09-21"]
+    assert runner.invoke(app, ["run", "--config", str(config), "-t", task, *window]).exit_code == 0
+    ours = {s["shipment_id"] for s in sim.shipments.values()}
+    assert len(ours) == 2
+    by_hand = dict(next(iter(sim.shipments.values())), shipment_number="PHONE-9", external_shipment_id="by-hand-9")
+    # 02:30 UTC on the 21st is 19:30 on the 20th, Pacific
+    sim.add_shipment({k: v for k, v in by_hand.items() if k not in ("shipment_id", "created_at", "modified_at")},
+                     created=datetime(2026, 9, 21, 2, 30, tzinfo=timezone.utc))
+    result = runner.invoke(app, ["report", "--config", str(config), "-t", task, *window, "--json"])
+    [out] = json.loads(result.stdout)
+    assert out["note"] is None
+    assert {d["day"]: d["unknown_in_target"] for d in out["days"] if d["unknown_in_target"]} == {
+        "2026-09-20": ["PHONE-9"]}

@@ -453,3 +453,73 @@ def test_ledger_by_number_ignoring_case_finds_the_number_in_any_case(store):
     assert store.ledger_by_number("t", "zc-100", ignore_case=True).source_key == "web:9"
     assert store.ledger_by_number("t", "ZC-100", ignore_case=True).source_key == "web:9"
     assert store.ledger_by_number("t", "zc-101", ignore_case=True) is None
+
+
+def test_what_a_run_created_is_kept_against_the_run(opener):
+    """``connex undo`` lists what a run created beside its documents: kept per run, in the order recorded."""
+    from connex_core.state import CreatedRecord
+
+    s = opener()
+    first, second = s.begin_run("t", {}), s.begin_run("t", {})
+    s.created_put([CreatedRecord(task="t", run_id=first, source_key="shop:1", kind="Customer", target_id="58",
+                                 name="Ann Lee", order_number="1001"),
+                   CreatedRecord(task="t", run_id=first, source_key="shop:1", kind="Item", target_id="19",
+                                 name="MUG-BLU", order_number="1001")])
+    s.created_put([CreatedRecord(task="t", run_id=second, source_key="shop:2", kind="Contact", target_id="c-1")])
+    s.created_put([])
+    s.close()
+    s = opener()  # kept across processes
+    try:
+        assert [(c.kind, c.target_id, c.name, c.order_number, c.source_key) for c in s.created_in_run(first)] == [
+            ("Customer", "58", "Ann Lee", "1001", "shop:1"), ("Item", "19", "MUG-BLU", "1001", "shop:1")]
+        [contact] = s.created_in_run(second)
+        assert (contact.kind, contact.target_id, contact.name, contact.task) == ("Contact", "c-1", None, "t")
+        assert contact.time and s.created_in_run(second + 1) == []
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_store_of_the_schema_before_gains_the_created_records_table(kind, tmp_path, monkeypatch):
+    """A state store written by the Connex before it (one migration less) is migrated when opened; its runs stay."""
+    if kind == "sqlite":
+        from connex_core.state import sqlite as module
+
+        def opener():
+            return SQLiteStore(tmp_path / "old.db")
+    else:
+        _need_pg()
+        from connex_core.state import postgres as module
+
+        schema = f"connex_test_{uuid.uuid4().hex[:12]}"
+
+        def opener():
+            return module.PostgresStore(PG_URL, schema=schema)
+    full = list(module.MIGRATIONS)
+    try:
+        monkeypatch.setattr(module, "MIGRATIONS", full[:-1])
+        old = opener()
+        run = old.begin_run("t", {})
+        with pytest.raises(Exception, match="created_records"):
+            old.created_in_run(run)
+        old.close()
+        monkeypatch.setattr(module, "MIGRATIONS", full)
+        # Four processes of the new Connex open it at the same instant: one migrates, the others find it done.
+        ctx = multiprocessing.get_context("spawn" if kind == "postgres" else "fork")
+        barrier, results = ctx.Barrier(4), ctx.Queue()
+        where = str(tmp_path / "old.db") if kind == "sqlite" else schema
+        procs = [ctx.Process(target=_open_at_once, args=(kind, where, barrier, results)) for _ in range(4)]
+        for p in procs:
+            p.start()
+        outcomes = [results.get(timeout=60) for _ in procs]
+        for p in procs:
+            p.join(timeout=30)
+        assert outcomes == ["ok"] * 4
+        new = opener()
+        assert new.schema_version == len(full)
+        new.created_put([module.CreatedRecord(task="t", run_id=run, source_key="shop:1", kind="Item", target_id="7")])
+        assert [c.target_id for c in new.created_in_run(run)] == ["7"] and new.runs("t")[0]["id"] == run
+        new.close()
+    finally:
+        if kind == "postgres":
+            _drop_schema(schema)

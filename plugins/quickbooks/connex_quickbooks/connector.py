@@ -89,6 +89,8 @@ class QuickBooksConnector(Connector):
         self._preferences: Optional[dict[str, Any]] = None
         self._company: Optional[Company] = None
         self.request_ids = RequestIds(Path(ctx.state_dir) / f"{ctx.connection}.requestids.json")
+        self._made: dict = {}
+        """Customers and items created and not yet reported on an order's result (:class:`.writer.OrderWriter`)."""
 
     @property
     def tokens(self) -> TokenManager:
@@ -205,7 +207,7 @@ class QuickBooksConnector(Connector):
 
     # -- writing ---------------------------------------------------------------------------------
     def _writer(self) -> OrderWriter:
-        return OrderWriter(self.api, self.api.qb.company_id, self.company, self.request_ids)
+        return OrderWriter(self.api, self.api.qb.company_id, self.company, self.request_ids, self._made)
 
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
         return self._writer().find(writes) if writes else {}

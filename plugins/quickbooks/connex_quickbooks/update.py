@@ -74,7 +74,8 @@ def _update_one(writer: OrderWriter, write: OrderWrite) -> WriteResult:
     found = resolve.lookup(api, writer._wanted([plan]))
     writer._ensure_parties([plan], found)
     if plan.problems:
-        return WriteResult(write.key, ok=False, target_id=write.target_ref, error="; ".join(plan.problems))
+        return WriteResult(write.key, ok=False, target_id=write.target_ref, error="; ".join(plan.problems),
+                           created=writer.claim(plan, found))
     body = writer.body(plan, found, entity)
     order_paid = mapping.amount_to_pay(write.order)
     new_total = mapping.money(write.order.total)
@@ -104,4 +105,4 @@ def _update_one(writer: OrderWriter, write: OrderWrite) -> WriteResult:
                 request_id=rid), "payment of an updated invoice", lambda a: part(a, "Payment", "payment"))
             notes.append(f"payment {payment['Id']} of {more} recorded")
     return WriteResult(write.key, ok=True, target_id=write.target_ref, target_number=doc.get("DocNumber"),
-                       note="; ".join(notes))
+                       note="; ".join(notes), created=writer.claim(plan, found))

@@ -8,6 +8,10 @@ For the engine's batch of orders (:attr:`QuickBooksConnector.write_batch_size`, 
 3. one ``/batch`` creating the SalesReceipts / Invoices;
 4. one ``/batch`` creating a Payment for each paid invoice.
 
+The customers and items created in step 2 (not those found, nor one another process created meanwhile) are
+reported on the results of the orders that use them (``WriteResult.created``), each once: one created by a
+call that then failed (a lost answer) is reported by the next write that uses it.
+
 Every write batch carries a ``requestid`` derived from the ledger's idempotency keys, so a retry
 after a lost answer replays instead of posting twice. One order's problem (an item to map, a
 Fault on its document) becomes its own failed :class:`~connex_core.connector.WriteResult`; the
@@ -20,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from connex_core.api import countries
-from connex_core.api import Found, OrderWrite, WriteResult
+from connex_core.api import Created, Found, OrderWrite, WriteResult
 from connex_core.api import RetriableAPIError
 from connex_core.api import LineItem, Order
 from connex_core.api import unknown_sku_note
@@ -73,8 +77,11 @@ def _name_field(key: tuple[str, str, str]) -> str:
 class OrderWriter:
     """Writes canonical orders as QuickBooks documents (see the module docstring for the calls)."""
 
-    def __init__(self, api: QuickBooksAPI, realm: str, company: taxes.Company, ids: RequestIds):
+    def __init__(self, api: QuickBooksAPI, realm: str, company: taxes.Company, ids: RequestIds,
+                 made: Optional[dict[tuple[str, str], Created]] = None):
         self.api, self.realm, self.ids, self.company = api, realm, ids, company
+        self.made = made if made is not None else {}
+        """(entity, Id) -> what was created and not yet reported on an order's result (the connector keeps it)."""
         sales_prefs = company.preferences.get("SalesFormsPrefs") or {}
         self.allow_shipping = bool(sales_prefs.get("AllowShipping"))
         self.custom_numbers = sales_prefs.get("CustomTxnNumbers", True) is not False
@@ -322,6 +329,8 @@ class OrderWriter:
                 extra = "; ".join(plan.notes)
                 result = results[plan.write.key]
                 result.note = f"{result.note}; {extra}" if result.note else extra
+        for plan in todo:
+            results[plan.write.key].created += self.claim(plan, found)
         return [results[w.key] for w in writes]
 
     def _wanted(self, plans: list[_Plan]) -> resolve.Wanted:
@@ -424,6 +433,8 @@ class OrderWriter:
         item of that name, found with one more look-up.
         """
         created, errors = self._create_batches(to_create, "parties")
+        for key, row in created.items():  # created here (a name taken meanwhile, below, was not)
+            self.made[(key[0], str(row["Id"]))] = Created(key[0], str(row["Id"]), row.get(_name_field(key)))
         taken: resolve.Wanted = {}
         for key, error in errors.items():
             if _clash(error):
@@ -458,6 +469,12 @@ class OrderWriter:
                 else:
                     raise error
         return created, errors
+
+    def claim(self, plan: _Plan, found: resolve.Found) -> list[Created]:
+        """The customer and items of ``plan`` created by this connector and not yet reported (each reported once)."""
+        rows = [resolve.get(found, "Customer", *plan.customer)] + [resolve.get(found, "Item", *k) for k in plan.item_bodies]
+        keys = [("Customer" if n == 0 else "Item", str(row["Id"])) for n, row in enumerate(rows) if row]
+        return [self.made.pop(k) for k in dict.fromkeys(keys) if k in self.made]
 
     def _refs(self, plan: _Plan, found: resolve.Found) -> dict[str, dict[str, str]]:
         refs = {}

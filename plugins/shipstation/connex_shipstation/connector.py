@@ -13,7 +13,7 @@ import hmac
 import json
 import os
 from collections import OrderedDict
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any, Iterator, Literal, Optional
 from urllib.parse import urlsplit
 
@@ -34,7 +34,7 @@ from .mapping import (
     shipment_from_shipstation,
 )
 from .options import DATE_FIELDS, ORDER_DATE_FILTERS, SHIPMENT_DATE_FILTERS, SourceOptions
-from .timezone import PACIFIC_NAME, format_filter, parse_date, parse_timestamp
+from .timezone import PACIFIC_NAME, format_filter, pacific_day_bounds, parse_date, parse_timestamp
 
 #: How many pages of ``orderNumber`` prefix matches a duplicate lookup reads before narrowing the prefix.
 LOOKUP_PAGES = 1
@@ -522,6 +522,25 @@ class ShipStationConnector(Connector):
                 results.append(WriteResult(w.key, ok=True, target_id=w.target_ref, target_number=number,
                                            note=f"order {number} deleted"))
         return results
+
+    def list_documents(self, first: date, last: date, options: dict[str, Any]) -> Iterator[Found]:
+        """The orders whose ``orderDate`` is on the Pacific days ``first..last`` (``GET /orders`` with
+        ``orderDateStart``/``orderDateEnd`` in Pacific time, 500 a page), of the connection's store (``store_id``, the
+        store Connex creates orders in; without it the whole account, orders the shops import included); cancelled
+        ones left out (deleted ones ShipStation no longer lists). ``connex report`` names those no ledger knows."""
+        params: dict[str, Any] = {"orderDateStart": format_filter(pacific_day_bounds(first)[0]),
+                                  "orderDateEnd": format_filter(pacific_day_bounds(last)[1]),
+                                  "sortBy": "OrderDate", "sortDir": "ASC"}
+        if self.settings.store_id is not None:
+            params["storeId"] = self.settings.store_id
+        for page in self.client.list_orders(**params):
+            for raw in page:
+                if raw.get("orderStatus") == "cancelled":
+                    continue
+                when = parse_timestamp(raw.get("orderDate"))
+                yield Found(target_id=str(raw["orderId"]), target_number=raw.get("orderNumber"),
+                            description=f"ShipStation order {raw.get('orderNumber')} ({raw.get('orderStatus')})",
+                            day=when.date() if when is not None else None)
 
     def _send(self, batch: list[tuple[OrderWrite, dict]]) -> list[WriteResult]:
         """One createorders call; a 400 is pinned on the order its ModelState names (or found by halving)."""

@@ -22,7 +22,7 @@ from datetime import date
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from connex_core.api import countries
-from connex_core.api import (Capability, Connector, ConnectorContext, FetchQuery, Found, OrderWrite,
+from connex_core.api import (Capability, Connector, ConnectorContext, Created, FetchQuery, Found, OrderWrite,
                                    TrackingWrite, WebhookEvent, WriteResult, batched)
 from connex_core.api import ConfigurationError, FatalAPIError, RetriableAPIError, WebhookRejected
 from connex_core.api import Order
@@ -102,6 +102,8 @@ class XeroConnector(Connector):
         self._items: Optional[set[str]] = None
         self._contacts: OrderedDict[str, tuple[float, dict[str, Any]]] = OrderedDict()
         """ContactID -> (when it was read, the contact), for :meth:`_contacts_of`."""
+        self._made: dict[str, Created] = {}
+        """ContactID -> a contact :meth:`_contacts_for` created, until it is reported on an order's result."""
 
     # -- lifecycle --------------------------------------------------------------------------------
     def connect(self, *, port: int = 0, open_browser: bool = False, echo: Callable[[str], None] = print,
@@ -378,6 +380,10 @@ class XeroConnector(Connector):
                 results[write.key] = WriteResult(write.key, ok=False, retriable=True,
                                                   error=f"the order with the same InvoiceNumber failed: "
                                                         f"{first.error if first else 'not written'}")
+        for write in writes:  # the contacts created for them, each reported once (one a failed call made, too)
+            made = self._made.pop(contact_ids.get(contact_name(write.order).lower(), ""), None)
+            if made is not None and write.key in results:
+                results[write.key].created.append(made)
         return [results[w.key] for w in writes]
 
     def _record_payments(self, created: list[tuple[OrderWrite, dict[str, Any]]], results: dict[str, WriteResult],
@@ -438,6 +444,7 @@ class XeroConnector(Connector):
             for name, answer in zip(missing, data.get("Contacts") or []):
                 if answer.get("ContactID") and answer.get("StatusAttributeString") != "ERROR":
                     ids[name] = answer["ContactID"]
+                    self._made[answer["ContactID"]] = Created("Contact", answer["ContactID"], answer.get("Name"))
                 else:
                     error = "contact not created: " + ("; ".join(validation_messages([answer])) or "rejected")
                     for write in writes:
