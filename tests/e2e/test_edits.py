@@ -400,3 +400,47 @@ def test_a_new_buyer_name_email_and_address_reach_an_unpaid_quickbooks_invoice(s
     assert invoice["BillEmail"] == {"Address": "ada@shop.test"} and invoice["ShipAddr"]["Line1"] != \
         before["ShipAddr"]["Line1"] and "9 Analytical Way" in str(invoice["ShipAddr"])
     assert summary.counts["updated"] == 1 and money(invoice["TotalAmt"]) == Decimal("30.00")
+
+
+def test_xero_more_paid_on_a_part_paid_invoice_records_the_payment_of_the_difference(sandbox):
+    ss = sandbox.shipstation
+    sandbox.write([flow(XERO, record_payments=True)])
+    order = ss.add_order(ss_order("7801", pacific(2026, 9, 16), amount_paid=Decimal("10.00")))
+    sandbox.run(XERO)
+    before = xero_invoice(sandbox, "7801")
+    assert money(before["AmountDue"]) == Decimal("20.00")
+    lines = [l["LineItemID"] for l in before["LineItems"]]
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("7801", pacific(2026, 9, 16), amount_paid=Decimal("25.00")), orderKey=order["orderKey"]))
+
+    summary = sandbox.run(XERO)
+
+    invoice = xero_invoice(sandbox, "7801")
+    assert invoice["Status"] == "AUTHORISED" and money(invoice["Total"]) == Decimal("30.00")
+    assert money(invoice["AmountPaid"]) == Decimal("25.00") and money(invoice["AmountDue"]) == Decimal("5.00")
+    assert [l["LineItemID"] for l in invoice["LineItems"]] == lines  # the invoice itself is not edited
+    assert sorted(money(p["Amount"]) for p in sandbox.xero.books.payments.values()) == [Decimal("10.00"),
+                                                                                         Decimal("15.00")]
+    assert summary.counts["updated"] == 1 and summary.counts.get("held", 0) == 0
+    [updated] = sandbox.log(task=XERO, outcome="updated")
+    assert "invoice 7801 left as it is (the sale is the same; 10.00 paid on it)" in updated.message
+    assert "of 15.00 recorded" in updated.message
+    again = sandbox.run(XERO)
+    assert again.counts.get("updated", 0) == 0 and len(sandbox.xero.books.payments) == 2
+
+
+def test_xero_less_paid_on_a_part_paid_invoice_is_held_as_a_refund_to_make_by_hand(sandbox):
+    ss = sandbox.shipstation
+    sandbox.write([flow(XERO, record_payments=True)])
+    order = ss.add_order(ss_order("7811", pacific(2026, 9, 16), amount_paid=Decimal("20.00")))
+    sandbox.run(XERO)
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("7811", pacific(2026, 9, 16), amount_paid=Decimal("5.00")), orderKey=order["orderKey"]))
+
+    summary = sandbox.run(XERO)
+
+    invoice = xero_invoice(sandbox, "7811")
+    assert money(invoice["AmountPaid"]) == Decimal("20.00") and len(sandbox.xero.books.payments) == 1
+    assert summary.counts["held"] == 1
+    [held] = sandbox.log(task=XERO, outcome="held")
+    assert "invoice 7811 has 20.00 paid in Xero, but the order now says 5.00" in held.reason

@@ -13,7 +13,8 @@ those lines are credited instead (a credit note allocated to what is due, the re
 :func:`.cancel.credit_invoice`); any other change is held with the reason; otherwise its lines, reference, dates and
 currency become the order's, and its contact the order's buyer (the number stays). Xero's own refusal (a locked
 period, ...) is the order's reason. With ``record_payments``, an order that now has something paid gets its payment
-on the updated AUTHORISED invoice.
+on the updated AUTHORISED invoice; when only what was paid changed (``write.change == "payment"``) on an invoice
+with a payment, the payment of the difference is recorded and the invoice left as it is (less paid is held).
 
 The buyer (api-contracts §3.2 and §3.4; ``Invoice.Contact`` is writable in xero_accounting.yaml and the
 ``updateInvoice`` example sends one): a Xero invoice has no name, e-mail or address of its own, only its
@@ -33,12 +34,13 @@ from connex_core.api import FatalAPIError, OrderWrite, WriteResult
 
 from .cancel import CREDIT_LINE_FIELDS, credit_invoice
 from .client import records, validation_messages
-from .mapping import contact_name, contact_to_xero, invoice_to_xero
+from .mapping import amount_to_pay, contact_name, contact_to_xero, invoice_to_xero
 
 if TYPE_CHECKING:
     from .connector import XeroConnector
 
 EDITABLE = ("DRAFT", "SUBMITTED", "AUTHORISED")
+CENT = Decimal("0.01")
 #: What an update sends of the invoice element: what the order decides (with its ``Contact``), not its number.
 UPDATED_FIELDS = ("LineItems", "Reference", "Date", "DueDate", "LineAmountTypes", "CurrencyCode")
 
@@ -105,6 +107,9 @@ def _update_one(connector: "XeroConnector", write: OrderWrite) -> WriteResult:
     client, ident = connector.client, write.target_ref or ""
     [invoice] = records(client.call("read the invoice to update", "get_invoice", ident), "Invoices", "read invoice")
     element = invoice_to_xero(write.order, connector.settings, None, connector._known_items())
+    received = Decimal(str(invoice.get("AmountPaid") or 0))
+    if write.change == "payment" and received > 0 and invoice.get("Status") in ("AUTHORISED", "PAID"):
+        return _paid_since(connector, write, invoice, received)
     if why := refusal(invoice):
         if invoice.get("Status") in ("AUTHORISED", "PAID") and (lines := removed(invoice, element)):
             label = f"invoice {invoice.get('InvoiceNumber')}"
@@ -131,6 +136,25 @@ def _update_one(connector: "XeroConnector", write: OrderWrite) -> WriteResult:
                               f"{answer.get('Status')}{f', contact {contact_name(write.order)}' if moved else ''})"
                               + _buyer_details(connector, write, contact_id))
     connector._record_payments([(write, answer)], {write.key: result}, kind="update-payments")
+    return result
+
+
+def _paid_since(connector: "XeroConnector", write: OrderWrite, invoice: dict[str, Any], received: Decimal) -> WriteResult:
+    """The sale is the same, only what was paid changed, on an invoice with a payment (which Xero does not edit): a
+    payment of the difference (``record_payments``), the invoice left as it is; less paid than Xero has: held."""
+    ident, label = invoice["InvoiceID"], f"invoice {invoice.get('InvoiceNumber')}"
+    received, now = received.quantize(CENT), amount_to_pay(write.order).quantize(CENT)
+    if now < received:
+        return WriteResult(write.key, ok=False, target_id=ident,
+                           error=f"{label} has {received} paid in Xero, but the order now says {now}: a refund is not "
+                                 "recorded by Connex: change it by hand (refund or delete the payment), or set "
+                                 "on_update = \"ignore\"")
+    result = WriteResult(write.key, ok=True, target_id=ident, target_number=invoice.get("InvoiceNumber"),
+                         note=f"{label} left as it is (the sale is the same; {received} paid on it)")
+    more = min(now - received, Decimal(str(invoice.get("AmountDue") or 0)))
+    if more > 0:
+        connector._record_payments([(write, invoice)], {write.key: result}, kind="update-payments",
+                                   amounts={write.key: more})
     return result
 
 
