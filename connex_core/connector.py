@@ -184,7 +184,9 @@ class Connector:
     def update_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
         """Orders booked before (``write.target_ref``) and changed since: bring each document to ``write.order``
         where the target lets it be edited; ``ok`` when updated, else ``error`` saying why not (paid, voided,
-        locked): the engine holds the order with it. NotImplementedError: such orders are held with a reason."""
+        locked): the engine holds the order with it. ``write.change`` says what kind of change it is (an edit of
+        the sale, only what was paid, a split child's lines added) and ``write.booked`` the version booked.
+        NotImplementedError: such orders are held with a reason."""
         raise NotImplementedError(f"{self.name} cannot update documents")
 
     def find_tracking(self, writes: list[TrackingWrite]) -> dict[str, Found]:

@@ -69,6 +69,14 @@ class OrderWrite:
     undo: bool = False
     """``cancel_orders`` for ``connex undo`` (``order``: the version booked): a document changed since Connex wrote
     it (paid, edited, shipped) is left, answered as an error saying what changed."""
+    change: str = "edit"
+    """:meth:`Connector.update_orders`: what brings the booked document to ``order``. ``"edit"``: the sale changed in
+    the source (an amount, a line, an address): a document with money received on it is not changed (held with the
+    reason). ``"payment"``: only the amount paid changed, the sale is the same: the payment of the difference, the
+    document left as it is. ``"split"``: a split child's lines added to its parent's document, the sale made whole
+    (not an edit): allowed wherever the target lets the document change."""
+    booked: Optional[Order] = None
+    """:meth:`Connector.update_orders`: the version the document was booked from (after the rules), when known."""
 
     @property
     def key(self) -> str:

@@ -212,6 +212,12 @@ class PostgresStore:
                                   "ORDER BY updated_at LIMIT 1", (task, target_number)).fetchone()
         return _entry(row) if row else None
 
+    def ledger_under_number(self, task: str, target_number: str) -> list[LedgerEntry]:
+        with self._lock:
+            rows = self.db.execute("SELECT * FROM ledger WHERE task = %s AND state = 'done' AND target_number = %s "
+                                   "ORDER BY updated_at", (task, target_number)).fetchall()
+        return [_entry(r) for r in rows]
+
     def ledger_counts(self, task: str) -> dict[str, int]:
         with self._lock:
             rows = self.db.execute("SELECT state, COUNT(*) AS n FROM ledger WHERE task = %s GROUP BY state",

@@ -35,22 +35,9 @@ from collections import Counter
 from ..models import Order
 from ..rules import RuleResult
 from ..state import LedgerEntry, LedgerState, Outcome
-from .edits import MERGED_AWAY, hold_booked, line_facts, update_document
+from .edits import MERGED_AWAY, hold_booked, line_facts, update_document, with_child
 from .run import TaskRun
 from .write import OrderWriter, Pending, commit, log_entry
-
-
-def with_child(parent: Order, child: Order) -> Order:
-    """The parent's booked version with a split child's lines, amounts and payment added: the original sale.
-
-    Both are the source's versions (before the rules), so the money is the source's: the amounts paid added up,
-    paid when either counts as paid; the task's rules then decide on the whole sale as on any order (a shipped
-    sale with nothing paid is marked unpaid by the standard rules, whatever ``paid`` the source's shipping set)."""
-    return parent.model_copy(update={
-        "lines": [*parent.lines, *child.lines], "shipping": parent.shipping + child.shipping,
-        "tax": parent.tax + child.tax, "discount": parent.discount + child.discount,
-        "total": parent.total + child.total, "amount_paid": parent.amount_paid + child.amount_paid,
-        "paid": parent.paid or child.paid})
 
 
 def describe(facts: Counter) -> str:
@@ -129,7 +116,7 @@ class SaleGuard:
         if missing:
             combined = with_child(booked, order)
             wanted = self.run.evaluate(combined).order
-            answer = update_document(self.run, parent_key, wanted, parent, wanted.content_hash())
+            answer = update_document(self.run, parent_key, wanted, parent, wanted.content_hash(), change="split")
             if answer is not None and answer.ok:
                 kept = LedgerEntry(task=name, source_key=parent_key, state=LedgerState.DONE,
                                    idempotency_key=parent.idempotency_key, target_id=parent.target_id,
@@ -195,7 +182,8 @@ class SaleGuard:
         entry = LedgerEntry(task=self.run.name, source_key=order.key, state=LedgerState.DONE,
                             target_id=document.target_id, target_number=document.target_number,
                             attempts=existing.attempts if existing else 0, last_error=MERGED_AWAY if outcome ==
-                            Outcome.SKIPPED else None, content_hash=result.order.content_hash())
+                            Outcome.SKIPPED else None, content_hash=result.order.content_hash(),
+                            snapshot=order.model_dump_json())  # a split child: kept on its parent's updates
         log = log_entry(self.run, order, result, outcome, target_id=document.target_id,
                         target_number=document.target_number, message=message,
                         reason=message if outcome == Outcome.SKIPPED else None)

@@ -197,3 +197,99 @@ def test_a_merged_order_whose_parts_were_booked_alone_is_held(sandbox):
     assert set(docs) == {"6601", "6602"} and sum(money(d["TotalAmt"]) for d in docs.values()) == Decimal("39.50")
     [held] = sandbox.log(task=TASK, outcome="held")
     assert held.order_number == "6601" and f"{second['orderId']} (as 6602)" in held.reason
+
+
+MUGS = ("MUG-BLU", "Blue mug", 2, "12.50")
+
+
+def test_a_parent_edited_after_its_childs_lines_were_added_keeps_them_on_its_invoice(sandbox):
+    """Shipped-only export, nothing paid: 6221 is booked with the mug and its child's T-shirt added to its invoice;
+    then 6221 is edited in ShipStation (two mugs). The update brings the invoice to the whole sale: the two mugs
+    and the T-shirt, never the parent's lines alone."""
+    ss = sandbox.shipstation
+    parent = ss.add_order(ss_order("6221", pacific(2026, 9, 16), split=True, items=[MUG], paid=False))
+    child = ss.add_order(ss_order("6221-1", pacific(2026, 9, 16), parent_id=parent["orderId"], items=[TEE],
+                                  shipping="0.00", paid=False))
+    ship(sandbox, parent, "1Z6221A")
+    ship(sandbox, child, "1Z6221B")
+    sandbox.write()
+    assert sandbox.run(TASK).counts["updated"] == 1  # the child's lines added
+    before = invoices(sandbox)["6221"]
+    assert money(before["TotalAmt"]) == Decimal("39.50") and money(before["Balance"]) == Decimal("39.50")
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("6221", pacific(2026, 9, 16), status="shipped", split=True, items=[MUGS], paid=False),
+                      orderKey=parent["orderKey"], orderId=parent["orderId"]))
+
+    summary = sandbox.run(TASK)
+
+    assert summary.counts["updated"] == 1 and summary.counts.get("held", 0) == 0
+    [doc] = invoices(sandbox).values()
+    assert doc["Id"] == before["Id"] and int(doc["SyncToken"]) > int(before["SyncToken"])
+    assert skus(doc) == [("MUG-BLU", Decimal("25.00")), ("TEE-L", Decimal("22.00"))]
+    assert money(doc["TotalAmt"]) == Decimal("52.00") and money(doc["Balance"]) == Decimal("52.00")
+    assert sandbox.quickbooks.entities("Payment") == []
+    edit = [e for e in sandbox.log(task=TASK, outcome="updated") if e.order_number == "6221"]
+    assert len(edit) == 1 and "(with the lines of 6221-1, split off it)" in edit[0].message
+    again = sandbox.run(TASK)
+    assert again.counts.get("updated", 0) == 0 and money(invoices(sandbox)["6221"]["TotalAmt"]) == Decimal("52.00")
+
+
+def test_a_parent_booked_before_its_split_and_edited_after_keeps_its_childs_lines(sandbox):
+    """Orders exported when created: 6121's invoice holds the mug and the T-shirt; ShipStation splits the T-shirt off
+    (a true duplicate), then 6121 gets a second mug. The invoice keeps the T-shirt."""
+    ss = sandbox.shipstation
+    sandbox.write([task_table(TASK, source_options={"status": "awaiting_shipment"})])
+    parent = ss.add_order(ss_order("6121", pacific(2026, 9, 16), items=[MUG, TEE], paid=False))
+    assert sandbox.run(TASK).counts["created"] == 1
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("6121", pacific(2026, 9, 16), items=[MUG], split=True, paid=False),
+                      orderKey=parent["orderKey"], orderId=parent["orderId"]))
+    ss.add_order(ss_order("6121-1", pacific(2026, 9, 16), items=[TEE], shipping="0.00", parent_id=parent["orderId"],
+                          paid=False))
+    assert sandbox.run(TASK).counts["duplicate"] == 1
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("6121", pacific(2026, 9, 16), items=[MUGS], split=True, paid=False),
+                      orderKey=parent["orderKey"], orderId=parent["orderId"]))
+
+    summary = sandbox.run(TASK)
+
+    assert summary.counts["updated"] == 1
+    [doc] = invoices(sandbox).values()
+    assert skus(doc) == [("MUG-BLU", Decimal("25.00")), ("TEE-L", Decimal("22.00"))]
+    assert money(doc["TotalAmt"]) == Decimal("52.00") and money(doc["Balance"]) == Decimal("52.00")
+
+
+def test_a_parent_whose_document_holds_an_order_of_unknown_version_is_held_when_edited(sandbox):
+    """The child was recorded in 6131's invoice by an earlier version of Connex (the ledger keeps no version of it):
+    an update could not tell which lines are the child's, so the parent's edit is held and the invoice stays."""
+    from connex_core.state import SQLiteStore
+
+    ss = sandbox.shipstation
+    sandbox.write([task_table(TASK, source_options={"status": "awaiting_shipment"})])
+    parent = ss.add_order(ss_order("6131", pacific(2026, 9, 16), items=[MUG, TEE], paid=False))
+    sandbox.run(TASK)
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("6131", pacific(2026, 9, 16), items=[MUG], split=True, paid=False),
+                      orderKey=parent["orderKey"], orderId=parent["orderId"]))
+    child = ss.add_order(ss_order("6131-1", pacific(2026, 9, 16), items=[TEE], shipping="0.00",
+                                  parent_id=parent["orderId"], paid=False))
+    assert sandbox.run(TASK).counts["duplicate"] == 1
+    store = SQLiteStore(sandbox.config.state_path)
+    key = f"shipstation:{child['orderId']}"
+    entry = store.ledger_get(TASK, [key])[key]
+    entry.snapshot = None  # as an earlier version recorded it
+    store.ledger_put([entry])
+    store.close()
+    before = invoices(sandbox)["6131"]
+    sandbox.clock.advance(600)
+    ss.add_order(dict(ss_order("6131", pacific(2026, 9, 16), items=[MUGS], split=True, paid=False),
+                      orderKey=parent["orderKey"], orderId=parent["orderId"]))
+
+    summary = sandbox.run(TASK)
+
+    assert summary.counts["held"] == 1 and summary.counts.get("updated", 0) == 0
+    after = invoices(sandbox)["6131"]
+    assert after["SyncToken"] == before["SyncToken"] and money(after["TotalAmt"]) == Decimal("39.50")
+    [held] = sandbox.log(task=TASK, outcome="held")
+    assert held.order_number == "6131" and f"also holds order {key}" in held.reason
+    assert "cannot tell which lines of 6131 are theirs" in held.reason

@@ -100,6 +100,17 @@ def test_ledger_by_number_finds_only_a_done_entry_of_that_task(store):
     assert store.ledger_by_number("a", "INV-2") is None
 
 
+def test_ledger_under_number_lists_every_done_entry_of_that_task_and_number_oldest_first(store):
+    store.ledger_put([LedgerEntry("a", "parent", "done", target_id="t1", target_number="6201")])
+    store.ledger_put([LedgerEntry("a", "other", "done", target_id="t2", target_number="6202"),
+                      LedgerEntry("a", "held", "held", target_number="6201"),
+                      LedgerEntry("b", "theirs", "done", target_id="t9", target_number="6201")])
+    store.ledger_put([LedgerEntry("a", "child", "done", target_id="t1", target_number="6201")])
+    assert [e.source_key for e in store.ledger_under_number("a", "6201")] == ["parent", "child"]
+    assert all(e.state == LedgerState.DONE for e in store.ledger_under_number("a", "6201"))
+    assert store.ledger_under_number("a", "6203") == []
+
+
 def test_the_runs_list_is_cut_at_its_limit_newest_first(store):
     ids = [store.begin_run("orders", {}) for _ in range(4)]
     store.begin_run("other", {})

@@ -7,15 +7,21 @@ Error": re-read, re-apply, retry. So each update reads the document first, check
 order's whole document (the fields Connex writes) with the token just read; on 5010 it reads again and retries
 (at most :data:`STALE_TRIES` times).
 
-What may change (the books stay right, or the order is held with the reason):
+What may change (``write.change``, set by the engine; the books stay right, or the order is held with the reason):
 
-* an invoice: everything Connex writes (lines, tax, shipping, addresses, dates, memo), when its new total is at
-  least what is paid on it, so every payment applied stays applied (QuickBooks recomputes the balance: total
-  less what is paid); when the order now says more is paid, a Payment of the difference is linked to it (the
-  document follows the money). A new total below what is paid (lines removed from a paid invoice) is held:
-  money received would be left without a sale (refund or credit it by hand);
-* a sales receipt (money received in full): updated while the order is still paid in full; an order that is no
-  longer is held (a receipt would state money received that was not);
+* an edit of the sale (``"edit"``: an amount, a line, an address): only a document with no money received on it,
+  an invoice with nothing paid (``Balance`` = ``TotalAmt``), as the issue asks ("when the document is not paid
+  or closed"). An invoice with a payment applied, or a sales receipt (money received in full), is left as it is
+  and the order held with the reason and what to do (change it by hand): changing a sale whose payment is
+  recorded against it is the bookkeeper's call, as Xero refuses it outright;
+* more paid, the sale the same (``"payment"``): on an invoice, a Payment of the difference linked to it, the
+  document unchanged (an invoice with nothing paid is updated as in an edit, which also brings its shipment
+  facts); less paid than the invoice has (a refund) is held; a sales receipt of an order still paid in full is
+  left as it is;
+* a split child's lines added to its parent's document (``"split"``: the sale made whole, not an edit), wherever
+  QuickBooks lets the document change: an invoice while its new total is at least what is paid on it (every payment
+  stays applied; QuickBooks recomputes the balance), with a Payment of what the child paid; a sales receipt while
+  the whole sale is paid in full (a receipt states the whole total as received);
 * a voided document: not changed, held.
 """
 
@@ -46,28 +52,48 @@ def update(writer: OrderWriter, writes: list[OrderWrite]) -> list[WriteResult]:
     return results
 
 
-def _refusal(entity: str, doc: dict[str, Any], order_paid: Decimal, new_total: Decimal) -> str:
+def _received(entity: str, doc: dict[str, Any]) -> Decimal:
+    """The money recorded as received on ``doc``: a sales receipt's total, an invoice's payments."""
+    total = mapping.money(doc.get("TotalAmt", 0))
+    return total if entity == "SalesReceipt" else total - mapping.money(doc.get("Balance", 0))
+
+
+def _refusal(entity: str, doc: dict[str, Any], change: str, order_paid: Decimal, new_total: Decimal) -> str:
     """Why ``doc`` may not become the order's new version ("" when it may)."""
-    label = f"{entity} {doc.get('DocNumber') or doc['Id']}"
+    label = f"{'sales receipt' if entity == 'SalesReceipt' else 'invoice'} {doc.get('DocNumber') or doc['Id']}"
     if voided(doc):
         return f"{label} is voided in QuickBooks"
-    total, balance = mapping.money(doc.get("TotalAmt", 0)), mapping.money(doc.get("Balance", 0))
-    if entity == "SalesReceipt":
-        if order_paid != new_total:
-            return (f"{label} records {total} received in full, but the order now has "
-                    f"{'nothing' if order_paid == 0 else order_paid} of {new_total} paid: void it and let the order "
-                    "be booked again as an invoice, or change it by hand")
+    total, received = mapping.money(doc.get("TotalAmt", 0)), _received(entity, doc)
+    if entity == "SalesReceipt" and (change != "edit" or received <= 0) and order_paid != new_total:
+        return (f"{label} records {total} received in full, but the order now has "
+                f"{'nothing' if order_paid == 0 else order_paid} of {new_total} paid: void it and let the order "
+                "be booked again as an invoice, or change it by hand")
+    if change == "split" or received <= 0:
+        if entity == "Invoice" and new_total < received:
+            return (f"{label} has {received} paid, more than the order's new total {new_total}: change it by hand "
+                    "(refund or unapply the payment first)")
         return ""
-    paid = total - balance
-    if new_total < paid:
-        return (f"{label} has {paid} paid, more than the order's new total {new_total}: change it by hand (refund "
-                "or unapply the payment first)")
-    return ""
+    if change == "payment":
+        if entity == "Invoice" and order_paid < received:
+            return (f"{label} has {received} paid in QuickBooks, but the order now says {order_paid}: a refund is "
+                    "not recorded by Connex: change it by hand (refund or unapply the payment), or set on_update = \"ignore\"")
+        return ""
+    if entity == "SalesReceipt":
+        return (f"{label} records {total} received, and Connex changes only documents with no money received on "
+                "them (the payment stays matched to what was sold): change it by hand, or set on_update = \"ignore\"")
+    return (f"{label} has {received} of {total} paid in QuickBooks, and Connex changes only documents with nothing "
+            "paid (the payment stays matched to what was sold): change it by hand (unapply the payment, edit the "
+            "invoice, apply it again), or set on_update = \"ignore\"")
 
 
 def _update_one(writer: OrderWriter, write: OrderWrite) -> WriteResult:
     entity, ident = mapping.parse_ref(write.target_ref or "")
     api = writer.api
+    order_paid = mapping.amount_to_pay(write.order)
+    new_total = mapping.money(write.order.total)
+    doc = _read(api, entity, ident)
+    if refusal := _refusal(entity, doc, write.change, order_paid, new_total):
+        return WriteResult(write.key, ok=False, target_id=write.target_ref, error=refusal)
     plan = writer._plan(write)
     if entity == "Invoice" and plan.problems and plan.entity == "SalesReceipt":
         plan.problems = [p for p in plan.problems if not p.startswith("not booked: a sales receipt")]
@@ -76,33 +102,46 @@ def _update_one(writer: OrderWriter, write: OrderWrite) -> WriteResult:
     if plan.problems:
         return WriteResult(write.key, ok=False, target_id=write.target_ref, error="; ".join(plan.problems),
                            created=writer.claim(plan, found))
-    body = writer.body(plan, found, entity)
-    order_paid = mapping.amount_to_pay(write.order)
-    new_total = mapping.money(write.order.total)
-    stale = 0
-    while True:
-        doc = _read(api, entity, ident)
-        if refusal := _refusal(entity, doc, order_paid, new_total):
-            return WriteResult(write.key, ok=False, target_id=write.target_ref, error=refusal)
-        sent = dict(body, Id=doc["Id"], SyncToken=doc["SyncToken"], sparse=True)
-        try:
-            doc = api._call(lambda: api.qb.make_request("POST", api._url(entity.lower()), request_body=dumps(sent)),
-                            f"update {entity} {ident}", lambda a: part(a, entity, f"update {entity}"))
-            break
-        except QuickBooksFault as exc:
-            stale += 1
-            if exc.code != "5010" or stale >= STALE_TRIES:
-                raise
-    notes = [f"{entity} {doc.get('DocNumber') or ident} updated (total {doc.get('TotalAmt')}, SyncToken "
-             f"{doc.get('SyncToken')}{', after a stale SyncToken' if stale else ''})"]
+    notes: list[str] = []
+    if write.change == "payment" and _received(entity, doc) > 0:
+        notes.append(f"{entity} {doc.get('DocNumber') or ident} left as it is (the sale is the same; "
+                     f"{_received(entity, doc)} received on it)")
+    else:
+        doc, stale = _send(writer, write, entity, ident, doc, writer.body(plan, found, entity), order_paid, new_total)
+        if isinstance(doc, str):
+            return WriteResult(write.key, ok=False, target_id=write.target_ref, error=doc,
+                               created=writer.claim(plan, found))
+        notes.append(f"{entity} {doc.get('DocNumber') or ident} updated (total {doc.get('TotalAmt')}, SyncToken "
+                     f"{doc.get('SyncToken')}{', after a stale SyncToken' if stale else ''})")
     if entity == "Invoice" and plan.opts.create_payments:
-        paid = mapping.money(doc.get("TotalAmt", 0)) - mapping.money(doc.get("Balance", 0))
+        paid = _received(entity, doc)
         more = min(order_paid - paid, mapping.money(doc.get("Balance", 0)))
         if more > 0:
             rid = writer.ids.get(writer.realm, "update-payment", [f"{write.idempotency_key}:{paid}:{more}"], limit=50)
             payment = api._call(lambda: api.qb.make_request(
                 "POST", api._url("payment"), request_body=dumps(mapping.payment_body(doc, writer._refs(plan, found), more)),
                 request_id=rid), "payment of an updated invoice", lambda a: part(a, "Payment", "payment"))
-            notes.append(f"payment {payment['Id']} of {more} recorded")
+            notes.append(f"payment {payment['Id']} of {more} recorded"
+                         + (" (the order has more paid since it was booked)" if write.change == "payment" else ""))
     return WriteResult(write.key, ok=True, target_id=write.target_ref, target_number=doc.get("DocNumber"),
                        note="; ".join(notes), created=writer.claim(plan, found))
+
+
+def _send(writer: OrderWriter, write: OrderWrite, entity: str, ident: str, doc: dict[str, Any], body: dict[str, Any],
+          order_paid: Decimal, new_total: Decimal) -> tuple[dict[str, Any] | str, int]:
+    """The sparse update of ``doc`` to ``body`` with the SyncToken just read; on 5010 (someone saved it since) read
+    again, checked again, and retried: the document as QuickBooks answers it (or the refusal), and how many stale
+    tries there were."""
+    api, stale = writer.api, 0
+    while True:
+        sent = dict(body, Id=doc["Id"], SyncToken=doc["SyncToken"], sparse=True)
+        try:
+            return api._call(lambda: api.qb.make_request("POST", api._url(entity.lower()), request_body=dumps(sent)),
+                             f"update {entity} {ident}", lambda a: part(a, entity, f"update {entity}")), stale
+        except QuickBooksFault as exc:
+            stale += 1
+            if exc.code != "5010" or stale >= STALE_TRIES:
+                raise
+        doc = _read(api, entity, ident)
+        if refusal := _refusal(entity, doc, write.change, order_paid, new_total):
+            return refusal, stale

@@ -19,6 +19,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from datetime import date
+from decimal import Decimal
 from typing import Any, Callable, Iterable, Iterator, Optional
 
 from connex_core.api import countries
@@ -387,15 +388,16 @@ class XeroConnector(Connector):
         return [results[w.key] for w in writes]
 
     def _record_payments(self, created: list[tuple[OrderWrite, dict[str, Any]]], results: dict[str, WriteResult],
-                         kind: str = "payments") -> None:
+                         kind: str = "payments", amounts: Optional[dict[str, Decimal]] = None) -> None:
         """With the task option ``record_payments = true``: a payment (``PUT /Payments``, one call for the batch)
-        of the amount each order paid, into ``payment_account`` (a bank account code, default "090", the bank
-        account of Xero's default chart). Only an AUTHORISED invoice takes a payment; a DRAFT one gets a note."""
+        of the amount each order paid (``amounts``: of these amounts, by order key), into ``payment_account`` (a
+        bank account code, default "090", the bank account of Xero's default chart). Only an AUTHORISED invoice
+        takes a payment; a DRAFT one gets a note."""
         due = []
         for write, invoice in created:
             if not write.options.get("record_payments"):
                 continue
-            amount = amount_to_pay(write.order)
+            amount = amounts[write.key] if amounts is not None else amount_to_pay(write.order)
             if amount <= 0:
                 continue
             if invoice.get("Status") != "AUTHORISED":

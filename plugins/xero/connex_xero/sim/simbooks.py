@@ -169,6 +169,30 @@ class Books:
         self.contacts[contact["ContactID"]] = contact
         return Outcome(record=contact)
 
+    def update_contact(self, contact: dict[str, Any], element: dict[str, Any]) -> Outcome:
+        """``updateContact`` (``POST /Contacts/{ContactID}``, xero_accounting.yaml: "an array of Contacts containing
+        single Contact object with properties to update"): the fields sent change, the others stay; an address or
+        phone replaces the one of its type. The name stays unique among active contacts (api-contracts §3.4)."""
+        name = str(element.get("Name") or "").strip()
+        if "Name" in element and not name:
+            return Outcome(errors=["The contact name field is mandatory."])
+        other = self.find_contact_by_name(name) if name else None
+        if other is not None and other["ContactID"] != contact["ContactID"]:
+            return Outcome(errors=[f"The contact name {name} is already assigned to another contact. "
+                                   "The contact name must be unique across all active contacts."])
+        for key in ("Name", "FirstName", "LastName", "EmailAddress"):
+            if key in element:
+                contact[key] = str(element[key] or "").strip() if key == "Name" else str(element[key] or "")
+        given = {a.get("AddressType"): a for a in element.get("Addresses") or [] if isinstance(a, dict)}
+        contact["Addresses"] = [self._address(a["AddressType"], given[a["AddressType"]])
+                                if a["AddressType"] in given else a for a in contact["Addresses"]]
+        for phone in element.get("Phones") or []:
+            for stored in contact["Phones"]:
+                if stored["PhoneType"] == phone.get("PhoneType"):
+                    stored.update({k: v for k, v in phone.items() if k in stored})
+        contact["UpdatedDateUTC"] = self.now()
+        return Outcome(record=contact)
+
     @staticmethod
     def _address(kind: str, given: dict[str, Any]) -> dict[str, Any]:
         keys = ("AddressLine1", "AddressLine2", "AddressLine3", "AddressLine4", "City", "Region", "PostalCode",
@@ -357,6 +381,8 @@ class Books:
             old = {line["LineItemID"]: line for line in invoice["LineItems"]}
             lines = self._lines(element["LineItems"] or [], old, status, errors)
         contact_id = invoice["ContactID"]
+        # Contact is writable on update (xero_accounting.yaml: the Invoice schema's Contact is not read-only and the
+        # updateInvoice example sends one); like every content field, only while the invoice is editable (above).
         if element.get("Contact") and not errors:
             contact = self._resolve_contact(element["Contact"], errors)
             contact_id = contact["ContactID"] if contact else contact_id

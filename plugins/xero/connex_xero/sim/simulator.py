@@ -6,7 +6,7 @@ Mounted at ``/xero`` by :class:`~connex_core.sandbox.SandboxServer`:
   ``InvoiceNumbers``, ``ContactIDs``, ``page``/``pageSize``, ``If-Modified-Since``; PUT creates,
   POST creates or updates, ``summarizeErrors``), invoice History, Contacts (list, PUT, and one by
   ``/Contacts/{ContactID}`` or ``/Contacts/{ContactNumber}``, as xero-python's ``get_contact`` and
-  ``get_contact_by_contact_number`` call them), TrackingCategories, Items;
+  ``get_contact_by_contact_number`` call them; ``POST /Contacts/{ContactID}`` updates one), TrackingCategories, Items;
 * ``/xero/connections``: the organisations (tenants) the token may use;
 * ``/xero/connect/authorize`` and ``/xero/connect/token``: the OAuth2 authorization-code and
   refresh-token grants. Access tokens last 30 minutes **on the simulator's clock**; every refresh
@@ -526,6 +526,16 @@ class XeroSimulator(OAuthServer, SimulatedService):
     @_idempotent
     def put_contacts(self, request: Request) -> Response:
         return self._write(request, "Contacts", self.books.create_contact, self.books.contact_json)
+
+    @route("POST", API + "/Contacts/{ident}")
+    @_idempotent
+    def post_contact(self, request: Request) -> Response:
+        """``updateContact``: ``{"Contacts": [{...}]}`` changes the contact ``/Contacts/{ContactID}`` names."""
+        contact = self.books.contacts.get(request.params["ident"].lower())
+        if contact is None:
+            return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
+        return self._write(request, "Contacts", lambda e: self.books.update_contact(contact, e),
+                           self.books.contact_json)
 
     @route("PUT", API + "/Payments")
     @_idempotent
