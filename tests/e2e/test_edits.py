@@ -350,6 +350,12 @@ def test_xero_an_editable_invoice_moves_to_the_contact_of_the_buyers_new_name_an
     assert updated.order_number == "7501" and "contact Ada Lovelace 7501" in updated.message
     [held] = sandbox.log(task=XERO, outcome="held")
     assert held.order_number == "7502" and "PAID in Xero" in held.reason
+    store = SQLiteStore(sandbox.config.state_path)  # the contact the update created is the run's, for connex undo
+    try:
+        made = [(r.order_number, r.kind, r.target_id, r.name) for r in store.created_in_run(summary.run_id)]
+    finally:
+        store.close()
+    assert made == [("7501", "Contact", ada["ContactID"], "Ada Lovelace 7501")]
 
 
 def test_xero_a_buyers_new_email_and_address_reach_the_contact_of_an_editable_invoice(sandbox):
