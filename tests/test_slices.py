@@ -42,11 +42,11 @@ def sliced_runs(path, manager, make_slice, most: int = 50) -> list:
 
 def test_a_run_in_slices_books_every_order_once_and_moves_the_cursor_only_at_the_end(manager, memory_config):
     seed("src", 100)
-    runs = sliced_runs(memory_config, manager, lambda: Slice(orders=30))
-    # 30 newly booked and the batch in flight finished (batches of 25: 50), then the rest, then none left
-    assert [r.counts["created"] for r in runs] == [50, 50, 0]
-    assert [r.yielded for r in runs] == [0.0, 0.0, None] and runs[-1].status == "ok"
-    assert [r.counts["already_synced"] for r in runs] == [0, 50, 100]  # a slice reads what the ones before booked
+    runs = sliced_runs(memory_config, manager, lambda: Slice(orders=20))
+    # batches no bigger than the share (the target's are 25): 20 newly booked a slice, then none left
+    assert [r.counts["created"] for r in runs] == [20, 20, 20, 20, 20, 0]
+    assert [r.yielded for r in runs] == [0.0] * 5 + [None] and runs[-1].status == "ok"
+    assert [r.counts["already_synced"] for r in runs] == [0, 20, 40, 60, 80, 100]  # each reads what those before booked
     numbers = Counter(api("dst").numbers())
     assert numbers == Counter({str(1001 + i): 1 for i in range(100)})
     assert cursor(memory_config) is not None
@@ -112,3 +112,27 @@ def test_a_wait_within_the_bound_sleeps_and_one_past_it_raises():
     assert caught.value.seconds == 10.0 and slept == [10.0]
     limiter.acquire()  # no bound outside the block: slept
     assert slept == [10.0, 10.0]
+
+
+def test_a_long_rate_limit_wait_on_the_targets_look_up_yields_before_anything_of_the_batch_is_written(
+        manager, memory_config):
+    seed("src", 100)
+    engine = engine_for(memory_config, manager)
+    target = engine.connector("dst")
+    original = target.find_orders
+    limiter = RateLimiter(1, 60.0, sleep=lambda s: pytest.fail(f"slept {s} s on the worker"))
+
+    def limited(writes):
+        limiter.acquire()  # one look-up a minute: the second batch's would wait about 60 s
+        return original(writes)
+
+    target.find_orders = limited
+    summary = engine.run_task("orders", slice=Slice(wait_seconds=5.0))
+    assert summary.status == "stopped" and 55 < summary.yielded <= 60
+    assert summary.counts["created"] == 25 and len(api("dst").documents) == 25  # batch 2: no intent, no write
+    assert cursor(memory_config) is None
+    store = SQLiteStore(load_config(memory_config).state_path)
+    assert len(store.ledger_get("orders", [o.key for o in api("src").orders])) == 25
+    rest = engine_for(memory_config, manager).run_task("orders")
+    assert rest.status == "ok" and rest.counts["created"] == 75
+    assert Counter(api("dst").numbers()) == Counter({str(1001 + i): 1 for i in range(100)})
