@@ -22,7 +22,7 @@ import time
 import uuid
 from typing import Any, Callable, Optional
 
-from .http import check_wait
+from .waits import check_wait
 
 _ACQUIRE = """
 local t = redis.call('TIME')

@@ -13,7 +13,8 @@ import pytest
 
 from connex_core.config import load_config
 from connex_core.engine import SyncEngine
-from connex_core.http import LongWait, RateLimiter, waits_at_most
+from connex_core.http import RateLimiter
+from connex_core.waits import LongWait, waits_at_most
 from connex_core.state import SQLiteStore
 from connex_core.sync.slices import Slice
 from tests.support.memory_plugin import api, seed

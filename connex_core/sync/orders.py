@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Iterable, Optional
 
 from ..connector import UnreadableOrder
-from ..http import LongWait
+from ..waits import LongWait
 from ..models import Order, parse_origin
 from ..state import LogEntry, Outcome
 from .review import is_released, past_hold

@@ -15,7 +15,8 @@ from typing import Any, Callable, Iterable, Iterator, Optional
 from ..config import Config, TaskConfig
 from ..connector import Connector, FetchQuery
 from ..errors import FatalAPIError
-from ..http import LongWait, short_body, waits_at_most
+from ..http import short_body
+from ..waits import LongWait, waits_at_most
 from ..models import Order
 from ..plugins import PluginManager
 from ..rules import RuleResult, RuleSet

@@ -16,7 +16,8 @@ from typing import Any, Callable, Iterable, Optional
 
 from ..connector import Connector, Found, OrderWrite, WriteResult
 from ..errors import FatalAPIError, RetriableAPIError
-from ..http import short_body, waits_at_most
+from ..http import short_body
+from ..waits import waits_at_most
 from ..models import Order
 from ..rules import RuleResult
 from ..state import LedgerEntry, LedgerState, LogEntry, LogQuery, Outcome
