@@ -44,6 +44,9 @@ from throughput import _allowed
 
 PG = os.environ.get("CONNEX_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("CONNEX_TEST_REDIS", "redis://127.0.0.1:6379/0")
+#: The workers share each seller's API limits here: a seller's slices run on whichever worker is free, so a
+#: limiter of each worker's own would not see the calls the others made for the same credential (a 429 follows).
+LIMITS = os.environ.get("CONNEX_BENCH_REDIS_LIMITS", "redis://127.0.0.1:6379/14")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -79,7 +82,7 @@ def _tenant_config(view, folder: Path, schema: str, registry: str, queue: str,
     if slice_orders == 0:
         share += "slice_seconds = 0\n"  # not sliced: one message is one seller's whole run
     head = (f'[state]\nurl = "{PG}"\nschema = "{schema}"\nregistry_schema = "{registry}"\n\n'
-            f'[broker]\nurl = "{REDIS}"\nqueue = "{queue}"\n{share}\n')
+            f'[broker]\nurl = "{REDIS}"\nqueue = "{queue}"\n{share}\n[limits]\nredis_url = "{LIMITS}"\n\n')
     path.write_text(head + path.read_text().replace('[state]\npath = "connex.db"\n', ""))
     return path
 
