@@ -137,3 +137,55 @@ def test_a_long_rate_limit_wait_on_the_targets_look_up_yields_before_anything_of
     rest = engine_for(memory_config, manager).run_task("orders")
     assert rest.status == "ok" and rest.counts["created"] == 75
     assert Counter(api("dst").numbers()) == Counter({str(1001 + i): 1 for i in range(100)})
+
+
+class SentJobs:
+    """A worker's :class:`~connex_core.jobs.Jobs` as :func:`run_job` uses it: the share, and what it sends."""
+
+    def __init__(self, share):
+        self.share, self.sent = share, []
+
+    def slice(self):
+        return self.share()
+
+    def send(self, config_path, task, orders=None, *, delay_seconds=0.0):
+        self.sent.append((config_path, task, orders, delay_seconds))
+
+
+def test_a_job_whose_run_yields_sends_its_continuation_and_the_last_sends_none(manager, memory_config):
+    from connex_core.jobs import run_job
+
+    seed("src", 30)
+    jobs = SentJobs(lambda: Slice(orders=20))
+    first = run_job(str(memory_config), "orders", jobs=jobs)
+    assert first["status"] == "stopped" and first["yielded"] == 0.0
+    assert jobs.sent == [(str(memory_config), "orders", None, 0.0)]  # to the back of the queue, no delay
+    last = run_job(str(memory_config), "orders", jobs=jobs)
+    assert last["status"] == "ok" and "yielded" not in last and len(jobs.sent) == 1
+    assert Counter(api("dst").numbers()) == Counter({str(1001 + i): 1 for i in range(30)})
+    # Orders a webhook delivered are one run, never cut (the continuation would have to carry them)
+    more = [o.model_copy(update={"source_id": f"w{i}", "number": f"W{i}"}) for i, o in enumerate(api("src").orders[:25])]
+    hook = run_job(str(memory_config), "orders", [o.model_dump(mode="json") for o in more], jobs=jobs)
+    assert hook["status"] == "ok" and hook["created"] == 25 and len(jobs.sent) == 1
+
+
+def test_a_job_that_yields_on_a_rate_limit_is_sent_again_with_the_wait(manager, memory_config, monkeypatch):
+    from connex_core import jobs as jobs_module
+    from connex_core.sync.engine import SyncEngine as Engine
+
+    seed("src", 10)
+    run_task = Engine.run_task
+
+    def waiting(self, name, **kw):  # the source's limiter asks for 42 s before the first page
+        def limited(query):
+            raise LongWait(42.0)
+            yield  # pragma: no cover
+
+        self.connector("src").fetch_orders = limited
+        return run_task(self, name, **kw)
+
+    monkeypatch.setattr(Engine, "run_task", waiting)
+    jobs = SentJobs(lambda: Slice(orders=20, wait_seconds=5.0))
+    summary = jobs_module.run_job(str(memory_config), "orders", jobs=jobs)
+    assert summary["status"] == "stopped" and summary["yielded"] == 42.0
+    assert jobs.sent == [(str(memory_config), "orders", None, 42.0)]
