@@ -42,7 +42,7 @@ BENCHMARKS: dict[str, tuple[Callable[[Say], dict], Callable[[Say], dict]]] = {
     "rules": (lambda say: rules.run(say, orders=100_000, runs=3), lambda say: rules.run(say, orders=300, runs=1)),
     "webhook": (lambda say: webhook.run(say, orders=8), lambda say: webhook.run(say, orders=2, answers=30)),
     "sellers": (lambda say: sellers.run(say, sellers=100, orders=500, workers=(1, 2, 4)),
-                lambda say: sellers.run(say, sellers=3, orders=10, workers=(1, 2))),
+                lambda say: sellers.run(say, sellers=3, orders=10, workers=(1, 2), slice_orders=4)),
 }
 
 

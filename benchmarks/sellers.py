@@ -14,7 +14,8 @@ Printed, per worker count, from one run each:
   documents / the time its own limits allow for the calls it made, counted as ``throughput.py`` does);
 * CPU milliseconds per order on the write path: the workers' user + system CPU (``/proc``) / documents, and
   the simulators' (this process) beside it;
-* fairness: the slowest seller's finish time / the median seller's;
+* fairness: the slowest seller's finish time / the median seller's (a seller is finished when a run of it ends other
+  than on its slice's share: docs/scale.md, "Fair share"), and how many runs (slices) the sellers took;
 * the throughput of 2 and 4 workers / 1 worker.
 
 Needs PostgreSQL and Redis on 127.0.0.1 (as the integration tests); without them it says what to start.
@@ -32,7 +33,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Optional
 
 from connex_core.sandbox import SimClock
 from connex_core.sandbox.runner import AccountView, build_sandbox, write_config
@@ -43,6 +44,9 @@ from throughput import _allowed
 
 PG = os.environ.get("CONNEX_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test")
 REDIS = os.environ.get("CONNEX_TEST_REDIS", "redis://127.0.0.1:6379/0")
+#: The workers share each seller's API limits here: a seller's slices run on whichever worker is free, so a
+#: limiter of each worker's own would not see the calls the others made for the same credential (a 429 follows).
+LIMITS = os.environ.get("CONNEX_BENCH_REDIS_LIMITS", "redis://127.0.0.1:6379/14")
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -71,10 +75,14 @@ def _limits_allow(ss, qb) -> float:
                _allowed(batches, 40, 60.0))
 
 
-def _tenant_config(view, folder: Path, schema: str, registry: str, queue: str) -> Path:
+def _tenant_config(view, folder: Path, schema: str, registry: str, queue: str,
+                   slice_orders: Optional[int] = None) -> Path:
     path = write_config(view, folder / "connex.toml", tasks=[(SS_TO_QB[0], {**SS_TO_QB[1], "every_minutes": 600})])
+    share = "" if slice_orders is None else f"slice_orders = {slice_orders}\n"
+    if slice_orders == 0:
+        share += "slice_seconds = 0\n"  # not sliced: one message is one seller's whole run
     head = (f'[state]\nurl = "{PG}"\nschema = "{schema}"\nregistry_schema = "{registry}"\n\n'
-            f'[broker]\nurl = "{REDIS}"\nqueue = "{queue}"\n\n')
+            f'[broker]\nurl = "{REDIS}"\nqueue = "{queue}"\n{share}\n[limits]\nredis_url = "{LIMITS}"\n\n')
     path.write_text(head + path.read_text().replace('[state]\npath = "connex.db"\n', ""))
     return path
 
@@ -104,7 +112,8 @@ def _stop(procs: list[subprocess.Popen]) -> None:
             proc.kill()
 
 
-def one_round(say: Callable[[str], None], sellers: int, orders: int, workers: int, timeout: float) -> dict:
+def one_round(say: Callable[[str], None], sellers: int, orders: int, workers: int, timeout: float,
+              slice_orders: Optional[int] = None) -> dict:
     import psycopg
 
     from connex_core.config import load_config
@@ -131,7 +140,7 @@ def one_round(say: Callable[[str], None], sellers: int, orders: int, workers: in
         server.start()
         configs = []
         for n, (view, schema) in enumerate(zip(views, schemas), start=1):
-            configs.append(_tenant_config(view, folder / f"seller-{n}", schema, registry_schema, queue))
+            configs.append(_tenant_config(view, folder / f"seller-{n}", schema, registry_schema, queue, slice_orders))
             registry.add(f"seller-{n}", configs[-1])
             PostgresStore(PG, schema=schema).close()  # migrated before the clock starts
         procs = _start_workers(configs[0], workers, folder)
@@ -142,8 +151,10 @@ def one_round(say: Callable[[str], None], sellers: int, orders: int, workers: in
         started = time.monotonic()
         scheduler.step()  # one message per seller, a different seller first each tick
         finished: dict[int, float] = {}
+        # A seller is done when a run of it ended other than on its share (a slice's end is status "stopped")
         count = " UNION ALL ".join(f"SELECT {i} AS seller, count(*) AS n FROM \"{s}\".runs WHERE finished_at "
-                                   f"IS NOT NULL" for i, s in enumerate(schemas))
+                                   f"IS NOT NULL AND status <> 'stopped'" for i, s in enumerate(schemas))
+        slices = " UNION ALL ".join(f"SELECT count(*) AS n FROM \"{s}\".runs" for s in schemas)
         while len(finished) < sellers:
             if time.monotonic() - started > timeout:
                 raise RuntimeError(f"{len(finished)} of {sellers} sellers finished after {timeout:.0f} s")
@@ -155,6 +166,7 @@ def one_round(say: Callable[[str], None], sellers: int, orders: int, workers: in
                     finished[seller] = now
             time.sleep(0.1)
         took = max(finished.values())
+        runs = sum(n for (n,) in db.execute(slices).fetchall())
         cpu = sum(_cpu_seconds(p.pid) - cpu_before[p.pid] for p in procs)
         own_cpu = time.process_time() - own_before
         jobs.broker.close()
@@ -181,21 +193,23 @@ def one_round(say: Callable[[str], None], sellers: int, orders: int, workers: in
         f"(target >= 0.9 at 4 workers while the cores allow)")
     say(f"    CPU per order: workers {1000 * cpu / max(1, total):.1f} ms, simulators {1000 * own_cpu / max(1, total):.1f} ms; "
         f"fairness: slowest seller {times[-1]:.1f} s / median {statistics.median(times):.1f} s = {spread:.2f}; "
-        f"finished first {times[0]:.1f} s")
+        f"finished first {times[0]:.1f} s; {runs} runs for {sellers} sellers (slices)")
     return {"rate": rate, "bound": bound_rate, "cpu_ms": 1000 * cpu / max(1, total), "spread": spread,
             "documents": total}
 
 
 def run(say: Callable[[str], None], sellers: int = 100, orders: int = 500, workers: tuple[int, ...] = (1, 2, 4),
-        timeout: float = 3600.0) -> dict[str, float]:
+        timeout: float = 3600.0, slice_orders: Optional[int] = None) -> dict[str, float]:
+    """``slice_orders``: the workers' ``[broker] slice_orders`` (None: the default; 0: runs not sliced)."""
     missing = missing_services()
     if missing:
         say(f"Sellers: skipped: needs {' and '.join(missing)} (start them as docs/scale.md says)")
         return {}
     load = os.getloadavg()
     say(f"Sellers: {sellers} sellers x {orders} orders, ShipStation -> QuickBooks, on {', '.join(map(str, workers))} "
-        f"worker(s); {os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start")
-    results = {w: one_round(say, sellers, orders, w, timeout) for w in workers}
+        f"worker(s), slices of {'the default' if slice_orders is None else slice_orders or 'no'} orders; "
+        f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start")
+    results = {w: one_round(say, sellers, orders, w, timeout, slice_orders) for w in workers}
     base = results[workers[0]]["rate"]
     ratios = ", ".join(f"{w} / {workers[0]} = {results[w]['rate'] / base:.2f}" for w in workers[1:])
     say(f"  throughput ratio: {ratios}  (on {os.cpu_count()} cores; load average "
@@ -210,5 +224,7 @@ if __name__ == "__main__":  # another size: python benchmarks/sellers.py --selle
     parser.add_argument("--sellers", type=int, default=100)
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--slice-orders", type=int, default=None, help="[broker] slice_orders (0: runs not sliced)")
     args = parser.parse_args()
-    run(lambda line: print(line, flush=True), sellers=args.sellers, orders=args.orders, workers=tuple(args.workers))
+    run(lambda line: print(line, flush=True), sellers=args.sellers, orders=args.orders, workers=tuple(args.workers),
+        slice_orders=args.slice_orders)

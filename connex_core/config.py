@@ -87,6 +87,13 @@ class BrokerConfig(BaseModel):
     """The queue the tasks' messages go to (one per deployment; tenants share it)."""
     heartbeat_seconds: float = Field(60.0, gt=0, le=3600)
     """Redis only: how long a silent worker is given before its unacknowledged messages go to another."""
+    slice_orders: int = Field(100, ge=0, le=1_000_000)
+    """``connex worker``: a run yields its worker after booking this many new orders, and carries on from the
+    back of the queue (0: no limit; docs/scale.md, "Fair share")."""
+    slice_seconds: float = Field(60.0, ge=0, le=86400)
+    """... or after this many seconds, once it has booked an order (0: no limit; both 0: runs are not sliced)."""
+    slice_wait_seconds: Optional[float] = Field(5.0, ge=0, le=3600)
+    """A rate-limit wait longer than this while reading yields the worker, the run resent with that delay."""
 
 
 class LimitsConfig(BaseModel):

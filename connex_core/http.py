@@ -19,9 +19,11 @@ from typing import Callable, Optional, TypeVar
 import requests
 
 from .errors import RetriableAPIError
+from .waits import check_wait
 
 log = logging.getLogger("connex.http")
 T = TypeVar("T")
+
 
 
 def make_session(user_agent: str = "connex") -> requests.Session:
@@ -76,6 +78,7 @@ class RetryPolicy:
                 if waited + delay > self.max_time:
                     raise
                 log.info("%s failed (%s); retry %d/%d in %.1fs", what, exc, attempt, self.max_tries - 1, delay)
+                check_wait(delay)
                 self.sleep(delay)
                 waited += delay
         raise AssertionError("unreachable")
@@ -131,6 +134,7 @@ class RateLimiter:
                 if wait <= 0:
                     self._stamps.append(now)
                     return
+            check_wait(wait)
             self.sleep(wait)
 
     def update(self, remaining: Optional[int], reset: Optional[float]) -> None:

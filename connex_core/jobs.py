@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Optional
+from typing import TYPE_CHECKING, Any, Optional
 
 from .errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from .sync.slices import Slice
 
 log = logging.getLogger("connex.jobs")
 
@@ -49,8 +52,23 @@ def make_broker(url: str, *, heartbeat_seconds: float = 60.0) -> Any:
     raise ConfigurationError("expected a redis:// or amqp:// address", key="broker.url")
 
 
-def run_job(config_path: str, task: str, orders: Optional[list[dict]] = None) -> dict:
-    """What a worker does with one message: one run of one task, under the task's lease."""
+def slice_of(broker: Any) -> Optional["Slice"]:
+    """The share of work a job does before it yields its worker (``[broker] slice_*``; None: not sliced)."""
+    from .sync.slices import Slice
+
+    share = Slice(orders=broker.slice_orders, seconds=broker.slice_seconds, wait_seconds=broker.slice_wait_seconds)
+    return share if share.active else None
+
+
+def run_job(config_path: str, task: str, orders: Optional[list[dict]] = None, *,
+            jobs: Optional["Jobs"] = None) -> dict:
+    """What a worker does with one message: one run of one task, under the task's lease.
+
+    With ``jobs`` (a worker's, whose ``slicing`` is set) a run of the task's window is cut into slices: it stops
+    at an order boundary once its share is done, like a clean stop (the ledger has every booked order, the
+    cursor stays), and its continuation is sent to the back of the queue, delayed by a rate limit's wait when
+    that is what ended the slice. The lease is given up before the continuation is sent; a worker that dies
+    in between leaves this message unacknowledged, delivered again: the ledger keeps the books exact."""
     from .config import load_config
     from .engine import SyncEngine
     from .models import Order
@@ -64,11 +82,14 @@ def run_job(config_path: str, task: str, orders: Optional[list[dict]] = None) ->
     configure_limits(cfg)
     store = open_store(cfg)
     engine = SyncEngine(cfg, get_manager(), store)
+    share = jobs.slice() if jobs is not None and orders is None else None
     try:
         with TaskLease(store, task, holder=holder_name("connex worker"), ttl=cfg.state.lease_seconds):
             given = [Order.model_validate(o) for o in orders] if orders is not None else None
-            summary = engine.run_task(task, orders=given)
+            summary = engine.run_task(task, orders=given, slice=share)
         log.info("task %s of %s: %s", task, config_path, summary.as_dict())
+        if summary.yielded is not None and jobs is not None:
+            jobs.send(config_path, task, delay_seconds=summary.yielded)
         return summary.as_dict()
     except TaskBusy as exc:
         raise Busy(str(exc)) from None
@@ -81,17 +102,30 @@ class Jobs:
     """The broker side of one process: declares the actor, sends messages, runs workers."""
 
     def __init__(self, url: str, *, queue: str = "connex", heartbeat_seconds: float = 60.0,
-                 min_backoff_ms: int = 1000, max_backoff_ms: int = 30000):
+                 min_backoff_ms: int = 1000, max_backoff_ms: int = 30000, slicing: Optional[Any] = None):
         import dramatiq
 
         self.broker = make_broker(url, heartbeat_seconds=heartbeat_seconds)
         self.queue = queue
-        self.actor = dramatiq.actor(run_job, actor_name=ACTOR, queue_name=queue, broker=self.broker,
+        self.slicing = slicing
+        """A worker's ``[broker]`` section: its ``slice_*`` settings cut the jobs it runs (None: whole runs)."""
+
+        def job(config_path: str, task: str, orders: Optional[list[dict]] = None) -> dict:
+            return run_job(config_path, task, orders, jobs=self)
+
+        self.actor = dramatiq.actor(job, actor_name=ACTOR, queue_name=queue, broker=self.broker,
                                     max_retries=BUSY_RETRIES, min_backoff=min_backoff_ms, max_backoff=max_backoff_ms,
                                     retry_when=_retry_when, time_limit=6 * 3600 * 1000)
 
-    def send(self, config_path: str, task: str, orders: Optional[list[dict]] = None) -> str:
-        message = self.actor.send(str(config_path), task, orders)
+    def slice(self) -> Optional[Any]:
+        """A fresh share for one job (None: the job runs the task to its end)."""
+        return slice_of(self.slicing) if self.slicing is not None else None
+
+    def send(self, config_path: str, task: str, orders: Optional[list[dict]] = None, *,
+             delay_seconds: float = 0.0) -> str:
+        """Send a task run to the back of the queue (``delay_seconds``: not to be run before then)."""
+        delay = int(delay_seconds * 1000) if delay_seconds > 0 else None
+        message = self.actor.send_with_options(args=(str(config_path), task, orders), delay=delay)
         return message.message_id
 
     def worker(self, threads: int = 1) -> Any:

@@ -22,6 +22,8 @@ import time
 import uuid
 from typing import Any, Callable, Optional
 
+from .waits import check_wait
+
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) + tonumber(t[2]) / 1000000
@@ -69,6 +71,7 @@ class SharedRateLimiter:
                                        args=[self.limit, self.window + self.margin, uuid.uuid4().hex]))
             if wait <= 0:
                 return
+            check_wait(wait)
             self.sleep(wait)
 
     def update(self, remaining: Optional[int], reset: Optional[float]) -> None:

@@ -58,6 +58,8 @@ def main() -> int:
     parser.add_argument("--worker-kills", type=int, default=3, help="with --workers: busy workers SIGKILLed per phase")
     parser.add_argument("--broker-restarts", type=int, default=2, help="with --workers: broker restarts per phase")
     parser.add_argument("--pg-drops", type=int, default=2, help="with --workers: PostgreSQL connection drops per phase")
+    parser.add_argument("--slice-orders", type=int, default=None,
+                        help="with --workers: the workers' [broker] slice_orders (default: the config's default)")
     parser.add_argument("--guards-on", action="store_true",
                         help="leave the simulators' uniqueness checks on (QuickBooks 6140, Xero's unique number)")
     parser.add_argument("--upsert-off", action="store_true",
@@ -87,7 +89,7 @@ def _workers(args, common: dict) -> int:
 
     opts = WorkerOptions(**common, broker=args.broker, workers=args.workers, worker_kills=args.worker_kills,
                          worker_state_kills=args.state_kills, broker_restarts=args.broker_restarts,
-                         pg_drops=args.pg_drops)
+                         pg_drops=args.pg_drops, slice_orders=args.slice_orders)
     with tempfile.TemporaryDirectory(prefix="connex-chaos-") as tmp:
         harness = WorkerChaos(PluginManager().load(), args.folder or Path(tmp) / "chaos", opts)
         try:

@@ -22,6 +22,8 @@ def worker(
     Every message names the config of the tenant it belongs to, so one worker serves every tenant whose
     `connex serve` sends to the same broker queue. A job in flight finishes before the worker stops; a
     worker killed mid-job leaves its message to be delivered again, and the ledger keeps the books exact.
+    A run yields the worker after its share (`[broker] slice_orders`, `slice_seconds`, `slice_wait_seconds`
+    of this config) and carries on from the back of the queue, so one seller's backlog does not hold it.
     """
     cfg = config_from(config)
     if cfg.broker is None:
@@ -29,7 +31,8 @@ def worker(
                                  "\"amqp://...\"", file=str(cfg.path or ""), key="broker")
     from ..jobs import Jobs
 
-    jobs = Jobs(cfg.broker.url, queue=cfg.broker.queue, heartbeat_seconds=cfg.broker.heartbeat_seconds)
+    jobs = Jobs(cfg.broker.url, queue=cfg.broker.queue, heartbeat_seconds=cfg.broker.heartbeat_seconds,
+                slicing=cfg.broker)
     stop = threading.Event()
 
     def on_signal(signum, frame):

@@ -25,6 +25,7 @@ from ..rules import PASS_THROUGH, RuleSet, load_rules
 from ..state import StateStore
 from .orders import run_orders
 from .run import ProgressFn, RunSummary, TaskRun
+from .slices import Slice
 from .summary import run_daily_summary
 from .tracking import run_tracking
 
@@ -91,8 +92,9 @@ class SyncEngine:
 
     # -- running ---------------------------------------------------------------------------------
     def run_task(self, name: str, *, since: Optional[datetime] = None, until: Optional[datetime] = None,
-                 orders: Optional[Iterable[Order]] = None) -> RunSummary:
-        """Run one task. ``orders`` (from a webhook) are processed instead of reading a window; the cursor stays."""
+                 orders: Optional[Iterable[Order]] = None, slice: Optional[Slice] = None) -> RunSummary:
+        """Run one task. ``orders`` (from a webhook) are processed instead of reading a window; the cursor stays.
+        ``slice`` (a shared worker's share, :mod:`.slices`): the run may stop early with ``summary.yielded`` set."""
         task = self.config.task(name)
         summary = RunSummary(task=name, dry_run=self.dry_run)
         started = time.monotonic()
@@ -103,7 +105,7 @@ class SyncEngine:
         run = TaskRun(name=name, task=task, config=self.config, manager=self.manager, store=self.store,
                       source=source, target=target, rules=rules, summary=summary,
                       target_type=self.connections.type_of(task.target), dry_run=self.dry_run, since=since,
-                      until=until, now=self.now, cancel=self.cancel, on_progress=self.on_progress)
+                      until=until, now=self.now, cancel=self.cancel, on_progress=self.on_progress, slice=slice)
         run_id = None if self.dry_run else self.store.begin_run(name, {"since": since, "until": until})
         summary.run_id = run_id
         try:

@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Iterable, Optional
 
 from ..connector import UnreadableOrder
+from ..waits import LongWait
 from ..models import Order, parse_origin
 from ..state import LogEntry, Outcome
 from .review import is_released, past_hold
@@ -36,6 +37,8 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
     writer = EditsWriter(run)
     guard = SaleGuard(run, writer)
     batch_size = max(1, run.target.write_batch_size)
+    if run.slice is not None and run.slice.orders:
+        batch_size = min(batch_size, run.slice.orders)  # a slice ends at a batch's end: no bigger than the share
     newest: Optional[datetime] = None
     seen: set[str] = set()
     pending: list[Pending] = []
@@ -48,8 +51,9 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
             newest = order.modified_at
         route(run, writer, order, pending, guard)
         if len(pending) >= batch_size:
-            writer.dispatch(pending)
-            pending = []
+            pending = send(run, writer, pending)
+            if run.stopped:
+                break
     complete = not run.stopped
     # The retry queue: orders that failed, were held, or whose write has no recorded answer.
     if not run.dry_run and complete and given is None:
@@ -60,14 +64,26 @@ def run_orders(run: TaskRun, given: Optional[Iterable[Order]] = None) -> None:
             run.counts["retried"] += 1
             route(run, writer, order, pending, guard)
             if len(pending) >= batch_size:
-                writer.dispatch(pending)
-                pending = []
+                pending = send(run, writer, pending)
+                if run.stopped:
+                    break
     if pending:
-        writer.dispatch(pending)
+        send(run, writer, pending)
     guard.finish()
+    complete = not run.stopped
     run.advance_cursor(newest if complete and given is None else None)
     if not complete:
         run.summary.status = "stopped"
+
+
+def send(run: TaskRun, writer: OrderWriter, pending: list[Pending]) -> list[Pending]:
+    """Write a batch (an empty list back). A run cut into slices whose look-up would wait long on a rate limit
+    stops cleanly instead (:mod:`.slices`): nothing of the batch was written; its orders are the next run's."""
+    try:
+        writer.dispatch(pending, may_yield=True)
+    except LongWait as exc:
+        run.stopped, run.summary.yielded = True, exc.seconds
+    return []
 
 
 def unreadable_order(run: TaskRun, order: UnreadableOrder) -> None:

@@ -16,10 +16,12 @@ from ..config import Config, TaskConfig
 from ..connector import Connector, FetchQuery
 from ..errors import FatalAPIError
 from ..http import short_body
+from ..waits import LongWait, waits_at_most
 from ..models import Order
 from ..plugins import PluginManager
 from ..rules import RuleResult, RuleSet
 from ..state import StateStore
+from .slices import Slice
 
 #: What a connector raises on an answer of a shape it did not expect (as opposed to Connex's own errors).
 UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, IndexError, ArithmeticError)
@@ -77,6 +79,8 @@ class RunSummary:
     seconds: float = 0.0
     orders: list[dict[str, Any]] = field(default_factory=list)
     """In a dry run: what each order would come to (see :mod:`.dryrun`)."""
+    yielded: Optional[float] = None
+    """The run stopped at the end of its :class:`~.slices.Slice`: its continuation may run in this many seconds."""
 
     def as_dict(self) -> dict[str, Any]:
         keys = ("created", "updated", "duplicate", "already_synced", "skipped", "held", "failed", "voided")
@@ -91,6 +95,7 @@ class RunSummary:
             "read": self.counts.get("read", 0),
             **{k: self.counts.get(k, 0) for k in keys},
             **{k: self.counts[k] for k in ("ignored", "undone") if self.counts.get(k)},
+            **({"yielded": round(self.yielded, 3)} if self.yielded is not None else {}),
             "cursor": self.cursor,
             "seconds": round(self.seconds, 3),
             **({"orders": self.orders} if self.dry_run else {}),
@@ -135,7 +140,9 @@ class TaskRun:
     cancel: threading.Event = field(default_factory=threading.Event)
     on_progress: Optional[ProgressFn] = None
     stopped: bool = False
-    """The run was cancelled before it read its window to the end (see :meth:`read`)."""
+    """The run was cancelled, or its slice ended, before it read its window to the end (see :meth:`read`)."""
+    slice: Optional[Slice] = None
+    """On a shared worker: the share of work after which the run stops and yields (:mod:`.slices`)."""
 
     @property
     def windowed(self) -> bool:
@@ -161,14 +168,25 @@ class TaskRun:
 
     def read(self, records: Iterable[Any], *, stoppable: bool = False, checked: bool = True) -> Iterator[Any]:
         """The source's records (``checked``: one it cannot read is :func:`unreadable`), counted as read and reported to
-        ``on_progress``. ``stoppable``: once :attr:`cancel` is set, the next record is not taken and
-        :attr:`stopped` is set (the batch in flight is finished by the caller)."""
+        ``on_progress``. ``stoppable``: once :attr:`cancel` is set, or the run's :attr:`slice` is spent, or
+        reading would wait on a rate limit longer than the slice allows, the next record is not taken and
+        :attr:`stopped` is set (the batch in flight is finished by the caller; a slice's end also sets
+        ``summary.yielded``)."""
         counts, progress, name, cancel = self.summary.counts, self.on_progress, self.name, self.cancel
+        share = self.slice if stoppable and self.slice is not None and self.slice.active else None
+        bound = waits_at_most(share.wait_seconds if share is not None else None)
         it = iter(records)
         while True:
+            if share is not None and share.spent(counts):
+                self.stopped, self.summary.yielded = True, 0.0
+                return
             try:
-                record = next(it)
+                with bound:  # reading has no side effect: a long rate-limit wait here gives the worker up
+                    record = next(it)
             except StopIteration:
+                return
+            except LongWait as exc:
+                self.stopped, self.summary.yielded = True, exc.seconds
                 return
             except UNREADABLE as exc:
                 if not checked:

@@ -17,6 +17,7 @@ from typing import Any, Callable, Iterable, Optional
 from ..connector import Connector, Found, OrderWrite, WriteResult
 from ..errors import FatalAPIError, RetriableAPIError
 from ..http import short_body
+from ..waits import waits_at_most
 from ..models import Order
 from ..rules import RuleResult
 from ..state import CreatedRecord, LedgerEntry, LedgerState, LogEntry, LogQuery, Outcome
@@ -179,8 +180,12 @@ class OrderWriter:
                             content_hash=order.content_hash())],
                [(order, outcome, None)])
 
-    def dispatch(self, pending: list[Pending]) -> None:
-        """Write one batch exactly once: ledger check, target look-up, intent, write, result."""
+    def dispatch(self, pending: list[Pending], *, may_yield: bool = False) -> None:
+        """Write one batch exactly once: ledger check, target look-up, intent, write, result.
+
+        ``may_yield`` (the caller stops cleanly on :class:`~connex_core.http.LongWait`): a rate-limit wait longer
+        than the run's slice allows in the first look-up, before any intent of the batch, raises it instead of
+        sleeping; what the batch's orders still need is then done by the next run."""
         by_key: dict[str, Pending] = {}
         for order, result in pending:
             by_key[order.key] = (order, result)  # a repeat within a batch counts once
@@ -219,8 +224,10 @@ class OrderWriter:
         # Writing again is safe where the target upserts: what Connex wrote before (changed, or whose answer
         # was lost) is not looked up, so it is updated rather than taken as done.
         rewrite = {w.key for w in writes if target.upserts_orders and w.key in ledger}
+        share = self.run.slice if may_yield and self.run.slice is not None else None
         for attempt in range(1, WRITE_ATTEMPTS + 1):
-            writes = self._reconcile([w for w in writes if w.key not in rewrite], ledger, by_key) + \
+            bound = share.wait_seconds if share is not None and attempt == 1 else None
+            writes = self._reconcile([w for w in writes if w.key not in rewrite], ledger, by_key, bound) + \
                 [w for w in writes if w.key in rewrite]
             if not writes:
                 return
@@ -258,9 +265,11 @@ class OrderWriter:
             ledger[e.source_key] = e
 
     def _reconcile(self, writes: list[OrderWrite], ledger: dict[str, LedgerEntry],
-                   by_key: dict[str, Pending]) -> list[OrderWrite]:
-        """Look the batch up in the target; what is there is done (reconciled or a duplicate), not written again."""
-        found: dict[str, Found] = self.target.find_orders(writes)
+                   by_key: dict[str, Pending], bound: Optional[float] = None) -> list[OrderWrite]:
+        """Look the batch up in the target; what is there is done (reconciled or a duplicate), not written again.
+        ``bound``: the look-up (a read) raises :class:`LongWait` rather than wait longer on a rate limit."""
+        with waits_at_most(bound):
+            found: dict[str, Found] = self.target.find_orders(writes)
         if not found:
             return writes
         rest = []

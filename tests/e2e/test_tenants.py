@@ -133,9 +133,11 @@ def test_the_example_deployment_config_loads_as_docs_scale_says():
     cfg = load_config(root / "examples" / "scale" / "alice.toml")
     assert cfg.state.url.startswith("postgresql://") and cfg.state.db_schema == "tenant_alice"
     assert cfg.broker.url.startswith("redis://") and cfg.broker.queue == "connex"
+    assert (cfg.broker.slice_orders, cfg.broker.slice_seconds, cfg.broker.slice_wait_seconds) == (100, 60, 5)
     assert cfg.limits.redis_url.startswith("redis://")
     assert (cfg.folder / cfg.tasks["shipstation-to-quickbooks"].rules[0]).exists()
     doc = (root / "docs" / "scale.md").read_text()
     for module in ("connex_core/state/postgres.py", "connex_core/state/lease.py", "connex_core/jobs.py",
-                   "connex_core/limits.py", "connex_core/tenants.py", "connex_core/scheduler.py"):
+                   "connex_core/limits.py", "connex_core/tenants.py", "connex_core/scheduler.py",
+                   "connex_core/sync/slices.py", "connex_core/waits.py"):
         assert module in doc and (root / module).exists(), module

@@ -1,6 +1,7 @@
 """The chaos harness with workers, at a small size: every flow as jobs on ``connex worker`` processes (Dramatiq on
 Redis, and on RabbitMQ), the state on PostgreSQL; workers SIGKILLed while they hold a task's lease and right
-after a state write, the broker restarted, the workers' PostgreSQL connections terminated; then the books.
+after a state write, the broker restarted, the workers' PostgreSQL connections terminated, the runs cut into
+slices of 2 orders (so the disruptions land on slice ends too); then the books.
 
 Needs PostgreSQL, Redis (``redis-server`` on the PATH: the harness runs one of its own, to restart it) and
 RabbitMQ on 127.0.0.1; skipped saying what to start where one is missing, failed instead when ``CI=true``.
@@ -51,7 +52,7 @@ def chaos(request, tmp_path_factory):
     _need(request.param)
     options = WorkerOptions(broker=request.param, orders=6, workers=2, threads=2, worker_kills=2, worker_state_kills=1,
                             broker_restarts=1, pg_drops=1, seed=11, fault_rate=0.03, state_kill_range=(3, 30),
-                            disrupt_phases=1, round_seconds=20.0)
+                            disrupt_phases=1, round_seconds=20.0, slice_orders=2)
     harness = WorkerChaos(PluginManager().load(), tmp_path_factory.mktemp(f"workers-{request.param}") / "run", options)
     with machine_service(request.param):  # it restarts the broker: no other test may be using it meanwhile
         report = harness.run()
@@ -77,6 +78,7 @@ def test_the_disruptions_happened(chaos):
     assert report.broker_restarts >= 1 and report.pg_drops >= 1
     assert report.pg_connections_dropped >= 1, "the drop must hit the workers' connections"
     assert report.job_runs["ok"] > 0
+    assert report.job_runs["stopped"] > 0, "runs were cut into slices (slice_orders = 2)"
     flows = {"shipstation-to-quickbooks", "daily-summary", "quickbooks-to-shipstation", "tracking-to-quickbooks",
              "xero-to-shipstation", "tracking-to-xero", "shipstation-to-xero"}
     assert {f for f, n in report.checked.orders.items() if n} == flows

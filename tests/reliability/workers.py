@@ -74,6 +74,8 @@ class WorkerOptions(ChaosOptions):
     state_kill_range: tuple[int, int] = (1, 20)
     disrupt_phases: int = 2
     """Phases with the disruptions above (1: the first only; the second still runs under the API faults)."""
+    slice_orders: Optional[int] = None
+    """The workers' ``[broker] slice_orders`` (None: the default): small, and the disruptions land on slice ends too."""
 
 
 @dataclass
@@ -193,7 +195,8 @@ class WorkerChaos(Chaos):
         text = self.config.read_text().replace('[state]\npath = "connex.db"\n', "")
         head = (f'[state]\nurl = "{self.opts.pg_url}{sep}application_name={self.app_name}"\n'
                 f'schema = "{self.schema}"\nlease_seconds = 3\n\n'
-                f'[broker]\nurl = "{self.broker.url}"\nqueue = "{self.queue}"\nheartbeat_seconds = 5\n\n')
+                f'[broker]\nurl = "{self.broker.url}"\nqueue = "{self.queue}"\nheartbeat_seconds = 5\n'
+                + (f"slice_orders = {self.opts.slice_orders}\n" if self.opts.slice_orders is not None else "") + "\n")
         # The sandbox clock runs ``speed`` times faster: a tracking task's one-hour overlap (how far back it reads
         # shipments again, to catch one whose order became a document after the shipment was first read: with
         # workers, the tracking task runs beside the documents task) is 36 real seconds at 100x, less than a few
