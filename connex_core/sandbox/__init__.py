@@ -15,11 +15,11 @@ What the base gives a simulator:
 * counters: :attr:`SimulatedService.calls` (per route), for the benchmarks' call counts.
 """
 
-from .clock import SimClock
+from .clock import SimClock, SteppedClock
 from .server import SandboxServer
 from .service import Fault, FaultPlan, Request, Response, SimulatedService, WindowLimiter, json_response, route
 
 __all__ = [
-    "SimClock", "Request", "Response", "route", "SimulatedService", "WindowLimiter",
+    "SimClock", "SteppedClock", "Request", "Response", "route", "SimulatedService", "WindowLimiter",
     "Fault", "FaultPlan", "SandboxServer", "json_response",
 ]

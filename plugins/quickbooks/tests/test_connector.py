@@ -11,11 +11,13 @@ from decimal import Decimal
 import pytest
 import requests
 
-from connex_core.connector import FetchQuery, OrderWrite, TrackingWrite
+from connex_core.connector import ConnectorContext, FetchQuery, OrderWrite, TrackingWrite
 from connex_core.errors import AuthenticationError, DryRunWriteError
 from connex_core.models import Customer, DocumentType, LineItem, OrderStatus, Shipment
-from connex_core.sandbox import Fault
+from connex_core.sandbox import Fault, SteppedClock
 from connex_core.testing import make_order
+from connex_core.tokens import TokenStore
+from connex_quickbooks.connector import QuickBooksConnector, QuickBooksSettings
 from connex_quickbooks.sim.simulator import THROTTLE_XML, QuickBooksSimulator
 
 D = Decimal
@@ -580,15 +582,17 @@ def test_webhook_orders_pass_the_same_source_filters(sim, make_connector):
     assert accepted == listed and 0 < len(accepted) < len(orders)
 
 
-def test_api_budgets_show_this_minutes_pacing_without_a_call(sim, make_connector, clock):
-    connector = make_connector()
+def test_api_budgets_show_this_minutes_pacing_without_a_call(sim, tmp_path):
+    clock = SteppedClock()  # time stands still: at x1000 the minute's calls would age out in 60 real ms
+    connector = QuickBooksConnector(QuickBooksSettings(type="quickbooks", **sim.client_config()), ConnectorContext(
+        connection="quickbooks", state_dir=tmp_path, tokens=TokenStore(tmp_path, "quickbooks"), options={"clock": clock}))
     [fresh] = connector.api_budgets()
     assert (fresh.per, fresh.limit, fresh.remaining) == ("minute", 500, 500)
     write(connector, make_order(number="B-1"))
     made = sum(n for call, n in sim.calls.items() if call.startswith(("GET /v3", "POST /v3")))
     before = dict(sim.calls)
     [minute] = connector.api_budgets()
-    assert 500 - made <= minute.remaining < 500  # the calls of the last minute (sim time) are counted
+    assert minute.remaining == 500 - made  # the calls of the last minute (sim time) are counted
     assert dict(sim.calls) == before  # asking made no call
     clock.advance(62)
     assert connector.api_budgets()[0].remaining == 500  # a minute later the budget is whole again

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 
 from connex_core.connector import ConnectorContext
-from connex_core.sandbox import SandboxServer, SimClock
+from connex_core.sandbox import SandboxServer, SimClock, SteppedClock
 from connex_core.tokens import TokenStore
 from connex_xero import XeroConnector, XeroSettings, XeroSimulator
 
@@ -19,24 +18,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def load_fixture(name: str) -> Any:
     return json.loads((FIXTURES / name).read_text())
-
-
-class SteppedClock(SimClock):
-    """Simulated time that moves only when someone waits on it (or :meth:`advance` is called): the real time
-    HTTP round trips take counts for nothing, so a pacing test measures exactly the waits the client chose,
-    on a loaded machine as on an idle one (at x1000, 60 ms of slow calls would pass for a minute of pacing)."""
-
-    def __init__(self) -> None:
-        super().__init__(speed=1.0)
-
-    def now(self) -> float:
-        with self._lock:
-            return self._offset
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            self.advance(seconds)
-        time.sleep(0)
 
 
 def pytest_configure(config):
