@@ -100,3 +100,19 @@ def test_importing_the_api_does_not_load_the_engine_or_the_testing_kit():
 @pytest.mark.parametrize("module", sorted(PUBLIC_MODULES))
 def test_each_public_module_imports(module):
     assert importlib.import_module(module)
+
+
+def test_a_connector_without_find_booked_answers_it_with_find_orders(tmp_path):
+    """``Connector.find_booked`` (the read-only look-up of ``connex report`` and ``connex resync``) is optional:
+    a connector written before it keeps working, its ``find_orders`` asked instead."""
+    from connex_core.testing import make_order
+
+    class Old(api.Connector):
+        name = "old"
+
+        def find_orders(self, writes):
+            return {w.key: api.Found(target_id=f"doc-{w.order.number}") for w in writes if w.order.number != "2"}
+
+    writes = [api.OrderWrite(order=make_order(number=n), idempotency_key=n) for n in ("1", "2")]
+    found = Old(api.ConnectorSettings(type="old"), api.ConnectorContext("old", tmp_path)).find_booked(writes)
+    assert {k: f.target_id for k, f in found.items()} == {writes[0].key: "doc-1"}

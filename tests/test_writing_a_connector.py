@@ -40,7 +40,7 @@ def test_the_page_has_a_tutorial_to_run():
 
 def test_the_page_names_every_public_method_of_the_contract():
     text = DOC.read_text()
-    for name in ("fetch_orders", "find_orders", "write_orders", "verify_webhook", "read_webhook", "idempotency_key",
+    for name in ("fetch_orders", "find_orders", "find_booked", "write_orders", "verify_webhook", "read_webhook", "idempotency_key",
                  "DryRunWriteError", "AuthenticationError", "RetriableAPIError", "FatalAPIError", "ConfigurationError"):
         assert re.search(rf"`[\w.]*{name}\b", text), name
     # the checklist names what ConnectorContractTests runs

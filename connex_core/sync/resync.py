@@ -1,10 +1,11 @@
 """``connex resync``: look again at orders already posted, and put the target right.
 
 For each order (by number): read it from the source again (the day the log recorded for it), run the
-task's rules, and look in the target (the connector's ``find_orders``):
+task's rules, and look in the target (the connector's read-only ``find_booked``, as ``connex report`` does):
 
-- the document is **gone** (deleted in the target): post it again, with a new idempotency key (the old
-  one would replay the deleted document's answer), and the ledger points at the new document;
+- the document is **gone** (deleted, voided or cancelled in the target): post it again, with a new
+  idempotency key (the old one would replay the deleted document's answer), and the ledger points at the new
+  document (a target that keeps the cancelled document and refuses a second one says so in the message);
 - it is there but the order **changed** since it was posted (its content differs from what the ledger
   recorded): write it again where the target updates in place (``upserts_orders``), else say why not;
 - it is there and the **same**: say so.
@@ -80,7 +81,7 @@ def resync_one(run: TaskRun, number: str) -> Resynced:
                    options=connector_options(run.task.target_options), content_hash=content)
     w.replaces = replaced(run.store, run.name, entry)  # the document connex undo voided is not the order's booking
     undone = w.replaces is not None
-    found = target.find_orders([w]).get(order.key)
+    found = target.find_booked([w]).get(order.key)
     if found is not None and found.target_id == w.replaces:
         found = None
     if found is not None:
@@ -122,8 +123,10 @@ def _post(run: TaskRun, order: Order, w: OrderWrite, entry: Optional[LedgerEntry
     done = LedgerEntry(task=run.name, source_key=order.key, state=LedgerState.DONE, idempotency_key=w.idempotency_key,
                        target_id=r.target_id, target_number=r.target_number, attempts=attempts,
                        content_hash=w.content_hash)
-    return _record(run, order, Resynced(order.number, action, f"{message} as {doc}" if action != "updated" else message,
-                                        doc), done)
+    said = f"{message} as {doc}" if action != "updated" else message
+    if r.duplicate and r.note:  # the target kept what it holds (ShipStation: a cancelled order is left cancelled)
+        said = f"{said} ({r.note})"
+    return _record(run, order, Resynced(order.number, action, said, doc), done)
 
 
 def _record(run: TaskRun, order: Order, outcome: Resynced, entry: Optional[LedgerEntry] = None) -> Resynced:

@@ -121,3 +121,71 @@ def test_a_shipstation_v2_shipment_created_by_hand_is_listed(sandbox):
     assert out["note"] is None
     assert {d["day"]: d["unknown_in_target"] for d in out["days"] if d["unknown_in_target"]} == {
         "2026-09-20": ["PHONE-9"]}
+
+
+def test_shipstation_v2_shipments_booked_are_there_and_one_cancelled_by_hand_is_gone(sandbox):
+    """ShipStation API v2 as the target: the report looks each booked order up by its ``external_shipment_id``
+    (the write path looks nothing up ahead, so its ``find_orders`` cannot say). Booked shipments are there; one
+    cancelled by hand in ShipStation (v2 deletes none) is gone, the others not; ``connex resync`` of a booked one
+    finds it the same, of the cancelled one says ShipStation kept it cancelled."""
+    import requests
+
+    qb, sim = sandbox.quickbooks, sandbox.server.services["shipstation-v2"]
+    qb.seed_documents(3, unpaid_every=0, class_every=0)
+    config = sandbox.write()
+    task = "quickbooks-to-shipstation-v2"
+    window = ["--since", "2026-09-19", "--until", "2026-09-21"]
+    assert runner.invoke(app, ["run", "--config", str(config), "-t", task, *window]).exit_code == 0
+    assert len(sim.shipments) == 3
+
+    def report_v2() -> tuple[int, dict, str]:
+        args = ["report", "--config", str(config), "-t", task, *window]
+        result = runner.invoke(app, [*args, "--json"])
+        [out] = json.loads(result.stdout)
+        return result.exit_code, out, runner.invoke(app, args).stdout
+
+    code, out, _ = report_v2()
+    assert sum(d["booked"] for d in out["days"]) == 3
+    assert code == 0 and out["accounted"] and all(d["gone"] == [] for d in out["days"]), out
+
+    cancelled = sorted(sim.shipments.values(), key=lambda s: s["shipment_number"])[1]
+    answer = requests.put(f"{sim.base_url}/v2/shipments/{cancelled['shipment_id']}/cancel",
+                          headers={"api-key": sim.api_key}, timeout=10)  # the warehouse cancels it in ShipStation
+    assert answer.status_code == 204 and cancelled["shipment_status"] == "cancelled"
+    code, out, text = report_v2()
+    number = cancelled["shipment_number"]
+    assert code == 5 and not out["accounted"]
+    assert [n for d in out["days"] for n in d["gone"]] == [f"{number}: {number}"], out
+    assert f"gone from the target: {number}: {number}" in text
+
+    kept = next(s for s in sim.shipments.values() if s["shipment_status"] != "cancelled")
+    writes = sim.write_calls
+    [same] = json.loads(runner.invoke(app, ["resync", "--config", str(config), "-t", task, kept["shipment_number"],
+                                            "--json"]).stdout)
+    assert same["action"] == "same", same
+    assert sim.write_calls == writes  # nothing written
+    [again] = json.loads(runner.invoke(app, ["resync", "--config", str(config), "-t", task, number, "--json"]).stdout)
+    assert again["action"] == "gone-reposted" and "already cancelled in ShipStation; left unchanged" in again["message"]
+    assert cancelled["shipment_status"] == "cancelled" and len(sim.shipments) == 3
+
+
+def test_a_shipstation_v1_order_cancelled_or_deleted_by_hand_is_gone(sandbox):
+    """ShipStation API v1 as the target, as v2: a booked order cancelled by hand in ShipStation is gone from it
+    (the write path's look-up still finds it, so it is not written again), one deleted is gone, the third is not."""
+    qb, ss = sandbox.quickbooks, sandbox.shipstation
+    qb.seed_documents(3, unpaid_every=0, class_every=0)
+    config = sandbox.write()
+    task = "quickbooks-to-shipstation"
+    window = ["--since", "2026-09-19", "--until", "2026-09-21"]
+    assert runner.invoke(app, ["run", "--config", str(config), "-t", task, *window]).exit_code == 0
+    args = ["report", "--config", str(config), "-t", task, *window, "--json"]
+    [out] = json.loads(runner.invoke(app, args).stdout)
+    assert out["accounted"] and sum(d["booked"] for d in out["days"]) == 3, out
+    first, second, _ = sorted((o for o in ss.orders.values()), key=lambda o: o["orderNumber"])
+    first["orderStatus"] = "cancelled"  # cancelled in ShipStation by hand
+    ss.deleted.add(second["orderId"])  # deleted there by hand
+    result = runner.invoke(app, args)
+    [out] = json.loads(result.stdout)
+    assert result.exit_code == 5 and not out["accounted"]
+    assert sorted(n for d in out["days"] for n in d["gone"]) == [
+        f"{first['orderNumber']}: {first['orderNumber']}", f"{second['orderNumber']}: {second['orderNumber']}"], out

@@ -449,6 +449,16 @@ class ShipStationConnector(Connector):
         """Which of these orders ShipStation already has, by orderKey (see :meth:`_lookup` for the calls)."""
         looked_up = self._lookup(writes)
         self._looked_up = dict(looked_up)  # for the write_orders call that follows; only the last batch is kept
+        return self._found(writes, looked_up)
+
+    def find_booked(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        """The orders ShipStation still holds, read-only (``connex report``, ``connex resync``): as
+        :meth:`find_orders`, but a cancelled order is gone (a deleted one is not listed at all)."""
+        looked_up = self._lookup(writes)
+        return self._found(writes, {k: o for k, o in looked_up.items() if o and o.get("orderStatus") != "cancelled"})
+
+    @staticmethod
+    def _found(writes: list[OrderWrite], looked_up: dict[str, Optional[dict]]) -> dict[str, Found]:
         result = {}
         for w in writes:
             order = looked_up.get(order_key_for(w.order))

@@ -34,7 +34,7 @@ from connex_core.api import ZERO, Order, Shipment
 
 from .client import MAX_CREATE_BATCH, ShipStationV2Client, ShipStationV2Error, describe_errors, errors_of
 from .mapping import (
-    STATUS_FILTER, amount, format_utc, parse_utc, order_from_v2, order_to_v2, owned_fields,
+    STATUS_FILTER, amount, external_id_for, format_utc, parse_utc, order_from_v2, order_to_v2, owned_fields,
     shipment_from_fulfillment, shipment_from_label,
 )
 
@@ -263,8 +263,23 @@ class ShipStationV2Connector(Connector):
         """Nothing is looked up ahead: ShipStation refuses a second shipment with the same
         ``external_shipment_id`` [EXT], so :meth:`write_orders` creates first and looks up only what
         it refused (one call per such order instead of one per order). A write whose answer was lost
-        is retried the same way and comes back as a duplicate with the shipment's id."""
+        is retried the same way and comes back as a duplicate with the shipment's id. Reports and resync ask
+        :meth:`find_booked`, which looks each one up."""
         return {}
+
+    def find_booked(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        """The shipments these booked orders still have, read-only, for ``connex report`` and ``connex resync``:
+        ``GET /v2/shipments/external_shipment_id/{id}`` per order [EXT] (v2 lists by no more than one key). A
+        cancelled shipment is gone (v2 deletes none: cancelling is how one is taken away [SPEC]), as
+        :meth:`list_documents` leaves it out and v1 takes a cancelled order for gone here."""
+        found: dict[str, Found] = {}
+        for w in writes:
+            raw = self.client.get_by_external_id(external_id_for(w.order))
+            if raw and raw.get("shipment_id") and raw.get("shipment_status") != "cancelled":
+                found[w.key] = Found(target_id=str(raw["shipment_id"]), target_number=raw.get("shipment_number"),
+                                     description=f"ShipStation shipment {raw.get('shipment_number')} "
+                                                 f"({raw.get('shipment_status')})")
+        return found
 
     def _warehouse_id(self) -> Optional[str]:
         """The connection's ``warehouse_id``, else the account's default warehouse (one call, once)."""

@@ -133,6 +133,25 @@ def test_a_lost_answer_is_retried_without_a_second_shipment(v2_sim, v2_connector
     assert again.ok and again.target_id in v2_sim.shipments and len(v2_sim.shipments) == 1
 
 
+def test_booked_shipments_are_looked_up_read_only_by_their_key_and_a_cancelled_one_is_gone(v2_sim, v2_connector):
+    """``find_booked`` (report, resync): one ``GET /v2/shipments/external_shipment_id/{id}`` per order, nothing
+    written; a cancelled shipment and one never written are gone. The write path's ``find_orders`` stays empty."""
+    there, cancelled, never = (order(source_id=f"Invoice-{n}", number=str(n)) for n in (1, 2, 3))
+    long_key = order(source_id="Invoice-" + "9" * 60, number="4")  # its external_shipment_id is hashed
+    connector = v2_connector(v2_sim)
+    results = write(connector, there, cancelled, long_key)
+    assert all(r.ok for r in results)
+    ids = {r.key: r.target_id for r in results}
+    v2_sim.shipments[ids[cancelled.key]]["shipment_status"] = "cancelled"  # cancelled in ShipStation by hand
+    writes = [OrderWrite(order=o, idempotency_key=o.key) for o in (there, cancelled, never, long_key)]
+    before, calls = v2_sim.write_calls, v2_sim.total_calls
+    found = v2_connector(v2_sim).find_booked(writes)
+    assert {k: f.target_id for k, f in found.items()} == {there.key: ids[there.key], long_key.key: ids[long_key.key]}
+    assert found[there.key].target_number == "1"
+    assert v2_sim.write_calls == before and v2_sim.total_calls - calls == 4
+    assert connector.find_orders(writes) == {}
+
+
 def test_a_refused_order_is_reported_with_the_reason(v2_sim, v2_connector):
     bad = order(source_id="Invoice-8", number="1008", ship_to=Address(name="No Street"), bill_to=Address())
     results = {r.key: r for r in write(v2_connector(v2_sim), order(), bad)}
