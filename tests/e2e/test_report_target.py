@@ -14,13 +14,19 @@ from tests.e2e.test_undo import QB, XERO, every_status
 
 runner = CliRunner()
 WINDOW = ["--since", "2026-09-16", "--until", "2026-09-20"]
+SS_WINDOW = ["--since", "2026-09-19", "--until", "2026-09-21"]  # the QuickBooks documents seeded for ShipStation
 
 
-def report(config, task: str) -> tuple[int, dict, str]:
-    result = runner.invoke(app, ["report", "--config", str(config), "-t", task, *WINDOW, "--json"])
-    text = runner.invoke(app, ["report", "--config", str(config), "-t", task, *WINDOW]).stdout
+def report(config, task: str, window: list[str] = WINDOW) -> tuple[int, dict, str]:
+    """``connex report`` of ``task`` over ``window``: its exit code, its ``--json`` answer and its text."""
+    result = runner.invoke(app, ["report", "--config", str(config), "-t", task, *window, "--json"])
+    text = runner.invoke(app, ["report", "--config", str(config), "-t", task, *window]).stdout
     [out] = json.loads(result.stdout)
     return result.exit_code, out, text
+
+
+def run_task(config, task: str, window: list[str] = SS_WINDOW) -> None:
+    assert runner.invoke(app, ["run", "--config", str(config), "-t", task, *window]).exit_code == 0
 
 
 def days(out: dict) -> dict[str, dict]:
@@ -75,16 +81,9 @@ def test_a_shipstation_order_created_by_hand_is_listed(sandbox):
     qb.seed_documents(3, unpaid_every=0, class_every=0)
     config = sandbox.write()
     task = "quickbooks-to-shipstation"
-    window = ["--since", "2026-09-19", "--until", "2026-09-21"]
-    assert runner.invoke(app, ["run", "--config", str(config), "-t", task, *window]).exit_code == 0
+    run_task(config, task)
 
-    def report_ss() -> tuple[int, dict, str]:
-        args = ["report", "--config", str(config), "-t", task, *window]
-        result = runner.invoke(app, [*args, "--json"])
-        [out] = json.loads(result.stdout)
-        return result.exit_code, out, runner.invoke(app, args).stdout
-
-    code, out, _ = report_ss()
+    code, out, _ = report(config, task, SS_WINDOW)
     assert out["note"] is None  # ShipStation lists its orders now
     assert code == 0 and out["accounted"] and all(d["unknown_in_target"] == [] for d in out["days"]), out
     ss.add_order(ss_order("PHONE-1", pacific(2026, 9, 20, 23, 30)))  # late on the 20th, Pacific
@@ -92,7 +91,7 @@ def test_a_shipstation_order_created_by_hand_is_listed(sandbox):
     ss.add_order(ss_order("PHONE-3", pacific(2026, 9, 22, 0, 30)))  # after the window
     gone = ss.add_order(ss_order("PHONE-4", pacific(2026, 9, 19, 12)))
     ss.deleted.add(gone["orderId"])
-    code, out, text = report_ss()
+    code, out, text = report(config, task, SS_WINDOW)
     assert code == 5 and not out["accounted"]
     assert {d["day"]: d["unknown_in_target"] for d in out["days"] if d["unknown_in_target"]} == {
         "2026-09-20": ["PHONE-1"]}
@@ -108,16 +107,14 @@ def test_a_shipstation_v2_shipment_created_by_hand_is_listed(sandbox):
     qb.seed_documents(2, unpaid_every=0, class_every=0)
     config = sandbox.write()
     task = "quickbooks-to-shipstation-v2"
-    window = ["--since", "2026-09-19", "--until", "2026-09-21"]
-    assert runner.invoke(app, ["run", "--config", str(config), "-t", task, *window]).exit_code == 0
+    run_task(config, task)
     ours = {s["shipment_id"] for s in sim.shipments.values()}
     assert len(ours) == 2
     by_hand = dict(next(iter(sim.shipments.values())), shipment_number="PHONE-9", external_shipment_id="by-hand-9")
     # 02:30 UTC on the 21st is 19:30 on the 20th, Pacific
     sim.add_shipment({k: v for k, v in by_hand.items() if k not in ("shipment_id", "created_at", "modified_at")},
                      created=datetime(2026, 9, 21, 2, 30, tzinfo=timezone.utc))
-    result = runner.invoke(app, ["report", "--config", str(config), "-t", task, *window, "--json"])
-    [out] = json.loads(result.stdout)
+    _, out, _ = report(config, task, SS_WINDOW)
     assert out["note"] is None
     assert {d["day"]: d["unknown_in_target"] for d in out["days"] if d["unknown_in_target"]} == {
         "2026-09-20": ["PHONE-9"]}
@@ -134,17 +131,10 @@ def test_shipstation_v2_shipments_booked_are_there_and_one_cancelled_by_hand_is_
     qb.seed_documents(3, unpaid_every=0, class_every=0)
     config = sandbox.write()
     task = "quickbooks-to-shipstation-v2"
-    window = ["--since", "2026-09-19", "--until", "2026-09-21"]
-    assert runner.invoke(app, ["run", "--config", str(config), "-t", task, *window]).exit_code == 0
+    run_task(config, task)
     assert len(sim.shipments) == 3
 
-    def report_v2() -> tuple[int, dict, str]:
-        args = ["report", "--config", str(config), "-t", task, *window]
-        result = runner.invoke(app, [*args, "--json"])
-        [out] = json.loads(result.stdout)
-        return result.exit_code, out, runner.invoke(app, args).stdout
-
-    code, out, _ = report_v2()
+    code, out, _ = report(config, task, SS_WINDOW)
     assert sum(d["booked"] for d in out["days"]) == 3
     assert code == 0 and out["accounted"] and all(d["gone"] == [] for d in out["days"]), out
 
@@ -152,7 +142,7 @@ def test_shipstation_v2_shipments_booked_are_there_and_one_cancelled_by_hand_is_
     answer = requests.put(f"{sim.base_url}/v2/shipments/{cancelled['shipment_id']}/cancel",
                           headers={"api-key": sim.api_key}, timeout=10)  # the warehouse cancels it in ShipStation
     assert answer.status_code == 204 and cancelled["shipment_status"] == "cancelled"
-    code, out, text = report_v2()
+    code, out, text = report(config, task, SS_WINDOW)
     number = cancelled["shipment_number"]
     assert code == 5 and not out["accounted"]
     assert [n for d in out["days"] for n in d["gone"]] == [f"{number}: {number}"], out
@@ -176,16 +166,13 @@ def test_a_shipstation_v1_order_cancelled_or_deleted_by_hand_is_gone(sandbox):
     qb.seed_documents(3, unpaid_every=0, class_every=0)
     config = sandbox.write()
     task = "quickbooks-to-shipstation"
-    window = ["--since", "2026-09-19", "--until", "2026-09-21"]
-    assert runner.invoke(app, ["run", "--config", str(config), "-t", task, *window]).exit_code == 0
-    args = ["report", "--config", str(config), "-t", task, *window, "--json"]
-    [out] = json.loads(runner.invoke(app, args).stdout)
+    run_task(config, task)
+    _, out, _ = report(config, task, SS_WINDOW)
     assert out["accounted"] and sum(d["booked"] for d in out["days"]) == 3, out
     first, second, _ = sorted((o for o in ss.orders.values()), key=lambda o: o["orderNumber"])
     first["orderStatus"] = "cancelled"  # cancelled in ShipStation by hand
     ss.deleted.add(second["orderId"])  # deleted there by hand
-    result = runner.invoke(app, args)
-    [out] = json.loads(result.stdout)
-    assert result.exit_code == 5 and not out["accounted"]
+    code, out, _ = report(config, task, SS_WINDOW)
+    assert code == 5 and not out["accounted"]
     assert sorted(n for d in out["days"] for n in d["gone"]) == [
         f"{first['orderNumber']}: {first['orderNumber']}", f"{second['orderNumber']}: {second['orderNumber']}"], out

@@ -286,6 +286,18 @@ def _open_at_once(kind: str, where: str, barrier, results) -> None:
         results.put(f"{type(exc).__name__}: {exc}")
 
 
+def _four_open_at_once(ctx, kind: str, where: str) -> list[str]:
+    """Four processes open the store at ``where`` at the same instant (a barrier): what each said ("ok" or its error)."""
+    barrier, results = ctx.Barrier(4), ctx.Queue()
+    procs = [ctx.Process(target=_open_at_once, args=(kind, where, barrier, results)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    outcomes = [results.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    return outcomes
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgres"])
 def test_processes_opening_a_fresh_store_at_the_same_instant_all_succeed(kind, tmp_path):
     """Two or more processes starting together on a fresh store: one migrates, the others find it done.
@@ -297,14 +309,7 @@ def test_processes_opening_a_fresh_store_at_the_same_instant_all_succeed(kind, t
     failures = []
     for round_ in range(6):
         where = str(tmp_path / f"fresh-{round_}.db") if kind == "sqlite" else f"connex_test_{uuid.uuid4().hex[:12]}"
-        barrier, results = ctx.Barrier(4), ctx.Queue()
-        procs = [ctx.Process(target=_open_at_once, args=(kind, where, barrier, results)) for _ in range(4)]
-        for p in procs:
-            p.start()
-        outcomes = [results.get(timeout=60) for _ in procs]
-        for p in procs:
-            p.join(timeout=30)
-        failures += [o for o in outcomes if o != "ok"]
+        failures += [o for o in _four_open_at_once(ctx, kind, where) if o != "ok"]
         if kind == "postgres":
             _drop_schema(where)
     assert failures == []
@@ -506,15 +511,8 @@ def test_a_store_of_the_schema_before_gains_the_created_records_table(kind, tmp_
         monkeypatch.setattr(module, "MIGRATIONS", full)
         # Four processes of the new Connex open it at the same instant: one migrates, the others find it done.
         ctx = multiprocessing.get_context("spawn" if kind == "postgres" else "fork")
-        barrier, results = ctx.Barrier(4), ctx.Queue()
         where = str(tmp_path / "old.db") if kind == "sqlite" else schema
-        procs = [ctx.Process(target=_open_at_once, args=(kind, where, barrier, results)) for _ in range(4)]
-        for p in procs:
-            p.start()
-        outcomes = [results.get(timeout=60) for _ in procs]
-        for p in procs:
-            p.join(timeout=30)
-        assert outcomes == ["ok"] * 4
+        assert _four_open_at_once(ctx, kind, where) == ["ok"] * 4
         new = opener()
         assert new.schema_version == len(full)
         new.created_put([module.CreatedRecord(task="t", run_id=run, source_key="shop:1", kind="Item", target_id="7")])

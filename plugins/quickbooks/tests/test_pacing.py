@@ -10,14 +10,13 @@ means the connector stayed under them on its own.
 from __future__ import annotations
 
 import math
-import time
 from decimal import Decimal
 
 import pytest
 
 from connex_core.connector import OrderWrite
 from connex_core.models import Customer
-from connex_core.sandbox import SimClock
+from connex_core.sandbox import SimClock, SteppedClock
 from connex_core.testing import make_order
 from connex_quickbooks.connector import QuickBooksConnector
 from connex_quickbooks.sim.simulator import BATCH_LIMIT, QuickBooksSimulator
@@ -48,25 +47,6 @@ class Recording(QuickBooksSimulator):
                 self.batches.append({"Query" if "Query" in i else next(k for k in i if k not in ("bId", "operation"))
                                      for i in items})
         return response
-
-
-class SteppedClock(SimClock):
-    """Simulated time that moves only when someone waits on it (or :meth:`advance` is called).
-
-    The time HTTP round trips take in reality counts for nothing, so on any machine, loaded or not, the
-    elapsed time measured is exactly the waits the connector chose, and a 429 means its pacing was wrong."""
-
-    def __init__(self) -> None:
-        super().__init__(speed=1.0)
-
-    def now(self) -> float:
-        with self._lock:
-            return self._offset
-
-    def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            self.advance(seconds)
-        time.sleep(0)  # let the other threads run, as a real wait would
 
 
 @pytest.fixture
