@@ -87,10 +87,11 @@ def _tenant_config(view, folder: Path, schema: str, registry: str, queue: str,
     return path
 
 
-def _start_workers(config: Path, n: int, folder: Path) -> list[subprocess.Popen]:
+def _start_workers(config: Path, n: int, folder: Path, threads: int = 1) -> list[subprocess.Popen]:
     env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONPATH=str(ROOT))
     logs = [folder / f"worker-{i}.log" for i in range(n)]
-    procs = [subprocess.Popen([sys.executable, "-m", "connex_core", "worker", "--config", str(config)],
+    procs = [subprocess.Popen([sys.executable, "-m", "connex_core", "worker", "--config", str(config),
+                               "--threads", str(threads)],
                               stdout=subprocess.DEVNULL, stderr=open(log, "w"), env=env, cwd=folder) for log in logs]
     deadline = time.monotonic() + 120
     for proc, log in zip(procs, logs):
@@ -113,7 +114,7 @@ def _stop(procs: list[subprocess.Popen]) -> None:
 
 
 def one_round(say: Callable[[str], None], sellers: int, orders: int, workers: int, timeout: float,
-              slice_orders: Optional[int] = None) -> dict:
+              slice_orders: Optional[int] = None, threads: int = 1) -> dict:
     import psycopg
 
     from connex_core.config import load_config
@@ -143,7 +144,7 @@ def one_round(say: Callable[[str], None], sellers: int, orders: int, workers: in
             configs.append(_tenant_config(view, folder / f"seller-{n}", schema, registry_schema, queue, slice_orders))
             registry.add(f"seller-{n}", configs[-1])
             PostgresStore(PG, schema=schema).close()  # migrated before the clock starts
-        procs = _start_workers(configs[0], workers, folder)
+        procs = _start_workers(configs[0], workers, folder, threads)
         cpu_before = {p.pid: _cpu_seconds(p.pid) for p in procs}
         own_before = time.process_time()
         jobs = Jobs(REDIS, queue=queue)
@@ -199,17 +200,20 @@ def one_round(say: Callable[[str], None], sellers: int, orders: int, workers: in
 
 
 def run(say: Callable[[str], None], sellers: int = 100, orders: int = 500, workers: tuple[int, ...] = (1, 2, 4),
-        timeout: float = 3600.0, slice_orders: Optional[int] = None) -> dict[str, float]:
-    """``slice_orders``: the workers' ``[broker] slice_orders`` (None: the default; 0: runs not sliced)."""
+        timeout: float = 3600.0, slice_orders: Optional[int] = None, threads: int = 1) -> dict[str, float]:
+    """``slice_orders``: the workers' ``[broker] slice_orders`` (None: the default; 0: runs not sliced);
+    ``threads``: each worker's ``--threads`` (jobs at once in one process: a job waiting on its seller's rate
+    limits leaves the CPU to the others)."""
     missing = missing_services()
     if missing:
         say(f"Sellers: skipped: needs {' and '.join(missing)} (start them as docs/scale.md says)")
         return {}
     load = os.getloadavg()
     say(f"Sellers: {sellers} sellers x {orders} orders, ShipStation -> QuickBooks, on {', '.join(map(str, workers))} "
-        f"worker(s), slices of {'the default' if slice_orders is None else slice_orders or 'no'} orders; "
+        f"worker(s) of {threads} thread(s), slices of {'the default' if slice_orders is None else slice_orders or 'no'} "
+        f"orders; "
         f"{os.cpu_count()} cores, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start")
-    results = {w: one_round(say, sellers, orders, w, timeout, slice_orders) for w in workers}
+    results = {w: one_round(say, sellers, orders, w, timeout, slice_orders, threads) for w in workers}
     base = results[workers[0]]["rate"]
     ratios = ", ".join(f"{w} / {workers[0]} = {results[w]['rate'] / base:.2f}" for w in workers[1:])
     say(f"  throughput ratio: {ratios}  (on {os.cpu_count()} cores; load average "
@@ -225,6 +229,7 @@ if __name__ == "__main__":  # another size: python benchmarks/sellers.py --selle
     parser.add_argument("--orders", type=int, default=500)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--slice-orders", type=int, default=None, help="[broker] slice_orders (0: runs not sliced)")
+    parser.add_argument("--threads", type=int, default=1, help="each worker's --threads (default 1)")
     args = parser.parse_args()
     run(lambda line: print(line, flush=True), sellers=args.sellers, orders=args.orders, workers=tuple(args.workers),
-        slice_orders=args.slice_orders)
+        slice_orders=args.slice_orders, threads=args.threads)
