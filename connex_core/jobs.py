@@ -117,8 +117,8 @@ class Jobs:
         self.slicing = slicing
         """A worker's ``[broker]`` section: its ``slice_*`` settings cut the jobs it runs (None: whole runs)."""
 
-        def job(config_path: str, task: str, orders: Optional[list[dict]] = None) -> dict:
-            return run_job(config_path, task, orders, jobs=self)
+        def job(config_path: str, task: str, orders: Optional[list[dict]] = None) -> None:
+            run_job(config_path, task, orders, jobs=self)  # its summary is logged; Dramatiq keeps no results
 
         self.actor = dramatiq.actor(job, actor_name=ACTOR, queue_name=queue, broker=self.broker,
                                     max_retries=BUSY_RETRIES, min_backoff=min_backoff_ms, max_backoff=max_backoff_ms,
