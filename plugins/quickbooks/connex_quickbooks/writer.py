@@ -523,9 +523,9 @@ class OrderWriter:
                 elif isinstance(error, QuickBooksFault) and error.code in ("6140", "6210") and plan.write.replaces:
                     results[key] = WriteResult(key, ok=False, error=(
                         f"QuickBooks refuses DocNumber {plan.number} again ({error.code}): the voided document "
-                        f"{plan.write.replaces} keeps it while the company warns of duplicate numbers; turn that "
-                        "preference off (Account and settings > Advanced > Other preferences), or give the order "
-                        "another number with a rule"))
+                        "keeps it while the company warns of duplicate numbers; turn that preference off "
+                        "(Account and settings > Advanced > Other preferences), or give the order another number "
+                        "with a rule"))
                 elif isinstance(error, QuickBooksFault) and error.code in ("6140", "6210"):
                     results[key] = WriteResult(key, ok=True, duplicate=True, target_number=plan.number,
                                                note=f"QuickBooks already has DocNumber {plan.number} ({error.code})")
