@@ -160,9 +160,11 @@ class Connector:
     def find_booked(self, writes: list[OrderWrite]) -> dict[str, Found]:
         """Which of these booked orders' documents the target still holds, read-only (batched): ``{order key:
         Found}``; a voided, cancelled or deleted document is not held. ``connex report`` (documents gone from the
-        target) and ``connex resync`` ask this, never the write path. The default asks :meth:`find_orders` (and so
-        sees what it sees); a connector whose pre-write look-up answers another question (it looks nothing up
-        ahead, or counts a cancelled document as there so as not to write it twice) answers this one on its own."""
+        target) and ``connex resync`` ask this, never the write path, with ``write.target_ref`` the document the
+        ledger recorded (None when it recorded none). The default asks :meth:`find_orders` (and so sees what it
+        sees); a connector whose pre-write look-up answers another question (it looks nothing up ahead, looks up by
+        a number the target may not keep, or counts a voided or cancelled document as there so as not to write it
+        twice) answers this one on its own, best by ``target_ref``."""
         return self.find_orders(writes)
 
     def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:

@@ -63,9 +63,12 @@ class OrderWrite:
     content_hash: str = ""
     """``order.content_hash()`` as the engine computed it (once per write: it serialises the whole order)."""
     target_ref: Optional[str] = None
-    """The document written for this order before (the ledger's ``target_id``): :meth:`Connector.cancel_orders`."""
+    """The document written for this order before (the ledger's ``target_id``): :meth:`Connector.cancel_orders`,
+    :meth:`Connector.update_orders`, and :meth:`Connector.find_booked` (the document to look for; None when the
+    ledger recorded none)."""
     replaces: Optional[str] = None
-    """A document of this order ``connex undo`` voided (it keeps its number): not a duplicate for ``write_orders``."""
+    """A document of this order that is no longer its booking (``connex undo`` voided it, or ``connex resync`` found
+    it voided by hand; it keeps its number): not a duplicate for ``write_orders``."""
     undo: bool = False
     """``cancel_orders`` for ``connex undo`` (``order``: the version booked): a document changed since Connex wrote
     it (paid, edited, shipped) is left, answered as an error saying what changed."""

@@ -3,8 +3,8 @@
 For one ``orders`` task and a window of days in the **source's time zone**: the orders the source has
 (count, sum of totals), and what the ledger says of each: booked (count, sum), skipped, held, failed (by
 reason), ignored, never seen by a run; and the booked orders whose document is gone from the target (the
-connector's read-only ``find_booked``, not the write path's ``find_orders``: a voided, cancelled or deleted
-document is gone); and the documents the target holds dated that day that the ledger of no task writing to
+connector's read-only ``find_booked``, handed the document the ledger recorded, not the write path's
+``find_orders``: a voided, cancelled or deleted document is gone); and the documents the target holds dated that day that the ledger of no task writing to
 that target knows (the connector's ``list_documents``; voided and deleted ones left out): posted by hand,
 by another tool, or by a Connex with another state file. A day is accounted for when every order is booked,
 skipped or ignored, no booked document is gone and no document is unknown.
@@ -126,7 +126,8 @@ def _find_gone(run: TaskRun, booked: list[tuple[Order, Day]], ledger: dict) -> N
             shaped = run.evaluate(order).order  # as the task posted it (the rules may set the number)
             content = shaped.content_hash()
             writes.append(OrderWrite(order=shaped, idempotency_key=idempotency_key(run.name, order.key, content),
-                                     options=dict(options), content_hash=content))
+                                     options=dict(options), content_hash=content,
+                                     target_ref=ledger[order.key].target_id))  # the document to look for
         found = run.target.find_booked(writes)
         for (order, day), w in zip(chunk, writes):
             if w.key not in found:

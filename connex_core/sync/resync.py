@@ -78,7 +78,8 @@ def resync_one(run: TaskRun, number: str) -> Resynced:
                                                                    f"{result.reason} (rule {result.rule!r})"))
     content = result.order.content_hash()
     w = OrderWrite(order=result.order, idempotency_key=idempotency_key(run.name, order.key, content),
-                   options=connector_options(run.task.target_options), content_hash=content)
+                   options=connector_options(run.task.target_options), content_hash=content,
+                   target_ref=entry.target_id if entry is not None else None)  # the document to look for
     w.replaces = replaced(run.store, run.name, entry)  # the document connex undo voided is not the order's booking
     undone = w.replaces is not None
     found = target.find_booked([w]).get(order.key)
@@ -95,8 +96,11 @@ def resync_one(run: TaskRun, number: str) -> Resynced:
                 number, "differs", f"{doc} in {target.name} differs from the order now, and {target.name} does not "
                 f"update a posted document in place: delete {doc} in {target.name}, then resync", doc), entry)
         return _post(run, order, w, entry, "updated", f"{doc} in {target.name} updated to what the order says now")
-    # Gone (or never there): a new idempotency key, or the target would replay the deleted document's answer.
+    # Gone (or never there): a new idempotency key, or the target would replay the deleted document's answer;
+    # a gone document that a target keeps (voided by hand: it keeps its number) is not the order's booking either.
     w.idempotency_key = idempotency_key(run.name, order.key, f"{content}\x1fresync {run.now().isoformat()}")
+    w.replaces = w.replaces or w.target_ref
+    w.target_ref = None
     was = (entry.target_number or entry.target_id) if entry is not None else None
     why = (f"{was} was taken back (connex undo)" if undone else f"{was} is gone from {target.name}") if was \
         else f"not in {target.name}"

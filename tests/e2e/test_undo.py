@@ -99,7 +99,7 @@ def test_undo_voids_what_a_quickbooks_run_created_leaves_a_paid_one_and_a_later_
     refused = run_day(config, QB, expect=5)
     assert refused["failed"] == 2 and refused["created"] == 0
     [why, _] = sandbox.log(task=QB, outcome="failed")
-    assert "the document connex undo voided keeps it" in why.reason
+    assert "the voided document keeps it" in why.reason
     qb.warn_duplicate_doc_number = False  # the bookkeeper turns the warning off
     # resync finds only the voided document under the number: not the order's booking, so it posts it again.
     [resynced] = json.loads(cli(config, "resync", "-t", QB, "8001", "--json").stdout)

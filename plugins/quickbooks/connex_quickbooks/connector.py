@@ -212,6 +212,13 @@ class QuickBooksConnector(Connector):
     def find_orders(self, writes: list[OrderWrite]) -> dict[str, Found]:
         return self._writer().find(writes) if writes else {}
 
+    def find_booked(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        """The booked documents QuickBooks still holds, read by the ids the ledger recorded (one ``/batch`` of
+        ``Id IN`` queries), whatever the company's numbering; a deleted or voided one is gone (see :mod:`.booked`)."""
+        from .booked import find_booked
+
+        return find_booked(self.api, writes, self.find_orders) if writes else {}
+
     def write_orders(self, writes: list[OrderWrite]) -> list[WriteResult]:
         return self._writer().write(writes) if writes else []
 

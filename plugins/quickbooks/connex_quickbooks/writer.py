@@ -118,7 +118,7 @@ class OrderWriter:
         return "", None
 
     def _existing(self, found: resolve.Found, order: Order, replaces: Optional[str] = None) -> Optional[Found]:
-        """The document already booked under the order's DocNumber; not ``replaces`` (one connex undo voided)."""
+        """The document already booked under the order's DocNumber; not ``replaces`` (voided: by connex undo, or by hand)."""
         if not self.custom_numbers:
             return None
         entity, doc = self._document(found, order)
@@ -522,9 +522,10 @@ class OrderWriter:
                         plan.notes.append(differs)
                 elif isinstance(error, QuickBooksFault) and error.code in ("6140", "6210") and plan.write.replaces:
                     results[key] = WriteResult(key, ok=False, error=(
-                        f"QuickBooks refuses DocNumber {plan.number} again ({error.code}): the document connex undo "
-                        "voided keeps it while the company warns of duplicate numbers; turn that preference off "
-                        "(Account and settings > Advanced > Other preferences), or give the order another number with a rule"))
+                        f"QuickBooks refuses DocNumber {plan.number} again ({error.code}): the voided document "
+                        "keeps it while the company warns of duplicate numbers; turn that preference off "
+                        "(Account and settings > Advanced > Other preferences), or give the order another number "
+                        "with a rule"))
                 elif isinstance(error, QuickBooksFault) and error.code in ("6140", "6210"):
                     results[key] = WriteResult(key, ok=True, duplicate=True, target_number=plan.number,
                                                note=f"QuickBooks already has DocNumber {plan.number} ({error.code})")

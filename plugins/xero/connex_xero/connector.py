@@ -286,6 +286,13 @@ class XeroConnector(Connector):
                                        missing=self._payment_missing(by_key[key], invoice))
         return found
 
+    def find_booked(self, writes: list[OrderWrite]) -> dict[str, Found]:
+        """The booked invoices Xero still holds, read by the InvoiceIDs the ledger recorded (``GET /Invoices?IDs=``);
+        a voided or deleted one is gone, which :meth:`find_orders` does not say (see :mod:`.booked`)."""
+        from .booked import find_booked
+
+        return find_booked(self.client, writes, self.find_orders) if writes else {}
+
     @staticmethod
     def _payment_missing(write: OrderWrite, invoice: dict[str, Any]) -> Optional[str]:
         """The payment an invoice found in Xero still lacks (``record_payments``, the order paid something,
@@ -367,6 +374,11 @@ class XeroConnector(Connector):
                 found = self.find_orders(duplicates)
                 for write in duplicates:
                     hit = found.get(write.key)
+                    if hit is not None and hit.target_id == write.replaces:  # the voided invoice keeps its number
+                        results[write.key] = WriteResult(write.key, ok=False, error=(
+                            f"Xero refuses InvoiceNumber {write.order.number} again ({DUPLICATE}): the voided invoice "
+                            f"{hit.target_number or hit.target_id} keeps it; give the order another number with a rule"))
+                        continue
                     results[write.key] = WriteResult(
                         write.key, ok=hit is not None, duplicate=hit is not None,
                         target_id=hit.target_id if hit else None, target_number=hit.target_number if hit else None,

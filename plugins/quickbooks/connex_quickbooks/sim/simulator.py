@@ -28,7 +28,7 @@ tax as ``TxnTaxDetail.TotalTax`` says; ``"GB"``, ``"CA"`` and ``"AU"`` follow th
 vendors and employees share one DisplayName list (6240).
 
 Simplifications (documented, not hidden): US sales tax is what ``TxnTaxDetail.TotalTax`` says (no
-automated calculation); void and change data capture are not simulated; every field is filterable.
+automated calculation); change data capture is not simulated; every field is filterable.
 """
 
 from __future__ import annotations
@@ -327,6 +327,14 @@ class QuickBooksSimulator(OAuthServer, SimulatedService):
         with self.lock:
             current = self.store[entity][str(ident)]
             self._delete(entity, {"Id": current["Id"], "SyncToken": current["SyncToken"]})
+
+    def void_document(self, entity: str, ident: str) -> dict[str, Any]:
+        """A user voids a document in QuickBooks (Invoice or SalesReceipt): as ``POST /invoice?operation=void`` or
+        ``POST /salesreceipt?operation=update&include=void`` with its current ``SyncToken`` leaves it (api-contracts
+        §2.1; :meth:`_void`): kept, with every amount zero and ``PrivateNote`` "Voided"."""
+        with self.lock:
+            current = self.store[entity][str(ident)]
+            return self._void(entity, {"Id": current["Id"], "SyncToken": current["SyncToken"]})
 
     def pay(self, invoice_id: str, amount: Optional[Decimal] = None) -> dict[str, Any]:
         """The customer pays an invoice (its whole balance by default): a linked Payment, as the company records it."""
