@@ -65,7 +65,9 @@ def _existing(*paths: str) -> list[str]:
 
 def _write_path() -> Module:
     """The exactly-once write protocol: its own module once the engine is split, else the engine's functions."""
-    tests = _existing("tests/test_write_path_mutants.py", "tests/test_write_path.py", "tests/test_held_command.py",
+    tests = _existing("tests/test_write_path_mutants.py", "tests/test_write_path_undo.py",
+                      "tests/test_write_path_daily.py", "tests/test_slices.py",
+                      "tests/test_write_path.py", "tests/test_held_command.py",
                       "tests/test_engine.py")  # the quick ones first: pytest -x stops at a mutant's first failure
     if (ROOT / "connex_core" / "sync" / "write.py").exists():
         return Module("connex_core/sync/write.py", tests)
