@@ -174,6 +174,27 @@ def test_an_edit_of_a_reposted_order_updates_its_booking_under_its_own_key_and_r
     assert doc["order"].memo == "leave at the door" and entry_of(engine, order).state == LedgerState.DONE
 
 
+def test_a_failed_update_keeps_the_booked_document_and_its_retry_is_logged_updated(engine):
+    """Where the target upserts, an edit of a booked order that fails leaves the document as booked: the ledger
+    keeps its id and number through the failure (and a failed retry), and the retry that lands is an update."""
+    api("dst").upsert = True
+    [order] = seed("src", 1)
+    engine().run_task("orders")
+    booked = entry_of(engine, order)
+    api("src").orders[0] = order.model_copy(update={"memo": "ring twice"})
+    api("dst").reject_numbers = {"1001"}
+    assert engine().run_task("orders").counts["failed"] == 1  # the edit, refused
+    assert engine().run_task("orders").counts["failed"] == 1  # and its retry, refused again
+    failed = entry_of(engine, order)
+    assert failed.state == LedgerState.FAILED
+    assert (failed.target_id, failed.target_number) == (booked.target_id, booked.target_number)
+    api("dst").reject_numbers = set()
+    assert engine().run_task("orders").counts["updated"] == 1
+    assert outcomes(engine, "1001") == ["created", "failed", "failed", "updated"]
+    [doc] = api("dst").documents.values()
+    assert doc["order"].memo == "ring twice" and entry_of(engine, order).target_id == booked.target_id
+
+
 def test_customers_a_connector_created_beside_the_documents_are_kept_against_the_run_by_source_number(engine):
     one, two = seed("src", 2)
     Voiding.creates = {"1001": [Created("customer", "cust-7", "Ann Lee")]}

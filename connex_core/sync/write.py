@@ -344,8 +344,12 @@ class OrderWriter:
             if r.ok and r.duplicate and not (r.error or r.note):
                 r.note = f"already in {self.run.task.target} as {r.target_number or r.target_id}"
             self.counts[outcome] += 1
+            # A failed update of a booked document (or its failed retry) leaves the document as booked: keep it (the
+            # intent, ``prior``, names a document only for an update, never an undone one).
+            kept = not r.ok and not r.target_id and prior.target_id is not None
+            target_id, target_number = (prior.target_id, prior.target_number) if kept else (r.target_id, r.target_number)
             entry = LedgerEntry(task=self.name, source_key=w.key, state=state, idempotency_key=w.idempotency_key,
-                                target_id=r.target_id, target_number=r.target_number, attempts=prior.attempts,
+                                target_id=target_id, target_number=target_number, attempts=prior.attempts,
                                 last_error=r.error, content_hash=w.content_hash,
                                 snapshot=prior.snapshot)  # done: the version booked; failed: for the retry queue
             entries.append(entry)
