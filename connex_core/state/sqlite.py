@@ -296,7 +296,7 @@ class SQLiteStore:
                              (connection, _now(), digest, json.dumps(headers), body))
             return int(cur.lastrowid) if cur.rowcount == 1 else None
 
-    def inbox_pending(self, limit: int = 50) -> list[InboxEntry]:
+    def inbox_pending(self, limit: int) -> list[InboxEntry]:
         with self._lock:
             rows = self.db.execute("SELECT * FROM inbox WHERE state = 'new' ORDER BY id LIMIT ?", (limit,)).fetchall()
         return [InboxEntry(id=r["id"], connection=r["connection"], received_at=r["received_at"],
