@@ -86,6 +86,10 @@ def test_ledger_entries_in_states_of_one_task_or_all_oldest_change_first(store):
     assert [e.source_key for e in store.ledger_in_states(["failed"], task="a")] == ["k4"]
     assert all(isinstance(e.state, LedgerState) for e in got)  # read back as the enum, not a bare string
     assert store.ledger_in_states([]) == []
+    # any iterable of states, as the signature says: a generator of the enum (read once), an empty one
+    once = store.ledger_in_states(s for s in (LedgerState.HELD, LedgerState.FAILED))
+    assert [(e.task, e.source_key) for e in once] == [(e.task, e.source_key) for e in got]
+    assert store.ledger_in_states(s for s in ()) == []
     assert store.ledger_counts("a") == {"held": 1, "done": 1, "failed": 1}
     assert store.ledger_counts("b") == {"failed": 1}
 
