@@ -299,40 +299,6 @@ def test_connex_connect_via_serve_waits_for_serve_to_store_the_tokens(sandbox, t
                 db.execute(f'DROP SCHEMA IF EXISTS "{world.config.state.db_schema}" CASCADE')
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_both_stores_claim_a_pending_sign_in_once_for_its_connection_before_it_expires(tmp_path, kind):
-    if kind == "postgres":
-        _pg_state()
-        from connex_core.state.postgres import PostgresStore
-
-        schema = f"connex_oauth_{uuid.uuid4().hex[:10]}"
-        store = PostgresStore(PG_URL, schema=schema)
-    else:
-        from connex_core.state.sqlite import SQLiteStore
-
-        store = SQLiteStore(tmp_path / "state.db")
-    try:
-        store.oauth_begin("d1", "qbo", f"{HOST}/oauth/qbo/callback", "cli", 1000.0)
-        store.oauth_begin("d2", "qbo", f"{HOST}/oauth/qbo/callback", "console", 1000.0)
-        assert store.oauth_claim("nope", "qbo", 10.0) is None
-        assert store.oauth_claim("d1", "xero", 10.0)["claimed"] is False  # another connection's: left as it was
-        assert store.oauth_claim("d2", "qbo", 1000.0)["claimed"] is False  # expired
-        first, again = store.oauth_claim("d1", "qbo", 10.0), store.oauth_claim("d1", "qbo", 11.0)
-        assert first["claimed"] is True and first["redirect_uri"] == f"{HOST}/oauth/qbo/callback"
-        assert again["claimed"] is False and again["state"] == "claimed"
-        store.oauth_finish("d1", "done", "connected to Acme")
-        assert (store.oauth_status("d1")["state"], store.oauth_status("d1")["message"]) == ("done", "connected to Acme")
-        store.oauth_begin("d3", "qbo", f"{HOST}/oauth/qbo/callback", "cli", 1000.0 + 86401)  # a day later
-        assert store.oauth_status("d1") is None and store.oauth_status("d3")["state"] == "pending"  # old ones go
-    finally:
-        store.close()
-        if kind == "postgres":
-            import psycopg
-
-            with psycopg.connect(PG_URL, autocommit=True) as db:
-                db.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-
-
 def test_connect_via_serve_says_what_it_needs(sandbox, tmp_path):
     from typer.testing import CliRunner
 

@@ -299,7 +299,7 @@ class PostgresStore:
                                   (connection, _now(), digest, json.dumps(headers), body)).fetchone()
         return int(row["id"]) if row else None
 
-    def inbox_pending(self, limit: int = 50) -> list[InboxEntry]:
+    def inbox_pending(self, limit: int) -> list[InboxEntry]:
         with self._lock:
             rows = self.db.execute("SELECT * FROM inbox WHERE state = 'new' ORDER BY id LIMIT %s", (limit,)).fetchall()
         return [InboxEntry(id=r["id"], connection=r["connection"], received_at=r["received_at"],

@@ -43,7 +43,7 @@ def test_the_inbox_keeps_a_delivery_once_and_works_through_new_ones_in_order(sto
     second = store.inbox_put("xero", "d1", {}, b"two")  # the same digest from another connection is another
     third = store.inbox_put("qbo", "d3", {}, b"three")
     assert len({first, second, third}) == 3
-    pending = store.inbox_pending()
+    pending = store.inbox_pending(limit=10)
     assert [(e.id, e.connection, e.headers, e.body, e.attempts) for e in pending] == [
         (first, "qbo", {"x-sig": "a"}, b'{"n": 1}', 0), (second, "xero", {}, b"two", 0), (third, "qbo", {}, b"three", 0)]
     assert all(e.received_at for e in pending)
@@ -59,10 +59,10 @@ def test_an_inbox_entry_is_done_retried_or_failed_and_a_done_one_drops_its_body(
     store.inbox_finish(retry, error="the API is down", retry=True)
     store.inbox_finish(failed, error="not a webhook")
     assert store.inbox_counts() == {"done": 1, "new": 1, "failed": 1}
-    [again] = store.inbox_pending()
+    [again] = store.inbox_pending(limit=10)
     assert (again.id, again.body, again.attempts) == (retry, b"retry me", 1)  # tried once, kept whole
     store.inbox_finish(retry, error="still down", retry=True)
-    assert store.inbox_pending()[0].attempts == 2
+    assert store.inbox_pending(limit=10)[0].attempts == 2
     rows = _inbox_rows(store)
     assert rows[done] == ("done", 1, None, b"")  # the body is not kept once the work is done
     assert rows[failed] == ("failed", 1, "not a webhook", b"bad")
@@ -86,6 +86,10 @@ def test_ledger_entries_in_states_of_one_task_or_all_oldest_change_first(store):
     assert [e.source_key for e in store.ledger_in_states(["failed"], task="a")] == ["k4"]
     assert all(isinstance(e.state, LedgerState) for e in got)  # read back as the enum, not a bare string
     assert store.ledger_in_states([]) == []
+    # any iterable of states, as the signature says: a generator of the enum (read once), an empty one
+    once = store.ledger_in_states(s for s in (LedgerState.HELD, LedgerState.FAILED))
+    assert [(e.task, e.source_key) for e in once] == [(e.task, e.source_key) for e in got]
+    assert store.ledger_in_states(s for s in ()) == []
     assert store.ledger_counts("a") == {"held": 1, "done": 1, "failed": 1}
     assert store.ledger_counts("b") == {"failed": 1}
 
@@ -191,6 +195,25 @@ def test_opening_tries_a_locked_database_again_for_a_while_and_any_other_error_n
     assert len(calls) == 4 and slept == [0.05] * 3
 
 
+def test_opening_gives_up_on_a_database_locked_throughout_after_about_five_seconds(monkeypatch):
+    """The documented wait (docs/config.md, ``[state] path``): 100 tries 50 ms apart, then the error."""
+    import sqlite3
+
+    from connex_core.state import sqlite as sqlite_module
+
+    slept: list[float] = []
+    monkeypatch.setattr(sqlite_module.time, "sleep", slept.append)
+    calls: list[int] = []
+
+    def locked():
+        calls.append(1)
+        raise sqlite3.OperationalError("database is locked")
+
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        sqlite_module._with_busy_retry(locked)
+    assert len(calls) == 100 and slept == [0.05] * 99
+
+
 def test_a_state_file_and_its_journal_others_can_read_are_made_owner_only_when_opened(tmp_path, caplog):
     import os
     import stat
@@ -220,3 +243,44 @@ def test_a_lease_is_held_up_to_and_including_its_expiry_instant(tmp_path, monkey
     now[0] = 1010.001
     assert store.lease_acquire("orders", "two", ttl=10) is None
     store.close()
+
+
+def test_a_pending_sign_in_is_claimed_once_for_its_connection_before_it_expires(store):
+    """serve's OAuth callback (connex_core.oauth.callback): a pending sign-in is claimed in one statement, once,
+    only for its connection and only before its expiry instant; any other claim changes nothing and gives the
+    row back (``claimed`` False) so the callback can say why. Its outcome is read back by whoever started it."""
+    uri = "https://connex.example.org/oauth/qbo/callback"
+    store.oauth_begin("d1", "qbo", uri, "cli", 1000.0)
+    store.oauth_begin("d2", "qbo", uri, "console", 1000.0)
+    status = store.oauth_status("d1")
+    assert {k: status[k] for k in ("digest", "connection", "redirect_uri", "started_by", "state", "message")} == {
+        "digest": "d1", "connection": "qbo", "redirect_uri": uri, "started_by": "cli", "state": "pending",
+        "message": None}
+    assert float(status["expires_at"]) == 1000.0 and status["created_at"]
+    assert store.oauth_claim("nope", "qbo", 10.0) is None and store.oauth_status("nope") is None
+    other = store.oauth_claim("d1", "xero", 10.0)  # another connection's: left as it was
+    assert (other["claimed"], other["connection"], other["state"]) == (False, "qbo", "pending")
+    late = store.oauth_claim("d2", "qbo", 1000.0)  # its expiry instant: expired
+    assert (late["claimed"], late["state"]) == (False, "pending")
+    assert store.oauth_claim("d2", "qbo", 999.999)["claimed"] is True  # just before it
+    first, again = store.oauth_claim("d1", "qbo", 10.0), store.oauth_claim("d1", "qbo", 11.0)
+    assert (first["claimed"], first["redirect_uri"], first["started_by"]) == (True, uri, "cli")
+    assert (again["claimed"], again["state"]) == (False, "claimed")  # used: never twice
+    assert store.oauth_status("d1")["state"] == "claimed"
+    store.oauth_finish("d1", "done", "connected to Acme")
+    store.oauth_finish("d2", "failed", "access denied")
+    assert [(store.oauth_status(d)["state"], store.oauth_status(d)["message"]) for d in ("d1", "d2")] == [
+        ("done", "connected to Acme"), ("failed", "access denied")]
+
+
+def test_a_sign_in_is_forgotten_once_a_new_one_expires_a_day_after_it(store):
+    """Starting a sign-in drops those that expired more than a day (86,400 s) before the new one expires;
+    younger ones, finished or not, are kept."""
+    uri = "https://connex.example.org/oauth/qbo/callback"
+    store.oauth_begin("old", "qbo", uri, "cli", 1000.0)
+    store.oauth_begin("younger", "qbo", uri, "cli", 1000.5)
+    store.oauth_begin("a-day-later", "qbo", uri, "cli", 1000.0 + 86400)  # exactly a day: "old" is kept
+    assert [store.oauth_status(d)["state"] for d in ("old", "younger", "a-day-later")] == ["pending"] * 3
+    store.oauth_begin("later-still", "qbo", uri, "cli", 1000.25 + 86400)
+    assert store.oauth_status("old") is None
+    assert [store.oauth_status(d)["state"] for d in ("younger", "a-day-later", "later-still")] == ["pending"] * 3
