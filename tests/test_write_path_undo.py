@@ -9,6 +9,7 @@ slow end-to-end files)."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from datetime import datetime, timedelta, timezone
 
@@ -48,11 +49,15 @@ class Voiding(MemoryConnector):
     sent: list[tuple[str, str, str | None]] = []  # (number, idempotency key, replaces) of every order written
     creates: dict[str, list[Created]] = {}  # by the number the source shows
 
+    answers: dict[str, WriteResult] = {}  # by number: the answer a write of that order gets instead
+
     def write_orders(self, writes):
         Voiding.sent.extend((w.order.number, w.idempotency_key, w.replaces) for w in writes)
         results = super().write_orders(writes)
-        for r in results:
+        for i, r in enumerate(results):
             order = next(w.order for w in writes if w.key == r.key)
+            if order.number in Voiding.answers:
+                results[i] = r = dataclasses.replace(Voiding.answers[order.number], key=r.key)
             r.created = list(Voiding.creates.get(order.original_number or order.number, []))
         return results
 
@@ -85,7 +90,7 @@ class Failing:
 def engine(manager, write_config, tmp_path):
     """``engine(rules="", dry_run=False)``: a SyncEngine over the config above with these rules."""
     manager.register(__import__(__name__, fromlist=["register_connectors"]), name="voiding")
-    Voiding.sent, Voiding.creates = [], {}
+    Voiding.sent, Voiding.creates, Voiding.answers = [], {}, {}
     path = write_config(CONFIG)
 
     def make(rules: str = "", **kw):
@@ -193,6 +198,23 @@ def test_a_failed_update_keeps_the_booked_document_and_its_retry_is_logged_updat
     assert outcomes(engine, "1001") == ["created", "failed", "failed", "updated"]
     [doc] = api("dst").documents.values()
     assert doc["order"].memo == "ring twice" and entry_of(engine, order).target_id == booked.target_id
+
+
+def test_the_ledger_keeps_the_document_a_failed_write_names_and_the_one_an_update_answers(engine):
+    """A write that made its document and then failed (a payment refused) names it: the failed entry keeps that
+    document, not the intent's none; an update answered with another document than the booked one (a target that
+    makes a new one) records the new one."""
+    api("dst").upsert = True
+    [half, moved] = seed("src", 2)
+    Voiding.answers["1001"] = WriteResult(key="", ok=False, target_id="doc-half", error="payment refused")
+    engine().run_task("orders")
+    entry = entry_of(engine, half)
+    assert (entry.state, entry.target_id) == (LedgerState.FAILED, "doc-half")
+    assert entry_of(engine, moved).target_id == "doc-2"
+    api("src").orders[1] = moved.model_copy(update={"memo": "new box"})
+    Voiding.answers = {"1002": WriteResult(key="", ok=True, target_id="doc-new", target_number="1002")}
+    engine().run_task("orders")
+    assert (entry_of(engine, moved).state, entry_of(engine, moved).target_id) == (LedgerState.DONE, "doc-new")
 
 
 def test_customers_a_connector_created_beside_the_documents_are_kept_against_the_run_by_source_number(engine):
