@@ -13,7 +13,7 @@ from connex_core.errors import AuthenticationError
 from connex_core.models import Shipment
 from connex_core.state import LogQuery, SQLiteStore
 from tests.support import memory_plugin
-from tests.support.memory_plugin import Crash, api, seed
+from tests.support.memory_plugin import Crash, api, daily_config, seed
 
 
 def engine_for(path, manager, **kw):
@@ -133,22 +133,7 @@ def test_a_revoked_credential_stops_the_task_with_a_reconnect_message(manager, m
 
 def test_daily_summary_posts_one_document_per_closed_day_and_never_twice(manager, write_config):
     # days are the source's (its connector's time zone: Pacific here), not the machine's or UTC
-    path = write_config("""
-        [connections.src]
-        type = "memory"
-        space = "src"
-        timezone = "America/Los_Angeles"
-        [connections.dst]
-        type = "memory"
-        space = "dst"
-        [tasks.daily]
-        source = "src"
-        target = "dst"
-        kind = "daily_summary"
-        initial_days = 3
-        [tasks.daily.target_options]
-        summary_date = "created"
-    """)
+    path = write_config(daily_config(timezone="America/Los_Angeles"))
     from zoneinfo import ZoneInfo
 
     pacific = ZoneInfo("America/Los_Angeles")

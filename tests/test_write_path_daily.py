@@ -17,7 +17,7 @@ from connex_core.engine import SyncEngine
 from connex_core.http import RateLimiter
 from connex_core.state import LedgerState, LogQuery, SQLiteStore
 from connex_core.sync.slices import Slice
-from tests.support.memory_plugin import Crash, api, make_order
+from tests.support.memory_plugin import Crash, api, daily_config, make_order
 
 UTC = ZoneInfo("UTC")
 NOW = datetime(2026, 9, 17, 12, 0, tzinfo=UTC)
@@ -27,21 +27,7 @@ DAYS = ("20260915", "20260916")
 @pytest.fixture
 def daily(manager, write_config):
     """``daily(since=None, slice=None)``: one run of a daily summary task over 15 and 16 September (one order each)."""
-    path = write_config("""
-        [connections.src]
-        type = "memory"
-        space = "src"
-        [connections.dst]
-        type = "memory"
-        space = "dst"
-        [tasks.daily]
-        source = "src"
-        target = "dst"
-        kind = "daily_summary"
-        initial_days = 3
-        [tasks.daily.target_options]
-        summary_date = "created"
-    """)
+    path = write_config(daily_config())
     for n, day in enumerate((15, 16)):
         add(f"D{n}", day)
 

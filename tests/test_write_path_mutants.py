@@ -18,7 +18,7 @@ from connex_core.engine import SyncEngine
 from connex_core.errors import RetriableAPIError
 from connex_core.models import Order
 from connex_core.state import LedgerEntry, LedgerState, LogQuery, SQLiteStore
-from tests.support.memory_plugin import Crash, MemoryConnector, api, seed
+from tests.support.memory_plugin import Crash, MemoryConnector, api, daily_config, seed
 
 CONFIG = """
     [connections.src]
@@ -302,22 +302,7 @@ def test_an_order_a_daily_summarys_rules_skip_is_logged_left_out_of_its_day_and_
     from tests.support.memory_plugin import make_order
 
     (tmp_path / "r.rules").write_text("when number == 'D1' then skip 'a staff order'\n")
-    path = write_config("""
-        [connections.src]
-        type = "memory"
-        space = "src"
-        [connections.dst]
-        type = "memory"
-        space = "dst"
-        [tasks.daily]
-        source = "src"
-        target = "dst"
-        kind = "daily_summary"
-        initial_days = 3
-        rules = ["r.rules"]
-        [tasks.daily.target_options]
-        summary_date = "created"
-    """)
+    path = write_config(daily_config(rules=["r.rules"]))
     utc = ZoneInfo("UTC")
     day = datetime(2026, 9, 15, 10, 0, tzinfo=utc)
     orders = [make_order(source="memory", source_id=f"d{i}", number=f"D{i}", created_at=day, modified_at=day)

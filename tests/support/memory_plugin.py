@@ -223,3 +223,14 @@ class MemoryConnector(Connector):
 @hookimpl
 def register_connectors(register):
     register(MemoryConnector)
+
+
+def daily_config(*, timezone: str | None = None, rules: list[str] | None = None) -> str:
+    """The config the daily-summary tests share: a memory source ("src", in ``timezone`` if given) and target
+    ("dst"), and a task "daily" (``kind = "daily_summary"``, ``initial_days = 3``, days by creation date, ``rules``)."""
+    zone = f'timezone = "{timezone}"\n' if timezone else ""
+    rule_files = f"rules = [{', '.join(repr(r) for r in rules)}]\n" if rules else ""
+    return ('[connections.src]\ntype = "memory"\nspace = "src"\n' + zone
+            + '[connections.dst]\ntype = "memory"\nspace = "dst"\n'
+            + '[tasks.daily]\nsource = "src"\ntarget = "dst"\nkind = "daily_summary"\ninitial_days = 3\n' + rule_files
+            + '[tasks.daily.target_options]\nsummary_date = "created"\n')
