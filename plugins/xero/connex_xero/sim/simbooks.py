@@ -172,7 +172,8 @@ class Books:
     def update_contact(self, contact: dict[str, Any], element: dict[str, Any]) -> Outcome:
         """``updateContact`` (``POST /Contacts/{ContactID}``, xero_accounting.yaml: "an array of Contacts containing
         single Contact object with properties to update"): the fields sent change, the others stay; an address or
-        phone replaces the one of its type. The name stays unique among active contacts (api-contracts §3.4)."""
+        phone replaces the one of its type. The name rules are createContacts' (above): required, and unique among
+        active contacts (api-contracts §3.4, the message of ``spec_createContacts_400.json``)."""
         name = str(element.get("Name") or "").strip()
         if "Name" in element and not name:
             return Outcome(errors=["The contact name field is mandatory."])

@@ -530,7 +530,8 @@ class XeroSimulator(OAuthServer, SimulatedService):
     @route("POST", API + "/Contacts/{ident}")
     @_idempotent
     def post_contact(self, request: Request) -> Response:
-        """``updateContact``: ``{"Contacts": [{...}]}`` changes the contact ``/Contacts/{ContactID}`` names."""
+        """``updateContact`` (xero_accounting.yaml): ``{"Contacts": [{...}]}`` changes the contact
+        ``/Contacts/{ContactID}`` names; an unknown id is the 404 of the other ``/Contacts/{...}`` routes."""
         contact = self.books.contacts.get(request.params["ident"].lower())
         if contact is None:
             return Response(404, b"The resource you're looking for cannot be found", {"Content-Type": "text/plain"})
