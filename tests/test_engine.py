@@ -12,6 +12,7 @@ from connex_core.engine import SyncEngine
 from connex_core.errors import AuthenticationError
 from connex_core.models import Shipment
 from connex_core.state import LogQuery, SQLiteStore
+from connex_core.testing.factories import make_order
 from tests.support import memory_plugin
 from tests.support.memory_plugin import Crash, api, daily_config, seed
 
@@ -281,8 +282,9 @@ def test_a_shipment_whose_order_is_not_in_the_target_yet_is_read_again_once_it_i
     api("ship").shipments = [
         Shipment(source="memory", source_id="s-old", order_source_id=order.source_id, order_number=order.number,
                  tracking_number="1ZOLD", carrier="ups", created_at=now - timedelta(hours=3)),
+        # an order the orders task read past without booking (before its cursor): not ours
         Shipment(source="memory", source_id="s-other", order_source_id="elsewhere", tracking_number="1ZNEW",
-                 created_at=now)]
+                 created_at=now - timedelta(hours=6))]
     cfg = load_config(path)
     run = lambda task: SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task(task)
     assert run("orders").counts["failed"] == 1
@@ -294,3 +296,82 @@ def test_a_shipment_whose_order_is_not_in_the_target_yet_is_read_again_once_it_i
     assert second.counts["updated"] == 1
     [doc] = api("acct").documents.values()
     assert doc["tracking"] == ["1ZOLD"]
+
+
+TRACKING_BESIDE_ORDERS = """
+    [connections.ship]
+    type = "memory"
+    space = "ship"
+    [connections.acct]
+    type = "memory"
+    space = "acct"
+    [tasks.orders]
+    source = "ship"
+    target = "acct"
+    initial_days = 30
+    [tasks.tracking]
+    source = "ship"
+    target = "acct"
+    kind = "tracking"
+    initial_days = 30
+"""
+
+
+def _tracking_run(cfg, manager):
+    return lambda task: SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task(task)
+
+
+def _far_shipment(now):
+    """A shipment of a document that exists, hours after the others: it moves the tracking cursor past them."""
+    api("acct").documents["INV-9"] = {"number": "9", "order": None, "tracking": []}
+    return Shipment(source="memory", source_id="s-far", order_number="9", origin="memory:INV-9",
+                    tracking_number="1ZFAR", created_at=now)
+
+
+def test_a_shipment_is_not_passed_by_while_the_task_that_books_its_order_has_not_run(manager, write_config):
+    """The tracking task runs before the orders task has finished a run (busy in another process, stopped by an
+    error, killed): a shipment of an order it has not read waits; the tracking cursor stays before it."""
+    cfg = load_config(write_config(TRACKING_BESIDE_ORDERS))
+    now = datetime.now(timezone.utc)
+    [order] = seed("ship", 1, start=now - timedelta(hours=5))
+    api("ship").shipments = [
+        Shipment(source="memory", source_id="s1", order_source_id=order.source_id, order_number=order.number,
+                 tracking_number="1ZONE", carrier="ups", created_at=now - timedelta(hours=4)),
+        _far_shipment(now)]
+    run = _tracking_run(cfg, manager)
+    first = run("tracking")
+    assert first.counts["waiting"] == 1 and first.counts["not_ours"] == 0 and first.counts["updated"] == 1
+    assert SQLiteStore(cfg.state_path).get_cursor("tracking") == (now - timedelta(hours=4)).isoformat()
+    assert run("orders").counts["created"] == 1
+    second = run("tracking")
+    assert second.counts["updated"] == 1 and second.counts["waiting"] == 0
+    [doc] = [d for d in api("acct").documents.values() if d["number"] == order.number]
+    assert doc["tracking"] == ["1ZONE"]
+    assert SQLiteStore(cfg.state_path).get_cursor("tracking") == now.isoformat()
+
+
+def test_an_order_shipped_after_the_orders_task_read_gets_its_tracking_once_it_is_booked(manager, write_config):
+    """The order is made and shipped between the orders task's read and the tracking task's: its shipment is newer
+    than anything the orders task has read (shipping changes an order), so it waits for the next run's booking.
+    A shipment of an order the orders task has read past without booking is not ours."""
+    cfg = load_config(write_config(TRACKING_BESIDE_ORDERS))
+    now = datetime.now(timezone.utc)
+    [early] = seed("ship", 1, start=now - timedelta(hours=5))
+    run = _tracking_run(cfg, manager)
+    assert run("orders").counts["created"] == 1  # its cursor: the early order's change, five hours ago
+    late = make_order(source="memory", source_id="m-late", number="2001", created_at=now - timedelta(hours=4),
+                      order_date=now - timedelta(hours=4), modified_at=now - timedelta(hours=3))  # shipped: changed
+    api("ship").orders.append(late)
+    api("ship").shipments = [
+        Shipment(source="memory", source_id="s-late", order_source_id=late.source_id, order_number=late.number,
+                 tracking_number="1ZLATE", created_at=now - timedelta(hours=3)),
+        Shipment(source="memory", source_id="s-gone", order_source_id="read-past", tracking_number="1ZGONE",
+                 created_at=now - timedelta(hours=6)),
+        _far_shipment(now)]
+    first = run("tracking")
+    assert (first.counts["waiting"], first.counts["not_ours"], first.counts["updated"]) == (1, 1, 1)
+    assert run("orders").counts["created"] == 1
+    second = run("tracking")
+    assert second.counts["updated"] == 1 and second.counts["waiting"] == 0
+    docs = {d["number"]: d for d in api("acct").documents.values()}
+    assert docs["2001"]["tracking"] == ["1ZLATE"] and docs[early.number]["tracking"] == []

@@ -2,12 +2,16 @@
 
 A shipment's document is found from the shipment's origin (``type:id`` of the target), or from the
 ledger of the ``orders`` task that created it. A shipment whose order is still on its way to the target
-(failed, held, unanswered) is read again next run: the cursor waits before it.
+(failed, held, unanswered) is read again next run: the cursor waits before it. So is a shipment whose order
+no ``orders`` task of the same source has read yet: one made after the newest change such a task has read
+(its cursor; shipping an order changes it), or before that task has finished its first run (busy in another
+process, stopped by an error or a crash). Only a shipment of an order those tasks have read past and not
+recorded is "not ours".
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Optional
 
 from ..connector import TrackingWrite, WriteResult
@@ -18,6 +22,10 @@ from .run import TaskRun, connector_options
 from .write import commit, idempotency_key, write, write_outcome
 
 Batch = list[tuple[Shipment, TrackingWrite]]
+NOTHING_READ = datetime.min.replace(tzinfo=timezone.utc)
+"""Where an ``orders`` task that has not finished a run has read up to."""
+ALL_READ = datetime.max.replace(tzinfo=timezone.utc)
+"""Where no ``orders`` task reads this source: every shipment of an order not in a ledger is "not ours"."""
 
 
 def run_tracking(run: TaskRun) -> None:
@@ -25,8 +33,10 @@ def run_tracking(run: TaskRun) -> None:
     query = run.window()
     creators = [t for t, cfg in config.tasks.items()
                 if cfg.target == task.source and cfg.source == task.target and cfg.kind == "orders"]
-    creators += [t for t, cfg in config.tasks.items()
-                 if cfg.source == task.source and cfg.target == task.target and cfg.kind == "orders"]
+    readers = [t for t, cfg in config.tasks.items()
+               if cfg.source == task.source and cfg.target == task.target and cfg.kind == "orders"]
+    creators += readers
+    horizon = _read_up_to(run, [t for t in readers if config.tasks[t].enabled])
     options = connector_options(task.target_options)
     batch_size = max(1, run.target.write_batch_size)
     newest: Optional[datetime] = None
@@ -39,9 +49,10 @@ def run_tracking(run: TaskRun) -> None:
             continue
         ref = _target_ref(run, shipment, creators)
         if ref is None:
-            if _order_in_flight(run, shipment, creators):
-                # Its order is on its way to the target (failed, held or unanswered for now): read the
-                # shipment again next run, once the document exists, instead of passing it by for good.
+            if _order_in_flight(run, shipment, creators) or _order_unread(shipment, horizon):
+                # Its order is on its way to the target (failed, held or unanswered for now), or not read yet by
+                # the task that books it: read the shipment again next run, once the document exists, instead
+                # of passing it by for good.
                 run.counts["waiting"] += 1
                 if shipment.created_at and (held is None or shipment.created_at < held):
                     held = shipment.created_at
@@ -71,6 +82,28 @@ def _target_ref(run: TaskRun, shipment: Shipment, creators: list[str]) -> Option
         if entry is not None and entry.target_id:
             return entry.target_id
     return None
+
+
+def _read_up_to(run: TaskRun, readers: list[str]) -> datetime:
+    """How far the ``orders`` tasks reading this task's source have read: the oldest of their cursors (the
+    newest change each has read); :data:`NOTHING_READ` while one has not finished a run, :data:`ALL_READ`
+    when there is no such task."""
+    if not readers:
+        return ALL_READ
+    cursors = [run.store.get_cursor(t) for t in readers]
+    if any(c is None for c in cursors):
+        return NOTHING_READ
+    return min(datetime.fromisoformat(c) for c in cursors if c is not None)
+
+
+def _order_unread(shipment: Shipment, horizon: datetime) -> bool:
+    """The shipment's order may yet be booked by a task that has not read it: the shipment is newer than what
+    that task has read (an order changes when it ships), or the task has not finished a run."""
+    if not (shipment.source and shipment.order_source_id) or horizon == ALL_READ:
+        return False
+    if horizon == NOTHING_READ:
+        return True
+    return shipment.created_at is not None and shipment.created_at > horizon
 
 
 def _order_in_flight(run: TaskRun, shipment: Shipment, creators: list[str]) -> bool:

@@ -197,12 +197,6 @@ class WorkerChaos(Chaos):
                 f'schema = "{self.schema}"\nlease_seconds = 3\n\n'
                 f'[broker]\nurl = "{self.broker.url}"\nqueue = "{self.queue}"\nheartbeat_seconds = 5\n'
                 + (f"slice_orders = {self.opts.slice_orders}\n" if self.opts.slice_orders is not None else "") + "\n")
-        # The sandbox clock runs ``speed`` times faster: a tracking task's one-hour overlap (how far back it reads
-        # shipments again, to catch one whose order became a document after the shipment was first read: with
-        # workers, the tracking task runs beside the documents task) is 36 real seconds at 100x, less than a few
-        # disrupted rounds here; in real time an hour is thousands of rounds. The whole run's span here.
-        for name in ("tracking-to-quickbooks", "tracking-to-xero"):
-            text = text.replace(f"[tasks.{name}]\n", f"[tasks.{name}]\noverlap_minutes = 43200\n")
         self.config.write_text(head + text)
         from connex_core.config import load_config
         from connex_core.state.factory import open_store
