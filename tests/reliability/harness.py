@@ -12,7 +12,10 @@ What one :meth:`Chaos.run` does:
    ``connex run`` in a process of its own (:mod:`tests.reliability.clockrun`) ``kills`` times,
    each killed with SIGKILL after a random delay, and ``state_kills`` times killed right after a
    random state write (between intent, write and result), and ``faulty_runs`` times to its end
-   through the faults; then disarms and reruns until a run ends clean;
+   through the faults; then disarms and reruns until a run ends clean. A run that stops with "reconnect with
+   `connex connect NAME`" (a SIGKILL inside a QuickBooks refresh, after the token endpoint rotated the refresh
+   token and before the new one was stored: Intuit documents no grace period) is answered as a person answers
+   it: ``connex connect NAME``, the simulator's authorize page allowing at once;
 3. lets the simulated businesses move on (the warehouse ships, invoices get paid) and does phase
    "after shipping" the same way, so tracking write-back runs under the same faults;
 4. checks the end state against the simulators' own state (:mod:`tests.reliability.checks`).
@@ -24,6 +27,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -34,6 +38,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Optional
+
+import requests
 
 from connex_core.demo import default_rules_dir
 from connex_core.plugins import PluginManager
@@ -47,6 +53,9 @@ CLOCKRUN = Path(__file__).with_name("clockrun.py")
 #: Paths of the OAuth token endpoints: a lost answer there is the credentials tests' subject
 #: (QuickBooks has no grace period, so it ends in "reconnect"), not the chaos runs'.
 TOKEN_PATHS = r"^/(?!oauth2/|connect/)"
+
+#: What a run says when a connection's stored tokens are refused for good (connex_core.errors.AuthenticationError).
+RECONNECT = re.compile(r"reconnect with `connex connect ([\w.-]+)`")
 
 HTML_502 = (b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1>"
             b"</center><hr><center>nginx</center></body></html>")
@@ -84,7 +93,7 @@ class ChaosOptions:
     """Runs per phase that go to their end through the faults (after the killed ones)."""
     state_kills: int = 3
     """Runs per phase killed right after their N-th state write (N random in ``state_kill_range``)."""
-    state_kill_range: tuple[int, int] = (1, 60)
+    state_kill_range: tuple[int, int] = (1, 3)
     fault_rate: float = 0.03
     """Probability per request of each fault kind."""
     timeout: float = 1.0
@@ -105,6 +114,10 @@ class ChaosOptions:
     """Run ``connex serve`` beside the ``connex run`` processes, with the services sending it webhooks all along
     (:mod:`tests.reliability.webhooks`); it is SIGKILLed and restarted ``serve_kills`` times per phase."""
     serve_kills: int = 2
+    lockouts: int = 0
+    """Per phase, once the faults are off: the QuickBooks company refuses the stored tokens (revoked, as after a
+    SIGKILL inside a refresh or a person disconnecting the app); the next run says to reconnect, and is answered
+    by ``connex connect`` (:meth:`Chaos.reconnect`)."""
     say: Callable[[str], None] = lambda s: None
 
 
@@ -125,6 +138,8 @@ class ChaosReport:
     """Exit codes of serve's clean stops (SIGTERM) at the end of each phase."""
     webhooks_resent: int = 0
     """Webhook deliveries sent again because serve gave no 2xx answer (dead, slow, busy)."""
+    reconnects: Counter = field(default_factory=Counter)
+    """``connex connect NAME`` runs, by connection, after a run said the connection must be reconnected."""
     checked: checks.Result = field(default_factory=checks.Result)
     seconds: float = 0.0
     stderr_tail: str = ""
@@ -140,6 +155,8 @@ class ChaosReport:
                f"orders: {sum(c.orders.values())}, in target exactly once: {c.once}, skipped/held with a reason: "
                f"{c.skipped}",
                f"two processes at once: {self.pairs} times",
+               *([f"reconnected (connex connect) after a lock-out: " + ", ".join(
+                   f"{k} {v}" for k, v in sorted(self.reconnects.items()))] if self.reconnects else []),
                *([f"connex serve: started {self.serve_starts} times, {self.serve_kills} killed with SIGKILL, stopped with "
                   f"SIGTERM: exit " + ", ".join(f"{k}: {v}" for k, v in sorted(self.serve_exits.items())) + "; webhooks "
                   f"answered: {c.webhooks} ({self.webhooks_resent} sent again after no answer); inbox: "
@@ -175,6 +192,7 @@ class Chaos:
         self.baseline: Optional[checks.Baseline] = None
         self.serve: Optional[ServeProcess] = None
         self.sender: Optional[Sender] = None
+        self._connecting = threading.Lock()
 
     # -- setting up ------------------------------------------------------------------------------
     def _setup(self) -> None:
@@ -300,7 +318,30 @@ class Chaos:
         self.report.exit_codes[code] += 1
         self.report.stderr_tail = err.decode(errors="replace")[-2000:]
         self.opts.say(f"run {self.report.runs}: exit {code}" + (" (SIGKILL)" if code == -signal.SIGKILL else ""))
+        if code == 6:
+            for name in sorted(set(RECONNECT.findall(err.decode(errors="replace")))):
+                self.reconnect(name)
         return code
+
+    def reconnect(self, name: str) -> None:
+        """``connex connect NAME``, as a person runs it when told to: the browser opens the authorize address it
+        prints, the simulator allows at once and sends the browser to Connex's loopback redirect."""
+        with self._connecting:  # two runs at once may both say so
+            proc = subprocess.Popen([sys.executable, "-m", "connex_core", "connect", name, "--config", str(self.config)],
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=self.folder,
+                                    env=dict(os.environ, CONNEX_CONFIG=str(self.config)))
+            assert proc.stdout is not None
+            said = []
+            for line in proc.stdout:
+                said.append(line)
+                if line.startswith("http"):
+                    requests.get(line.strip(), timeout=30)  # the browser, following the simulator's redirect
+                    break
+            out, _ = proc.communicate(timeout=60)
+            if proc.returncode != 0:
+                raise AssertionError(f"connex connect {name} exited {proc.returncode}: {''.join(said) + out}")
+            self.report.reconnects[name] += 1
+            self.opts.say(f"connex connect {name}: reconnected")
 
     def _serve_chaos(self, done: threading.Event) -> None:
         """Kill ``connex serve`` at random moments and start it again after a pause in which the webhooks sent
@@ -345,6 +386,9 @@ class Chaos:
             self.report.serve_exits[code] += 1
             self.report.serve_starts, self.report.serve_kills = self.serve.starts, self.serve.kills
             self.report.webhooks_resent = self.sender.retries
+        for _ in range(self.opts.lockouts):  # the company every run reads (quickbooks-to-shipstation)
+            self.services["quickbooks"].revoke_tokens()
+            self.opts.say("quickbooks: tokens revoked")
         for _ in range(self.opts.max_clean_runs):  # until a clean end: 0, or 5 with orders held by design
             if self.sync() in (0, 5):
                 return

@@ -19,7 +19,7 @@ from .harness import Chaos, ChaosOptions
 def chaos(tmp_path_factory):
     folder = tmp_path_factory.mktemp("chaos") / "run"
     options = ChaosOptions(orders=20, kills=3, state_kills=2, faulty_runs=1, pairs=1, seed=5, fault_rate=0.05,
-                           serve=True, serve_kills=1)
+                           serve=True, serve_kills=1, lockouts=1)
     harness = Chaos(PluginManager().load(), folder, options)
     report = harness.run()
     return harness, report
@@ -36,6 +36,14 @@ def test_every_order_once_none_lost(chaos):
     # each phase ended with a clean run: exit 0, or 5 when orders are held by design (issue 14: a split child
     # whose parent's document lacks its lines); a failed order left over would be in `lost` above
     assert report.exit_codes[0] + report.exit_codes[5] >= 2
+
+
+def test_a_run_locked_out_was_answered_by_connex_connect_and_the_books_came_right(chaos):
+    """Once per phase a QuickBooks company refused the stored tokens (as after a kill inside a refresh): the run
+    said to reconnect, the harness ran ``connex connect`` as a person would, and nothing was lost (above)."""
+    _, report = chaos
+    assert report.reconnects["quickbooks"] >= 2 and set(report.reconnects) <= {"quickbooks", "quickbooks-summary"}
+    assert report.exit_codes[6] >= 2
 
 
 def test_the_books_were_checked_with_the_guards_off_and_two_processes_at_once(chaos):
