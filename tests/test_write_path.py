@@ -16,7 +16,7 @@ from connex_core.config import load_config
 from connex_core.engine import WRITE_ATTEMPTS, SyncEngine
 from connex_core.errors import FatalAPIError
 from connex_core.state import LogQuery, SQLiteStore
-from tests.support.memory_plugin import Crash, api, seed
+from tests.support.memory_plugin import Crash, api, orders_config, seed
 
 EVER = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
@@ -218,19 +218,7 @@ def test_a_duplicate_found_in_the_target_is_done_with_its_document_and_told(run,
 
 def test_skipped_and_held_orders_are_told_with_no_document(run, told, write_config, manager, tmp_path):
     (tmp_path / "r.rules").write_text("when number == '1001' then skip 'test'\nwhen number == '1002' then hold 'look'\n")
-    path = write_config("""
-        [connections.src]
-        type = "memory"
-        space = "src"
-        [connections.dst]
-        type = "memory"
-        space = "dst"
-        [tasks.orders]
-        source = "src"
-        target = "dst"
-        initial_days = 30
-        rules = ["r.rules"]
-    """)
+    path = write_config(orders_config(rules=["r.rules"]))
     seed("src", 3)
     cfg = load_config(path)
     SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task("orders")
@@ -301,20 +289,7 @@ def test_a_duplicate_reported_by_the_write_itself_is_done_with_the_document_it_n
 
 
 def test_the_task_target_options_reach_every_write(manager, write_config):
-    path = write_config("""
-        [connections.src]
-        type = "memory"
-        space = "src"
-        [connections.dst]
-        type = "memory"
-        space = "dst"
-        [tasks.orders]
-        source = "src"
-        target = "dst"
-        initial_days = 30
-        [tasks.orders.target_options]
-        document = "invoice"
-    """)
+    path = write_config(orders_config() + '[tasks.orders.target_options]\ndocument = "invoice"\n')
     seed("src", 3)
     cfg = load_config(path)
     SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task("orders")

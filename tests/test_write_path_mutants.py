@@ -18,23 +18,7 @@ from connex_core.engine import SyncEngine
 from connex_core.errors import RetriableAPIError
 from connex_core.models import Order
 from connex_core.state import LedgerEntry, LedgerState, LogQuery, SQLiteStore
-from tests.support.memory_plugin import Crash, MemoryConnector, api, daily_config, seed
-
-CONFIG = """
-    [connections.src]
-    type = "memory"
-    space = "src"
-
-    [connections.dst]
-    type = "{target}"
-    space = "dst"
-
-    [tasks.orders]
-    source = "src"
-    target = "dst"
-    initial_days = 30
-    rules = ["r.rules"]
-"""
+from tests.support.memory_plugin import Crash, MemoryConnector, api, daily_config, orders_config, seed
 
 
 class Told:
@@ -120,7 +104,7 @@ def task(manager, write_config, tmp_path):
     def run(rules: str = "", target: str = "memory", **engine):
         (tmp_path / "r.rules").write_text(rules)
         if target not in paths:
-            paths[target] = write_config(CONFIG.format(target=target), name=f"{target}.toml")
+            paths[target] = write_config(orders_config(target=target, rules=["r.rules"]), name=f"{target}.toml")
         cfg = load_config(paths[target])
         return SyncEngine(cfg, manager, SQLiteStore(cfg.state_path), **engine).run_task("orders")
 

@@ -22,23 +22,9 @@ from connex_core.engine import SyncEngine
 from connex_core.state import LedgerState, LogQuery, SQLiteStore
 from connex_core.sync.undo import undo_run
 from connex_core.sync.write import idempotency_key, undone_key
-from tests.support.memory_plugin import MemoryConnector, api, seed
+from tests.support.memory_plugin import MemoryConnector, api, orders_config, seed
 
-CONFIG = """
-    [connections.src]
-    type = "memory"
-    space = "src"
-
-    [connections.dst]
-    type = "voiding"
-    space = "dst"
-
-    [tasks.orders]
-    source = "src"
-    target = "dst"
-    initial_days = 30
-    rules = ["r.rules"]
-"""
+CONFIG = orders_config(target="voiding", rules=["r.rules"])
 
 
 class Voiding(MemoryConnector):

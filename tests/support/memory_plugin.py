@@ -225,12 +225,28 @@ def register_connectors(register):
     register(MemoryConnector)
 
 
-def daily_config(*, timezone: str | None = None, rules: list[str] | None = None) -> str:
-    """The config the daily-summary tests share: a memory source ("src", in ``timezone`` if given) and target
-    ("dst"), and a task "daily" (``kind = "daily_summary"``, ``initial_days = 3``, days by creation date, ``rules``)."""
+def memory_connections(*, target: str = "memory", timezone: str | None = None) -> str:
+    """The connections the configs here share: a memory source "src" (in ``timezone`` if given) and a target "dst"
+    (of connector type ``target``, in space "dst")."""
     zone = f'timezone = "{timezone}"\n' if timezone else ""
-    rule_files = f"rules = [{', '.join(repr(r) for r in rules)}]\n" if rules else ""
     return ('[connections.src]\ntype = "memory"\nspace = "src"\n' + zone
-            + '[connections.dst]\ntype = "memory"\nspace = "dst"\n'
-            + '[tasks.daily]\nsource = "src"\ntarget = "dst"\nkind = "daily_summary"\ninitial_days = 3\n' + rule_files
-            + '[tasks.daily.target_options]\nsummary_date = "created"\n')
+            + f'[connections.dst]\ntype = "{target}"\nspace = "dst"\n')
+
+
+def _rule_files(rules: list[str] | None) -> str:
+    return f"rules = [{', '.join(repr(r) for r in rules)}]\n" if rules else ""
+
+
+def orders_config(*, target: str = "memory", rules: list[str] | None = None) -> str:
+    """The config the write-path tests share: :func:`memory_connections` (the target of connector type ``target``)
+    and a task "orders" (``initial_days = 30``, ``rules``)."""
+    return (memory_connections(target=target)
+            + '[tasks.orders]\nsource = "src"\ntarget = "dst"\ninitial_days = 30\n' + _rule_files(rules))
+
+
+def daily_config(*, timezone: str | None = None, rules: list[str] | None = None) -> str:
+    """The config the daily-summary tests share: :func:`memory_connections` (the source in ``timezone`` if given),
+    and a task "daily" (``kind = "daily_summary"``, ``initial_days = 3``, days by creation date, ``rules``)."""
+    return (memory_connections(timezone=timezone)
+            + '[tasks.daily]\nsource = "src"\ntarget = "dst"\nkind = "daily_summary"\ninitial_days = 3\n'
+            + _rule_files(rules) + '[tasks.daily.target_options]\nsummary_date = "created"\n')

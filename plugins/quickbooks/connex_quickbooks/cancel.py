@@ -15,7 +15,7 @@ Connex recorded (paid since).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from connex_core.api import FatalAPIError, OrderWrite, WriteResult
 
@@ -46,16 +46,23 @@ def voided(doc: dict[str, Any]) -> bool:
     return doc.get("PrivateNote") == "Voided" and not float(doc.get("TotalAmt") or 0)
 
 
-def cancel(api: QuickBooksAPI, writes: list[OrderWrite]) -> list[WriteResult]:
+def each_write(writes: list[OrderWrite], one: Callable[[OrderWrite], WriteResult],
+               *errors: type[Exception]) -> list[WriteResult]:
+    """``one(write)`` for each write; one whose reference is not a QuickBooks document's (a ValueError), or that
+    fails with a FatalAPIError or one of ``errors``, fails alone with the error's message."""
     results = []
     for write in writes:
         try:
-            results.append(_cancel_one(api, write))
+            results.append(one(write))
         except ValueError as exc:  # not a QuickBooks document reference
             results.append(WriteResult(write.key, ok=False, error=str(exc)))
-        except FatalAPIError as exc:
+        except (FatalAPIError, *errors) as exc:
             results.append(WriteResult(write.key, ok=False, error=str(exc)))
     return results
+
+
+def cancel(api: QuickBooksAPI, writes: list[OrderWrite]) -> list[WriteResult]:
+    return each_write(writes, lambda write: _cancel_one(api, write))
 
 
 def _cancel_one(api: QuickBooksAPI, write: OrderWrite) -> WriteResult:

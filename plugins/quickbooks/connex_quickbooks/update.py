@@ -30,10 +30,10 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from connex_core.api import FatalAPIError, OrderWrite, WriteResult
+from connex_core.api import OrderWrite, WriteResult
 
 from . import mapping, resolve
-from .cancel import _read, voided
+from .cancel import _read, each_write, voided
 from .client import QuickBooksFault, dumps, part
 from .writer import OrderWriter
 
@@ -41,15 +41,7 @@ STALE_TRIES = 3
 
 
 def update(writer: OrderWriter, writes: list[OrderWrite]) -> list[WriteResult]:
-    results = []
-    for write in writes:
-        try:
-            results.append(_update_one(writer, write))
-        except ValueError as exc:  # not a QuickBooks document reference
-            results.append(WriteResult(write.key, ok=False, error=str(exc)))
-        except (QuickBooksFault, FatalAPIError) as exc:
-            results.append(WriteResult(write.key, ok=False, error=str(exc)))
-    return results
+    return each_write(writes, lambda write: _update_one(writer, write), QuickBooksFault)
 
 
 def _received(entity: str, doc: dict[str, Any]) -> Decimal:

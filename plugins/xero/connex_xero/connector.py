@@ -394,9 +394,9 @@ class XeroConnector(Connector):
                                                   error=f"the order with the same InvoiceNumber failed: "
                                                         f"{first.error if first else 'not written'}")
         for write in writes:  # the contacts created for them, each reported once (one a failed call made, too)
-            made = self._made.pop(contact_ids.get(contact_name(write.order).lower(), ""), None)
-            if made is not None and write.key in results:
-                results[write.key].created.append(made)
+            made = self._take_made(contact_ids.get(contact_name(write.order).lower()))
+            if write.key in results:
+                results[write.key].created.extend(made)
         return [results[w.key] for w in writes]
 
     def _record_payments(self, created: list[tuple[OrderWrite, dict[str, Any]]], results: dict[str, WriteResult],
@@ -465,6 +465,12 @@ class XeroConnector(Connector):
                         if contact_name(write.order).lower() == name:
                             results[write.key] = WriteResult(write.key, ok=False, error=error)
         return ids
+
+    def _take_made(self, contact_id: Optional[str]) -> list[Created]:
+        """The contact :meth:`_contacts_for` created with ``contact_id``, to report on an order's result (``[]``
+        when it created none); taken from :attr:`_made`, so that it is reported once."""
+        made = self._made.pop(contact_id or "", None)
+        return [made] if made is not None else []
 
     def _known_items(self) -> set[str]:
         """Item codes Xero has (lower case), read once per connector; none when SKUs are not to be sent."""

@@ -118,7 +118,7 @@ def _update_one(connector: "XeroConnector", write: OrderWrite) -> WriteResult:
         return WriteResult(write.key, ok=False, target_id=ident, error=why)
     contacts: dict[str, WriteResult] = {}
     contact_id = connector._contacts_for([write], contacts).get(contact_name(write.order).lower())
-    made = [m] if (m := connector._made.pop(contact_id or "", None)) is not None else []  # a contact it created
+    made = connector._take_made(contact_id)  # a contact it created
     if write.key in contacts or not contact_id:
         return WriteResult(write.key, ok=False, target_id=ident, created=made,
                            error=contacts[write.key].error if write.key in contacts else "the contact was not found")

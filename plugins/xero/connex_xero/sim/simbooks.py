@@ -143,13 +143,23 @@ class Books:
                 return contact
         return None
 
+    def _check_name(self, name: str, except_id: Optional[str] = None) -> Optional[str]:
+        """Why a contact may not take ``name`` (None when it may). createContacts' name rules: required, and unique
+        among active contacts other than ``except_id`` (api-contracts §3.4, the message of
+        ``spec_createContacts_400.json``)."""
+        if not name:
+            return "The contact name field is mandatory."
+        other = self.find_contact_by_name(name)
+        if other is not None and other["ContactID"] != except_id:
+            return (f"The contact name {name} is already assigned to another contact. "
+                    "The contact name must be unique across all active contacts.")
+        return None
+
     def create_contact(self, element: dict[str, Any]) -> Outcome:
         name = (element.get("Name") or "").strip()
-        if not name:
-            return Outcome(errors=["The contact name field is mandatory."])
-        if self.find_contact_by_name(name):
-            return Outcome(errors=[f"The contact name {name} is already assigned to another contact. "
-                                   "The contact name must be unique across all active contacts."])
+        refusal = self._check_name(name)
+        if refusal:
+            return Outcome(errors=[refusal])
         addresses = {a.get("AddressType"): a for a in element.get("Addresses") or [] if isinstance(a, dict)}
         contact = {
             "ContactID": new_id(), "ContactStatus": "ACTIVE", "Name": name,
@@ -172,15 +182,13 @@ class Books:
     def update_contact(self, contact: dict[str, Any], element: dict[str, Any]) -> Outcome:
         """``updateContact`` (``POST /Contacts/{ContactID}``, xero_accounting.yaml: "an array of Contacts containing
         single Contact object with properties to update"): the fields sent change, the others stay; an address or
-        phone replaces the one of its type. The name rules are createContacts' (above): required, and unique among
-        active contacts (api-contracts §3.4, the message of ``spec_createContacts_400.json``)."""
+        phone replaces the one of its type. A name sent meets createContacts' name rules (:meth:`_check_name`:
+        required, and unique among active contacts; api-contracts §3.4, the message of
+        ``spec_createContacts_400.json``)."""
         name = str(element.get("Name") or "").strip()
-        if "Name" in element and not name:
-            return Outcome(errors=["The contact name field is mandatory."])
-        other = self.find_contact_by_name(name) if name else None
-        if other is not None and other["ContactID"] != contact["ContactID"]:
-            return Outcome(errors=[f"The contact name {name} is already assigned to another contact. "
-                                   "The contact name must be unique across all active contacts."])
+        refusal = self._check_name(name, except_id=contact["ContactID"]) if "Name" in element else None
+        if refusal:
+            return Outcome(errors=[refusal])
         for key in ("Name", "FirstName", "LastName", "EmailAddress"):
             if key in element:
                 contact[key] = str(element[key] or "").strip() if key == "Name" else str(element[key] or "")
