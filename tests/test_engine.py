@@ -258,46 +258,6 @@ def test_a_changed_order_is_updated_in_an_upserting_target_even_across_a_crash(m
     assert summary.counts["updated"] == 30 and summary.counts["created"] == 0
 
 
-def test_a_shipment_whose_order_is_not_in_the_target_yet_is_read_again_once_it_is(manager, write_config):
-    path = write_config("""
-        [connections.ship]
-        type = "memory"
-        space = "ship"
-        [connections.acct]
-        type = "memory"
-        space = "acct"
-        [tasks.orders]
-        source = "ship"
-        target = "acct"
-        initial_days = 30
-        [tasks.tracking]
-        source = "ship"
-        target = "acct"
-        kind = "tracking"
-        initial_days = 30
-    """)
-    now = datetime.now(timezone.utc)
-    [order] = seed("ship", 1, start=now - timedelta(hours=5))
-    api("acct").reject_numbers = {order.number}  # the invoice cannot be created yet
-    api("ship").shipments = [
-        Shipment(source="memory", source_id="s-old", order_source_id=order.source_id, order_number=order.number,
-                 tracking_number="1ZOLD", carrier="ups", created_at=now - timedelta(hours=3)),
-        # an order the orders task read past without booking (before its cursor): not ours
-        Shipment(source="memory", source_id="s-other", order_source_id="elsewhere", tracking_number="1ZNEW",
-                 created_at=now - timedelta(hours=6))]
-    cfg = load_config(path)
-    run = lambda task: SyncEngine(cfg, manager, SQLiteStore(cfg.state_path)).run_task(task)
-    assert run("orders").counts["failed"] == 1
-    first = run("tracking")
-    assert first.counts["waiting"] == 1 and first.counts["not_ours"] == 1
-    api("acct").reject_numbers = set()
-    assert run("orders").counts["created"] == 1  # the retry queue creates the invoice
-    second = run("tracking")  # three hours later than the overlap: read again only because the cursor waited
-    assert second.counts["updated"] == 1
-    [doc] = api("acct").documents.values()
-    assert doc["tracking"] == ["1ZOLD"]
-
-
 TRACKING_BESIDE_ORDERS = """
     [connections.ship]
     type = "memory"
@@ -326,6 +286,29 @@ def _far_shipment(now):
     api("acct").documents["INV-9"] = {"number": "9", "order": None, "tracking": []}
     return Shipment(source="memory", source_id="s-far", order_number="9", origin="memory:INV-9",
                     tracking_number="1ZFAR", created_at=now)
+
+
+def test_a_shipment_whose_order_is_not_in_the_target_yet_is_read_again_once_it_is(manager, write_config):
+    now = datetime.now(timezone.utc)
+    [order] = seed("ship", 1, start=now - timedelta(hours=5))
+    api("acct").reject_numbers = {order.number}  # the invoice cannot be created yet
+    api("ship").shipments = [
+        Shipment(source="memory", source_id="s-old", order_source_id=order.source_id, order_number=order.number,
+                 tracking_number="1ZOLD", carrier="ups", created_at=now - timedelta(hours=3)),
+        # an order the orders task read past without booking (before its cursor): not ours
+        Shipment(source="memory", source_id="s-other", order_source_id="elsewhere", tracking_number="1ZNEW",
+                 created_at=now - timedelta(hours=6))]
+    cfg = load_config(write_config(TRACKING_BESIDE_ORDERS))
+    run = _tracking_run(cfg, manager)
+    assert run("orders").counts["failed"] == 1
+    first = run("tracking")
+    assert first.counts["waiting"] == 1 and first.counts["not_ours"] == 1
+    api("acct").reject_numbers = set()
+    assert run("orders").counts["created"] == 1  # the retry queue creates the invoice
+    second = run("tracking")  # three hours later than the overlap: read again only because the cursor waited
+    assert second.counts["updated"] == 1
+    [doc] = api("acct").documents.values()
+    assert doc["tracking"] == ["1ZOLD"]
 
 
 def test_a_shipment_is_not_passed_by_while_the_task_that_books_its_order_has_not_run(manager, write_config):
