@@ -49,6 +49,8 @@ def main() -> int:
     parser.add_argument("--serve", action="store_true",
                         help="run connex serve beside the runs, the services sending it webhooks, SIGKILLed and restarted")
     parser.add_argument("--serve-kills", type=int, default=3, help="with --serve: serve SIGKILLs per phase")
+    parser.add_argument("--lockouts", type=int, default=0,
+                        help="per phase, QuickBooks refuses the stored tokens once (answered by connex connect)")
     parser.add_argument("--workers", type=int, default=0,
                         help="run the tasks as jobs on this many connex worker processes (state on PostgreSQL, "
                              "--broker), SIGKILLed mid-batch, with broker restarts and PostgreSQL drops")
@@ -75,7 +77,7 @@ def main() -> int:
     opts = ChaosOptions(orders=args.orders, kills=args.kills, state_kills=args.state_kills, seed=args.seed,
                         fault_rate=args.fault_rate, speed=args.speed, pairs=args.pairs,
                         guards_off=not args.guards_on, upsert_off=args.upsert_off,
-                        serve=args.serve, serve_kills=args.serve_kills,
+                        serve=args.serve, serve_kills=args.serve_kills, lockouts=args.lockouts,
                         say=(lambda s: None) if args.quiet else (lambda s: print(s, file=sys.stderr)))
     with tempfile.TemporaryDirectory(prefix="connex-chaos-") as tmp:
         folder = args.folder or Path(tmp) / "chaos"

@@ -327,9 +327,9 @@ class Chaos:
         """``connex connect NAME``, as a person runs it when told to: the browser opens the authorize address it
         prints, the simulator allows at once and sends the browser to Connex's loopback redirect."""
         with self._connecting:  # two runs at once may both say so
-            proc = subprocess.Popen([sys.executable, "-m", "connex_core", "connect", name, "--config", str(self.config)],
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=self.folder,
-                                    env=dict(os.environ, CONNEX_CONFIG=str(self.config)))
+            command = [sys.executable, "-m", "connex_core", "connect", name, "--config", str(self.config)]
+            proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                    cwd=self.folder, env=dict(os.environ, CONNEX_CONFIG=str(self.config)))
             assert proc.stdout is not None
             said = []
             for line in proc.stdout:
