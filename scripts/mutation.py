@@ -88,6 +88,12 @@ MODULES: dict[str, Module] = {
     "sqlite": Module("connex_core/state/sqlite.py", STATE_TESTS, args=STATE_ARGS),
     "sql": Module("connex_core/state/sql.py", STATE_TESTS, args=STATE_ARGS),
     "write": _write_path(),
+    # Tracking write-back: exactly once too (its own dispatch and ledger), and when a shipment waits for its order.
+    "tracking": Module("connex_core/sync/tracking.py",
+                       _existing("tests/test_engine.py", "tests/reliability/test_tracking_retry.py",
+                                 "tests/e2e/test_shipstation_to_quickbooks.py",
+                                 "tests/e2e/test_quickbooks_to_shipstation.py",
+                                 "plugins/xero/tests/test_engine_flows.py", "tests/e2e/test_xero.py")),
 }
 
 #: Names that stand for several rows: the state store is ``sqlite.py`` plus the SQL it shares (``sql.py``).
