@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from connex_core.cli.run import format_summary
 from connex_core.config import load_config
 from connex_core.engine import SyncEngine
 from connex_core.errors import AuthenticationError
@@ -324,6 +325,7 @@ def test_a_shipment_is_not_passed_by_while_the_task_that_books_its_order_has_not
     run = _tracking_run(cfg, manager)
     first = run("tracking")
     assert first.counts["waiting"] == 1 and first.counts["not_ours"] == 0 and first.counts["updated"] == 1
+    assert format_summary(first.as_dict()) == "tracking: read 2, updated 1, waiting 1"  # what `connex run` says
     assert SQLiteStore(cfg.state_path).get_cursor("tracking") == (now - timedelta(hours=4)).isoformat()
     assert run("orders").counts["created"] == 1
     second = run("tracking")

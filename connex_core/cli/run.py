@@ -23,7 +23,7 @@ from .progress import RunProgress
 def format_summary(s: dict) -> str:
     parts = [f"{k.replace('_', ' ')} {s[k]}" for k in
              ("would_create", "would_update", "created", "updated", "duplicate", "already_synced", "skipped", "held", "failed",
-              "ignored", "voided", "undone")
+              "ignored", "voided", "undone", "waiting")
              if s.get(k)]
     head = f"{s['task']}: read {s['read']}"
     tail = f" [{s['status']}: {s['error']}]" if s.get("error") else ""

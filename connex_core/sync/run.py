@@ -94,7 +94,7 @@ class RunSummary:
             "error": self.error,
             "read": self.counts.get("read", 0),
             **{k: self.counts.get(k, 0) for k in keys},
-            **{k: self.counts[k] for k in ("ignored", "undone") if self.counts.get(k)},
+            **{k: self.counts[k] for k in ("ignored", "undone", "waiting") if self.counts.get(k)},
             **({"yielded": round(self.yielded, 3)} if self.yielded is not None else {}),
             "cursor": self.cursor,
             "seconds": round(self.seconds, 3),
