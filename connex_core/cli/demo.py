@@ -70,6 +70,7 @@ def serve_console(result: DemoResult, options: dict, *, port: int = 8787, stop: 
         err(f"console: {server.url}/   password: {password}   (Ctrl-C to stop)")
         if ready is not None:
             ready(server, password)
-        stop.wait()
+        while not stop.wait(0.5):  # bounded, as `connex serve` waits: the main thread runs the signal's handler at once
+            pass
     finally:
         server.stop()
