@@ -49,7 +49,7 @@ def run_tracking(run: TaskRun) -> None:
             continue
         ref = _target_ref(run, shipment, creators)
         if ref is None:
-            if _order_in_flight(run, shipment, creators) or _order_unread(shipment, horizon):
+            if _order_unread(shipment, horizon) or _order_in_flight(run, shipment, creators):  # no look-up first
                 # Its order is on its way to the target (failed, held or unanswered for now), or not read yet by
                 # the task that books it: read the shipment again next run, once the document exists, instead
                 # of passing it by for good.
